@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import type { Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { validateRecord, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
+import { BRIDGE_CONSUMER, USAGE_STREAM, batchDoneSubject, publishDeadLetter, type Bus } from '../../shared/bus/index.js';
+import { shardOf, shardQueueName, type ShardJob, type UsageBatchJob, type WireRecord } from '../../shared/queue/index.js';
+
+export interface BridgeConfig {
+  shards: number;
+  priceBook: PriceBook;
+  ladder: Ladder;
+  lateArrivalDays: number;
+  /** Records per shard job at most. @defaultValue 1000 */
+  batchSize?: number;
+  /** How long a partly filled shard batch waits for more records. @defaultValue 25 */
+  lingerMs?: number;
+  /** Un-acked records held at most; past it the bridge stops pulling. @defaultValue 50000 */
+  maxInFlight?: number;
+  /** Messages per JetStream fetch. @defaultValue 2000 */
+  fetchSize?: number;
+}
+
+export interface BridgeDeps {
+  bus: Bus;
+  redisUrl: string;
+  logger: Logger;
+  clock?: () => number;
+}
+
+interface InFlight {
+  shard: number;
+  data: UsageBatchJob;
+  msgs: JsMsg[];
+  since: number;
+}
+
+export interface BridgeCounters {
+  received: number;
+  valid: number;
+  dead: Record<string, number>;
+  jobs: number;
+  acked: number;
+  requeued: number;
+}
+
+/**
+ * NATS JetStream -> BullMQ. Pulls, validates with the domain core, dead-letters bad
+ * records, and groups good ones into one job per shard. A message is acked only when its
+ * job's shard owner says the batch is in the shard log (or a poll finds the job
+ * completed); a job Redis lost is added again. Until then the bridge keeps the messages
+ * alive with progress heartbeats; if the bridge dies, JetStream redelivers them and the
+ * shard owner's id dedup charges nothing twice.
+ */
+export class Bridge {
+  readonly id = `bridge-${randomUUID().slice(0, 8)}`;
+  readonly counters: BridgeCounters = { received: 0, valid: 0, dead: {}, jobs: 0, acked: 0, requeued: 0 };
+  private readonly queues = new Map<number, Queue<ShardJob>>();
+  private readonly buffers = new Map<number, { records: WireRecord[]; msgs: JsMsg[]; since: number }>();
+  private readonly inFlight = new Map<string, InFlight>();
+  private inFlightRecords = 0;
+  private seq = 0;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private doneSub: Subscription | null = null;
+  private readonly clock: () => number;
+  private readonly o: Required<Pick<BridgeConfig, 'batchSize' | 'lingerMs' | 'maxInFlight' | 'fetchSize'>>;
+
+  constructor(private readonly config: BridgeConfig, private readonly deps: BridgeDeps) {
+    this.clock = deps.clock ?? Date.now;
+    this.o = { batchSize: config.batchSize ?? 1000, lingerMs: config.lingerMs ?? 25, maxInFlight: config.maxInFlight ?? 50_000, fetchSize: config.fetchSize ?? 2000 };
+  }
+
+  async start(): Promise<void> {
+    const { nc, js } = this.deps.bus;
+    this.doneSub = nc.subscribe(batchDoneSubject(this.id), { callback: (err, msg) => {
+      if (!err) this.settle(msg.string());
+    } });
+    const consumer = await js.consumers.get(USAGE_STREAM, BRIDGE_CONSUMER);
+    this.running = true;
+    this.loop = this.pull(consumer);
+    this.timers.push(setInterval(() => this.flushDue(), Math.max(5, Math.floor(this.o.lingerMs / 2))));
+    this.timers.push(setInterval(() => void this.poll().catch((err) => this.deps.logger.warn({ err }, 'job poll failed')), 1000));
+    this.timers.push(setInterval(() => this.heartbeat(), 15_000));
+  }
+
+  /** Records validated or queued but not yet acked. */
+  get pending(): number {
+    return this.inFlightRecords;
+  }
+
+  private queue(shard: number): Queue<ShardJob> {
+    let q = this.queues.get(shard);
+    if (!q) {
+      q = new Queue<ShardJob>(shardQueueName(shard), { connection: { url: this.deps.redisUrl, maxRetriesPerRequest: null } });
+      this.queues.set(shard, q);
+    }
+    return q;
+  }
+
+  private async pull(consumer: Consumer): Promise<void> {
+    while (this.running) {
+      const room = this.o.maxInFlight - this.inFlightRecords;
+      if (room <= 0) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      try {
+        const batch = await consumer.fetch({ max_messages: Math.min(this.o.fetchSize, room), expires: 1000 });
+        const dead: Promise<void>[] = [];
+        for await (const msg of batch) {
+          const d = this.accept(msg);
+          if (d) dead.push(d);
+          if (!this.running) break;
+        }
+        await Promise.all(dead);
+      } catch (err) {
+        if (!this.running) break;
+        this.deps.logger.warn({ err }, 'fetch failed; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  private accept(msg: JsMsg): Promise<void> | null {
+    this.counters.received++;
+    const now = this.clock();
+    const result = validateRecord({ subject: msg.subject, payload: msg.data }, { now, lateArrivalDays: this.config.lateArrivalDays, priceBook: this.config.priceBook });
+    if (!result.ok) {
+      this.counters.dead[result.code] = (this.counters.dead[result.code] ?? 0) + 1;
+      return publishDeadLetter(this.deps.bus.js, { code: result.code, message: result.message, subject: msg.subject, payload: msg.data, streamSeq: msg.seq, receivedAt: now })
+        .then(() => msg.ack())
+        .catch((err) => {
+          // Not acked: JetStream redelivers it and it is dead-lettered then.
+          this.deps.logger.warn({ err, seq: msg.seq }, 'dead letter not stored');
+        });
+    }
+    this.counters.valid++;
+    const shard = shardOf(result.record.accountId, this.config.shards);
+    let buf = this.buffers.get(shard);
+    if (!buf) {
+      buf = { records: [], msgs: [], since: now };
+      this.buffers.set(shard, buf);
+    }
+    buf.records.push(toWire(result.record, Math.floor(msg.info.timestampNanos / 1e6)));
+    buf.msgs.push(msg);
+    this.inFlightRecords++;
+    if (buf.records.length >= this.o.batchSize) this.enqueue(shard);
+    return null;
+  }
+
+  private flushDue(): void {
+    const now = this.clock();
+    for (const [shard, buf] of this.buffers) if (buf.records.length > 0 && now - buf.since >= this.o.lingerMs) this.enqueue(shard);
+  }
+
+  private enqueue(shard: number): void {
+    const buf = this.buffers.get(shard);
+    if (!buf || buf.records.length === 0) return;
+    this.buffers.delete(shard);
+    const jobId = `${this.id}-${++this.seq}`;
+    const data: UsageBatchJob = { type: 'usage', bridge: this.id, records: buf.records };
+    this.inFlight.set(jobId, { shard, data, msgs: buf.msgs, since: this.clock() });
+    this.counters.jobs++;
+    void this.add(shard, jobId, data);
+  }
+
+  private async add(shard: number, jobId: string, data: UsageBatchJob): Promise<void> {
+    try {
+      await this.queue(shard).add('usage', data, { jobId, attempts: 20, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: { age: 600, count: 500 }, removeOnFail: { age: 3600 } });
+    } catch (err) {
+      // The poll re-adds it: the job is still in `inFlight`.
+      this.deps.logger.warn({ err, jobId }, 'enqueue failed');
+    }
+  }
+
+  /** The shard owner has the batch in its log: the messages can go. */
+  private settle(jobId: string): void {
+    const f = this.inFlight.get(jobId);
+    if (!f) return;
+    this.inFlight.delete(jobId);
+    for (const m of f.msgs) m.ack();
+    this.inFlightRecords -= f.msgs.length;
+    this.counters.acked += f.msgs.length;
+  }
+
+  /** Fallback for a lost "done" message or a job Redis lost (flushed, restarted empty). */
+  private async poll(): Promise<void> {
+    const now = this.clock();
+    for (const [jobId, f] of [...this.inFlight]) {
+      if (now - f.since < 3000) continue;
+      const state = await this.queue(f.shard).getJobState(jobId);
+      if (state === 'completed') this.settle(jobId);
+      else if (state === 'unknown' || state === 'failed') {
+        if (state === 'failed') await (await this.queue(f.shard).getJob(jobId))?.remove().catch(() => undefined);
+        this.counters.requeued++;
+        this.deps.logger.warn({ jobId, state }, 're-adding job');
+        f.since = now;
+        await this.add(f.shard, jobId, f.data);
+      }
+    }
+  }
+
+  private heartbeat(): void {
+    for (const f of this.inFlight.values()) for (const m of f.msgs) m.working();
+    for (const b of this.buffers.values()) for (const m of b.msgs) m.working();
+  }
+
+  /** Stops pulling, hands over what is buffered, waits (bounded) for in-flight jobs to settle. */
+  async stop(timeoutMs = 20_000): Promise<void> {
+    this.running = false;
+    await this.loop;
+    for (const shard of [...this.buffers.keys()]) this.enqueue(shard);
+    const deadline = this.clock() + timeoutMs;
+    while (this.inFlight.size > 0 && this.clock() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (this.inFlight.size > 0) await this.poll().catch(() => undefined);
+    }
+    for (const t of this.timers) clearInterval(t);
+    this.doneSub?.unsubscribe();
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    // Whatever is still un-acked is redelivered by JetStream to another bridge.
+  }
+}
+
+function toWire(r: UsageRecord, publishedAt: number): WireRecord {
+  return [r.id, r.accountId, r.kind, r.quantity.toString(), r.appliesTo, r.occurredAt, r.costMicros === null ? null : r.costMicros.toString(), publishedAt];
+}

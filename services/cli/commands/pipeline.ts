@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { BRIDGE_CONSUMER, USAGE_STREAM, connectBus } from '../../../shared/bus/index.js';
+import { Shutdown, startEmbedded, type Endpoints } from '../../../shared/runtime/index.js';
+import { startBridge } from '../../bridge/main.js';
+import { startWorker } from '../../worker/main.js';
+import { cliContext, endpointsFor } from '../context.js';
+
+function allUrlsSet(e: { natsUrl?: string | undefined; redisUrl?: string | undefined; mongoUrl?: string | undefined }): boolean {
+  return Boolean(e.natsUrl && e.redisUrl && e.mongoUrl);
+}
+
+export function registerPipelineCommands(program: Command): void {
+  program
+    .command('up')
+    .description('start everything: embedded servers (unless NATS_URL/REDIS_URL/MONGO_URL are set), bridge and worker')
+    .action(async () => {
+      const { config, logger } = cliContext('tally');
+      const shutdown = new Shutdown({ logger }).listen();
+      let endpoints: Endpoints;
+      if (allUrlsSet(config)) {
+        endpoints = { natsUrl: config.natsUrl!, redisUrl: config.redisUrl!, mongoUrl: config.mongoUrl! };
+      } else {
+        const embedded = await startEmbedded({ dataDir: config.dataDir, logger: logger.child({ service: 'embedded' }) });
+        shutdown.add('embedded servers', () => embedded.stop());
+        endpoints = embedded;
+      }
+      const worker = await startWorker(config, endpoints, logger);
+      shutdown.add('worker', () => worker.stop());
+      const bridge = await startBridge(config, endpoints, logger);
+      shutdown.add('bridge', () => bridge.stop());
+      process.stdout.write(
+        [
+          'tally is up',
+          `  NATS     ${endpoints.natsUrl}   (publish usage to usage.<account_id>)`,
+          `  Redis    ${endpoints.redisUrl}`,
+          `  MongoDB  ${endpoints.mongoUrl}   (database ${config.mongoDb})`,
+          `  data     ${config.dataDir}`,
+          'Ctrl-C stops everything.',
+          '',
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('worker')
+    .description('run a shard worker (BullMQ -> MongoDB) against the configured servers')
+    .action(async () => {
+      const { config, logger } = cliContext('tally-worker');
+      const worker = await startWorker(config, await endpointsFor(config), logger);
+      new Shutdown({ logger }).add('worker', () => worker.stop()).listen();
+    });
+
+  program
+    .command('bridge')
+    .description('run a bridge (NATS JetStream -> BullMQ) against the configured servers')
+    .action(async () => {
+      const { config, logger } = cliContext('tally-bridge');
+      const bridge = await startBridge(config, await endpointsFor(config), logger);
+      new Shutdown({ logger }).add('bridge', () => bridge.stop()).listen();
+    });
+
+  program
+    .command('aggregate')
+    .description('drain what is in the usage stream now, apply it, print a report and exit')
+    .requiredOption('--once', 'run once and exit (the only mode)')
+    .option('--timeout <ms>', 'give up after this long', '600000')
+    .action(async (opts: { timeout: string }) => {
+      const { config, logger } = cliContext('tally-aggregate');
+      const endpoints = await endpointsFor(config);
+      const started = Date.now();
+      const worker = await startWorker(config, endpoints, logger);
+      const bridge = await startBridge(config, endpoints, logger);
+      const bus = await connectBus(endpoints.natsUrl, 'tally-aggregate');
+      const deadline = started + Number(opts.timeout);
+      let drained = false;
+      while (Date.now() < deadline) {
+        const info = await bus.jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER);
+        if (info.num_pending === 0 && info.num_ack_pending === 0 && bridge.bridge.pending === 0) {
+          drained = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await bridge.stop();
+      await worker.stop();
+      await bus.close();
+      const c = bridge.bridge.counters;
+      const w = worker.service.counters;
+      const report = { drained, received: c.received, charged: w.charged, duplicates: w.duplicates, dead: c.dead, jobs: c.jobs, ms: Date.now() - started };
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+      process.exitCode = drained ? 0 : 1;
+    });
+}

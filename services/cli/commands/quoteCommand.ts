@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../../shared/config/index.js';
+import { runQuote } from './quote.js';
+
+/** `tally quote [--accounts FILE]` (SPEC 13): offline, needs only the pricing config. */
+export function registerQuoteCommand(program: Command): void {
+  program
+    .command('quote')
+    .description('price a recorded stream from stdin offline: one NDJSON answer per input line')
+    .option('--accounts <file>', 'NDJSON of {"account_id", "first_paid_at"}, e.g. the output of `tally accounts`')
+    .action(async (opts: { accounts?: string }) => {
+      const config = loadConfig();
+      await runQuote({
+        accountsFile: opts.accounts,
+        input: process.stdin,
+        output: process.stdout,
+        priceBook: config.priceBook,
+        ladder: config.ladder,
+        lateArrivalDays: config.lateArrivalDays,
+        now: Date.now(),
+      });
+    });
+}

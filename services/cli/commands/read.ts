@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { BRIDGE_CONSUMER, DLQ_HEADERS, DLQ_STREAM, USAGE_STREAM, connectBus, readStream } from '../../../shared/bus/index.js';
+import { connectMongo, listAccounts, sumShardLog, verifyLedger } from '../../../shared/store/index.js';
+import { cliContext, endpointsFor, ndjson } from '../context.js';
+
+const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+
+export function registerReadCommands(program: Command): void {
+  program
+    .command('accounts')
+    .description('NDJSON of every account: balance, tier, plan and quota')
+    .action(async () => {
+      const { config } = cliContext('tally-accounts');
+      const mongo = await connectMongo((await endpointsFor(config)).mongoUrl, config.mongoDb);
+      try {
+        for await (const a of listAccounts(mongo.db)) {
+          out(ndjson({
+            account_id: a._id, balance_micros: a.balance_micros, first_paid_at: a.first_paid_at, last_active_at: a.last_active_at,
+            discount_tier: a.discount_tier, current_plan_id: a.current_plan_id, vm_quota_total: a.vm_quota_total,
+            vm_quota_used: a.vm_quota_used, vm_quota_period_end: a.vm_quota_period_end, kyc_verified: a.kyc_verified,
+          }));
+        }
+      } finally {
+        await mongo.close();
+      }
+    });
+
+  program
+    .command('dlq')
+    .description('NDJSON of the dead letters: code, subject, original payload')
+    .action(async () => {
+      const { config } = cliContext('tally-dlq');
+      const bus = await connectBus((await endpointsFor(config)).natsUrl, 'tally-dlq');
+      try {
+        for await (const m of readStream(bus.js, bus.jsm, DLQ_STREAM)) {
+          out(JSON.stringify({
+            code: m.headers?.get(DLQ_HEADERS.code), subject: m.headers?.get(DLQ_HEADERS.subject), payload: m.string(),
+            message: m.headers?.get(DLQ_HEADERS.message), received_at: m.headers?.get(DLQ_HEADERS.receivedAt), seq: m.seq,
+          }));
+        }
+      } finally {
+        await bus.close();
+      }
+    });
+
+  program
+    .command('stats')
+    .description('JSON counts: received, charged, duplicates, dead, pending')
+    .action(async () => {
+      const { config } = cliContext('tally-stats');
+      const endpoints = await endpointsFor(config);
+      const bus = await connectBus(endpoints.natsUrl, 'tally-stats');
+      const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
+      try {
+        const usage = await bus.jsm.streams.info(USAGE_STREAM);
+        const dlq = await bus.jsm.streams.info(DLQ_STREAM);
+        const consumer = await bus.jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER);
+        const totals = await sumShardLog(mongo.db);
+        out(JSON.stringify({
+          received: usage.state.messages, charged: totals.charged, duplicates: totals.duplicates, dead: dlq.state.messages,
+          pending: consumer.num_pending + consumer.num_ack_pending,
+        }));
+      } finally {
+        await bus.close();
+        await mongo.close();
+      }
+    });
+
+  program
+    .command('verify')
+    .description('check balance == sum(ledger) for every account; exits 1 on any mismatch')
+    .action(async () => {
+      const { config } = cliContext('tally-verify');
+      const mongo = await connectMongo((await endpointsFor(config)).mongoUrl, config.mongoDb);
+      try {
+        const { accounts, mismatches } = await verifyLedger(mongo.db);
+        for (const m of mismatches) out(ndjson(m));
+        out(JSON.stringify({ accounts, mismatches: mismatches.length }));
+        process.exitCode = mismatches.length === 0 ? 0 : 1;
+      } finally {
+        await mongo.close();
+      }
+    });
+}

@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../../shared/config/index.js';
+import { createLogger, resolveEndpoints, type Endpoints } from '../../shared/runtime/index.js';
+
+export interface CliContext {
+  config: Config;
+  logger: Logger;
+}
+
+/** Config and logger for a command; config errors surface as the CLI's exit code 2. */
+export function cliContext(name: string): CliContext {
+  const config = loadConfig();
+  return { config, logger: createLogger({ level: config.logLevel, name }) };
+}
+
+/** The servers to talk to: the URLs from the environment, or those `tally up` wrote under DATA_DIR. */
+export async function endpointsFor(config: Config): Promise<Endpoints> {
+  return resolveEndpoints(config);
+}
+
+/** Writes one JSON value per line; bigint becomes a number when safe, else a decimal string. */
+export function ndjson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v));
+}

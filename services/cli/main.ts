@@ -1,0 +1,25 @@
+import { Command } from 'commander';
+import { ConfigError } from '../../shared/config/index.js';
+import { registerPipelineCommands } from './commands/pipeline.js';
+import { registerReadCommands } from './commands/read.js';
+import { registerQuoteCommand } from './commands/quoteCommand.js';
+
+const program = new Command()
+  .name('tally')
+  .description('Usage aggregator: NATS JetStream -> BullMQ -> MongoDB prepaid balances, exactly once')
+  .showHelpAfterError();
+
+registerPipelineCommands(program);
+registerReadCommands(program);
+registerQuoteCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`tally: configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`tally: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

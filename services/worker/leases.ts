@@ -1,0 +1,48 @@
+import type { Redis } from 'ioredis';
+
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+const leaseKey = (shard: number): string => `tally:lease:${shard}`;
+const WORKERS_KEY = 'tally:workers';
+
+/**
+ * Shard leases in Redis: which worker process consumes which shard queue. A lease is a
+ * liveness hint, not the safety mechanism: two owners at once (a paused process, Redis
+ * emptied) are caught by the shard log's unique step key, never by the lease.
+ */
+export class Leases {
+  constructor(
+    private readonly redis: Redis,
+    readonly ownerId: string,
+    private readonly ttlMs: number,
+  ) {}
+
+  async acquire(shard: number): Promise<boolean> {
+    return (await this.redis.set(leaseKey(shard), this.ownerId, 'PX', this.ttlMs, 'NX')) === 'OK';
+  }
+
+  async renew(shard: number): Promise<boolean> {
+    return (await this.redis.eval(RENEW, 1, leaseKey(shard), this.ownerId, String(this.ttlMs))) === 1;
+  }
+
+  async release(shard: number): Promise<void> {
+    await this.redis.eval(RELEASE, 1, leaseKey(shard), this.ownerId);
+  }
+
+  /** Announces this worker and returns how many are alive, for an even split of shards. */
+  async heartbeat(now: number): Promise<number> {
+    const cutoff = now - this.ttlMs;
+    const [, , count] = (await this.redis
+      .multi()
+      .zadd(WORKERS_KEY, now, this.ownerId)
+      .zremrangebyscore(WORKERS_KEY, 0, cutoff)
+      .zcard(WORKERS_KEY)
+      .exec()) ?? [];
+    return Math.max(1, Number(count?.[1] ?? 1));
+  }
+
+  async leave(): Promise<void> {
+    await this.redis.zrem(WORKERS_KEY, this.ownerId);
+  }
+}

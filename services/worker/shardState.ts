@@ -1,0 +1,214 @@
+import { priceRecord, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
+import type { AccountDoc, AccountDelta, BillingEventType, EventDoc, FoldedEntry, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
+import { shardLogId } from '../../shared/store/index.js';
+
+export interface PricingContext {
+  priceBook: PriceBook;
+  ladder: Ladder;
+  lowBalanceMicros: bigint;
+}
+
+/** What the owner keeps per account: the projection, plus whether it must be written. */
+interface AccountState {
+  doc: AccountDoc;
+  dirty: boolean;
+}
+
+export interface PlannedBatch {
+  doc: ShardLogDoc;
+  charged: number;
+  duplicates: number;
+}
+
+/**
+ * The state of one shard as its owner sees it: balances, crossing flags and the record ids
+ * inside the dedup horizon. Pure apart from the clock values passed in; the owner's I/O
+ * (log append, projection writes) lives in `shardOwner.ts`.
+ */
+export class ShardState {
+  private readonly accounts = new Map<string, AccountState>();
+
+  private constructor(
+    readonly shard: number,
+    private seqValue: number,
+    private readonly ids: Map<string, number>,
+    private readonly ctx: PricingContext,
+  ) {}
+
+  get seq(): number {
+    return this.seqValue;
+  }
+
+  get idCount(): number {
+    return this.ids.size;
+  }
+
+  /** Rebuilds from the store: projections, then every log entry they have not folded yet. */
+  static fromSnapshot(shard: number, snap: ShardSnapshot, ctx: PricingContext): { state: ShardState; events: EventDoc[] } {
+    const state = new ShardState(shard, snap.seq, snap.ids, ctx);
+    for (const doc of snap.accounts) state.accounts.set(doc._id, { doc, dirty: false });
+    const events: EventDoc[] = [];
+    for (const entry of snap.tail) events.push(...state.apply(entry));
+    state.seqValue = snap.seq;
+    return { state, events };
+  }
+
+  /**
+   * Prices a batch against the current state without changing it: the result is the next
+   * log entry. Only `apply` of that entry, after the store accepted it, changes the state.
+   */
+  planUsage(records: readonly UsageRecord[], job: string, now: number): PlannedBatch {
+    const deltas = new Map<string, AccountDelta>();
+    const ids: string[] = [];
+    const inBatch = new Set<string>();
+    let duplicates = 0;
+    for (const record of records) {
+      if (this.ids.has(record.id) || inBatch.has(record.id)) {
+        duplicates++;
+        continue;
+      }
+      inBatch.add(record.id);
+      ids.push(record.id);
+      const firstPaid = this.accounts.get(record.accountId)?.doc.first_paid_at?.getTime() ?? null;
+      const { chargeMicros } = priceRecord(record, firstPaid, this.ctx.priceBook, this.ctx.ladder);
+      const delta = deltas.get(record.accountId);
+      if (delta) {
+        delta.d -= chargeMicros;
+        delta.n++;
+        if (record.occurredAt > delta.t) delta.t = record.occurredAt;
+      } else {
+        deltas.set(record.accountId, { a: record.accountId, d: -chargeMicros, n: 1, t: record.occurredAt });
+      }
+    }
+    const seq = this.seqValue + 1;
+    const doc: ShardLogDoc = {
+      _id: shardLogId(this.shard, seq),
+      shard: this.shard,
+      seq,
+      at: new Date(now),
+      job,
+      ids,
+      duplicates,
+      accounts: [...deltas.values()],
+      folds: [],
+    };
+    return { doc, charged: ids.length, duplicates };
+  }
+
+  /** The next log entry folding ledger entries written elsewhere (payments, purchases). */
+  planFolds(entries: readonly FoldedEntry[], job: string, now: number): ShardLogDoc {
+    const seq = this.seqValue + 1;
+    const fresh = entries.filter((e) => !this.ids.has(e.id));
+    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, ids: fresh.map((e) => e.id), duplicates: entries.length - fresh.length, accounts: [], folds: fresh };
+  }
+
+  /**
+   * Folds one accepted log entry into the state and returns the crossing events it caused
+   * (ids derived from the entry's position, so a replay re-derives the same ids). During a
+   * rebuild an account whose projection is already at or past the entry is left alone.
+   */
+  apply(entry: ShardLogDoc): EventDoc[] {
+    const events: EventDoc[] = [];
+    const at = entry.at.getTime();
+    for (const id of entry.ids) this.ids.set(id, at);
+    for (const delta of entry.accounts) {
+      const acc = this.account(delta.a, at);
+      if (acc.doc.seq >= entry.seq) continue;
+      acc.doc.balance_micros += delta.d;
+      const last = acc.doc.last_active_at?.getTime() ?? 0;
+      if (at > last) acc.doc.last_active_at = new Date(at);
+      this.touch(acc, entry, events);
+    }
+    for (const fold of entry.folds) {
+      const acc = this.account(fold.a, at);
+      if (acc.doc.seq >= entry.seq) continue;
+      acc.doc.balance_micros += fold.d;
+      if (fold.paid !== undefined && acc.doc.first_paid_at === null) acc.doc.first_paid_at = new Date(fold.paid);
+      if (fold.plan) {
+        acc.doc.current_plan_id = fold.plan.id;
+        acc.doc.vm_quota_total = fold.plan.vms;
+        acc.doc.vm_quota_used = 0;
+        acc.doc.vm_quota_period_end = new Date(fold.plan.end);
+      }
+      this.touch(acc, entry, events);
+    }
+    if (entry.seq > this.seqValue) this.seqValue = entry.seq;
+    return events;
+  }
+
+  /** Forgets record ids charged before `before` (the dedup horizon moved on). */
+  expireIds(before: number): number {
+    let removed = 0;
+    for (const [id, at] of this.ids) {
+      if (at >= before) break; // insertion order is charge order
+      this.ids.delete(id);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Projections changed since the last call, marked clean. */
+  takeDirty(): AccountDoc[] {
+    const out: AccountDoc[] = [];
+    for (const acc of this.accounts.values()) {
+      if (!acc.dirty) continue;
+      acc.dirty = false;
+      out.push({ ...acc.doc, updated_at: new Date() });
+    }
+    return out;
+  }
+
+  /** Puts projections back in the queue after a failed write. */
+  markDirty(ids: readonly string[]): void {
+    for (const id of ids) {
+      const acc = this.accounts.get(id);
+      if (acc) acc.dirty = true;
+    }
+  }
+
+  hasDirty(): boolean {
+    for (const acc of this.accounts.values()) if (acc.dirty) return true;
+    return false;
+  }
+
+  getAccount(id: string): AccountDoc | undefined {
+    return this.accounts.get(id)?.doc;
+  }
+
+  private touch(acc: AccountState, entry: ShardLogDoc, events: EventDoc[]): void {
+    acc.doc.seq = entry.seq;
+    acc.dirty = true;
+    const balance = acc.doc.balance_micros;
+    const low = balance < this.ctx.lowBalanceMicros;
+    const depleted = balance <= 0n;
+    if (low && !acc.doc.low) events.push(this.event('low_balance', acc.doc, entry));
+    if (depleted && !acc.doc.depleted) events.push(this.event('depleted', acc.doc, entry));
+    acc.doc.low = low;
+    acc.doc.depleted = depleted;
+  }
+
+  private event(type: BillingEventType, doc: AccountDoc, entry: ShardLogDoc): EventDoc {
+    return { _id: `${type}:${doc._id}:${entry._id}`, type, account_id: doc._id, balance_micros: doc.balance_micros, shard: this.shard, seq: entry.seq, at: entry.at };
+  }
+
+  /**
+   * Usage for an unknown account creates it with balance 0 (SPEC 6). It starts below the
+   * thresholds, so an account that never had money emits no crossing events.
+   */
+  private account(id: string, at: number): AccountState {
+    let acc = this.accounts.get(id);
+    if (!acc) {
+      const created = new Date(at);
+      acc = {
+        dirty: true,
+        doc: {
+          _id: id, shard: this.shard, seq: 0, balance_micros: 0n, first_paid_at: null, last_active_at: null,
+          discount_tier: 'none', current_plan_id: null, vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null,
+          kyc_verified: false, low: true, depleted: true, created_at: created, updated_at: created,
+        },
+      };
+      this.accounts.set(id, acc);
+    }
+    return acc;
+  }
+}

@@ -1,0 +1,20 @@
+export { connectBus } from './connect.js';
+export type { Bus } from './connect.js';
+export { ensureStreams } from './streams.js';
+export type { StreamOptions } from './streams.js';
+export { publishDeadLetter } from './deadLetter.js';
+export type { DeadLetter } from './deadLetter.js';
+export {
+  USAGE_STREAM,
+  USAGE_SUBJECTS,
+  DLQ_STREAM,
+  EVENTS_STREAM,
+  BRIDGE_CONSUMER,
+  DLQ_HEADERS,
+  usageSubject,
+  dlqSubject,
+  billingEventSubject,
+  batchDoneSubject,
+} from './subjects.js';
+export { readStream } from './readStream.js';
+export type { ReadOptions } from './readStream.js';

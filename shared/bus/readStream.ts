@@ -1,0 +1,32 @@
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+
+export interface ReadOptions {
+  /** Only messages on this subject filter. */
+  filter?: string;
+  /** Messages stored at or after this time. */
+  since?: Date;
+}
+
+/**
+ * Every message a stream holds now, oldest first, through an ordered (ephemeral)
+ * consumer. Stops at the last message that existed when it started.
+ */
+export async function* readStream(js: JetStreamClient, jsm: JetStreamManager, stream: string, options: ReadOptions = {}): AsyncGenerator<JsMsg> {
+  const info = await jsm.streams.info(stream);
+  const last = info.state.last_seq;
+  if (info.state.messages === 0) return;
+  const consumer = await js.consumers.get(stream, {
+    ...(options.filter ? { filter_subjects: [options.filter] } : {}),
+    ...(options.since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.since.toISOString() } : {}),
+  });
+  for (;;) {
+    const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+    let got = 0;
+    for await (const msg of batch) {
+      got++;
+      yield msg;
+      if (msg.seq >= last) return;
+    }
+    if (got === 0) return;
+  }
+}

@@ -1,0 +1,61 @@
+import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { BRIDGE_CONSUMER, DLQ_STREAM, EVENTS_STREAM, USAGE_STREAM, USAGE_SUBJECTS } from './subjects.js';
+
+const DAY_MS = 86_400_000;
+
+export interface StreamOptions {
+  /** JetStream's own Nats-Msg-Id window; the product's 24 h dedup covers the rest. @defaultValue 120000 */
+  duplicateWindowMs?: number;
+  /** How long usage stays replayable/exportable. @defaultValue 7 days */
+  usageMaxAgeMs?: number;
+  /** Dead letters are kept longer, for operators to inspect. @defaultValue 30 days */
+  dlqMaxAgeMs?: number;
+  /** How long a message may be held un-acked before redelivery. @defaultValue 60000 */
+  ackWaitMs?: number;
+  /** Upper bound of un-acked messages the bridges may hold together. @defaultValue 200000 */
+  maxAckPending?: number;
+}
+
+function streamConfigs(o: Required<StreamOptions>): (Partial<StreamConfig> & { name: string })[] {
+  const common = { storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, num_replicas: 1 };
+  return [
+    { ...common, name: USAGE_STREAM, subjects: [USAGE_SUBJECTS], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.usageMaxAgeMs), max_msg_size: 64 * 1024 },
+    { ...common, name: DLQ_STREAM, subjects: ['dlq.usage.>'], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.dlqMaxAgeMs) },
+    { ...common, name: EVENTS_STREAM, subjects: ['billing.events.>'], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.dlqMaxAgeMs) },
+  ];
+}
+
+const DEFAULTS: Required<StreamOptions> = {
+  duplicateWindowMs: 120_000,
+  usageMaxAgeMs: 7 * DAY_MS,
+  dlqMaxAgeMs: 30 * DAY_MS,
+  ackWaitMs: 60_000,
+  maxAckPending: 200_000,
+};
+
+/**
+ * Creates or updates the streams and the bridges' durable pull consumer. Safe to run from
+ * every process at every start: `add` of an identical config is a no-op, a changed one
+ * is applied with `update`.
+ */
+export async function ensureStreams(jsm: JetStreamManager, options: StreamOptions = {}): Promise<void> {
+  const o = { ...DEFAULTS, ...options };
+  for (const config of streamConfigs(o)) {
+    const name = config.name;
+    const existing = await jsm.streams.info(name).catch(() => null);
+    if (existing) await jsm.streams.update(name, config);
+    else await jsm.streams.add(config);
+  }
+  const consumer = {
+    durable_name: BRIDGE_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(o.ackWaitMs),
+    max_ack_pending: o.maxAckPending,
+    max_deliver: -1,
+  };
+  const existing = await jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER).catch(() => null);
+  if (existing) await jsm.consumers.update(USAGE_STREAM, BRIDGE_CONSUMER, consumer);
+  else await jsm.consumers.add(USAGE_STREAM, consumer);
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import {
+  DEFAULT_LADDER,
+  DEFAULT_PLANS,
+  DEFAULT_PRICE_BOOK,
+  parseLadder,
+  parsePlans,
+  parsePriceBook,
+  type Ladder,
+  type Plan,
+  type PriceBook,
+} from '../domain/index.js';
+
+const HOUR_MS = 3_600_000;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = (schemes: readonly string[]) =>
+  z
+    .string()
+    .refine((v) => URL.canParse(v), 'must be a URL')
+    .refine((v) => schemes.some((s) => v.startsWith(`${s}://`)), `must start with ${schemes.join(':// or ')}://`);
+
+const json = <T>(name: string, parse: (value: unknown) => T) =>
+  z.string().transform((raw, ctx): T => {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+      return z.NEVER;
+    }
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : `invalid ${name}` });
+      return z.NEVER;
+    }
+  });
+
+/**
+ * Every variable of SPEC section 12 plus the pipeline's own knobs. Names are the
+ * environment's; each has its default here and in the README's config table.
+ */
+export const envSchema = z.object({
+  NATS_URL: url(['nats', 'tls', 'ws', 'wss']).optional(),
+  REDIS_URL: url(['redis', 'rediss']).optional(),
+  MONGO_URL: url(['mongodb', 'mongodb+srv']).optional(),
+  MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1..63 of [A-Za-z0-9_-]').default('tally'),
+  DATA_DIR: z.string().min(1).default('.tally'),
+  PRICE_BOOK_JSON: json('price book', parsePriceBook).optional(),
+  PLANS_JSON: json('plans', parsePlans).optional(),
+  LADDER_JSON: json('ladder', parseLadder).optional(),
+  LADDER_TICK_INTERVAL_MS: int(1000, 2 ** 31 - 1).default(24 * HOUR_MS),
+  LOW_BALANCE_MICROS: z.coerce
+    .bigint({ message: 'must be an integer number of micros' })
+    .refine((v) => v >= 0n, 'must be >= 0')
+    .default(1_000_000n),
+  LATE_ARRIVAL_DAYS: int(1, 3650).default(35),
+  DEDUP_HORIZON_HOURS: int(1, 24 * 90).default(24),
+  SHARDS: int(1, 1024).default(32),
+  KYC_REQUIRED: bool.default(false),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  HTTP_PORT: int(0, 65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  natsUrl: string | undefined;
+  redisUrl: string | undefined;
+  mongoUrl: string | undefined;
+  mongoDb: string;
+  dataDir: string;
+  priceBook: PriceBook;
+  plans: readonly Plan[];
+  ladder: Ladder;
+  ladderTickIntervalMs: number;
+  lowBalanceMicros: bigint;
+  lateArrivalDays: number;
+  dedupHorizonHours: number;
+  shards: number;
+  kycRequired: boolean;
+  adminToken: string | undefined;
+  webhookSecret: string | undefined;
+  httpPort: number;
+  logLevel: string;
+}
+
+export type Env = z.input<typeof envSchema>;
+
+export function toConfig(env: z.output<typeof envSchema>): Config {
+  return {
+    natsUrl: env.NATS_URL,
+    redisUrl: env.REDIS_URL,
+    mongoUrl: env.MONGO_URL,
+    mongoDb: env.MONGO_DB,
+    dataDir: env.DATA_DIR,
+    priceBook: env.PRICE_BOOK_JSON ?? DEFAULT_PRICE_BOOK,
+    plans: env.PLANS_JSON ?? DEFAULT_PLANS,
+    ladder: env.LADDER_JSON ?? DEFAULT_LADDER,
+    ladderTickIntervalMs: env.LADDER_TICK_INTERVAL_MS,
+    lowBalanceMicros: env.LOW_BALANCE_MICROS,
+    lateArrivalDays: env.LATE_ARRIVAL_DAYS,
+    dedupHorizonHours: env.DEDUP_HORIZON_HOURS,
+    shards: env.SHARDS,
+    kycRequired: env.KYC_REQUIRED,
+    adminToken: env.ADMIN_TOKEN,
+    webhookSecret: env.WEBHOOK_SECRET,
+    httpPort: env.HTTP_PORT,
+    logLevel: env.LOG_LEVEL,
+  };
+}

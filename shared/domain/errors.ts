@@ -1,0 +1,77 @@
+/**
+ * The one error registry of the product: every stable code, its HTTP status and what it
+ * means. The same code string appears in HTTP bodies, dead letters and metric labels.
+ */
+
+const DEAD_LETTER = {
+  malformed_json: [422, 'payload is not a JSON object in wire format v1 or CloudEvents 1.0 structured JSON'],
+  too_large: [413, 'payload is larger than 8 KiB'],
+  invalid_id: [422, 'id is not 1..128 characters of [A-Za-z0-9._:-]'],
+  invalid_account: [422, 'account_id is not 1..64 characters of [A-Za-z0-9_-]'],
+  subject_mismatch: [422, "account_id differs from the subject's last token"],
+  invalid_kind: [422, 'kind is not vm_hour, llm_token, hero_os_hour or other'],
+  invalid_quantity: [422, 'quantity is not a finite number >= 0 with at most 6 decimal places'],
+  invalid_applies_to: [422, 'applies_to is not hero_os_hourly, llm or vm'],
+  invalid_occurred_at: [422, 'occurred_at is not an RFC 3339 timestamp with a time zone'],
+  occurred_in_future: [422, 'occurred_at is more than 5 minutes in the future'],
+  too_late: [422, 'occurred_at is older than the late-arrival horizon'],
+  invalid_cost: [422, 'cost_micros is not an integer >= 0 that fits Int64'],
+  invalid_meta: [422, 'meta is not an object of at most 2 KiB'],
+  unpriced: [422, 'no price: kind other without cost_micros, or kind missing from the price book'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+const PRODUCT = {
+  invalid_request: [400, 'the request body or parameters are malformed'],
+  unknown_plan: [400, 'plan_id names no plan in the registry'],
+  unauthorized: [401, 'no credentials, or credentials that match nothing'],
+  insufficient_balance: [402, "the balance does not cover the plan's price"],
+  forbidden: [403, 'the credentials do not grant access to this account'],
+  kyc_required: [403, 'the account must pass KYC before buying a plan'],
+  account_not_found: [404, 'no account with this id'],
+  not_found: [404, 'no such route or resource'],
+  plan_active: [409, 'the account already has an active plan'],
+  no_active_plan: [409, 'allocating a VM needs an active plan'],
+  quota_exhausted: [409, "the active plan's VM quota is used up"],
+  rate_limited: [429, 'too many requests; retry later'],
+  // Never sent over HTTP: a bad configuration stops the process at start.
+  config_invalid: [500, 'a configuration value breaks its rule'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+/** Codes a usage record can be dead-lettered with (SPEC 3). */
+export type DeadLetterCode = keyof typeof DEAD_LETTER;
+/** Every stable error code of the product. */
+export type ErrorCode = DeadLetterCode | keyof typeof PRODUCT;
+
+/** The registry as data: code -> HTTP status and a one-line meaning. */
+export const ERROR_CODES: Readonly<Record<ErrorCode, { status: number; meaning: string }>> = Object.fromEntries(
+  Object.entries({ ...DEAD_LETTER, ...PRODUCT }).map(([code, [status, meaning]]) => [code, { status, meaning }]),
+) as Record<ErrorCode, { status: number; meaning: string }>;
+
+/** The dead-letter codes in SPEC 3 order, which is also the order validation checks them. */
+export const DEAD_LETTER_CODES = Object.keys(DEAD_LETTER) as DeadLetterCode[];
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
+
+export function isDeadLetterCode(code: string): code is DeadLetterCode {
+  return Object.hasOwn(DEAD_LETTER, code);
+}
+
+/** An error with a stable code; its status comes from the registry. */
+export class TallyError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string = ERROR_CODES[code].meaning, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TallyError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+
+  /** The HTTP error body of SPEC 13. */
+  toBody(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}

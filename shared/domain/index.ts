@@ -1,0 +1,77 @@
+/** The domain's public surface: pure functions over plain data, no I/O, no clock reads. */
+export {
+  DEAD_LETTER_CODES,
+  ERROR_CODES,
+  TallyError,
+  isDeadLetterCode,
+  isErrorCode,
+} from './errors.js';
+export type { DeadLetterCode, ErrorCode } from './errors.js';
+
+export {
+  INT64_MAX,
+  SCALE,
+  formatRatio,
+  formatUsd,
+  parseMicros,
+  parseQuantity,
+  parseRatio,
+  ratio,
+  roundHalfEven,
+  toJsonMicros,
+} from './money.js';
+export type { Micros, Ratio } from './money.js';
+
+export { DAY_MS, MINUTE_MS, parseRfc3339 } from './time.js';
+
+export type {
+  Category,
+  Kind,
+  Ladder,
+  LadderStep,
+  Plan,
+  Price,
+  PriceBook,
+  Tier,
+  UsageRecord,
+} from './types.js';
+
+export {
+  CATEGORIES,
+  KINDS,
+  MAX_FUTURE_MS,
+  MAX_META_BYTES,
+  MAX_PAYLOAD_BYTES,
+  isCategory,
+  isKind,
+  validateRecord,
+} from './record.js';
+export type { RawMessage, Validation, ValidationContext } from './record.js';
+
+export { DEFAULT_PRICE_BOOK, parsePriceBook } from './priceBook.js';
+export { DEFAULT_LADDER, multiplierFor, parseLadder, tierAt } from './ladder.js';
+export { priceBatch, priceRecord } from './pricing.js';
+export type { Charge, PricedRecord } from './pricing.js';
+
+export {
+  DEFAULT_PLANS,
+  decideAllocateVm,
+  decideBuyPlan,
+  findPlan,
+  isPlanActive,
+  parseBuyPlanRequest,
+  parsePlans,
+  perVmAuditCostMicros,
+} from './plans.js';
+export type {
+  AllocateVmCode,
+  AllocateVmInput,
+  BuyPlanCode,
+  BuyPlanInput,
+  PlanPurchase,
+  Refusal,
+  VmAllocation,
+} from './plans.js';
+
+export { Quoter, parseAccountLine } from './quote.js';
+export type { QuoteLine, QuoterOptions } from './quote.js';

@@ -1,0 +1,59 @@
+/**
+ * How a record is priced (SPEC 4): the one place that turns a valid record into micros.
+ *
+ *   raw    = cost_micros ?? quantity * price_micros / per
+ *   charge = round_half_even(raw * multiplier(category, tier_at(occurred_at)))
+ *
+ * raw and the multiplier stay exact rationals; the only rounding is the final one.
+ */
+import { TallyError } from './errors.js';
+import { multiplierFor, tierAt } from './ladder.js';
+import { roundHalfEven, SCALE, type Micros } from './money.js';
+import type { Ladder, PriceBook, Tier, UsageRecord } from './types.js';
+
+export interface Charge {
+  chargeMicros: Micros;
+  /** The account's tier at the record's event time (reported for vm too, where it has no effect). */
+  tier: Tier;
+}
+
+export function priceRecord(record: UsageRecord, firstPaidAt: number | null, book: PriceBook, ladder: Ladder): Charge {
+  let num: bigint;
+  let den: bigint;
+  if (record.costMicros !== null) {
+    num = record.costMicros;
+    den = 1n;
+  } else {
+    const price = book[record.kind];
+    // validateRecord dead-letters these; reaching here means the book changed in between.
+    if (price === undefined) throw new TallyError('unpriced', `kind ${record.kind} has no price`);
+    num = record.quantity * price.priceMicros;
+    den = SCALE * price.per;
+  }
+  const tier = tierAt(firstPaidAt, record.occurredAt, ladder);
+  const m = multiplierFor(record.appliesTo, tier, ladder);
+  return { chargeMicros: roundHalfEven(num * m.num, den * m.den), tier };
+}
+
+export interface PricedRecord extends Charge {
+  record: UsageRecord;
+}
+
+/**
+ * Prices a batch and sums it per account. Each charge depends only on its own record and
+ * its account's first_paid_at, so any split of a stream into batches gives the same totals.
+ */
+export function priceBatch(
+  records: readonly UsageRecord[],
+  firstPaidAt: (accountId: string) => number | null,
+  book: PriceBook,
+  ladder: Ladder,
+): { priced: PricedRecord[]; totals: Map<string, Micros> } {
+  const totals = new Map<string, Micros>();
+  const priced = records.map((record) => {
+    const charge = priceRecord(record, firstPaidAt(record.accountId), book, ladder);
+    totals.set(record.accountId, (totals.get(record.accountId) ?? 0n) + charge.chargeMicros);
+    return { record, ...charge };
+  });
+  return { priced, totals };
+}

@@ -1,0 +1,94 @@
+/**
+ * The pure core of `tally quote` (SPEC 13): one recorded-stream line in, one answer out,
+ * the same rules the pipeline applies (validate, then drop repeated ids, then price).
+ */
+import { TallyError, type DeadLetterCode } from './errors.js';
+import { toJsonMicros } from './money.js';
+import { priceRecord } from './pricing.js';
+import { validateRecord } from './record.js';
+import { parseRfc3339 } from './time.js';
+import type { Ladder, PriceBook, Tier } from './types.js';
+
+export type QuoteLine =
+  | { id: string; account_id: string; charge_micros: number | string; tier: Tier }
+  | { duplicate: string }
+  | { dead: DeadLetterCode };
+
+export interface QuoterOptions {
+  priceBook: PriceBook;
+  ladder: Ladder;
+  /** @defaultValue 35 (LATE_ARRIVAL_DAYS) */
+  lateArrivalDays: number;
+  /** first_paid_at by account id; an account not listed has never paid (tier none). */
+  firstPaidAt?: ReadonlyMap<string, number>;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Quotes a stream line by line. It remembers every id it has charged, so memory grows
+ * with the number of distinct ids and nothing else. A dead record's id is not
+ * remembered: it was never charged, and a later valid record with that id is.
+ */
+export class Quoter {
+  private readonly seen = new Set<string>();
+  private readonly firstPaidAt: ReadonlyMap<string, number>;
+
+  constructor(private readonly options: QuoterOptions) {
+    this.firstPaidAt = options.firstPaidAt ?? new Map();
+  }
+
+  /**
+   * `now` is the instant occurred_in_future and too_late are judged against; the CLI
+   * passes the wall clock at start, once, so one run judges every line alike.
+   */
+  quoteLine(line: string, now: number): QuoteLine {
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      return { dead: 'malformed_json' };
+    }
+    if (!isObject(message) || typeof message['subject'] !== 'string' || typeof message['payload'] !== 'string') {
+      return { dead: 'malformed_json' };
+    }
+    const { priceBook, ladder, lateArrivalDays } = this.options;
+    const result = validateRecord(
+      { subject: message['subject'], payload: message['payload'] },
+      { now, lateArrivalDays, priceBook },
+    );
+    if (!result.ok) return { dead: result.code };
+    const { record } = result;
+    if (this.seen.has(record.id)) return { duplicate: record.id };
+    this.seen.add(record.id);
+    const { chargeMicros, tier } = priceRecord(record, this.firstPaidAt.get(record.accountId) ?? null, priceBook, ladder);
+    return { id: record.id, account_id: record.accountId, charge_micros: toJsonMicros(chargeMicros), tier };
+  }
+}
+
+/**
+ * One line of the --accounts file: `{"account_id", "first_paid_at"}` with first_paid_at
+ * an RFC 3339 string, epoch milliseconds, or null. Other fields are ignored, so the
+ * output of `tally accounts` can be passed as it is. Blank lines give null.
+ */
+export function parseAccountLine(line: string, lineNo: number): { accountId: string; firstPaidAt: number | null } | null {
+  if (line.trim() === '') return null;
+  const bad = (why: string): never => {
+    throw new TallyError('invalid_request', `accounts line ${lineNo}: ${why}`);
+  };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(line);
+  } catch {
+    return bad('is not JSON');
+  }
+  if (!isObject(doc) || typeof doc['account_id'] !== 'string') return bad('needs a string account_id');
+  const at = doc['first_paid_at'];
+  if (at === null || at === undefined) return { accountId: doc['account_id'], firstPaidAt: null };
+  const firstPaidAt =
+    typeof at === 'string' ? parseRfc3339(at) : typeof at === 'number' && Number.isSafeInteger(at) ? at : null;
+  if (firstPaidAt === null) return bad('first_paid_at must be RFC 3339, epoch milliseconds or null');
+  return { accountId: doc['account_id'], firstPaidAt };
+}

@@ -1,0 +1,178 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { findBinary } from './binaries.js';
+import { DATA_DIR_ENV, DataDirLock } from './dataDirLock.js';
+import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
+import { freePort } from './freePort.js';
+import { mongoProbe, natsProbe, redisProbe } from './probes.js';
+import { ServerProcess, type ServerName, type ServerSpec } from './serverProcess.js';
+
+export interface EmbeddedOptions {
+  /** The data folder: servers' data, logs/, pids.json and endpoints.json. */
+  dataDir: string;
+  logger: Logger;
+  /** Looked in first for nats-server, tally-ferretdb and redis-server. @defaultValue the repo's .tools/bin, then PATH */
+  binDir?: string;
+  /** How long each server may take to answer its protocol's ping. @defaultValue 30000 */
+  readyTimeoutMs?: number;
+}
+
+/** Local servers that live as long as the process that started them. */
+export interface Embedded extends Endpoints {
+  /** Absolute path of the data folder. */
+  readonly dataDir: string;
+  pids(): Partial<Record<ServerName, number>>;
+  /** Removes endpoints.json, stops every server (SIGTERM, then SIGKILL after 10 s), releases the folder. Idempotent. */
+  stop(): Promise<void>;
+  /** Fault injection: sends `signal` (default SIGKILL) to one server; see ServerProcess.kill. */
+  kill(name: ServerName, signal?: NodeJS.Signals): Promise<void>;
+  /** Restarts one server on the same port; `wipe` empties its data first (e.g. Redis losing every queue). */
+  restart(name: ServerName, options?: { wipe?: boolean }): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const PORT_ATTEMPTS = 3;
+
+type SpecBuilder = (ports: number[]) => ServerSpec;
+
+/** SQLite reads `file:` URIs, where these three characters would start a query, fragment or escape. */
+function sqliteDirUri(dir: string): string {
+  return `file:${dir.replace(/[%?#]/g, (c) => encodeURIComponent(c))}/`;
+}
+
+function specBuilders(dataDir: string, binDir: string | undefined, logger: Logger, readyTimeoutMs: number | undefined): Record<ServerName, [number, SpecBuilder]> {
+  const common = (name: ServerName, dir: string) => ({
+    name,
+    dataPath: join(dataDir, dir),
+    logFile: join(dataDir, 'logs', `${name}.log`),
+    env: { [DATA_DIR_ENV]: dataDir },
+    ...(readyTimeoutMs === undefined ? {} : { readyTimeoutMs }),
+  });
+  const nats = findBinary('nats-server', binDir);
+  const redis = findBinary('redis-server', binDir);
+  const ferretdb = findBinary('tally-ferretdb', binDir);
+  return {
+    nats: [
+      2,
+      ([port = 0, monitorPort = 0]) => ({
+        ...common('nats', 'nats'),
+        binary: nats,
+        args: ['-js', '-sd', join(dataDir, 'nats'), '-a', HOST, '-p', String(port), '-m', String(monitorPort), '-n', 'tally-embedded'],
+        probe: natsProbe(port, monitorPort, HOST),
+      }),
+    ],
+    redis: [
+      1,
+      ([port = 0]) => ({
+        ...common('redis', 'redis'),
+        binary: redis,
+        // AOF on and RDB snapshots off: every acknowledged write survives a restart, and
+        // noeviction because BullMQ must never lose a key to memory pressure.
+        args: ['--port', String(port), '--bind', HOST, '--dir', join(dataDir, 'redis'), '--appendonly', 'yes', '--save', '',
+          '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--logfile', ''],
+        probe: redisProbe(port, HOST),
+      }),
+    ],
+    ferretdb: [
+      1,
+      ([port = 0]) => ({
+        ...common('ferretdb', 'ferretdb'),
+        binary: ferretdb,
+        args: ['-listen-addr', `${HOST}:${port}`, '-handler', 'sqlite', '-sqlite-url', sqliteDirUri(join(dataDir, 'ferretdb')),
+          '-log-level', logger.isLevelEnabled('debug') ? 'info' : 'warn'],
+        probe: mongoProbe(`mongodb://${HOST}:${port}/`),
+      }),
+    ],
+  };
+}
+
+/** Starts one server on fresh ports, trying new ones when another process took them first. */
+async function startOnFreePorts(build: SpecBuilder, portCount: number, logger: Logger): Promise<{ server: ServerProcess; ports: number[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await Promise.all(Array.from({ length: portCount }, () => freePort(HOST)));
+    const server = new ServerProcess(build(ports), logger);
+    try {
+      await server.start();
+      return { server, ports };
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !/address already in use/i.test((err as Error).message)) throw err;
+      logger.warn({ server: server.spec.name, ports }, 'port taken before the server bound it; retrying');
+    }
+  }
+}
+
+/**
+ * Starts nats-server (JetStream), redis-server (AOF) and FerretDB (SQLite) under
+ * `dataDir`, waits until each answers its own protocol, and writes endpoints.json.
+ * Refuses (`embedded_busy`, naming the pid) when another live process owns `dataDir`.
+ */
+export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
+  const dataDir = resolve(options.dataDir);
+  const logger = options.logger;
+  await mkdir(join(dataDir, 'logs'), { recursive: true });
+  const builders = specBuilders(dataDir, options.binDir, logger, options.readyTimeoutMs);
+  const lock = await DataDirLock.acquire(dataDir, logger);
+
+  const servers = new Map<ServerName, ServerProcess>();
+  const pids = () => Object.fromEntries([...servers].map(([name, s]) => [name, s.pid])) as Partial<Record<ServerName, number>>;
+  // The 'exit' hook cannot wait; SIGTERM still lets Redis flush its AOF on the way down.
+  const onExit = () => servers.forEach((s) => s.signalSync('SIGTERM'));
+  process.on('exit', onExit);
+
+  const started = Date.now();
+  const names = Object.keys(builders) as ServerName[];
+  const results = await Promise.allSettled(
+    names.map(async (name) => {
+      const [portCount, build] = builders[name];
+      const { server, ports } = await startOnFreePorts(build, portCount, logger);
+      servers.set(name, server);
+      return [name, ports] as const;
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all([...servers.values()].map((s) => s.stop()));
+    process.removeListener('exit', onExit);
+    await lock.release();
+    throw failed.reason;
+  }
+  const ports = Object.fromEntries(results.map((r) => (r as PromiseFulfilledResult<readonly [ServerName, number[]]>).value));
+  const endpoints: Endpoints = {
+    natsUrl: `nats://${HOST}:${ports.nats?.[0]}`,
+    redisUrl: `redis://${HOST}:${ports.redis?.[0]}`,
+    mongoUrl: `mongodb://${HOST}:${ports.ferretdb?.[0]}/`,
+  };
+  await lock.record(pids());
+  await writeEndpoints(dataDir, { ...endpoints, pid: process.pid, startedAt: new Date().toISOString() });
+  logger.info({ ...endpoints, natsMonitor: `http://${HOST}:${ports.nats?.[1]}`, dataDir, pids: pids(), ms: Date.now() - started }, 'embedded servers ready');
+
+  const server = (name: ServerName): ServerProcess => {
+    const s = servers.get(name);
+    if (!s) throw new Error(`no embedded server named ${name}`);
+    return s;
+  };
+  let stopping: Promise<void> | undefined;
+  return {
+    ...endpoints,
+    dataDir,
+    pids,
+    stop() {
+      stopping ??= (async () => {
+        await removeEndpoints(dataDir);
+        await Promise.all([...servers.values()].map((s) => s.stop()));
+        process.removeListener('exit', onExit);
+        await lock.release();
+        logger.info({ dataDir }, 'embedded servers stopped');
+      })();
+      return stopping;
+    },
+    async kill(name, signal = 'SIGKILL') {
+      await server(name).kill(signal);
+    },
+    async restart(name, restartOptions = {}) {
+      await server(name).restart(restartOptions);
+      await lock.record(pids());
+    },
+  };
+}

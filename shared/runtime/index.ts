@@ -1,0 +1,14 @@
+export { createLogger, REDACT_PATHS } from './logger.js';
+export type { Logger, LoggerConfig } from './logger.js';
+export { Shutdown } from './shutdown.js';
+export type { ShutdownOptions, ShutdownStep } from './shutdown.js';
+export { startEmbedded } from './embedded.js';
+export type { Embedded, EmbeddedOptions } from './embedded.js';
+export { readEndpoints, resolveEndpoints, ENDPOINTS_FILE } from './endpoints.js';
+export type { Endpoints, EndpointsFile, EndpointSources } from './endpoints.js';
+export { EmbeddedError } from './errors.js';
+export type { EmbeddedErrorCode } from './errors.js';
+export { findBinary } from './binaries.js';
+export type { ServerBinary } from './binaries.js';
+export { freePort } from './freePort.js';
+export type { ServerName, ExitInfo } from './serverProcess.js';

@@ -1,0 +1,41 @@
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
+import type { Logger } from 'pino';
+
+export interface MongoConnection {
+  client: MongoClient;
+  db: Db;
+  close(): Promise<void>;
+}
+
+/**
+ * Driver options the product relies on, the same for FerretDB and MongoDB:
+ * - `useBigInt64`: every Int64 reads back as `bigint`, so money (micros, Int64 in the
+ *   database) never passes through a float; Int32 fields (counts) stay `number`.
+ * - `ignoreUndefined`: an absent optional field is left out rather than stored as null.
+ * - retryable writes/reads stay at the driver defaults: they apply on a replica set and
+ *   are a no-op against FerretDB (a standalone to the driver). Our writes are idempotent
+ *   by `_id` anyway, so a retried insert that had landed shows up as E11000.
+ * - `serverSelectionTimeoutMS` 10 s: a wrong URL fails a command in seconds, not 30.
+ * `directConnection` is left to the URL: a single-host URL of a replica-set member
+ * should still discover the primary.
+ */
+export const MONGO_CLIENT_OPTIONS: Readonly<MongoClientOptions> = {
+  useBigInt64: true,
+  ignoreUndefined: true,
+  serverSelectionTimeoutMS: 10_000,
+  appName: 'tally',
+};
+
+/** Connects (and pings, so a bad URL fails here) and returns the product database. */
+export async function connectMongo(url: string, dbName: string, logger?: Logger): Promise<MongoConnection> {
+  const client = new MongoClient(url, { ...MONGO_CLIENT_OPTIONS });
+  try {
+    await client.connect();
+    await client.db(dbName).command({ ping: 1 });
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
+  }
+  logger?.debug({ db: dbName }, 'connected to MongoDB');
+  return { client, db: client.db(dbName), close: () => client.close() };
+}

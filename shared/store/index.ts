@@ -1,0 +1,13 @@
+export { connectMongo, MONGO_CLIENT_OPTIONS } from './connect.js';
+export type { MongoConnection } from './connect.js';
+export { ensureIndexes, STORE_INDEXES } from './indexes.js';
+export type { IndexPlan } from './indexes.js';
+export { COLLECTIONS } from './collections.js';
+export type { AccountDelta, FoldedEntry, ShardLogDoc, LedgerDoc, AccountDoc, CheckpointDoc, BillingEventType, EventDoc } from './collections.js';
+export { isDuplicateKey, duplicateIndexes } from './errors.js';
+export { appendShardLog, loadShard, writeCheckpoint, shardLogId } from './shardLog.js';
+export type { ShardSnapshot } from './shardLog.js';
+export { writeAccounts, readAccount, listAccounts, MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
+export { insertEvents } from './events.js';
+export { sumShardLog, verifyLedger } from './audit.js';
+export type { LedgerTotals, Mismatch } from './audit.js';

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { BRIDGE_CONSUMER, USAGE_STREAM, connectBus, type Bus } from '../../shared/bus/index.js';
+import { loadConfig, type Config } from '../../shared/config/index.js';
+import { connectMongo, type MongoConnection } from '../../shared/store/index.js';
+import type { Endpoints } from '../../shared/runtime/index.js';
+import { startBridge } from '../../services/bridge/main.js';
+import { startWorker } from '../../services/worker/main.js';
+import { testLogger } from './servers.js';
+
+export type Started<T extends (...args: never[]) => unknown> = Awaited<ReturnType<T>>;
+
+/** A config for tests: the given servers, a fresh database, and overrides as env strings. */
+export function testConfig(endpoints: Endpoints, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NATS_URL: endpoints.natsUrl,
+    REDIS_URL: endpoints.redisUrl,
+    MONGO_URL: endpoints.mongoUrl,
+    MONGO_DB: `t_${randomUUID().slice(0, 8)}`,
+    SHARDS: '4',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+}
+
+/** A test's view of the servers: NATS client, the database, and a drain check. */
+export interface Probe {
+  bus: Bus;
+  mongo: MongoConnection;
+  /** Resolves when JetStream has nothing pending or un-acked for the bridges. */
+  drained(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function probe(config: Config, endpoints: Endpoints): Promise<Probe> {
+  const bus = await connectBus(endpoints.natsUrl, 'test-probe');
+  const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
+  return {
+    bus,
+    mongo,
+    async drained(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const info = await bus.jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER);
+        if (info.num_pending === 0 && info.num_ack_pending === 0) return;
+        if (Date.now() > deadline) throw new Error(`not drained: pending ${info.num_pending}, un-acked ${info.num_ack_pending}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async close() {
+      await bus.close();
+      await mongo.close();
+    },
+  };
+}
+
+/** Bridge and worker in this process, as `tally up` runs them. */
+export async function startPipeline(config: Config, endpoints: Endpoints) {
+  const logger = testLogger();
+  const worker = await startWorker(config, endpoints, logger);
+  const bridge = await startBridge(config, endpoints, logger);
+  return {
+    worker,
+    bridge,
+    async stop() {
+      await bridge.stop();
+      await worker.stop();
+    },
+  };
+}
