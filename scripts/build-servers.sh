@@ -2,6 +2,8 @@
 # Builds or installs the servers that `tally up` embeds, into .tools/bin:
 #   tally-ferretdb  our FerretDB v1 launcher (deploy/ferretdb), built from source
 #   nats-server     v2.15.2, installed with `go install`
+#   nats            the official NATS CLI v0.5.0: the tests publish with it (a producer
+#                   we did not write) and the benchmark measures raw ceilings with it
 # and checks that redis-server is present (installing Debian's package when run as root).
 # Idempotent: each step is skipped when its binary is newer than its sources, so a warm
 # `npm run build` spends well under a second here.
@@ -10,6 +12,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.tools/bin"
 NATS_VERSION="v2.15.2"
+NATSCLI_VERSION="v0.5.0"
 mkdir -p "$BIN"
 
 log() { printf 'build-servers: %s\n' "$*" >&2; }
@@ -51,6 +54,16 @@ install_nats() {
   GOBIN="$BIN" GOFLAGS="-trimpath" go install "github.com/nats-io/nats-server/v2@$NATS_VERSION"
 }
 
+install_natscli() {
+  local out="$BIN/nats"
+  if [[ -x "$out" ]] && "$out" --version 2>/dev/null | grep -q "${NATSCLI_VERSION#v}"; then
+    return
+  fi
+  need_go nats
+  log "installing the nats CLI $NATSCLI_VERSION"
+  GOBIN="$BIN" GOFLAGS="-trimpath" go install "github.com/nats-io/natscli/nats@$NATSCLI_VERSION"
+}
+
 check_redis() {
   if command -v redis-server >/dev/null 2>&1 || [[ -x /usr/bin/redis-server ]]; then
     return
@@ -66,4 +79,5 @@ check_redis() {
 
 build_ferretdb
 install_nats
+install_natscli
 check_redis

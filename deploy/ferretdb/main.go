@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -93,10 +94,15 @@ func parseLevel(s string) slog.Level {
 	return l
 }
 
+// ensureSQLiteDir creates the directory of a `file:` URI, decoded the way FerretDB reads it.
 func ensureSQLiteDir(uri string) error {
-	dir := strings.TrimPrefix(uri, "file:")
-	if i := strings.IndexByte(dir, '?'); i >= 0 {
-		dir = dir[:i]
+	u, err := url.Parse(uri)
+	if err != nil {
+		return err
+	}
+	dir := u.Path
+	if dir == "" {
+		dir = u.Opaque // file:relative/dir/
 	}
 	if dir == "" {
 		return nil

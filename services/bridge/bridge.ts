@@ -20,6 +20,8 @@ export interface BridgeConfig {
   maxInFlight?: number;
   /** Messages per JetStream fetch. @defaultValue 2000 */
   fetchSize?: number;
+  /** Progress heartbeats for held messages; keep it under the consumer's ack wait. @defaultValue 15000 */
+  heartbeatMs?: number;
 }
 
 export interface BridgeDeps {
@@ -83,7 +85,7 @@ export class Bridge {
     this.loop = this.pull(consumer);
     this.timers.push(setInterval(() => this.flushDue(), Math.max(5, Math.floor(this.o.lingerMs / 2))));
     this.timers.push(setInterval(() => void this.poll().catch((err) => this.deps.logger.warn({ err }, 'job poll failed')), 1000));
-    this.timers.push(setInterval(() => this.heartbeat(), 15_000));
+    this.timers.push(setInterval(() => this.heartbeat(), this.config.heartbeatMs ?? 15_000));
   }
 
   /** Records validated or queued but not yet acked. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../shared/config/index.js';
-import { connectBus, ensureStreams } from '../../shared/bus/index.js';
+import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { Bridge } from './bridge.js';
 
@@ -8,9 +8,9 @@ import { Bridge } from './bridge.js';
 export async function startBridge(config: Config, endpoints: Endpoints, logger: Logger): Promise<{ bridge: Bridge; stop(): Promise<void> }> {
   const log = logger.child({ service: 'bridge' });
   const bus = await connectBus(endpoints.natsUrl, 'tally-bridge');
-  await ensureStreams(bus.jsm);
+  await ensureStreams(bus.jsm, streamOptions(config));
   const bridge = new Bridge(
-    { shards: config.shards, priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays },
+    { shards: config.shards, priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, heartbeatMs: Math.floor(config.natsAckWaitMs / 3) },
     { bus, redisUrl: endpoints.redisUrl, logger: log },
   );
   await bridge.start();

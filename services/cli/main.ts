@@ -3,6 +3,7 @@ import { ConfigError } from '../../shared/config/index.js';
 import { registerPipelineCommands } from './commands/pipeline.js';
 import { registerReadCommands } from './commands/read.js';
 import { registerQuoteCommand } from './commands/quoteCommand.js';
+import { registerAccountsCommands } from './commands/accountsApi.js';
 
 const program = new Command()
   .name('tally')
@@ -12,6 +13,7 @@ const program = new Command()
 registerPipelineCommands(program);
 registerReadCommands(program);
 registerQuoteCommand(program);
+registerAccountsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

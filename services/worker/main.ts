@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../shared/config/index.js';
-import { connectBus, ensureStreams } from '../../shared/bus/index.js';
+import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import { redisConnection } from '../../shared/queue/index.js';
-import { connectMongo, ensureIndexes } from '../../shared/store/index.js';
+import type { MongoClientOptions } from 'mongodb';
+import { connectMongo, ensureIndexes, type MongoConnection } from '../../shared/store/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { ShardWorkerService } from './worker.js';
 
@@ -10,22 +11,31 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+export interface WorkerOptions {
+  /** Injected clock (tests). @defaultValue Date.now */
+  clock?: () => number;
+  /** Extra driver options, e.g. `monitorCommands` for a test that inspects every command. */
+  mongoOptions?: MongoClientOptions;
+}
+
 /** Composition root of a worker process: connections, then the shard worker. */
-export async function startWorker(config: Config, endpoints: Endpoints, logger: Logger, clock?: () => number): Promise<RunningService & { service: ShardWorkerService }> {
+export async function startWorker(config: Config, endpoints: Endpoints, logger: Logger, options: WorkerOptions = {}): Promise<RunningService & { service: ShardWorkerService; mongo: MongoConnection }> {
+  const { clock } = options;
   const log = logger.child({ service: 'worker' });
-  const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
+  const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb, log, options.mongoOptions);
   await ensureIndexes(mongo.db);
   const bus = await connectBus(endpoints.natsUrl, 'tally-worker');
-  await ensureStreams(bus.jsm);
+  await ensureStreams(bus.jsm, streamOptions(config));
   const redis = redisConnection(endpoints.redisUrl);
   const service = new ShardWorkerService(
-    { shards: config.shards, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros } },
+    { shards: config.shards, leaseTtlMs: config.workerLeaseTtlMs, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros } },
     { db: mongo.db, bus, redis, redisUrl: endpoints.redisUrl, logger: log, ...(clock ? { clock } : {}) },
   );
   await service.start();
   log.info({ id: service.id, shards: service.shardsHeld().length }, 'worker started');
   return {
     service,
+    mongo,
     stop: async () => {
       await service.stop();
       await bus.close();

@@ -1,6 +1,7 @@
 import { priceRecord, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
 import type { AccountDoc, AccountDelta, BillingEventType, EventDoc, FoldedEntry, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
 import { shardLogId } from '../../shared/store/index.js';
+import { applyAccountFields } from './accountFolds.js';
 
 export interface PricingContext {
   priceBook: PriceBook;
@@ -27,6 +28,11 @@ export interface PlannedBatch {
  */
 export class ShardState {
   private readonly accounts = new Map<string, AccountState>();
+  /**
+   * Ledger entries (payments, purchases, KYC, allocations, tick changes) ever folded. Kept
+   * beyond the dedup horizon: a webhook retried days later must still fold nothing.
+   */
+  private readonly folded = new Set<string>();
 
   private constructor(
     readonly shard: number,
@@ -47,6 +53,7 @@ export class ShardState {
   static fromSnapshot(shard: number, snap: ShardSnapshot, ctx: PricingContext): { state: ShardState; events: EventDoc[] } {
     const state = new ShardState(shard, snap.seq, snap.ids, ctx);
     for (const doc of snap.accounts) state.accounts.set(doc._id, { doc, dirty: false });
+    for (const id of snap.folded ?? []) state.folded.add(id);
     const events: EventDoc[] = [];
     for (const entry of snap.tail) events.push(...state.apply(entry));
     state.seqValue = snap.seq;
@@ -98,7 +105,12 @@ export class ShardState {
   /** The next log entry folding ledger entries written elsewhere (payments, purchases). */
   planFolds(entries: readonly FoldedEntry[], job: string, now: number): ShardLogDoc {
     const seq = this.seqValue + 1;
-    const fresh = entries.filter((e) => !this.ids.has(e.id));
+    const seen = new Set<string>();
+    const fresh = entries.filter((e) => {
+      const isNew = !this.ids.has(e.id) && !this.folded.has(e.id) && !seen.has(e.id);
+      seen.add(e.id);
+      return isNew;
+    });
     return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, ids: fresh.map((e) => e.id), duplicates: entries.length - fresh.length, accounts: [], folds: fresh };
   }
 
@@ -120,6 +132,7 @@ export class ShardState {
       this.touch(acc, entry, events);
     }
     for (const fold of entry.folds) {
+      this.folded.add(fold.id);
       const acc = this.account(fold.a, at);
       if (acc.doc.seq >= entry.seq) continue;
       acc.doc.balance_micros += fold.d;
@@ -130,6 +143,7 @@ export class ShardState {
         acc.doc.vm_quota_used = 0;
         acc.doc.vm_quota_period_end = new Date(fold.plan.end);
       }
+      applyAccountFields(acc.doc, fold);
       this.touch(acc, entry, events);
     }
     if (entry.seq > this.seqValue) this.seqValue = entry.seq;
@@ -166,6 +180,16 @@ export class ShardState {
     }
   }
 
+  /** Accounts whose stored projection is missing or differs from this state. */
+  differing(stored: ReadonlyMap<string, AccountDoc>): string[] {
+    const out: string[] = [];
+    for (const [id, acc] of this.accounts) {
+      const doc = stored.get(id);
+      if (!doc || doc.seq !== acc.doc.seq || doc.balance_micros !== acc.doc.balance_micros) out.push(id);
+    }
+    return out;
+  }
+
   hasDirty(): boolean {
     for (const acc of this.accounts.values()) if (acc.dirty) return true;
     return false;
@@ -173,6 +197,11 @@ export class ShardState {
 
   getAccount(id: string): AccountDoc | undefined {
     return this.accounts.get(id)?.doc;
+  }
+
+  /** Every projection of the shard (the ladder tick reads them all). */
+  accountDocs(): IterableIterator<AccountDoc> {
+    return Array.from(this.accounts.values(), (acc) => acc.doc).values();
   }
 
   private touch(acc: AccountState, entry: ShardLogDoc, events: EventDoc[]): void {

@@ -49,6 +49,8 @@ export class ShardWorkerService {
   readonly id = `worker-${randomUUID().slice(0, 8)}`;
   /** Records charged and duplicates seen by this process's shard owners. */
   readonly counters = { charged: 0, duplicates: 0, batches: 0 };
+  /** Store writes of the shard owners this process has let go of (added up at each stop). */
+  readonly writes = { log: 0, projections: 0, checkpoints: 0, events: 0 };
 
   constructor(private readonly config: WorkerConfig, private readonly deps: WorkerDeps) {
     this.leases = new Leases(deps.redis, this.id, config.leaseTtlMs ?? 15_000);
@@ -106,8 +108,9 @@ export class ShardWorkerService {
     const consumer = new Worker<ShardJob, ShardJobResult>(shardQueueName(shard), (job) => this.process(owner, job), {
       connection: { url: this.deps.redisUrl, maxRetriesPerRequest: null },
       concurrency: 1,
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
+      // A dead owner's job is handed on about when its lease has expired.
+      lockDuration: 2 * (this.config.leaseTtlMs ?? 15_000),
+      stalledInterval: this.config.leaseTtlMs ?? 15_000,
       maxStalledCount: 1000,
       autorun: true,
     });
@@ -128,27 +131,41 @@ export class ShardWorkerService {
         this.deps.bus.nc.publish(batchDoneSubject(data.bridge), id);
         return result;
       }
-      case 'fold':
-        return owner.processFolds(data.entries.map((e) => ({ ...e, d: BigInt(e.d) })), id);
+      case 'fold': {
+        const result = await owner.processFolds(data.entries.map((e) => ({ ...e, d: BigInt(e.d) })), id);
+        // The API waits for this job and then reads the projection: write it now, not on the timer.
+        await owner.flushNow();
+        return result;
+      }
       case 'tick':
-        return { seq: null, charged: 0, duplicates: 0 };
+        return owner.processTick(data.tickId, data.now, id);
     }
   }
 
   private async flushAll(): Promise<void> {
     for (const { owner } of this.held.values()) {
-      await owner.flush().catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'projection flush failed'));
+      await owner.maintain().catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'projection flush failed'));
     }
   }
 
   private async stopShard(shard: number, release: boolean): Promise<void> {
     const held = this.held.get(shard);
     if (!held) return;
+    for (const [k, v] of Object.entries(held.owner.writes) as [keyof ShardOwner['writes'], number][]) this.writes[k] += v;
     this.held.delete(shard);
-    await held.consumer.close();
     if (release) {
+      // A handover: finish the job in hand, then leave every projection right (including
+      // any a paused former owner may have overwritten) before letting go of the lease.
+      await held.consumer.close().catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
+      await held.owner.reconcile().catch((err) => this.deps.logger.error({ err, shard }, 'final reconcile failed'));
       await held.owner.flush().catch((err) => this.deps.logger.error({ err, shard }, 'final flush failed'));
       await this.leases.release(shard);
+    } else {
+      // A lost lease (Redis emptied, this process paused) must not wait for the job in hand:
+      // its Redis state may be gone, and a close that never returns would stall every shard.
+      held.owner.drop();
+      const closing = held.consumer.close(true).catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 5000).unref())]);
     }
     held.owner.drop();
   }
@@ -161,5 +178,6 @@ export class ShardWorkerService {
     await this.balancing;
     for (const shard of [...this.held.keys()]) await this.stopShard(shard, true);
     await this.leases.leave();
+    this.deps.logger.info({ counters: this.counters, writes: this.writes }, 'worker stopped');
   }
 }

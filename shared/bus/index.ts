@@ -1,6 +1,6 @@
 export { connectBus } from './connect.js';
 export type { Bus } from './connect.js';
-export { ensureStreams } from './streams.js';
+export { ensureStreams, streamOptions } from './streams.js';
 export type { StreamOptions } from './streams.js';
 export { publishDeadLetter } from './deadLetter.js';
 export type { DeadLetter } from './deadLetter.js';
@@ -18,3 +18,5 @@ export {
 } from './subjects.js';
 export { readStream } from './readStream.js';
 export type { ReadOptions } from './readStream.js';
+export { readPipelineStats } from './stats.js';
+export type { PipelineStats } from './stats.js';

@@ -26,6 +26,11 @@ function streamConfigs(o: Required<StreamOptions>): (Partial<StreamConfig> & { n
   ];
 }
 
+/** The stream options a configuration asks for. */
+export function streamOptions(config: { natsAckWaitMs: number; natsDuplicateWindowMs: number }): StreamOptions {
+  return { ackWaitMs: config.natsAckWaitMs, duplicateWindowMs: config.natsDuplicateWindowMs };
+}
+
 const DEFAULTS: Required<StreamOptions> = {
   duplicateWindowMs: 120_000,
   usageMaxAgeMs: 7 * DAY_MS,

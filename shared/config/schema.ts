@@ -63,6 +63,9 @@ export const envSchema = z.object({
   LATE_ARRIVAL_DAYS: int(1, 3650).default(35),
   DEDUP_HORIZON_HOURS: int(1, 24 * 90).default(24),
   SHARDS: int(1, 1024).default(32),
+  WORKER_LEASE_TTL_MS: int(1000, 600_000).default(15_000),
+  NATS_ACK_WAIT_MS: int(1000, 3_600_000).default(60_000),
+  NATS_DUPLICATE_WINDOW_MS: int(1000, 86_400_000).default(120_000),
   KYC_REQUIRED: bool.default(false),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -84,6 +87,9 @@ export interface Config {
   lateArrivalDays: number;
   dedupHorizonHours: number;
   shards: number;
+  workerLeaseTtlMs: number;
+  natsAckWaitMs: number;
+  natsDuplicateWindowMs: number;
   kycRequired: boolean;
   adminToken: string | undefined;
   webhookSecret: string | undefined;
@@ -108,6 +114,9 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     lateArrivalDays: env.LATE_ARRIVAL_DAYS,
     dedupHorizonHours: env.DEDUP_HORIZON_HOURS,
     shards: env.SHARDS,
+    workerLeaseTtlMs: env.WORKER_LEASE_TTL_MS,
+    natsAckWaitMs: env.NATS_ACK_WAIT_MS,
+    natsDuplicateWindowMs: env.NATS_DUPLICATE_WINDOW_MS,
     kycRequired: env.KYC_REQUIRED,
     adminToken: env.ADMIN_TOKEN,
     webhookSecret: env.WEBHOOK_SECRET,

@@ -32,7 +32,10 @@ const PRODUCT = {
   plan_active: [409, 'the account already has an active plan'],
   no_active_plan: [409, 'allocating a VM needs an active plan'],
   quota_exhausted: [409, "the active plan's VM quota is used up"],
+  payment_conflict: [409, 'this payment_id was already credited with a different account, amount or paid_at'],
   rate_limited: [429, 'too many requests; retry later'],
+  internal: [500, 'an unexpected error; the request may be retried'],
+  unavailable: [503, 'a server the service depends on does not answer'],
   // Never sent over HTTP: a bad configuration stops the process at start.
   config_invalid: [500, 'a configuration value breaks its rule'],
 } as const satisfies Record<string, readonly [number, string]>;

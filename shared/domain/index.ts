@@ -37,6 +37,8 @@ export type {
 } from './types.js';
 
 export {
+  ACCOUNT_ID_PATTERN,
+  RECORD_ID_PATTERN,
   CATEGORIES,
   KINDS,
   MAX_FUTURE_MS,
@@ -73,5 +75,5 @@ export type {
   VmAllocation,
 } from './plans.js';
 
-export { Quoter, parseAccountLine } from './quote.js';
+export { Quoter, formatQuoteLine, parseAccountLine } from './quote.js';
 export type { QuoteLine, QuoterOptions } from './quote.js';

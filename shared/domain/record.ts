@@ -19,6 +19,8 @@ export const CATEGORIES: readonly Category[] = ['hero_os_hourly', 'llm', 'vm'];
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const ACCOUNT = /^[A-Za-z0-9_-]{1,64}$/;
+/** The id and account_id rules of SPEC 3, shared with the HTTP API's payment and account ids. */
+export { ID as RECORD_ID_PATTERN, ACCOUNT as ACCOUNT_ID_PATTERN };
 const KIND_SET: ReadonlySet<unknown> = new Set(KINDS);
 const CATEGORY_SET: ReadonlySet<unknown> = new Set(CATEGORIES);
 
@@ -29,6 +31,7 @@ export function isKind(x: unknown): x is Kind {
 export function isCategory(x: unknown): x is Category {
   return CATEGORY_SET.has(x);
 }
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface ValidationContext {

@@ -37,4 +37,14 @@ export interface ShardJobResult {
   seq: number | null;
   charged: number;
   duplicates: number;
+  /** Tick jobs: what the tick changed on this shard. */
+  tick?: TickCounts;
+}
+
+/** A ladder tick's counts, per shard and summed over shards. */
+export interface TickCounts {
+  accounts: number;
+  tierChanges: number;
+  plansExpired: number;
+  allocationsExpired: number;
 }

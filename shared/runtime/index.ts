@@ -12,3 +12,4 @@ export { findBinary } from './binaries.js';
 export type { ServerBinary } from './binaries.js';
 export { freePort } from './freePort.js';
 export type { ServerName, ExitInfo } from './serverProcess.js';
+export { failpoint } from './failpoints.js';

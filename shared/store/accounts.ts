@@ -18,13 +18,15 @@ export async function writeAccounts(db: Db, docs: readonly AccountDoc[]): Promis
   for (let i = 0; i < docs.length; i += MAX_STATEMENTS_PER_COMMAND) {
     const chunk = docs.slice(i, i + MAX_STATEMENTS_PER_COMMAND);
     const ops: AnyBulkWriteOperation<AccountDoc>[] = chunk.map(({ _id, ...fields }) => ({
-      updateOne: { filter: { _id }, update: { $set: fields }, upsert: true },
+      // Never over a newer projection: a document at a later log position fails the filter,
+      // the upsert then collides on _id (E11000) and this older write is dropped.
+      updateOne: { filter: { _id, seq: { $lte: fields.seq } }, update: { $set: fields }, upsert: true },
     }));
     try {
       await accounts.bulkWrite(ops, { ordered: false });
     } catch (err) {
-      // Two owners overlapping during a handover can race on the first upsert of an
-      // account; the loser's write is older anyway, and the owner writes again later.
+      // A newer projection already stored (see the filter), or two owners racing on the
+      // first upsert of an account during a handover: the losing write is the older one.
       if (!isDuplicateKey(err)) duplicateIndexes(err);
     }
   }
@@ -32,6 +34,10 @@ export async function writeAccounts(db: Db, docs: readonly AccountDoc[]): Promis
 
 export async function readAccount(db: Db, accountId: string): Promise<AccountDoc | null> {
   return db.collection<AccountDoc>(COLLECTIONS.accounts).findOne({ _id: accountId });
+}
+
+export function listShardAccounts(db: Db, shard: number): AsyncIterable<AccountDoc> {
+  return db.collection<AccountDoc>(COLLECTIONS.accounts).find({ shard });
 }
 
 export function listAccounts(db: Db): AsyncIterable<AccountDoc> {

@@ -19,9 +19,11 @@ export async function sumShardLog(db: Db): Promise<LedgerTotals> {
     balances.set(a, (balances.get(a) ?? 0n) + d);
   };
   for await (const entry of db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({})) {
-    charged += entry.ids.length - entry.folds.length;
     duplicates += entry.duplicates;
-    for (const delta of entry.accounts) add(delta.a, delta.d);
+    for (const delta of entry.accounts) {
+      add(delta.a, delta.d);
+      charged += delta.n;
+    }
     for (const fold of entry.folds) {
       add(fold.a, fold.d);
       folded.add(fold.id);

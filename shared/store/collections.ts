@@ -12,6 +12,9 @@ export const COLLECTIONS = {
   accounts: 'accounts',
   checkpoints: 'shard_checkpoints',
   events: 'events',
+  allocations: 'allocations',
+  ticks: 'ticks',
+  tierTransitions: 'tier_transitions',
 } as const;
 
 /** One account's net change in one shard-log entry. */
@@ -38,6 +41,14 @@ export interface FoldedEntry {
   paid?: number;
   /** plan purchases: the plan now active */
   plan?: { id: string; seq: number; vms: number; end: number };
+  /** VM allocations: the 1-based slot claimed under plan `seq`; vm_quota_used is the highest slot of the current plan. */
+  vm?: { seq: number; slot: number };
+  /** KYC decisions (admin): the new kyc_verified. */
+  kyc?: boolean;
+  /** Ladder tick: the discount tier as of the tick's `now`. */
+  tier?: string;
+  /** Ladder tick: the plan (its plan_seq) whose period ended; cleared only while it is still the current one. */
+  expire?: number;
 }
 
 /**
@@ -52,18 +63,24 @@ export interface ShardLogDoc {
   at: Date;
   /** BullMQ job that produced it, for operators tracing a batch. */
   job: string;
+  /** Emptied by compaction once older than the dedup horizon (the deltas stay: they are the ledger). */
   ids: string[];
+  compacted?: boolean;
   duplicates: number;
   accounts: AccountDelta[];
   folds: FoldedEntry[];
 }
 
-/** Ledger entries written by the API (payments, plan purchases). `_id` is the idempotency key. */
+/**
+ * Ledger entries written by the API (payments, plan purchases, KYC decisions). `_id` is the
+ * idempotency key: `payment:<payment_id>`, `plan:<account>:<plan_seq>`, `kyc:<account>:<nonce>`.
+ */
 export interface LedgerDoc {
   _id: string;
-  kind: 'payment' | 'plan_purchase';
+  kind: 'payment' | 'plan_purchase' | 'kyc';
   account_id: string;
   shard: number;
+  /** Signed: the balance change (payments > 0, purchases < 0, KYC 0). */
   amount_micros: bigint;
   at: Date;
   /** For payments: the provider's paid_at, which stamps first_paid_at on the first credit. */
@@ -72,6 +89,8 @@ export interface LedgerDoc {
   plan_seq?: number;
   period_end?: Date;
   vm_count?: number;
+  /** For KYC decisions: the new kyc_verified. */
+  kyc_verified?: boolean;
 }
 
 /** The account projection (SPEC 6). Written only by the owner of the account's shard. */
@@ -89,6 +108,8 @@ export interface AccountDoc {
   vm_quota_used: number;
   vm_quota_period_end: Date | null;
   kyc_verified: boolean;
+  /** Purchases folded so far (the `n` of the last `plan:<account>:<n>`); absent on projections older than it, read as 0. */
+  plan_seq?: number;
   /** Below the low-balance threshold / at or below zero, as of `seq`: the crossing state. */
   low: boolean;
   depleted: boolean;
@@ -114,4 +135,55 @@ export interface EventDoc {
   shard: number;
   seq: number;
   at: Date;
+}
+
+export type AllocationStatus = 'active' | 'expired';
+
+/**
+ * One VM allocated from a plan's quota. `_id` = `vm:<account>:<plan_seq>:<slot>` is the
+ * claim: slot 1..vm_count, so a plan can never have more than vm_count allocations.
+ * Inserted by the API; `status` is updated only by the shard owner (expiry).
+ */
+export interface AllocationDoc {
+  _id: string;
+  account_id: string;
+  shard: number;
+  plan_id: string;
+  plan_seq: number;
+  slot: number;
+  expires_at: Date;
+  /** Plan price / VM count, for audit; null when the plan left the registry. */
+  audit_cost_micros: bigint | null;
+  status: AllocationStatus;
+  created_at: Date;
+  expired_at?: Date;
+}
+
+/** A tier an account reached, recorded by the tick. `_id` = `<account>:<from>-><to>:<first_paid_at ms>`. */
+export interface TierTransitionDoc {
+  _id: string;
+  account_id: string;
+  from: string;
+  to: string;
+  first_paid_at: Date;
+  /** The tick's `now`. */
+  at: Date;
+  tick_id: string;
+}
+
+/** One ladder tick's history: what it changed across every shard. `_id` = the tick id. */
+export interface TickDoc {
+  _id: string;
+  /** Where it ran from: scheduler, admin route or CLI. */
+  source: string;
+  now: Date;
+  started_at: Date;
+  finished_at: Date;
+  shards: number;
+  shards_done: number;
+  complete: boolean;
+  accounts: number;
+  tier_changes: number;
+  plans_expired: number;
+  allocations_expired: number;
 }

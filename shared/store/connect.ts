@@ -16,6 +16,11 @@ export interface MongoConnection {
  *   are a no-op against FerretDB (a standalone to the driver). Our writes are idempotent
  *   by `_id` anyway, so a retried insert that had landed shows up as E11000.
  * - `serverSelectionTimeoutMS` 10 s: a wrong URL fails a command in seconds, not 30.
+ * - `maxPoolSize` 16 (the driver's default is 100), which bounds the commands one client
+ *   has in flight. FerretDB's SQLite handler pools 100 connections per database and an
+ *   update holds one while it waits for a second; with a few hundred updates in flight
+ *   across all clients the whole database deadlocks (docs/decisions/001). Keep the sum
+ *   over every client of one database well under 100; a URL's `maxPoolSize` wins.
  * `directConnection` is left to the URL: a single-host URL of a replica-set member
  * should still discover the primary.
  */
@@ -23,12 +28,20 @@ export const MONGO_CLIENT_OPTIONS: Readonly<MongoClientOptions> = {
   useBigInt64: true,
   ignoreUndefined: true,
   serverSelectionTimeoutMS: 10_000,
+  maxPoolSize: 16,
   appName: 'tally',
 };
 
+/** The options for `url`: ours, minus any the URL sets itself (the driver would let ours win). */
+export function mongoClientOptions(url: string): MongoClientOptions {
+  const query = url.split('?')[1] ?? '';
+  const inUrl = new Set([...new URLSearchParams(query).keys()].map((k) => k.toLowerCase()));
+  return Object.fromEntries(Object.entries(MONGO_CLIENT_OPTIONS).filter(([k]) => !inUrl.has(k.toLowerCase())));
+}
+
 /** Connects (and pings, so a bad URL fails here) and returns the product database. */
-export async function connectMongo(url: string, dbName: string, logger?: Logger): Promise<MongoConnection> {
-  const client = new MongoClient(url, { ...MONGO_CLIENT_OPTIONS });
+export async function connectMongo(url: string, dbName: string, logger?: Logger, extra: MongoClientOptions = {}): Promise<MongoConnection> {
+  const client = new MongoClient(url, { ...MONGO_CLIENT_OPTIONS, ...extra });
   try {
     await client.connect();
     await client.db(dbName).command({ ping: 1 });

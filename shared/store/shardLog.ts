@@ -1,6 +1,8 @@
 import type { Db } from 'mongodb';
-import { COLLECTIONS, type AccountDoc, type CheckpointDoc, type ShardLogDoc } from './collections.js';
+import { COLLECTIONS, type AccountDoc, type CheckpointDoc, type FoldedEntry, type ShardLogDoc } from './collections.js';
 import { isDuplicateKey } from './errors.js';
+import { MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
+import { loadLedgerState } from './ledger.js';
 
 export const shardLogId = (shard: number, seq: number): string => `${shard}:${seq}`;
 
@@ -27,6 +29,10 @@ export interface ShardSnapshot {
   tail: ShardLogDoc[];
   /** Record ids charged since `idsSince` (the dedup horizon), with the time they were charged. */
   ids: Map<string, number>;
+  /** Ids of every ledger entry and allocation the shard log has folded, whatever their age. */
+  folded?: Set<string>;
+  /** Ledger entries and allocations of the shard not folded yet: the owner folds them first. */
+  unfolded?: FoldedEntry[];
 }
 
 /**
@@ -53,12 +59,40 @@ export async function loadShard(db: Db, shard: number, idsSince: Date): Promise<
     const last = await log.find({ shard }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).next();
     if (last) seq = last.seq;
   }
-  return { seq, checkpoint: from, accounts, tail, ids };
+  const { folded, unfolded } = await loadLedgerState(db, shard);
+  return { seq, checkpoint: from, accounts, tail, ids, folded, unfolded };
 }
 
 /** Records that every projection of the shard is folded through `seq`. Written by the owner only. */
 export async function writeCheckpoint(db: Db, shard: number, seq: number): Promise<void> {
-  await db
-    .collection<CheckpointDoc>(COLLECTIONS.checkpoints)
-    .updateOne({ _id: shard }, { $set: { seq, at: new Date() } }, { upsert: true });
+  try {
+    // Only forward: an older owner's late checkpoint collides on _id and is dropped.
+    await db
+      .collection<CheckpointDoc>(COLLECTIONS.checkpoints)
+      .updateOne({ _id: shard, seq: { $lte: seq } }, { $set: { seq, at: new Date() } }, { upsert: true });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+}
+
+/**
+ * Empties the record ids of log entries older than the dedup horizon: they no longer
+ * dedup anything, and they are most of the log's bytes. Deltas and folds stay (they are
+ * the ledger). At most 20 updates per command and at most `limit` per call, so a large
+ * backlog is worked off over several calls without a long command. Owner only.
+ */
+export async function compactShardLog(db: Db, shard: number, before: Date, limit = 1000): Promise<number> {
+  const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
+  const old = await log.find({ shard, at: { $lt: before }, compacted: { $ne: true } }, { projection: { _id: 1 } }).limit(limit).toArray();
+  for (let i = 0; i < old.length; i += MAX_STATEMENTS_PER_COMMAND) {
+    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { ids: [], compacted: true } } } }));
+    await log.bulkWrite(ops, { ordered: false });
+  }
+  return old.length;
+}
+
+/** True when the log holds an entry past `seq`: another owner wrote while this one was not looking. */
+export async function hasLogAfter(db: Db, shard: number, seq: number): Promise<boolean> {
+  const next = await db.collection<ShardLogDoc>(COLLECTIONS.shardLog).findOne({ shard, seq: { $gt: seq } }, { projection: { _id: 1 } });
+  return next !== null;
 }

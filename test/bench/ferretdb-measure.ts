@@ -3,7 +3,7 @@
  * started embedded set in a temporary folder. Results and the command are recorded in
  * docs/decisions/001-embedded-store.md.
  *
- *   npx tsx test/bench/ferretdb-measure.ts [--docs1 2000] [--docs100 20000] [--docs1000 50000]
+ *   npx tsx test/bench/ferretdb-measure.ts [--docs1 2000] [--docs100 20000] [--docs1000 50000] [--inflight 4,12,25]
  */
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -18,6 +18,8 @@ const { values: args } = parseArgs({
     docs1: { type: 'string', default: '2000' },
     docs100: { type: 'string', default: '20000' },
     docs1000: { type: 'string', default: '50000' },
+    /** Connections per client for (d); 8 clients each. */
+    inflight: { type: 'string', default: '4,12,25' },
   },
 });
 
@@ -37,26 +39,37 @@ const doc = (i: number, run: string): Doc => ({
   at: new Date(),
 });
 
-/** (a) 8 clients each fire 1000 `$inc` at one document at once: how many increments survive. */
-async function lostIncrements(url: string, db: Db): Promise<{ expected: number; observed: number; ms: number }> {
+/**
+ * (a) 8 clients each fire 1000 `$inc` at one document at once, each client with
+ * `poolSize` connections (so 8 x poolSize updates in flight): how many increments survive,
+ * or 'hung' when the server stops answering for `timeoutMs`.
+ */
+async function lostIncrements(url: string, db: Db, poolSize: number, timeoutMs: number): Promise<{ observed: number | 'hung'; ms: number }> {
   const name = `inc_${randomUUID().slice(0, 8)}`;
   await db.collection<{ _id: string; n: bigint }>(name).insertOne({ _id: 'one', n: 0n });
-  const clients = await Promise.all(Array.from({ length: 8 }, () => new MongoClient(url, MONGO_CLIENT_OPTIONS).connect()));
+  const clients = await Promise.all(Array.from({ length: 8 }, () => new MongoClient(url, { ...MONGO_CLIENT_OPTIONS, maxPoolSize: poolSize }).connect()));
   const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.all(
+    const all = Promise.all(
       clients.flatMap((client) =>
         Array.from({ length: 1000 }, () =>
           client.db(db.databaseName).collection<{ _id: string; n: bigint }>(name).updateOne({ _id: 'one' }, { $inc: { n: 1n } }),
         ),
       ),
     );
+    const timeout = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), timeoutMs)));
+    if ((await Promise.race([all, timeout])) === 'hung') {
+      all.catch(() => {});
+      return { observed: 'hung', ms: Math.round(performance.now() - started) };
+    }
   } finally {
-    await Promise.all(clients.map((c) => c.close()));
+    clearTimeout(timer);
+    await Promise.all(clients.map((c) => c.close(true).catch(() => {})));
   }
   const ms = performance.now() - started;
   const after = await db.collection<{ _id: string; n: bigint }>(name).findOne({ _id: 'one' });
-  return { expected: 8000, observed: Number(after?.n ?? -1n), ms: Math.round(ms) };
+  return { observed: Number(after?.n ?? -1n), ms: Math.round(ms) };
 }
 
 /** (b) insertMany ordered:false, one batch in flight at a time, into a new collection. */
@@ -93,8 +106,8 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   try {
     say(`FerretDB v1.24.2 (SQLite handler), embedded; node ${process.version}; ${cpus().length} cores; ${new Date().toISOString()}`);
-    const inc = await lostIncrements(servers.mongoUrl, db);
-    say(`(a) 8 clients x 1000 concurrent $inc on one document: expected ${inc.expected}, observed ${inc.observed} (${inc.ms} ms)`);
+    const inc = await lostIncrements(servers.mongoUrl, db, 1, 300_000);
+    say(`(a) 8 connections x 1000 concurrent $inc on one document: expected 8000, observed ${inc.observed} (${inc.ms} ms)`);
     say('(b) insertMany ordered:false, one batch in flight, new collection:');
     say('    batch  docs    no secondary index   unique index on k');
     const sizes: [number, number][] = [
@@ -116,6 +129,24 @@ async function main(): Promise<void> {
     await db.dropDatabase().catch(() => {});
     await client.close();
     await servers.stop();
+  }
+  await deadlockProbe(say);
+}
+
+/** (d) The same $inc storm with more updates in flight, each on fresh servers: a wedged one is stopped after. */
+async function deadlockProbe(say: (line: string) => void): Promise<void> {
+  say('(d) 8 clients x 1000 concurrent $inc, by updates in flight (fresh server each):');
+  for (const poolSize of (args.inflight ?? '').split(',').filter(Boolean).map(Number)) {
+    const servers = await startTestServers({ logger: pino({ level: 'error' }, pino.destination(2)) });
+    const client = await new MongoClient(servers.mongoUrl, MONGO_CLIENT_OPTIONS).connect();
+    try {
+      const result = await lostIncrements(servers.mongoUrl, client.db('bench'), poolSize, 90_000);
+      const outcome = result.observed === 'hung' ? `no reply for ${result.ms} ms: the server is wedged` : `${result.observed} of 8000 kept (${result.ms} ms)`;
+      say(`    ${String(8 * poolSize).padStart(4)} in flight: ${outcome}`);
+    } finally {
+      await client.close(true).catch(() => {});
+      await servers.stop();
+    }
   }
 }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { BRIDGE_CONSUMER, USAGE_STREAM, connectBus, type Bus } from '../../shared/bus/index.js';
+import { BRIDGE_CONSUMER, USAGE_STREAM, connectBus, ensureStreams, streamOptions, type Bus } from '../../shared/bus/index.js';
 import { loadConfig, type Config } from '../../shared/config/index.js';
 import { connectMongo, type MongoConnection } from '../../shared/store/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { startBridge } from '../../services/bridge/main.js';
-import { startWorker } from '../../services/worker/main.js';
+import { startWorker, type WorkerOptions } from '../../services/worker/main.js';
 import { testLogger } from './servers.js';
 
 export type Started<T extends (...args: never[]) => unknown> = Awaited<ReturnType<T>>;
@@ -34,6 +34,7 @@ export interface Probe {
 export async function probe(config: Config, endpoints: Endpoints): Promise<Probe> {
   const bus = await connectBus(endpoints.natsUrl, 'test-probe');
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
+  await ensureStreams(bus.jsm, streamOptions(config));
   return {
     bus,
     mongo,
@@ -54,9 +55,9 @@ export async function probe(config: Config, endpoints: Endpoints): Promise<Probe
 }
 
 /** Bridge and worker in this process, as `tally up` runs them. */
-export async function startPipeline(config: Config, endpoints: Endpoints) {
+export async function startPipeline(config: Config, endpoints: Endpoints, workerOptions: WorkerOptions = {}) {
   const logger = testLogger();
-  const worker = await startWorker(config, endpoints, logger);
+  const worker = await startWorker(config, endpoints, logger, workerOptions);
   const bridge = await startBridge(config, endpoints, logger);
   return {
     worker,

@@ -3,6 +3,8 @@ import { BRIDGE_CONSUMER, USAGE_STREAM, connectBus } from '../../../shared/bus/i
 import { Shutdown, startEmbedded, type Endpoints } from '../../../shared/runtime/index.js';
 import { startBridge } from '../../bridge/main.js';
 import { startWorker } from '../../worker/main.js';
+import { startApi } from '../../api/index.js';
+import { startScheduler } from '../../scheduler/index.js';
 import { cliContext, endpointsFor } from '../context.js';
 
 function allUrlsSet(e: { natsUrl?: string | undefined; redisUrl?: string | undefined; mongoUrl?: string | undefined }): boolean {
@@ -12,7 +14,7 @@ function allUrlsSet(e: { natsUrl?: string | undefined; redisUrl?: string | undef
 export function registerPipelineCommands(program: Command): void {
   program
     .command('up')
-    .description('start everything: embedded servers (unless NATS_URL/REDIS_URL/MONGO_URL are set), bridge and worker')
+    .description('start everything: embedded servers (unless NATS_URL/REDIS_URL/MONGO_URL are set), bridge, worker, scheduler and API')
     .action(async () => {
       const { config, logger } = cliContext('tally');
       const shutdown = new Shutdown({ logger }).listen();
@@ -28,6 +30,10 @@ export function registerPipelineCommands(program: Command): void {
       shutdown.add('worker', () => worker.stop());
       const bridge = await startBridge(config, endpoints, logger);
       shutdown.add('bridge', () => bridge.stop());
+      const scheduler = await startScheduler(config, endpoints, logger);
+      shutdown.add('scheduler', () => scheduler.stop());
+      const api = await startApi(config, endpoints, logger);
+      shutdown.add('api', () => api.stop());
       process.stdout.write(
         [
           'tally is up',
@@ -35,6 +41,7 @@ export function registerPipelineCommands(program: Command): void {
           `  Redis    ${endpoints.redisUrl}`,
           `  MongoDB  ${endpoints.mongoUrl}   (database ${config.mongoDb})`,
           `  data     ${config.dataDir}`,
+          `  API      ${api.url}   (plans, VMs, payment webhook; admin: Bearer ADMIN_TOKEN)`,
           'Ctrl-C stops everything.',
           '',
         ].join('\n'),

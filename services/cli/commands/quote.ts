@@ -7,7 +7,13 @@ import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
-import { Quoter, parseAccountLine, type Ladder, type PriceBook, type QuoteLine } from '../../../shared/domain/index.js';
+import {
+  Quoter,
+  formatQuoteLine,
+  parseAccountLine,
+  type Ladder,
+  type PriceBook,
+} from '../../../shared/domain/index.js';
 
 export interface QuoteOptions {
   /** NDJSON of `{"account_id", "first_paid_at"}`; accounts not listed have never paid. */
@@ -35,7 +41,7 @@ const BLOCK_CHARS = 1 << 16;
  * answered `too_large` and skipped without being held in memory.
  */
 const MAX_LINE_CHARS = 1 << 20;
-const TOO_LARGE = JSON.stringify({ dead: 'too_large' } satisfies QuoteLine);
+const TOO_LARGE = formatQuoteLine({ dead: 'too_large' });
 
 export async function loadFirstPaidAt(file: string): Promise<Map<string, number>> {
   const firstPaidAt = new Map<string, number>();
@@ -77,7 +83,7 @@ export async function runQuote(options: QuoteOptions): Promise<QuoteSummary> {
     if ('dead' in result) summary.dead++;
     else if ('duplicate' in result) summary.duplicates++;
     else summary.charged++;
-    emit(JSON.stringify(result));
+    emit(formatQuoteLine(result));
   };
 
   const decoder = new StringDecoder('utf8');

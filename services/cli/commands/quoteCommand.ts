@@ -10,6 +10,11 @@ export function registerQuoteCommand(program: Command): void {
     .option('--accounts <file>', 'NDJSON of {"account_id", "first_paid_at"}, e.g. the output of `tally accounts`')
     .action(async (opts: { accounts?: string }) => {
       const config = loadConfig();
+      // `tally quote < stream | head` closes our stdout early; that is a normal end.
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err;
+        process.exit(0);
+      });
       await runQuote({
         accountsFile: opts.accounts,
         input: process.stdin,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { BRIDGE_CONSUMER, DLQ_HEADERS, DLQ_STREAM, USAGE_STREAM, connectBus, readStream } from '../../../shared/bus/index.js';
-import { connectMongo, listAccounts, sumShardLog, verifyLedger } from '../../../shared/store/index.js';
+import { DLQ_HEADERS, DLQ_STREAM, connectBus, readPipelineStats, readStream } from '../../../shared/bus/index.js';
+import { connectMongo, listAccounts, verifyLedger } from '../../../shared/store/index.js';
 import { cliContext, endpointsFor, ndjson } from '../context.js';
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -52,14 +52,7 @@ export function registerReadCommands(program: Command): void {
       const bus = await connectBus(endpoints.natsUrl, 'tally-stats');
       const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
       try {
-        const usage = await bus.jsm.streams.info(USAGE_STREAM);
-        const dlq = await bus.jsm.streams.info(DLQ_STREAM);
-        const consumer = await bus.jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER);
-        const totals = await sumShardLog(mongo.db);
-        out(JSON.stringify({
-          received: usage.state.messages, charged: totals.charged, duplicates: totals.duplicates, dead: dlq.state.messages,
-          pending: consumer.num_pending + consumer.num_ack_pending,
-        }));
+        out(JSON.stringify(await readPipelineStats(bus.jsm, mongo.db)));
       } finally {
         await bus.close();
         await mongo.close();

@@ -1,0 +1,61 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { TallyError } from '../../shared/domain/index.js';
+
+/** Who the API trusts: the admin token and the webhook secret, from the config. */
+export interface Credentials {
+  adminToken: string | undefined;
+  webhookSecret: string | undefined;
+}
+
+const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** Compares hashes, so the comparison takes the same time whatever the lengths and contents. */
+function sameSecret(presented: string, expected: string | undefined): boolean {
+  if (expected === undefined) return false;
+  return timingSafeEqual(sha256(presented), sha256(expected));
+}
+
+function bearer(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+function isAdmin(request: FastifyRequest, credentials: Credentials): boolean {
+  const token = bearer(request);
+  return token !== null && sameSecret(token, credentials.adminToken);
+}
+
+/** Admin routes: `authorization: Bearer <ADMIN_TOKEN>`, else 401 `unauthorized`. */
+export function requireAdmin(request: FastifyRequest, credentials: Credentials): void {
+  if (!isAdmin(request, credentials)) throw new TallyError('unauthorized', 'this route needs authorization: Bearer <ADMIN_TOKEN>');
+}
+
+/**
+ * Account routes (`/v1/accounts/:id/*`). The one place that decides who may act on an
+ * account: today the admin token; per-account keys (SPEC 13, 403 `forbidden` for another
+ * account's key) are checked here when they exist, and no route changes.
+ */
+export function authorize(request: FastifyRequest, _accountId: string, credentials: Credentials): void {
+  if (!isAdmin(request, credentials)) throw new TallyError('unauthorized', 'this route needs authorization: Bearer <token>');
+}
+
+const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
+
+/** `sha256=<hex HMAC-SHA256 of the raw body>`: what a payment provider sends in x-tally-signature. */
+export function signBody(raw: Buffer | string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+}
+
+/** Checks x-tally-signature against the raw body bytes, in constant time; 401 `unauthorized` otherwise. */
+export function requireSignature(raw: Buffer, header: unknown, credentials: Credentials): void {
+  const match = typeof header === 'string' ? SIGNATURE.exec(header.trim()) : null;
+  const secret = credentials.webhookSecret;
+  const valid =
+    match?.[1] !== undefined &&
+    secret !== undefined &&
+    timingSafeEqual(createHmac('sha256', secret).update(raw).digest(), Buffer.from(match[1], 'hex'));
+  if (!valid) throw new TallyError('unauthorized', 'x-tally-signature must be sha256=<hex HMAC-SHA256 of the raw body with WEBHOOK_SECRET>');
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from 'mongodb';
+import type { Logger } from 'pino';
+import { TallyError, decideAllocateVm, decideBuyPlan, findPlan, type Plan } from '../../shared/domain/index.js';
+import { enqueueFold, waitForJob, type ShardQueues } from '../../shared/queue/index.js';
+import {
+  allocationId,
+  foldOfAllocation,
+  foldOfLedger,
+  insertAllocation,
+  insertLedgerEntry,
+  kycEntryId,
+  paymentEntryId,
+  planEntryId,
+  readAccount,
+  readLedgerEntry,
+  type AccountDoc,
+  type AllocationDoc,
+  type FoldedEntry,
+  type LedgerDoc,
+} from '../../shared/store/index.js';
+
+export interface BillingConfig {
+  plans: readonly Plan[];
+  kycRequired: boolean;
+}
+
+export interface BillingDeps {
+  db: Db;
+  queues: ShardQueues;
+  logger: Logger;
+  /** @defaultValue Date.now */
+  clock?: () => number;
+  /** How long a request waits for the shard owner to fold its entry. @defaultValue 5000 */
+  foldWaitMs?: number;
+}
+
+/** What a write did: the entry is durable either way; `account` is the projection once folded, null while pending. */
+export interface Outcome<T> {
+  value: T;
+  folded: boolean;
+  account: AccountDoc | null;
+}
+
+export interface PaymentInput {
+  paymentId: string;
+  accountId: string;
+  amountMicros: bigint;
+  paidAt: number;
+}
+
+/**
+ * Plans, VMs, payments and KYC (SPEC 7). The API never updates an account: each operation
+ * is one insert with a deterministic key (the claim that makes it atomic on FerretDB, SPEC
+ * "What is atomic"), then a fold job for the owner of the account's shard, the projection's
+ * only writer. The checks read the projection; the claim key decides races.
+ */
+export class BillingService {
+  private readonly clock: () => number;
+  private readonly foldWaitMs: number;
+
+  constructor(private readonly config: BillingConfig, private readonly deps: BillingDeps) {
+    this.clock = deps.clock ?? Date.now;
+    this.foldWaitMs = deps.foldWaitMs ?? 5000;
+  }
+
+  async account(accountId: string): Promise<AccountDoc> {
+    const doc = await readAccount(this.deps.db, accountId);
+    if (!doc) throw new TallyError('account_not_found', `no account ${accountId}`);
+    return doc;
+  }
+
+  /**
+   * Credits a payment once per payment id: the insert of `payment:<id>` is the credit. A
+   * replay finds the entry and folds it again, which the owner ignores if it is folded
+   * already, so a crash between insert and fold job is healed by the provider's retry.
+   */
+  async creditPayment(input: PaymentInput): Promise<Outcome<{ duplicate: boolean }>> {
+    const shard = this.deps.queues.shardOf(input.accountId);
+    const doc: LedgerDoc = {
+      _id: paymentEntryId(input.paymentId), kind: 'payment', account_id: input.accountId, shard,
+      amount_micros: input.amountMicros, paid_at: new Date(input.paidAt), at: new Date(this.clock()),
+    };
+    let entry = doc;
+    const inserted = (await insertLedgerEntry(this.deps.db, doc)) === 'inserted';
+    if (!inserted) {
+      const existing = await readLedgerEntry(this.deps.db, doc._id);
+      if (!existing) throw new Error(`ledger entry ${doc._id} reported as existing but not found`);
+      const same = existing.kind === 'payment' && existing.account_id === doc.account_id && existing.amount_micros === doc.amount_micros && existing.paid_at?.getTime() === input.paidAt;
+      if (!same) throw new TallyError('payment_conflict', `payment ${input.paymentId} was already received with a different account, amount or paid_at`);
+      entry = existing;
+    }
+    return this.fold(shard, input.accountId, foldOfLedger(entry), { duplicate: !inserted });
+  }
+
+  /** Buys a plan: the claim `plan:<account>:<n>`, n = purchases so far + 1, so of concurrent purchases one wins. */
+  async buyPlan(accountId: string, planId: string): Promise<Outcome<LedgerDoc>> {
+    const now = this.clock();
+    const plan = findPlan(this.config.plans, planId);
+    const acc = plan === undefined ? null : await readAccount(this.deps.db, accountId);
+    const decision = decideBuyPlan({
+      plan,
+      account: acc && { balanceMicros: acc.balance_micros, kycVerified: acc.kyc_verified, planPeriodEnd: acc.vm_quota_period_end?.getTime() ?? null },
+      kycRequired: this.config.kycRequired,
+      now,
+    });
+    if (!decision.ok) throw new TallyError(decision.code, decision.message);
+    const seq = (acc?.plan_seq ?? 0) + 1;
+    const shard = this.deps.queues.shardOf(accountId);
+    const doc: LedgerDoc = {
+      _id: planEntryId(accountId, seq), kind: 'plan_purchase', account_id: accountId, shard, amount_micros: -decision.debitMicros,
+      at: new Date(now), plan_id: decision.planId, plan_seq: seq, period_end: new Date(decision.periodEnd), vm_count: decision.quotaTotal,
+    };
+    if ((await insertLedgerEntry(this.deps.db, doc)) === 'exists') {
+      throw new TallyError('plan_active', 'a concurrent purchase for this account won; its plan is active');
+    }
+    return this.fold(shard, accountId, foldOfLedger(doc), doc);
+  }
+
+  /**
+   * Allocates one VM: claims the lowest free slot `vm:<account>:<plan>:<slot>`, slot
+   * 1..vm_count. Starting at used + 1 and moving up only past taken slots keeps the claimed
+   * slots contiguous, and no slot above vm_count exists: N concurrent requests against
+   * quota Q get exactly min(N, Q) slots.
+   */
+  async allocateVm(accountId: string): Promise<Outcome<AllocationDoc>> {
+    const now = this.clock();
+    const acc = await readAccount(this.deps.db, accountId);
+    const plan = acc?.current_plan_id ? findPlan(this.config.plans, acc.current_plan_id) : undefined;
+    const decision = decideAllocateVm({
+      account: acc && { currentPlanId: acc.current_plan_id, planPeriodEnd: acc.vm_quota_period_end?.getTime() ?? null, quotaTotal: acc.vm_quota_total, quotaUsed: acc.vm_quota_used },
+      plan,
+      now,
+    });
+    if (!decision.ok) throw new TallyError(decision.code, decision.message);
+    const total = acc?.vm_quota_total ?? 0;
+    const planSeq = acc?.plan_seq ?? 0;
+    const shard = this.deps.queues.shardOf(accountId);
+    for (let slot = decision.slot + 1; slot <= total; slot++) {
+      const doc: AllocationDoc = {
+        _id: allocationId(accountId, planSeq, slot), account_id: accountId, shard, plan_id: decision.planId, plan_seq: planSeq, slot,
+        expires_at: new Date(decision.expiresAt), audit_cost_micros: decision.auditCostMicros, status: 'active', created_at: new Date(now),
+      };
+      if ((await insertAllocation(this.deps.db, doc)) === 'inserted') return this.fold(shard, accountId, foldOfAllocation(doc), doc);
+    }
+    throw new TallyError('quota_exhausted', `all ${total} VMs of the plan are in use`);
+  }
+
+  /** Records a KYC decision (admin) as a ledger entry of amount 0; the owner sets kyc_verified. */
+  async setKyc(accountId: string, verified: boolean): Promise<Outcome<LedgerDoc>> {
+    await this.account(accountId);
+    const shard = this.deps.queues.shardOf(accountId);
+    const doc: LedgerDoc = { _id: kycEntryId(accountId, randomUUID()), kind: 'kyc', account_id: accountId, shard, amount_micros: 0n, at: new Date(this.clock()), kyc_verified: verified };
+    await insertLedgerEntry(this.deps.db, doc);
+    return this.fold(shard, accountId, foldOfLedger(doc), doc);
+  }
+
+  /** Enqueues the fold and waits (bounded) for the owner, so the answer shows the new state. */
+  private async fold<T>(shard: number, accountId: string, entry: FoldedEntry, value: T): Promise<Outcome<T>> {
+    const queue = this.deps.queues.forShard(shard);
+    const jobId = await enqueueFold(queue, entry);
+    const outcome = await waitForJob(queue, jobId, this.foldWaitMs);
+    if (outcome.state !== 'completed') {
+      this.deps.logger.warn({ entry: entry.id, shard, state: outcome.state }, 'entry stored, fold not confirmed in time');
+      return { value, folded: false, account: null };
+    }
+    return { value, folded: true, account: await readAccount(this.deps.db, accountId) };
+  }
+}

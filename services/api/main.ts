@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import { connectBus, ensureStreams, readPipelineStats, streamOptions } from '../../shared/bus/index.js';
+import type { Config } from '../../shared/config/index.js';
+import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
+import type { Endpoints } from '../../shared/runtime/index.js';
+import { connectMongo } from '../../shared/store/index.js';
+import { buildApi } from './app.js';
+
+export interface RunningApi {
+  /** Where it listens, e.g. http://127.0.0.1:8080. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Composition root of an API process: connections, the fastify app, the listener on HTTP_PORT. */
+export async function startApi(config: Config, endpoints: Endpoints, logger: Logger, options: { host?: string } = {}): Promise<RunningApi> {
+  const log = logger.child({ service: 'api' });
+  if (!config.adminToken) log.warn('ADMIN_TOKEN is not set: admin and account routes answer 401');
+  if (!config.webhookSecret) log.warn('WEBHOOK_SECRET is not set: the payment webhook answers 401');
+  const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
+  // Requests fail (503) after two reconnect attempts instead of hanging while Redis is away;
+  // only this process's queue producers use the connection (no blocking commands).
+  const redis = redisConnection(endpoints.redisUrl, { maxRetriesPerRequest: 2 });
+  redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
+  const bus = await connectBus(endpoints.natsUrl, 'tally-api');
+  await ensureStreams(bus.jsm, streamOptions(config));
+  const queues = new ShardQueues(redis, config.shards, log);
+  const app = buildApi(config, {
+    db: mongo.db,
+    queues,
+    logger,
+    stats: () => readPipelineStats(bus.jsm, mongo.db),
+    ready: async () => {
+      await mongo.db.command({ ping: 1 });
+      await redis.ping();
+    },
+  });
+  const host = options.host ?? '0.0.0.0';
+  await app.listen({ port: config.httpPort, host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.httpPort;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  log.info({ url }, 'api listening');
+  return {
+    url,
+    stop: async () => {
+      await app.close();
+      await queues.close();
+      redis.disconnect();
+      await bus.close();
+      await mongo.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify';
+import { TallyError } from '../../../shared/domain/index.js';
+import { listAllocations, readAccountLedger, UnknownCursorError, type AccountDoc } from '../../../shared/store/index.js';
+import { authorize } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { accountParams, allocateVmBody, buyPlanBody, ledgerQuery, parseInput } from '../schemas.js';
+import { accountView, allocationView, ledgerLineView, purchaseView } from '../views.js';
+
+/** 201 once the owner has folded the write, 202 when the entry is stored and its fold is still pending. */
+const written = (folded: boolean): number => (folded ? 201 : 202);
+
+const view = (account: AccountDoc | null) => (account ? accountView(account) : null);
+
+/** `/v1/accounts/:id/*`: read an account, buy a plan, allocate a VM (SPEC 7, 13). */
+export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const accountId = (params: unknown, request: Parameters<typeof authorize>[0]): string => {
+    authorize(request, String((params as { id?: unknown }).id ?? ''), ctx.credentials);
+    return parseInput(accountParams, params, 'params').id;
+  };
+
+  app.get('/v1/accounts/:id', async (request) => accountView(await ctx.billing.account(accountId(request.params, request))));
+
+  app.get('/v1/accounts/:id/ledger', async (request) => {
+    const id = accountId(request.params, request);
+    const query = parseInput(ledgerQuery, request.query, 'query');
+    const account = await ctx.billing.account(id);
+    try {
+      const page = await readAccountLedger(ctx.db, id, account.shard, { limit: query.limit ?? 100, after: query.after });
+      return { account_id: id, balance_micros: accountView(account).balance_micros, entries: page.entries.map(ledgerLineView), next: page.next };
+    } catch (err) {
+      if (err instanceof UnknownCursorError) throw new TallyError('invalid_request', err.message);
+      throw err;
+    }
+  });
+
+  app.get('/v1/accounts/:id/allocations', async (request) => {
+    const id = accountId(request.params, request);
+    await ctx.billing.account(id);
+    return { account_id: id, allocations: (await listAllocations(ctx.db, id)).map(allocationView) };
+  });
+
+  app.post('/v1/accounts/:id/plan', async (request, reply) => {
+    const id = accountId(request.params, request);
+    const body = parseInput(buyPlanBody, request.body, 'body');
+    const outcome = await ctx.billing.buyPlan(id, body.plan_id);
+    return reply.code(written(outcome.folded)).send({ purchase: purchaseView(outcome.value), folded: outcome.folded, account: view(outcome.account) });
+  });
+
+  app.post('/v1/accounts/:id/vms', async (request, reply) => {
+    const id = accountId(request.params, request);
+    parseInput(allocateVmBody, request.body, 'body');
+    const outcome = await ctx.billing.allocateVm(id);
+    return reply.code(written(outcome.folded)).send({ allocation: allocationView(outcome.value), folded: outcome.folded, account: view(outcome.account) });
+  });
+}

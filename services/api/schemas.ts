@@ -1,0 +1,71 @@
+/**
+ * Request shapes of the HTTP API, validated with zod: unknown fields, wrong types and
+ * malformed values are all `invalid_request` (400) naming the offending field.
+ */
+import { z } from 'zod';
+import { ACCOUNT_ID_PATTERN, RECORD_ID_PATTERN, TallyError, parseMicros, parseRfc3339 } from '../../shared/domain/index.js';
+
+/** The body parser's mark for a body that is not JSON; reported after authentication. */
+export const INVALID_JSON: unique symbol = Symbol('invalid JSON');
+
+const accountId = z.string().regex(ACCOUNT_ID_PATTERN, 'must be 1..64 characters of [A-Za-z0-9_-]');
+
+/** Money in JSON (SPEC 2): a safe integer, or a decimal string beyond 2^53; > 0, within Int64. */
+const positiveMicros = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const micros = parseMicros(value);
+  if (micros === null || micros === 0n) {
+    ctx.addIssue({ code: 'custom', message: 'must be an integer number of micros > 0 (a decimal string above 2^53)' });
+    return z.NEVER;
+  }
+  return micros;
+});
+
+/** An RFC 3339 instant as epoch ms. */
+const instant = z.string().max(64).transform((value, ctx) => {
+  const ms = parseRfc3339(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 timestamp with a time zone' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const accountParams = z.strictObject({ id: accountId });
+
+/** `POST /v1/webhooks/payment` (SPEC 13). */
+export const paymentBody = z.strictObject({
+  payment_id: z.string().regex(RECORD_ID_PATTERN, 'must be 1..128 characters of [A-Za-z0-9._:-]'),
+  account_id: accountId,
+  amount_micros: positiveMicros,
+  paid_at: instant,
+});
+
+export const buyPlanBody = z.strictObject({ plan_id: z.string().min(1).max(64) });
+
+/** `POST /v1/accounts/:id/vms` takes no options yet: no body, or `{}`. */
+export const allocateVmBody = z.strictObject({}).optional();
+
+export const kycBody = z.strictObject({ verified: z.boolean() });
+
+/** `now` moves the tick's clock (admin and tests); absent, the tick runs as of the server's time. */
+export const tickBody = z.strictObject({ now: instant.optional() }).optional();
+
+const limit = z
+  .string()
+  .regex(/^\d{1,3}$/, 'must be an integer 1..500')
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'must be an integer 1..500').max(500, 'must be an integer 1..500'));
+
+export const ledgerQuery = z.strictObject({ limit: limit.optional(), after: z.string().min(1).max(300).optional() });
+
+export const ticksQuery = z.strictObject({ limit: limit.optional() });
+
+/** Parses `value` or throws `invalid_request` naming the first problem (`body.plan_id: ...`). */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  if (value === INVALID_JSON) throw new TallyError('invalid_request', `${where}: not valid JSON`);
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue && issue.path.length > 0 ? `${where}.${issue.path.join('.')}` : where;
+  throw new TallyError('invalid_request', `${path}: ${issue?.message ?? 'invalid'}`);
+}

@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { DEFAULT_PLANS, parsePlans, parseRfc3339, perVmAuditCostMicros, toJsonMicros, type Plan } from '../../../shared/domain/index.js';
+import { ShardQueues, redisConnection, runLadderTick } from '../../../shared/queue/index.js';
+import { Shutdown } from '../../../shared/runtime/index.js';
+import { connectMongo } from '../../../shared/store/index.js';
+import { startApi } from '../../api/index.js';
+import { startScheduler } from '../../scheduler/index.js';
+import { cliContext, endpointsFor } from '../context.js';
+
+function planLine(plan: Plan) {
+  return { id: plan.id, price_micros: toJsonMicros(plan.priceMicros), vm_count: plan.vmCount, period_days: plan.periodDays, per_vm_audit_cost_micros: toJsonMicros(perVmAuditCostMicros(plan)) };
+}
+
+/** `tally api`, `tally scheduler`, `tally ladder-tick --once`, `tally plans validate` (SPEC 8, 10, 13). */
+export function registerAccountsCommands(program: Command): void {
+  program
+    .command('api')
+    .description('run the HTTP API (plans, VMs, payment webhook, admin tick) on HTTP_PORT')
+    .action(async () => {
+      const { config, logger } = cliContext('tally-api');
+      const api = await startApi(config, await endpointsFor(config), logger);
+      new Shutdown({ logger }).add('api', () => api.stop()).listen();
+      process.stdout.write(`tally api listening on ${api.url}\n`);
+    });
+
+  program
+    .command('scheduler')
+    .description('run the job scheduler: the ladder tick every LADDER_TICK_INTERVAL_MS')
+    .action(async () => {
+      const { config, logger } = cliContext('tally-scheduler');
+      const scheduler = await startScheduler(config, await endpointsFor(config), logger);
+      new Shutdown({ logger }).add('scheduler', () => scheduler.stop()).listen();
+    });
+
+  program
+    .command('ladder-tick')
+    .description('run the ladder tick and quota expiry once (needs running workers), print its report')
+    .requiredOption('--once', 'run once and exit (the only mode)')
+    .option('--now <rfc3339>', 'run as of this instant instead of the current time (operators, tests)')
+    .option('--timeout <ms>', 'how long to wait for the shard owners', '120000')
+    .action(async (opts: { now?: string; timeout: string }) => {
+      const { config, logger } = cliContext('tally-ladder-tick');
+      const now = opts.now === undefined ? Date.now() : parseRfc3339(opts.now);
+      if (now === null) throw new Error(`--now ${opts.now}: not an RFC 3339 timestamp with a time zone`);
+      const endpoints = await endpointsFor(config);
+      const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
+      const redis = redisConnection(endpoints.redisUrl);
+      redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+      const queues = new ShardQueues(redis, config.shards, logger);
+      try {
+        const report = await runLadderTick({ queues, db: mongo.db, logger }, { now, source: 'cli', timeoutMs: Number(opts.timeout) });
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        if (!report.complete) {
+          process.stderr.write(`tally: ${report.shards - report.shards_done} of ${report.shards} shards did not answer: is a worker running (tally up, tally worker)?\n`);
+        }
+        process.exitCode = report.complete ? 0 : 1;
+      } finally {
+        await queues.close();
+        redis.disconnect();
+        await mongo.close();
+      }
+    });
+
+  program
+    .command('plans')
+    .description('the plan registry (PLANS_JSON)')
+    .command('validate')
+    .description('check PLANS_JSON (or --file) and print the plans it defines; exits 1 when invalid')
+    .option('--file <path>', 'validate this JSON file instead of PLANS_JSON')
+    .action(async (opts: { file?: string }) => {
+      const text = opts.file !== undefined ? await readFile(opts.file, 'utf8') : process.env['PLANS_JSON'];
+      const source = opts.file ?? (text ? 'PLANS_JSON' : 'default');
+      let plans: readonly Plan[];
+      try {
+        plans = text ? parsePlans(JSON.parse(text)) : DEFAULT_PLANS;
+      } catch (err) {
+        process.stderr.write(`tally: ${source} is invalid: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`${JSON.stringify({ valid: true, source, plans: plans.map(planLine) })}\n`);
+    });
+}

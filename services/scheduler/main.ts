@@ -1,0 +1,53 @@
+import { Queue, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '../../shared/config/index.js';
+import { ShardQueues, redisConnection, runLadderTick, type TickReport } from '../../shared/queue/index.js';
+import type { Endpoints } from '../../shared/runtime/index.js';
+import { connectMongo } from '../../shared/store/index.js';
+
+/** The BullMQ queue that carries the scheduled ticks (not a shard queue: the tick fans out to those). */
+export const SCHEDULER_QUEUE = 'tally-scheduler';
+export const LADDER_TICK_SCHEDULER = 'ladder-tick';
+
+export interface RunningScheduler {
+  stop(): Promise<void>;
+}
+
+/**
+ * Composition root of the scheduler (SPEC 8): a BullMQ job scheduler fires `ladder-tick`
+ * every LADDER_TICK_INTERVAL_MS, and a consumer runs the tick. Every replica upserts the
+ * same scheduler (idempotent) and BullMQ hands each fired job to one consumer; if two ever
+ * ran at once, the tick is safe anyway.
+ */
+export async function startScheduler(config: Config, endpoints: Endpoints, logger: Logger): Promise<RunningScheduler> {
+  const log = logger.child({ service: 'scheduler' });
+  const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
+  const redis = redisConnection(endpoints.redisUrl);
+  redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
+  const queues = new ShardQueues(redis, config.shards, log);
+  const queue = new Queue(SCHEDULER_QUEUE, { connection: redis });
+  queue.on('error', (err) => log.warn({ err }, 'scheduler queue error'));
+  await queue.upsertJobScheduler(
+    LADDER_TICK_SCHEDULER,
+    { every: config.ladderTickIntervalMs },
+    { name: LADDER_TICK_SCHEDULER, data: {}, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+  );
+  const consumer = new Worker<Record<string, never>, TickReport>(
+    SCHEDULER_QUEUE,
+    // The fired job's id names the tick: a retried job re-runs the same tick and adds nothing.
+    (job) => runLadderTick({ queues, db: mongo.db, logger: log }, { now: Date.now(), source: 'scheduler', tickId: `sched-${job.id ?? job.timestamp}` }),
+    { connection: { url: endpoints.redisUrl, maxRetriesPerRequest: null }, concurrency: 1 },
+  );
+  consumer.on('failed', (job, err) => log.warn({ err, job: job?.id }, 'ladder tick failed'));
+  consumer.on('error', (err) => log.error({ err }, 'scheduler consumer error'));
+  log.info({ everyMs: config.ladderTickIntervalMs }, 'scheduler started');
+  return {
+    stop: async () => {
+      await consumer.close();
+      await queue.close();
+      await queues.close();
+      redis.disconnect();
+      await mongo.close();
+    },
+  };
+}

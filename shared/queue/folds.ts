@@ -1,0 +1,50 @@
+import type { Queue } from 'bullmq';
+import type { FoldedEntry } from '../store/index.js';
+import type { FoldJob, ShardJob, ShardJobResult } from './jobs.js';
+
+/** BullMQ job ids may not contain ':'; ledger ids never contain '~', so this is one-to-one. */
+export const foldJobId = (entryId: string): string => `fold-${entryId.replaceAll(':', '~')}`;
+
+const FOLD_JOB_OPTIONS = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 200 },
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 86_400 },
+} as const;
+
+/**
+ * Asks the shard owner to fold one entry. The job id comes from the entry id, so adding it
+ * again (a retried webhook, a retried request) is a no-op while the job exists; a job that
+ * ran out of attempts is retried. The owner folds an entry once whatever the number of jobs.
+ */
+export async function enqueueFold(queue: Queue<ShardJob, ShardJobResult>, entry: FoldedEntry): Promise<string> {
+  const jobId = foldJobId(entry.id);
+  const data: FoldJob = { type: 'fold', entries: [{ ...entry, d: entry.d.toString() }] };
+  const job = await queue.add('fold', data, { ...FOLD_JOB_OPTIONS, jobId });
+  // A failed retry is harmless: the owner also folds every unfolded entry when it takes the shard.
+  if ((await job.getState()) === 'failed') await job.retry('failed').catch(() => undefined);
+  return jobId;
+}
+
+export type JobOutcome =
+  | { state: 'completed'; result: ShardJobResult | undefined }
+  | { state: 'failed'; reason: string }
+  | { state: 'pending' };
+
+/**
+ * Polls a job until it completes or fails, at most `timeoutMs` (a shard owner folds within
+ * milliseconds when it is running; a missing owner shows up as `pending`).
+ */
+export async function waitForJob(queue: Queue<ShardJob, ShardJobResult>, jobId: string, timeoutMs: number, intervalMs = 20): Promise<JobOutcome> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await queue.getJobState(jobId);
+    if (state === 'completed' || state === 'failed') {
+      const job = await queue.getJob(jobId);
+      if (state === 'completed') return { state, result: job?.returnvalue };
+      return { state, reason: job?.failedReason ?? 'failed' };
+    }
+    if (Date.now() >= deadline) return { state: 'pending' };
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,36 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ShardJob, ShardJobResult } from './jobs.js';
+import { shardOf, shardQueueName } from './shards.js';
+
+/**
+ * Producer handles on the shard queues, created on first use and sharing one Redis
+ * connection (a Queue never blocks, so they need no connection of their own).
+ */
+export class ShardQueues {
+  private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
+
+  constructor(private readonly redis: Redis, readonly shards: number, private readonly logger?: Logger) {}
+
+  forShard(shard: number): Queue<ShardJob, ShardJobResult> {
+    let queue = this.queues.get(shard);
+    if (!queue) {
+      queue = new Queue<ShardJob, ShardJobResult>(shardQueueName(shard), { connection: this.redis });
+      // An 'error' event nobody listens to would throw and end the process. The shared
+      // connection's owner reports Redis being away; here it would repeat once per queue.
+      queue.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue error'));
+      this.queues.set(shard, queue);
+    }
+    return queue;
+  }
+
+  shardOf(accountId: string): number {
+    return shardOf(accountId, this.shards);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

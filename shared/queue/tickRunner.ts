@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from 'mongodb';
+import type { Logger } from 'pino';
+import { insertTick, type TickDoc } from '../store/index.js';
+import { waitForJob } from './folds.js';
+import type { TickCounts, TickJob } from './jobs.js';
+import type { ShardQueues } from './shardQueues.js';
+
+export interface TickRunnerDeps {
+  queues: ShardQueues;
+  db: Db;
+  logger?: Logger;
+}
+
+export interface TickOptions {
+  /** The business time the tick runs as of (epoch ms): tiers and expiry are decided at this instant. */
+  now: number;
+  /** Who asked: `scheduler`, `admin` or `cli`; kept in the tick history. */
+  source: string;
+  /** Same id, same jobs: a retried run of one tick adds nothing. @defaultValue a fresh id */
+  tickId?: string;
+  /** How long to wait for the shard owners. @defaultValue 60000 */
+  timeoutMs?: number;
+}
+
+/** The tick history document as JSON. */
+export interface TickReport {
+  tick_id: string;
+  source: string;
+  now: string;
+  started_at: string;
+  finished_at: string;
+  shards: number;
+  shards_done: number;
+  /** Every shard owner finished its part within the timeout. */
+  complete: boolean;
+  accounts: number;
+  tier_changes: number;
+  plans_expired: number;
+  allocations_expired: number;
+}
+
+/** Tick ids end up in BullMQ job ids, which may not contain ':'. */
+export const tickIdFrom = (raw: string): string => raw.replace(/[^A-Za-z0-9._-]/g, '-');
+
+/**
+ * The ladder tick (SPEC 8), the same whether the scheduler, the admin route or the CLI runs
+ * it: one tick job per shard queue, so each account is changed by the one owner of its
+ * shard (no update races), then one history document with the summed counts. Two ticks at
+ * once are two job sets the owners run one after the other; the second finds nothing to do.
+ */
+export async function runLadderTick(deps: TickRunnerDeps, options: TickOptions): Promise<TickReport> {
+  const started = new Date();
+  const tickId = tickIdFrom(options.tickId ?? `tick-${options.now}-${randomUUID().slice(0, 8)}`);
+  const shards = deps.queues.shards;
+  const data: TickJob = { type: 'tick', tickId, now: options.now };
+  const jobIds = await Promise.all(
+    Array.from({ length: shards }, async (_, shard) => {
+      const jobId = `${tickId}-s${shard}`;
+      await deps.queues.forShard(shard).add('tick', data, { jobId, attempts: 5, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } });
+      return jobId;
+    }),
+  );
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const outcomes = await Promise.all(jobIds.map((id, shard) => waitForJob(deps.queues.forShard(shard), id, timeoutMs, 50)));
+  const sum: TickCounts = { accounts: 0, tierChanges: 0, plansExpired: 0, allocationsExpired: 0 };
+  let done = 0;
+  for (const outcome of outcomes) {
+    if (outcome.state !== 'completed') continue;
+    done++;
+    const counts = outcome.result?.tick;
+    if (!counts) continue;
+    sum.accounts += counts.accounts;
+    sum.tierChanges += counts.tierChanges;
+    sum.plansExpired += counts.plansExpired;
+    sum.allocationsExpired += counts.allocationsExpired;
+  }
+  const doc: TickDoc = {
+    _id: tickId, source: options.source, now: new Date(options.now), started_at: started, finished_at: new Date(), shards, shards_done: done,
+    complete: done === shards, accounts: sum.accounts, tier_changes: sum.tierChanges, plans_expired: sum.plansExpired, allocations_expired: sum.allocationsExpired,
+  };
+  await insertTick(deps.db, doc);
+  deps.logger?.info({ tick: tickId, source: options.source, shardsDone: done, shards, ...sum }, 'ladder tick finished');
+  return tickReport(doc);
+}
+
+export function tickReport(doc: TickDoc): TickReport {
+  return {
+    tick_id: doc._id, source: doc.source, now: doc.now.toISOString(), started_at: doc.started_at.toISOString(), finished_at: doc.finished_at.toISOString(),
+    shards: doc.shards, shards_done: doc.shards_done, complete: doc.complete, accounts: doc.accounts, tier_changes: doc.tier_changes,
+    plans_expired: doc.plans_expired, allocations_expired: doc.allocations_expired,
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * Crash points for fault tests: `TALLY_FAILPOINTS=worker.after-log-append=3` makes the
+ * process SIGKILL itself the third time it passes that point, exactly where a real crash
+ * would hurt most. Unset (production), a failpoint is one map lookup.
+ */
+const armed = new Map<string, number>();
+for (const spec of (process.env['TALLY_FAILPOINTS'] ?? '').split(',').filter(Boolean)) {
+  const [name, count] = spec.split('=');
+  if (name) armed.set(name.trim(), Math.max(1, Number(count ?? 1) || 1));
+}
+
+export function failpoint(name: string): void {
+  const left = armed.get(name);
+  if (left === undefined) return;
+  if (left > 1) {
+    armed.set(name, left - 1);
+    return;
+  }
+  process.stderr.write(`failpoint ${name}: SIGKILL\n`);
+  process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,73 @@
+import type { Db } from 'mongodb';
+import { COLLECTIONS, type AllocationDoc, type FoldedEntry, type LedgerDoc, type ShardLogDoc } from './collections.js';
+import { isDuplicateKey } from './errors.js';
+
+/**
+ * The API's ledger: payments, plan purchases and KYC decisions, each one insert with a
+ * deterministic `_id`. The insert is the commit point (SPEC "What is atomic"): a second
+ * insert of the same key fails with E11000 and changes nothing, so one payment id credits
+ * once and one plan number is bought once. The shard owner folds entries into the account
+ * projection; nothing else ever writes an account.
+ */
+
+export const paymentEntryId = (paymentId: string): string => `payment:${paymentId}`;
+export const planEntryId = (accountId: string, planSeq: number): string => `plan:${accountId}:${planSeq}`;
+export const kycEntryId = (accountId: string, nonce: string): string => `kyc:${accountId}:${nonce}`;
+
+/** `inserted`: this call wrote the entry; `exists`: an entry with that key was already there (read it to compare). */
+export async function insertLedgerEntry(db: Db, doc: LedgerDoc): Promise<'inserted' | 'exists'> {
+  try {
+    await db.collection<LedgerDoc>(COLLECTIONS.ledger).insertOne(doc);
+    return 'inserted';
+  } catch (err) {
+    if (isDuplicateKey(err)) return 'exists';
+    throw err;
+  }
+}
+
+export async function readLedgerEntry(db: Db, id: string): Promise<LedgerDoc | null> {
+  return db.collection<LedgerDoc>(COLLECTIONS.ledger).findOne({ _id: id });
+}
+
+/** What folding a ledger entry changes in the account projection. */
+export function foldOfLedger(doc: LedgerDoc): FoldedEntry {
+  const entry: FoldedEntry = { id: doc._id, a: doc.account_id, d: doc.amount_micros };
+  if (doc.kind === 'payment' && doc.paid_at) entry.paid = doc.paid_at.getTime();
+  if (doc.kind === 'plan_purchase' && doc.plan_id !== undefined && doc.plan_seq !== undefined && doc.period_end && doc.vm_count !== undefined) {
+    entry.plan = { id: doc.plan_id, seq: doc.plan_seq, vms: doc.vm_count, end: doc.period_end.getTime() };
+  }
+  if (doc.kind === 'kyc' && doc.kyc_verified !== undefined) entry.kyc = doc.kyc_verified;
+  return entry;
+}
+
+/** What folding an allocation changes: the plan's used quota (no money moves). */
+export function foldOfAllocation(doc: AllocationDoc): FoldedEntry {
+  return { id: doc._id, a: doc.account_id, d: 0n, vm: { seq: doc.plan_seq, slot: doc.slot } };
+}
+
+export interface LedgerState {
+  /** Every entry id some shard-log entry of the shard has folded. */
+  folded: Set<string>;
+  /** Ledger entries and allocations of the shard that no log entry has folded yet, oldest first. */
+  unfolded: FoldedEntry[];
+}
+
+/**
+ * At takeover: which API-written entries of the shard are folded, and which are not. An
+ * entry whose writer died between its insert and its fold job (or whose job Redis lost) is
+ * in `unfolded`; the owner folds those in its first step. Three scans, once per takeover.
+ */
+export async function loadLedgerState(db: Db, shard: number): Promise<LedgerState> {
+  const folded = new Set<string>();
+  const logs = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, 'folds.0': { $exists: true } }, { projection: { 'folds.id': 1 } });
+  for await (const entry of logs) for (const fold of entry.folds) folded.add(fold.id);
+  const pending: { at: number; entry: FoldedEntry }[] = [];
+  for await (const doc of db.collection<LedgerDoc>(COLLECTIONS.ledger).find({ shard })) {
+    if (!folded.has(doc._id)) pending.push({ at: doc.at.getTime(), entry: foldOfLedger(doc) });
+  }
+  for await (const doc of db.collection<AllocationDoc>(COLLECTIONS.allocations).find({ shard })) {
+    if (!folded.has(doc._id)) pending.push({ at: doc.created_at.getTime(), entry: foldOfAllocation(doc) });
+  }
+  pending.sort((x, y) => x.at - y.at || (x.entry.id < y.entry.id ? -1 : 1));
+  return { folded, unfolded: pending.map((p) => p.entry) };
+}

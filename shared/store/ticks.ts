@@ -1,0 +1,38 @@
+import type { Db } from 'mongodb';
+import { COLLECTIONS, type TickDoc, type TierTransitionDoc } from './collections.js';
+import { duplicateIndexes, isDuplicateKey } from './errors.js';
+
+/** `<account>:<from>-><to>:<first_paid_at ms>`: an account reaches a tier once per first payment, so a re-run inserts nothing. */
+export const tierTransitionId = (accountId: string, from: string, to: string, firstPaidAt: Date): string =>
+  `${accountId}:${from}->${to}:${firstPaidAt.getTime()}`;
+
+/** Inserts transitions, skipping those already recorded; returns how many are new. */
+export async function insertTierTransitions(db: Db, docs: readonly TierTransitionDoc[]): Promise<number> {
+  if (docs.length === 0) return 0;
+  try {
+    await db.collection<TierTransitionDoc>(COLLECTIONS.tierTransitions).insertMany([...docs], { ordered: false });
+    return docs.length;
+  } catch (err) {
+    return docs.length - duplicateIndexes(err).size;
+  }
+}
+
+export async function listTierTransitions(db: Db, accountId: string): Promise<TierTransitionDoc[]> {
+  return db.collection<TierTransitionDoc>(COLLECTIONS.tierTransitions).find({ account_id: accountId }).sort({ at: 1, _id: 1 }).toArray();
+}
+
+/** Records a tick's outcome once; a retried run of the same tick id keeps the first record. */
+export async function insertTick(db: Db, doc: TickDoc): Promise<'inserted' | 'exists'> {
+  try {
+    await db.collection<TickDoc>(COLLECTIONS.ticks).insertOne(doc);
+    return 'inserted';
+  } catch (err) {
+    if (isDuplicateKey(err)) return 'exists';
+    throw err;
+  }
+}
+
+/** The latest ticks first (tick history for operators). */
+export async function listTicks(db: Db, limit: number): Promise<TickDoc[]> {
+  return db.collection<TickDoc>(COLLECTIONS.ticks).find({}).sort({ started_at: -1 }).limit(limit).toArray();
+}

@@ -1,0 +1,195 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../../shared/config/index.js';
+import { startTestServers, type TestServers } from '../../support/servers.js';
+import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
+import { childEnv, spawnTally, waitFor, type TallyProcess } from '../../support/processes.js';
+import { expectedBalances, makeStream, publishAll, storeState } from '../../support/stream.js';
+
+/**
+ * SPEC 9: every valid record accepted by JetStream is charged exactly once, whatever
+ * fails in between. Each test breaks one thing mid-stream and then compares the store,
+ * to the micro, with the domain core's own computation of the same stream.
+ */
+describe('exactly once under faults', () => {
+  let servers: TestServers | undefined;
+  let p: Probe | undefined;
+  const children: TallyProcess[] = [];
+  let logs: string;
+
+  async function setup(env: Record<string, string> = {}): Promise<{ config: Config; servers: TestServers; p: Probe }> {
+    servers = await startTestServers();
+    const config = testConfig(servers, { WORKER_LEASE_TTL_MS: '2000', NATS_ACK_WAIT_MS: '3000', ...env });
+    p = await probe(config, servers);
+    logs = await mkdtemp(join(tmpdir(), 'tally-faults-'));
+    return { config, servers, p };
+  }
+
+  function spawn(kind: 'worker' | 'bridge', config: Config, extra: Record<string, string> = {}): TallyProcess {
+    const proc = spawnTally([kind], childEnv(config, servers!, extra), join(logs, `${kind}-${children.length}.log`));
+    children.push(proc);
+    return proc;
+  }
+
+  async function expectExact(config: Config, lines: Parameters<typeof expectedBalances>[1]): Promise<void> {
+    const expected = expectedBalances(config, lines);
+    const actual = await storeState(p!.mongo.db);
+    expect(actual.charged).toBe(expected.unique);
+    expect(actual.balances).toEqual(expected.balances);
+    expect(actual.mismatches).toBe(0);
+  }
+
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      c.kill('SIGCONT');
+      c.kill('SIGKILL');
+    }
+    await p?.close();
+    await servers?.stop();
+    p = undefined;
+    servers = undefined;
+  });
+
+  it('worker SIGKILLed between the shard-log write and the acks: the next owner charges nothing twice', async () => {
+    const { config, p } = await setup();
+    const w1 = spawn('worker', config, { TALLY_FAILPOINTS: 'worker.after-log-append=3' });
+    const pipeline = await startPipeline(config, servers!);
+    await pipeline.worker.stop(); // only the child worker owns shards
+    const lines = makeStream(3000, 40);
+    await publishAll(p.bus.js, lines);
+    expect((await w1.exited).signal).toBe('SIGKILL');
+    const w2 = spawn('worker', config);
+    await p.drained(90_000);
+    await pipeline.bridge.stop();
+    expect((await w2.stop()).code).toBe(0);
+    await expectExact(config, lines);
+  });
+
+  it('workers SIGKILLed at random moments, many times, while records flow', async () => {
+    const { config, p } = await setup();
+    const pipeline = await startPipeline(config, servers!);
+    await pipeline.worker.stop();
+    const lines = makeStream(6000, 100);
+    const publishing = publishAll(p.bus.js, lines, true, 64);
+    let seed = 42;
+    for (let round = 0; round < 5; round++) {
+      const w = spawn('worker', config);
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      await new Promise((r) => setTimeout(r, 1500 + (seed % 1500)));
+      w.kill('SIGKILL');
+      await w.exited;
+    }
+    await publishing;
+    const last = spawn('worker', config);
+    await p.drained(120_000);
+    await pipeline.bridge.stop();
+    expect((await last.stop()).code).toBe(0);
+    await expectExact(config, lines);
+  });
+
+  it('bridge SIGKILLed mid-fetch: JetStream redelivers to another bridge, nothing charged twice', async () => {
+    const { config, p } = await setup();
+    const pipeline = await startPipeline(config, servers!);
+    await pipeline.bridge.stop(); // bridges run as child processes here
+    const lines = makeStream(6000, 50);
+    const publishing = publishAll(p.bus.js, lines, true, 64);
+    const b1 = spawn('bridge', config);
+    await waitFor(async () => (await storeState(p.mongo.db)).charged > 1000, 60_000, 'the first bridge delivering');
+    b1.kill('SIGKILL');
+    await publishing;
+    const b2 = spawn('bridge', config);
+    await p.drained(90_000);
+    const consumer = await p.bus.jsm.consumers.info('USAGE', 'tally-bridge');
+    expect(consumer.delivered.consumer_seq).toBeGreaterThan(lines.length); // b1 died holding messages: some were delivered twice
+    expect((await b2.stop()).code).toBe(0);
+    await pipeline.worker.stop();
+    await expectExact(config, lines);
+  });
+
+  it('Redis emptied and restarted mid-stream: lost jobs are re-added, charged once', async () => {
+    const { config, p, servers } = await setup();
+    const pipeline = await startPipeline(config, servers);
+    const lines = makeStream(6000, 50);
+    const publishing = publishAll(p.bus.js, lines, true, 64);
+    await waitFor(async () => (await storeState(p.mongo.db)).charged > 500, 60_000, 'first charges');
+    await servers.restart('redis', { wipe: true });
+    await publishing;
+    await p.drained(90_000);
+    expect(pipeline.bridge.bridge.counters.requeued).toBeGreaterThan(0); // the loss really happened
+    await pipeline.stop();
+    await expectExact(config, lines);
+  });
+
+  it('nats-server restarted mid-stream: un-acked messages come back, charged once', async () => {
+    const { config, p, servers } = await setup();
+    const pipeline = await startPipeline(config, servers);
+    const first = makeStream(3000, 50, 'a');
+    await publishAll(p.bus.js, first);
+    await waitFor(async () => (await storeState(p.mongo.db)).charged > 300, 60_000, 'first charges');
+    await servers.restart('nats');
+    const second = makeStream(2000, 50, 'b');
+    await waitFor(async () => {
+      try {
+        await publishAll(p.bus.js, second);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 60_000, 'publishing after the restart');
+    await p.drained(90_000);
+    await pipeline.stop();
+    await expectExact(config, [...first, ...second]);
+  });
+
+  it('a producer re-publishing ids after JetStream\'s duplicate window is charged once', async () => {
+    const { config, p } = await setup({ NATS_DUPLICATE_WINDOW_MS: '1000' });
+    const pipeline = await startPipeline(config, servers!);
+    const lines = makeStream(500, 10);
+    await publishAll(p.bus.js, lines);
+    await new Promise((r) => setTimeout(r, 1500));
+    await publishAll(p.bus.js, lines); // same Nats-Msg-Id, window passed: JetStream stores them again
+    await publishAll(p.bus.js, lines.slice(0, 100), false); // and without Nats-Msg-Id at all
+    await p.drained();
+    await pipeline.stop();
+    const state = await storeState(p.mongo.db);
+    await expectExact(config, lines);
+    const totals = await import('../../../shared/store/index.js').then((m) => m.sumShardLog(p.mongo.db));
+    expect(totals.duplicates).toBe(600);
+    expect(state.mismatches).toBe(0);
+  });
+
+  it('a worker paused past its lease while another takes its shards: both race, the log admits one', async () => {
+    const { config, p } = await setup();
+    const pipeline = await startPipeline(config, servers!);
+    await pipeline.worker.stop();
+    const w1 = spawn('worker', config);
+    const lines = makeStream(6000, 60);
+    const publishing = publishAll(p.bus.js, lines, true, 64);
+    await waitFor(async () => (await storeState(p.mongo.db)).charged > 500, 60_000, 'first charges');
+    w1.kill('SIGSTOP');
+    const w2 = spawn('worker', config);
+    await waitFor(async () => (await storeState(p.mongo.db)).charged > 2500, 60_000, 'the second worker charging');
+    w1.kill('SIGCONT');
+    await publishing;
+    await p.drained(90_000);
+    await pipeline.bridge.stop();
+    expect((await w1.stop()).code).toBe(0);
+    expect((await w2.stop()).code).toBe(0);
+    // The paused worker woke up to find its shards taken: it noticed and let go.
+    expect(await readFile(join(logs, 'worker-0.log'), 'utf8')).toMatch(/shard lease lost|taken by another owner/);
+    await expectExact(config, lines);
+  });
+
+  it('two worker and two bridge processes at once, with redeliveries overlapping, stay exact', async () => {
+    const { config, p } = await setup({ NATS_ACK_WAIT_MS: '1000' });
+    const procs = [spawn('worker', config), spawn('worker', config), spawn('bridge', config), spawn('bridge', config)];
+    const lines = makeStream(8000, 200);
+    await publishAll(p.bus.js, lines, false, 128);
+    await publishAll(p.bus.js, lines.slice(0, 1000), false, 128);
+    await p.drained(120_000);
+    for (const proc of procs) expect((await proc.stop()).code).toBe(0);
+    await expectExact(config, lines);
+  });
+});

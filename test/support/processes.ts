@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import type { Config } from '../../shared/config/index.js';
+import type { Endpoints } from '../../shared/runtime/index.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** The environment a child `tally` process needs to run with a test's config. */
+export function childEnv(config: Config, endpoints: Endpoints, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NATS_URL: endpoints.natsUrl,
+    REDIS_URL: endpoints.redisUrl,
+    MONGO_URL: endpoints.mongoUrl,
+    MONGO_DB: config.mongoDb,
+    SHARDS: String(config.shards),
+    WORKER_LEASE_TTL_MS: String(config.workerLeaseTtlMs),
+    NATS_ACK_WAIT_MS: String(config.natsAckWaitMs),
+    NATS_DUPLICATE_WINDOW_MS: String(config.natsDuplicateWindowMs),
+    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'info',
+    ...extra,
+  };
+}
+
+export interface TallyProcess {
+  child: ChildProcess;
+  /** Resolves with the exit code or signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal: NodeJS.Signals): void;
+  /** SIGTERM, then wait for a clean exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Runs `tally <args>` from source in a child process (so it can be SIGKILLed), its output
+ * appended to `logFile`.
+ */
+export function spawnTally(args: string[], env: NodeJS.ProcessEnv, logFile: string): TallyProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services/cli/main.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  return {
+    child,
+    exited,
+    kill: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Polls `check` until it is true or the time is up. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 60_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,56 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { Quoter } from '../../shared/domain/index.js';
+import type { Config } from '../../shared/config/index.js';
+import { COLLECTIONS, sumShardLog, verifyLedger, type AccountDoc } from '../../shared/store/index.js';
+import type { Db } from 'mongodb';
+import { usage } from './records.js';
+
+export interface RecordedLine {
+  subject: string;
+  payload: string;
+}
+
+/** A deterministic stream of valid records over `accounts` accounts. */
+export function makeStream(n: number, accounts: number, prefix = 'r', now = Date.now()): RecordedLine[] {
+  const lines: RecordedLine[] = [];
+  for (let i = 0; i < n; i++) {
+    const account = `acct-${(i * 7919) % accounts}`;
+    const kind = i % 3 === 0 ? { kind: 'vm_hour', applies_to: 'vm', quantity: (i % 17) / 4 } : { kind: 'llm_token', applies_to: 'llm', quantity: 1000 + (i % 5000) };
+    lines.push({ subject: `usage.${account}`, payload: JSON.stringify(usage(`${prefix}-${i}`, account, kind, new Date(now - (i % 600) * 1000))) });
+  }
+  return lines;
+}
+
+/** Publishes with a bounded window of outstanding acks; `msgId` sets Nats-Msg-Id to the record id. */
+export async function publishAll(js: JetStreamClient, lines: readonly RecordedLine[], msgId = true, window = 256): Promise<void> {
+  const pending = new Set<Promise<unknown>>();
+  for (const l of lines) {
+    const p = js.publish(l.subject, l.payload, msgId ? { msgID: (JSON.parse(l.payload) as { id: string }).id } : {}).finally(() => pending.delete(p));
+    pending.add(p);
+    if (pending.size >= window) await Promise.race(pending);
+  }
+  await Promise.all(pending);
+}
+
+/** The balances the domain core says the stream should produce (no payments: tier none). */
+export function expectedBalances(config: Config, lines: readonly RecordedLine[], now = Date.now()): { balances: Map<string, bigint>; unique: number } {
+  const quoter = new Quoter({ priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays });
+  const balances = new Map<string, bigint>();
+  let unique = 0;
+  for (const l of lines) {
+    const q = quoter.quoteLine(JSON.stringify(l), now);
+    if ('charge_micros' in q) {
+      unique++;
+      balances.set(q.account_id, (balances.get(q.account_id) ?? 0n) - BigInt(q.charge_micros));
+    }
+  }
+  return { balances, unique };
+}
+
+/** Asserts the store holds exactly the expected charges: projections, log totals, ledger fold. */
+export async function storeState(db: Db): Promise<{ balances: Map<string, bigint>; charged: number; mismatches: number }> {
+  const accounts = await db.collection<AccountDoc>(COLLECTIONS.accounts).find({}).toArray();
+  const totals = await sumShardLog(db);
+  const verify = await verifyLedger(db);
+  return { balances: new Map(accounts.map((a) => [a._id, a.balance_micros])), charged: totals.charged, mismatches: verify.mismatches.length };
+}

@@ -1,0 +1,113 @@
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PassThrough, Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runQuote } from '../../../services/cli/commands/quote.js';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../../shared/domain/index.js';
+import { DAY, NOW, line, v1 } from '../domain/helpers.js';
+
+/** A slow reader: each write completes a tick later, and a small buffer makes the writer wait for 'drain'. */
+function sink(highWaterMark = 16): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    highWaterMark,
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString('utf8'));
+      setImmediate(done);
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+async function quoteOf(input: (string | Buffer)[], accountsFile?: string) {
+  const out = sink();
+  const summary = await runQuote({
+    input: (async function* () {
+      yield* input;
+    })(),
+    output: out.stream,
+    accountsFile,
+    priceBook: DEFAULT_PRICE_BOOK,
+    ladder: DEFAULT_LADDER,
+    lateArrivalDays: 35,
+    now: NOW,
+  });
+  return { summary, lines: out.text().split('\n').slice(0, -1).map((l) => JSON.parse(l) as unknown) };
+}
+
+describe('runQuote', () => {
+  it('writes one answer per input line, in order', async () => {
+    const text = [line(v1()), line(v1()), 'junk', line(v1({ id: 'rec-2', kind: 'other' }))].join('\n') + '\n';
+    const { summary, lines } = await quoteOf([text]);
+    expect(lines).toEqual([
+      { id: 'rec-1', account_id: 'acct-1', charge_micros: 150, tier: 'none' },
+      { duplicate: 'rec-1' },
+      { dead: 'malformed_json' },
+      { dead: 'unpriced' },
+    ]);
+    expect(summary).toEqual({ lines: 4, charged: 1, duplicates: 1, dead: 2 });
+  });
+
+  it('handles CRLF, a last line without newline, and a blank line in the middle', async () => {
+    const { lines } = await quoteOf([`${line(v1())}\r\n\r\n${line(v1({ id: 'rec-2' }))}`]);
+    expect(lines).toEqual([
+      expect.objectContaining({ id: 'rec-1' }),
+      { dead: 'malformed_json' },
+      expect.objectContaining({ id: 'rec-2' }),
+    ]);
+  });
+
+  it('reassembles lines and multi-byte characters split across chunks', async () => {
+    const text = `${line(v1({ meta: { note: 'héllo ✓' } }))}\n${line(v1({ id: 'rec-2' }))}\n`;
+    const bytes = Buffer.from(text, 'utf8');
+    const chunks = Array.from({ length: bytes.length }, (_, i) => bytes.subarray(i, i + 1));
+    const { lines } = await quoteOf(chunks);
+    expect(lines).toEqual([expect.objectContaining({ id: 'rec-1' }), expect.objectContaining({ id: 'rec-2' })]);
+  });
+
+  it('answers a line too long to hold any record as too_large without keeping it', async () => {
+    const huge = 'x'.repeat(1 << 20);
+    const { lines } = await quoteOf([huge, huge, '\n', line(v1()), '\n', huge, huge]);
+    expect(lines).toEqual([{ dead: 'too_large' }, expect.objectContaining({ id: 'rec-1' }), { dead: 'too_large' }]);
+  });
+
+  it('prices with first_paid_at from the accounts file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-quote-'));
+    const file = join(dir, 'accounts.ndjson');
+    writeFileSync(file, `${JSON.stringify({ account_id: 'acct-1', first_paid_at: new Date(NOW - 40 * DAY).toISOString() })}\n\n`);
+    const { lines } = await quoteOf([`${line(v1())}\n`], file);
+    expect(lines).toEqual([{ id: 'rec-1', account_id: 'acct-1', charge_micros: 38, tier: 'month' }]);
+  });
+
+  it('waits for a slow reader instead of buffering the whole output', async () => {
+    const input = new PassThrough();
+    const out = sink(1);
+    const done = runQuote({ input, output: out.stream, priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lateArrivalDays: 35, now: NOW });
+    const block = Array.from({ length: 2000 }, (_, i) => line(v1({ id: `r${i}` }))).join('\n');
+    for (let i = 0; i < 5; i++) input.write(`${block.replaceAll('"r', `"b${i}-r`)}\n`);
+    input.end();
+    const summary = await done;
+    expect(summary.charged).toBe(10_000);
+    expect(out.text().split('\n')).toHaveLength(10_001);
+  });
+});
+
+describe('runQuote on the golden stream', () => {
+  it('writes the hand-checked answers (test/unit/domain/golden.md)', async () => {
+    const dir = new URL('../domain/golden/', import.meta.url);
+    const out = sink(1024);
+    await runQuote({
+      input: createReadStream(new URL('stream.ndjson', dir), { highWaterMark: 97 }),
+      output: out.stream,
+      accountsFile: fileURLToPath(new URL('accounts.ndjson', dir)),
+      priceBook: DEFAULT_PRICE_BOOK,
+      ladder: DEFAULT_LADDER,
+      lateArrivalDays: 35,
+      now: Date.parse('2025-03-01T12:00:00.000Z'),
+    });
+    const expected = readFileSync(new URL('expected.ndjson', dir), 'utf8');
+    expect(out.text().split('\n').map((l) => (l ? JSON.parse(l) : l))).toEqual(expected.split('\n').map((l) => (l ? JSON.parse(l) : l)));
+  });
+});
