@@ -1,31 +1,47 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { PipelineStats } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
+import { DEFAULT_LADDER } from '../../shared/domain/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
 import { BillingService } from './billing.js';
 import type { ApiContext } from './context.js';
 import { BODY_LIMIT_BYTES, installErrorHandling, installJsonBodies } from './http.js';
+import { accountPage, memorySessions, redisSessions } from './account/index.js';
+import { KeyRing } from './keys/index.js';
+import { installRateLimits } from './rateLimit.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
+import { keyRoutes } from './routes/keys.js';
 import { opsRoutes } from './routes/ops.js';
+import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './operator/index.js';
 import { webhookRoutes } from './routes/webhook.js';
 
-export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret'>;
+export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret'> &
+  Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'accountSessionHours'>>;
 
 export interface ApiDeps {
   db: Db;
   queues: ShardQueues;
   logger: Logger;
   stats: () => Promise<PipelineStats>;
-  ready: () => Promise<void>;
+  /** Resolves (with each check's outcome, when known) if the servers answer; rejects otherwise (NotReadyError lists why). */
+  ready: () => Promise<ReadyChecks | void>;
   /** @defaultValue Date.now */
   clock?: () => number;
   /** How long a write waits for its fold. @defaultValue 5000 */
   foldWaitMs?: number;
   /** How long the admin tick waits for the shard owners. @defaultValue 30000 */
   tickTimeoutMs?: number;
+  /**
+   * Shared state of the API replicas: key revocations, account page sessions, rate-limit
+   * counters. Without it (tests driving the app with inject) each lives in this process.
+   */
+  redis?: Redis;
+  /** Dashboard, bull-board, /metrics and sign-in (services/api/operator); left out by tests that need no servers. */
+  operator?: OperatorDeps;
 }
 
 /** The HTTP API as a fastify instance, not listening yet (tests drive it with `inject`). */
@@ -34,6 +50,10 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   // pino's Logger is a FastifyBaseLogger; typing it so keeps the instance the default FastifyInstance.
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true });
   const clock = deps.clock ?? Date.now;
+  // Redis keys of this deployment are prefixed with its database name: deployments (and test
+  // runs) sharing one Redis never see each other's revocations, sessions or counters.
+  const namespace = config.mongoDb ?? 'tally';
+  const sessionTtlMs = (config.accountSessionHours ?? 12) * 3_600_000;
   const ctx: ApiContext = {
     billing: new BillingService(
       { plans: config.plans, kycRequired: config.kycRequired },
@@ -47,6 +67,16 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
     stats: deps.stats,
     ready: deps.ready,
     tickTimeoutMs: deps.tickTimeoutMs ?? 30_000,
+    keys: new KeyRing({ db: deps.db, redis: deps.redis, namespace, logger, clock }),
+    limits: installRateLimits(app, {
+      ipPerMinute: config.rateLimitIpPerMinute ?? 1200,
+      keyPerMinute: config.rateLimitKeyPerMinute ?? 300,
+      redis: deps.redis,
+      namespace,
+    }),
+    sessions: deps.redis ? redisSessions(deps.redis, namespace, sessionTtlMs) : memorySessions(sessionTtlMs, clock),
+    plans: config.plans,
+    ladder: config.ladder ?? DEFAULT_LADDER,
   };
   installJsonBodies(app);
   installErrorHandling(app);
@@ -54,5 +84,8 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   webhookRoutes(app, ctx);
   accountRoutes(app, ctx);
   adminRoutes(app, ctx);
+  if (deps.operator) installOperatorSurfaces(app, ctx, deps.operator);
+  keyRoutes(app, ctx);
+  void app.register(async (page) => accountPage(page, ctx, sessionTtlMs));
   return app;
 }

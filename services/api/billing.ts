@@ -65,7 +65,7 @@ export class BillingService {
   }
 
   async account(accountId: string): Promise<AccountDoc> {
-    const doc = await readAccount(this.deps.db, accountId);
+    const doc = await readAccount(this.deps.db, accountId, this.deps.queues.shardOf(accountId));
     if (!doc) throw new TallyError('account_not_found', `no account ${accountId}`);
     return doc;
   }
@@ -97,7 +97,7 @@ export class BillingService {
   async buyPlan(accountId: string, planId: string): Promise<Outcome<LedgerDoc>> {
     const now = this.clock();
     const plan = findPlan(this.config.plans, planId);
-    const acc = plan === undefined ? null : await readAccount(this.deps.db, accountId);
+    const acc = plan === undefined ? null : await readAccount(this.deps.db, accountId, this.deps.queues.shardOf(accountId));
     const decision = decideBuyPlan({
       plan,
       account: acc && { balanceMicros: acc.balance_micros, kycVerified: acc.kyc_verified, planPeriodEnd: acc.vm_quota_period_end?.getTime() ?? null },
@@ -125,7 +125,7 @@ export class BillingService {
    */
   async allocateVm(accountId: string): Promise<Outcome<AllocationDoc>> {
     const now = this.clock();
-    const acc = await readAccount(this.deps.db, accountId);
+    const acc = await readAccount(this.deps.db, accountId, this.deps.queues.shardOf(accountId));
     const plan = acc?.current_plan_id ? findPlan(this.config.plans, acc.current_plan_id) : undefined;
     const decision = decideAllocateVm({
       account: acc && { currentPlanId: acc.current_plan_id, planPeriodEnd: acc.vm_quota_period_end?.getTime() ?? null, quotaTotal: acc.vm_quota_total, quotaUsed: acc.vm_quota_used },
@@ -164,6 +164,6 @@ export class BillingService {
       this.deps.logger.warn({ entry: entry.id, shard, state: outcome.state }, 'entry stored, fold not confirmed in time');
       return { value, folded: false, account: null };
     }
-    return { value, folded: true, account: await readAccount(this.deps.db, accountId) };
+    return { value, folded: true, account: await readAccount(this.deps.db, accountId, this.deps.queues.shardOf(accountId)) };
   }
 }

@@ -3,7 +3,12 @@ import type { Logger } from 'pino';
 import type { PipelineStats } from '../../shared/bus/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
 import type { Credentials } from './auth.js';
+import type { ReadyChecks } from './operator/health.js';
+import type { Ladder, Plan } from '../../shared/domain/index.js';
 import type { BillingService } from './billing.js';
+import type { KeyRing } from './keys/index.js';
+import type { RateLimits } from './rateLimit.js';
+import type { SessionStore } from './account/index.js';
 
 /** What the routes share: built once by buildApi. */
 export interface ApiContext {
@@ -15,7 +20,16 @@ export interface ApiContext {
   clock: () => number;
   stats: () => Promise<PipelineStats>;
   /** Resolves when the store and Redis answer; rejects otherwise. */
-  ready: () => Promise<void>;
+  ready: () => Promise<ReadyChecks | void>;
   /** How long POST /v1/admin/ladder-tick waits for the shard owners. */
   tickTimeoutMs: number;
+  /** Account keys: create, revoke, verify (SPEC 13 "Who may call what"). */
+  keys: KeyRing;
+  limits: RateLimits;
+  /** The account page's sign-in sessions. */
+  sessions: SessionStore;
+  /** The plan registry, for the account page's plan buttons. */
+  plans: readonly Plan[];
+  /** The discount ladder, for the account page's tier label and next tier. */
+  ladder: Ladder;
 }

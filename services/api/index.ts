@@ -6,3 +6,8 @@ export { BillingService } from './billing.js';
 export type { BillingConfig, BillingDeps, Outcome, PaymentInput } from './billing.js';
 export { signBody } from './auth.js';
 export { BODY_LIMIT_BYTES } from './http.js';
+export { KeyRing, generateKey, hashKey, keyIdOf } from './keys/index.js';
+export type { KeyIdentity } from './keys/index.js';
+export { allocationView } from './views.js';
+export { BANNER_CODES, bannerFor, renderAccountPage, renderLoginPage, tierLabel } from './account/index.js';
+export type { AccountPageView, Banner } from './account/index.js';

@@ -5,6 +5,7 @@ import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 import { buildApi } from './app.js';
+import { readinessChecks } from './operator/index.js';
 
 export interface RunningApi {
   /** Where it listens, e.g. http://127.0.0.1:8080. */
@@ -28,12 +29,11 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
   const app = buildApi(config, {
     db: mongo.db,
     queues,
+    redis,
     logger,
     stats: () => readPipelineStats(bus.jsm, mongo.db),
-    ready: async () => {
-      await mongo.db.command({ ping: 1 });
-      await redis.ping();
-    },
+    ready: () => readinessChecks({ db: mongo.db, redis, bus }),
+    operator: { bus, redis, lowBalanceMicros: config.lowBalanceMicros },
   });
   const host = options.host ?? '0.0.0.0';
   await app.listen({ port: config.httpPort, host });

@@ -32,6 +32,9 @@ const instant = z.string().max(64).transform((value, ctx) => {
 
 export const accountParams = z.strictObject({ id: accountId });
 
+/** `DELETE /v1/admin/accounts/:id/keys/:key_id`: key ids are 16 hex digits (services/api/keys). */
+export const keyParams = z.strictObject({ id: accountId, key_id: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits') });
+
 /** `POST /v1/webhooks/payment` (SPEC 13). */
 export const paymentBody = z.strictObject({
   payment_id: z.string().regex(RECORD_ID_PATTERN, 'must be 1..128 characters of [A-Za-z0-9._:-]'),

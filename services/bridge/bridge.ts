@@ -5,7 +5,9 @@ import type { Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { validateRecord, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
 import { BRIDGE_CONSUMER, USAGE_STREAM, batchDoneSubject, publishDeadLetter, type Bus } from '../../shared/bus/index.js';
+import { failpoint } from '../../shared/runtime/index.js';
 import { shardOf, shardQueueName, type ShardJob, type UsageBatchJob, type WireRecord } from '../../shared/queue/index.js';
+import { deadLetters, recordsReceived } from '../../shared/runtime/index.js';
 
 export interface BridgeConfig {
   shards: number;
@@ -14,9 +16,9 @@ export interface BridgeConfig {
   lateArrivalDays: number;
   /** Records per shard job at most. @defaultValue 1000 */
   batchSize?: number;
-  /** How long a partly filled shard batch waits for more records. @defaultValue 25 */
+  /** How long a partly filled shard batch waits for more records. @defaultValue 150 */
   lingerMs?: number;
-  /** Un-acked records held at most; past it the bridge stops pulling. @defaultValue 50000 */
+  /** Un-acked records held at most; past it the bridge stops pulling. @defaultValue 100000 */
   maxInFlight?: number;
   /** Messages per JetStream fetch. @defaultValue 2000 */
   fetchSize?: number;
@@ -72,7 +74,7 @@ export class Bridge {
 
   constructor(private readonly config: BridgeConfig, private readonly deps: BridgeDeps) {
     this.clock = deps.clock ?? Date.now;
-    this.o = { batchSize: config.batchSize ?? 1000, lingerMs: config.lingerMs ?? 25, maxInFlight: config.maxInFlight ?? 50_000, fetchSize: config.fetchSize ?? 2000 };
+    this.o = { batchSize: config.batchSize ?? 1000, lingerMs: config.lingerMs ?? 150, maxInFlight: config.maxInFlight ?? 100_000, fetchSize: config.fetchSize ?? 2000 };
   }
 
   async start(): Promise<void> {
@@ -97,6 +99,8 @@ export class Bridge {
     let q = this.queues.get(shard);
     if (!q) {
       q = new Queue<ShardJob>(shardQueueName(shard), { connection: { url: this.deps.redisUrl, maxRetriesPerRequest: null } });
+      // Redis away: adds fail and the poll re-adds later; an unheard 'error' would crash the process.
+      q.on('error', (err) => this.deps.logger.warn({ err: err.message, shard }, 'queue connection error'));
       this.queues.set(shard, q);
     }
     return q;
@@ -128,10 +132,12 @@ export class Bridge {
 
   private accept(msg: JsMsg): Promise<void> | null {
     this.counters.received++;
+    recordsReceived.inc();
     const now = this.clock();
     const result = validateRecord({ subject: msg.subject, payload: msg.data }, { now, lateArrivalDays: this.config.lateArrivalDays, priceBook: this.config.priceBook });
     if (!result.ok) {
       this.counters.dead[result.code] = (this.counters.dead[result.code] ?? 0) + 1;
+      deadLetters.inc({ code: result.code });
       return publishDeadLetter(this.deps.bus.js, { code: result.code, message: result.message, subject: msg.subject, payload: msg.data, streamSeq: msg.seq, receivedAt: now })
         .then(() => msg.ack())
         .catch((err) => {
@@ -166,7 +172,7 @@ export class Bridge {
     const data: UsageBatchJob = { type: 'usage', bridge: this.id, records: buf.records };
     this.inFlight.set(jobId, { shard, data, msgs: buf.msgs, since: this.clock() });
     this.counters.jobs++;
-    void this.add(shard, jobId, data);
+    void this.add(shard, jobId, data).then(() => failpoint('bridge.after-enqueue'));
   }
 
   private async add(shard: number, jobId: string, data: UsageBatchJob): Promise<void> {

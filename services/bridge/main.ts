@@ -10,7 +10,7 @@ export async function startBridge(config: Config, endpoints: Endpoints, logger: 
   const bus = await connectBus(endpoints.natsUrl, 'tally-bridge');
   await ensureStreams(bus.jsm, streamOptions(config));
   const bridge = new Bridge(
-    { shards: config.shards, priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, heartbeatMs: Math.floor(config.natsAckWaitMs / 3) },
+    { shards: config.shards, priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, heartbeatMs: Math.floor(config.natsAckWaitMs / 3), batchSize: config.bridgeBatchSize, lingerMs: config.bridgeLingerMs, maxInFlight: config.bridgeMaxInFlight },
     { bus, redisUrl: endpoints.redisUrl, logger: log },
   );
   await bridge.start();

@@ -4,6 +4,8 @@ import { registerPipelineCommands } from './commands/pipeline.js';
 import { registerReadCommands } from './commands/read.js';
 import { registerQuoteCommand } from './commands/quoteCommand.js';
 import { registerAccountsCommands } from './commands/accountsApi.js';
+import { registerKeyCommands } from './commands/keys.js';
+import { registerLoadCommands } from './commands/load.js';
 
 const program = new Command()
   .name('tally')
@@ -14,6 +16,8 @@ registerPipelineCommands(program);
 registerReadCommands(program);
 registerQuoteCommand(program);
 registerAccountsCommands(program);
+registerKeyCommands(program);
+registerLoadCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -23,10 +23,12 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
   const { clock } = options;
   const log = logger.child({ service: 'worker' });
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb, log, options.mongoOptions);
-  await ensureIndexes(mongo.db);
+  await ensureIndexes(mongo.db, undefined, config.shards);
   const bus = await connectBus(endpoints.natsUrl, 'tally-worker');
   await ensureStreams(bus.jsm, streamOptions(config));
   const redis = redisConnection(endpoints.redisUrl);
+  // Redis going away is a case the worker handles (leases lost, shards reloaded): log it, no crash.
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const service = new ShardWorkerService(
     { shards: config.shards, leaseTtlMs: config.workerLeaseTtlMs, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros } },
     { db: mongo.db, bus, redis, redisUrl: endpoints.redisUrl, logger: log, ...(clock ? { clock } : {}) },

@@ -5,10 +5,10 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { UsageRecord, Kind, Category } from '../../shared/domain/index.js';
 import { billingEventSubject } from '../../shared/bus/index.js';
 import type { ShardJobResult, WireRecord } from '../../shared/queue/index.js';
-import { appendShardLog, compactShardLog, hasLogAfter, insertEvents, listShardAccounts, type AccountDoc, loadShard, writeAccounts, writeCheckpoint, type EventDoc, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
+import { appendShardLog, compactShardLog, insertEvents, type AccountDoc, loadShard, writeAccounts, writeCheckpoint, type EventDoc, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
 import { expireAllocations, insertTierTransitions, loadLedgerState } from '../../shared/store/index.js';
 import { failpoint } from '../../shared/runtime/index.js';
-import { ShardState, type PricingContext } from './shardState.js';
+import { ShardState, type PricingContext, type ProjectionWrite } from './shardState.js';
 import { planTick } from './accountFolds.js';
 
 export interface ShardOwnerDeps {
@@ -21,14 +21,21 @@ export interface ShardOwnerDeps {
   clock?: () => number;
 }
 
-/** How often an owner compares the stored projections with its state. */
-const RECONCILE_EVERY_MS = 60_000;
+/** How often a busy owner records a checkpoint. */
+const CHECKPOINT_EVERY_MS = 10_000;
 
 /** How often an owner empties the ids of log entries past the dedup horizon. */
 const COMPACT_EVERY_MS = 3_600_000;
 
 /** How many times a batch is re-planned after losing the log race before the job fails (and is retried). */
 const MAX_CONFLICTS = 5;
+
+/** Projection writes taken from an owner, written by whoever flushes. */
+export interface PendingWrite {
+  state: ShardState;
+  seq: number;
+  write: ProjectionWrite;
+}
 
 export function fromWire(w: WireRecord): UsageRecord {
   return { id: w[0], accountId: w[1], kind: w[2] as Kind, quantity: BigInt(w[3]), appliesTo: w[4] as Category, occurredAt: w[5], costMicros: w[6] === null ? null : BigInt(w[6]), meta: null };
@@ -44,11 +51,13 @@ export class ShardOwner {
   private state: ShardState | null = null;
   private flushing: Promise<void> | null = null;
   private checkpointed = 0;
+  private lastAppendAt = 0;
+  private writesInFlight = 0;
+  private checkpointedAt = 0;
   /** Documents this owner wrote (inserted or updated), for the benchmark's docs-per-record figure. */
   readonly writes = { log: 0, projections: 0, checkpoints: 0, events: 0 };
   private lock: Promise<void> = Promise.resolve();
   private compactedAt = 0;
-  private reconciledAt = Date.now();
   private sweeping = false;
   private readonly clock: () => number;
 
@@ -143,17 +152,17 @@ export class ShardOwner {
     return run;
   }
 
-  private commit(jobId: string, plan: (state: ShardState, now: number) => { doc: ShardLogDoc; charged: number; duplicates: number }): Promise<ShardJobResult> {
-    return this.exclusive(() => this.commitAlone(jobId, plan));
+  private commit(jobId: string, plan: (state: ShardState, now: number) => { doc: ShardLogDoc; charged: number; duplicates: number }, always = false): Promise<ShardJobResult> {
+    return this.exclusive(() => this.commitAlone(jobId, plan, always));
   }
 
-  private async commitAlone(jobId: string, plan: (state: ShardState, now: number) => { doc: ShardLogDoc; charged: number; duplicates: number }): Promise<ShardJobResult> {
+  private async commitAlone(jobId: string, plan: (state: ShardState, now: number) => { doc: ShardLogDoc; charged: number; duplicates: number }, always: boolean): Promise<ShardJobResult> {
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       // Inside the lock: a reload here leaves its sweep to the next tick or takeover.
       const state = this.state ?? (await this.load(), this.state);
       if (!state) throw new Error(`shard ${this.shard} failed to load`);
       const planned = plan(state, this.clock());
-      if (planned.charged === 0 && planned.duplicates === 0) {
+      if (!always && planned.charged === 0 && planned.duplicates === 0) {
         return { seq: null, charged: 0, duplicates: planned.duplicates };
       }
       const outcome = await appendShardLog(this.deps.db, planned.doc);
@@ -163,6 +172,7 @@ export class ShardOwner {
         this.state = null;
         continue;
       }
+      this.lastAppendAt = this.clock();
       failpoint('worker.after-log-append');
       const events = state.apply(planned.doc);
       await this.emit(events);
@@ -186,27 +196,56 @@ export class ShardOwner {
    * the next owner replays only what came after. Flushes run one after the other, and a
    * caller always gets one that started after its call (so the final flush misses nothing).
    */
-  flush(): Promise<void> {
-    const next = (this.flushing ?? Promise.resolve()).catch(() => undefined).then(() => this.flushOnce());
+  flush(final = false): Promise<void> {
+    const next = (this.flushing ?? Promise.resolve()).catch(() => undefined).then(() => this.flushOnce(final));
     this.flushing = next;
     return next.finally(() => {
       if (this.flushing === next) this.flushing = null;
     });
   }
 
-  private async flushOnce(): Promise<void> {
-    const state = this.state;
-    if (!state) return;
-    const seq = state.seq;
-    const docs = state.takeDirty();
+  private async flushOnce(final: boolean): Promise<void> {
+    const pending = this.takeWrite();
+    if (!pending) return;
+    let failure: unknown = null;
     try {
-      if (docs.length > 0) await writeAccounts(this.deps.db, docs);
-      this.writes.projections += docs.length;
+      await writeAccounts(this.deps.db, pending.write, () => this.shard);
     } catch (err) {
-      state.markDirty(docs.map((d) => d._id));
-      throw err;
+      failure = err;
     }
-    if (!state.hasDirty() && seq > this.checkpointed) {
+    await this.afterWrite(pending, failure, final);
+    if (failure) throw failure;
+  }
+
+  /**
+   * Takes the projections changed so far, for a write that may be shared with the other
+   * shards of the process (one insert and one delete for all of them).
+   */
+  takeWrite(): PendingWrite | null {
+    const state = this.state;
+    if (!state) return null;
+    this.writesInFlight++;
+    return { state, seq: state.seq, write: state.takeDirty() };
+  }
+
+  /**
+   * Completes a write from `takeWrite`: hands it back on failure; otherwise records the
+   * checkpoint when due and nothing else is pending, and compacts when due.
+   */
+  async afterWrite(pending: PendingWrite, failure: unknown, final = false): Promise<void> {
+    const { state, seq, write } = pending;
+    this.writesInFlight--;
+    if (failure) {
+      state.markDirty(write.docs.map((d) => d._id));
+      state.keepGarbage([...write.replace, ...write.superseded]);
+      return;
+    }
+    this.writes.projections += write.docs.length;
+    if (state !== this.state) return;
+    // The checkpoint only shortens the next takeover's replay: at most every few seconds,
+    // and whenever `final` (a handover).
+    if (!state.hasDirty() && this.writesInFlight === 0 && seq > this.checkpointed && (final || this.clock() - this.checkpointedAt >= CHECKPOINT_EVERY_MS)) {
+      this.checkpointedAt = this.clock();
       await writeCheckpoint(this.deps.db, this.shard, seq);
       this.writes.checkpoints++;
       this.checkpointed = seq;
@@ -221,36 +260,36 @@ export class ShardOwner {
   }
 
   /**
-   * Anti-entropy, for what the log's compare-and-set cannot see on a quiet shard: a former
-   * owner that finished a batch after this one loaded (reload, to fold it), or one that,
-   * paused mid-flush, wrote an older projection over a newer one (rewrite it). Re-reads
-   * the shard's projections and marks every account that differs from the state.
+   * Catches up with a log that moved on while this owner was not looking (a former owner
+   * finishing a batch after this one loaded, on a shard quiet since): the compare-and-set
+   * of the next append would catch it, but a quiet shard may have no next append. So it
+   * appends an empty entry, a fence: if the step is taken, it reloads (and fences again).
+   * A former owner still holding a job can itself reload and append later, so this runs at
+   * every handover and, on a shard that stays quiet, periodically (`idleFor`).
    */
-  async reconcile(): Promise<number> {
-    const unfolded = await this.exclusive(async () => {
-      if (!this.state || !(await hasLogAfter(this.deps.db, this.shard, this.state.seq))) return [];
-      this.deps.logger.warn({ shard: this.shard, seq: this.state.seq }, 'shard log moved on without this owner; reloading');
-      this.state = null;
-      return this.load();
-    });
-    await this.sweep(unfolded);
-    const state = this.state;
-    if (!state) return 0;
-    const stored = new Map<string, AccountDoc>();
-    for await (const doc of listShardAccounts(this.deps.db, this.shard)) stored.set(doc._id, doc);
-    const stale = state.differing(stored);
-    state.markDirty(stale);
-    if (stale.length > 0) this.deps.logger.warn({ shard: this.shard, accounts: stale.length }, 'rewriting projections that differ from the shard log');
-    return stale.length;
+  async catchUp(): Promise<void> {
+    await this.commit(`fence-${this.shard}`, (state, now) => ({ doc: state.planFence(now), charged: 0, duplicates: 0 }), true);
   }
 
-  /** The periodic pass: flush, and now and then reconcile. */
-  async maintain(): Promise<void> {
-    if (this.clock() - this.reconciledAt >= RECONCILE_EVERY_MS) {
-      this.reconciledAt = this.clock();
-      await this.reconcile();
-    }
-    await this.flush();
+  /**
+   * Anti-entropy on the stored projections (`stored`: this shard's latest versions and the
+   * superseded ones): marks missing or wrong ones for rewriting and stale versions for
+   * deletion. Accounts with a write pending are left to that write.
+   */
+  reconcileWith(stored: { latest: ReadonlyMap<string, AccountDoc>; stale: readonly string[] }): number {
+    const state = this.state;
+    if (!state) return 0;
+    const { missing, wrong } = state.differing(stored.latest);
+    state.markDirty(missing);
+    state.repair(stored.stale, wrong);
+    const repaired = missing.length + wrong.length;
+    if (repaired > 0) this.deps.logger.warn({ shard: this.shard, accounts: repaired }, 'rewriting projections that differ from the shard log');
+    return repaired;
+  }
+
+  /** Milliseconds since this owner last appended to the log (a fence counts). */
+  idleFor(): number {
+    return this.clock() - this.lastAppendAt;
   }
 
   /** Writes every projection changed so far (flush already guarantees a fresh pass). */

@@ -1,6 +1,6 @@
 import { priceRecord, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
 import type { AccountDoc, AccountDelta, BillingEventType, EventDoc, FoldedEntry, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
-import { shardLogId } from '../../shared/store/index.js';
+import { accountVersionId, shardLogId } from '../../shared/store/index.js';
 import { applyAccountFields } from './accountFolds.js';
 
 export interface PricingContext {
@@ -13,6 +13,17 @@ export interface PricingContext {
 interface AccountState {
   doc: AccountDoc;
   dirty: boolean;
+  /** The projection version this owner knows to be in the store (null: none yet). */
+  stored: string | null;
+}
+
+/** What a flush writes: new projection versions, and the version ids to delete. */
+export interface ProjectionWrite {
+  docs: AccountDoc[];
+  /** Versions whose id equals a new one but whose content is wrong: deleted before the insert. */
+  replace: string[];
+  /** Versions superseded by the new ones, or left behind by others: deleted after the insert. */
+  superseded: string[];
 }
 
 export interface PlannedBatch {
@@ -28,6 +39,8 @@ export interface PlannedBatch {
  */
 export class ShardState {
   private readonly accounts = new Map<string, AccountState>();
+  private readonly garbage = new Set<string>();
+  private readonly replace = new Set<string>();
   /**
    * Ledger entries (payments, purchases, KYC, allocations, tick changes) ever folded. Kept
    * beyond the dedup horizon: a webhook retried days later must still fold nothing.
@@ -52,7 +65,8 @@ export class ShardState {
   /** Rebuilds from the store: projections, then every log entry they have not folded yet. */
   static fromSnapshot(shard: number, snap: ShardSnapshot, ctx: PricingContext): { state: ShardState; events: EventDoc[] } {
     const state = new ShardState(shard, snap.seq, snap.ids, ctx);
-    for (const doc of snap.accounts) state.accounts.set(doc._id, { doc, dirty: false });
+    for (const doc of snap.accounts) state.accounts.set(doc._id, { doc, dirty: false, stored: accountVersionId(doc._id, doc.seq) });
+    for (const id of snap.staleVersions ?? []) state.garbage.add(id);
     for (const id of snap.folded ?? []) state.folded.add(id);
     const events: EventDoc[] = [];
     for (const entry of snap.tail) events.push(...state.apply(entry));
@@ -100,6 +114,12 @@ export class ShardState {
       folds: [],
     };
     return { doc, charged: ids.length, duplicates };
+  }
+
+  /** An empty next log entry: takes the next step so that no former owner can (see ShardOwner.catchUp). */
+  planFence(now: number): ShardLogDoc {
+    const seq = this.seqValue + 1;
+    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job: 'fence', ids: [], duplicates: 0, accounts: [], folds: [] };
   }
 
   /** The next log entry folding ledger entries written elsewhere (payments, purchases). */
@@ -161,15 +181,45 @@ export class ShardState {
     return removed;
   }
 
-  /** Projections changed since the last call, marked clean. */
-  takeDirty(): AccountDoc[] {
-    const out: AccountDoc[] = [];
+  /**
+   * Projections changed since the last call, marked clean, with the versions they
+   * supersede. A write that fails is handed back with `markDirty` (and `keepGarbage`).
+   */
+  takeDirty(): ProjectionWrite {
+    const docs: AccountDoc[] = [];
     for (const acc of this.accounts.values()) {
       if (!acc.dirty) continue;
       acc.dirty = false;
-      out.push({ ...acc.doc, updated_at: new Date() });
+      const version = accountVersionId(acc.doc._id, acc.doc.seq);
+      if (acc.stored !== null && acc.stored !== version) this.garbage.add(acc.stored);
+      acc.stored = version;
+      docs.push({ ...acc.doc, updated_at: new Date() });
     }
-    return out;
+    const replace = [...this.replace];
+    this.replace.clear();
+    const superseded = [...this.garbage];
+    this.garbage.clear();
+    return { docs, replace, superseded };
+  }
+
+  /** Version ids a failed write did not delete: tried again with the next flush. */
+  keepGarbage(ids: readonly string[]): void {
+    for (const id of ids) this.garbage.add(id);
+  }
+
+  /**
+   * Reconcile's findings: versions to delete, and accounts whose stored version is wrong.
+   * A wrong version at the owner's own position must go before the rewrite (same `_id`).
+   */
+  repair(stale: readonly string[], wrong: readonly AccountDoc[]): void {
+    for (const id of stale) this.garbage.add(id);
+    for (const doc of wrong) {
+      const acc = this.accounts.get(doc._id);
+      if (!acc) continue;
+      acc.dirty = true;
+      if (doc.seq === acc.doc.seq) this.replace.add(accountVersionId(doc._id, doc.seq));
+      else this.garbage.add(accountVersionId(doc._id, doc.seq));
+    }
   }
 
   /** Puts projections back in the queue after a failed write. */
@@ -181,13 +231,16 @@ export class ShardState {
   }
 
   /** Accounts whose stored projection is missing or differs from this state. */
-  differing(stored: ReadonlyMap<string, AccountDoc>): string[] {
-    const out: string[] = [];
+  differing(stored: ReadonlyMap<string, AccountDoc>): { missing: string[]; wrong: AccountDoc[] } {
+    const missing: string[] = [];
+    const wrong: AccountDoc[] = [];
     for (const [id, acc] of this.accounts) {
+      if (acc.dirty) continue;
       const doc = stored.get(id);
-      if (!doc || doc.seq !== acc.doc.seq || doc.balance_micros !== acc.doc.balance_micros) out.push(id);
+      if (!doc) missing.push(id);
+      else if (doc.seq !== acc.doc.seq || doc.balance_micros !== acc.doc.balance_micros) wrong.push(doc);
     }
-    return out;
+    return { missing, wrong };
   }
 
   hasDirty(): boolean {
@@ -230,6 +283,7 @@ export class ShardState {
       const created = new Date(at);
       acc = {
         dirty: true,
+        stored: null,
         doc: {
           _id: id, shard: this.shard, seq: 0, balance_micros: 0n, first_paid_at: null, last_active_at: null,
           discount_tier: 'none', current_plan_id: null, vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null,

@@ -5,9 +5,11 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import { shardOf, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
 import { Leases } from './leases.js';
-import { ShardOwner } from './shardOwner.js';
+import { observeUsageBatch } from '../../shared/runtime/index.js';
+import { loadShardAccounts, writeAccounts } from '../../shared/store/index.js';
+import { ShardOwner, type PendingWrite } from './shardOwner.js';
 import type { PricingContext } from './shardState.js';
 
 export interface WorkerConfig {
@@ -30,6 +32,9 @@ export interface WorkerDeps {
   clock?: () => number;
 }
 
+/** How often a worker compares the stored projections of its shards with their owners' state. */
+const RECONCILE_EVERY_MS = 60_000;
+
 interface Held {
   owner: ShardOwner;
   consumer: Worker<ShardJob, ShardJobResult>;
@@ -45,6 +50,8 @@ export class ShardWorkerService {
   private timer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private balancing: Promise<void> | null = null;
+  private flushing: Promise<void> | null = null;
+  private reconciledAt = Date.now();
   private stopped = false;
   readonly id = `worker-${randomUUID().slice(0, 8)}`;
   /** Records charged and duplicates seen by this process's shard owners. */
@@ -82,11 +89,11 @@ export class ShardWorkerService {
     for (const shard of [...this.held.keys()]) {
       if (!(await this.leases.renew(shard))) {
         this.deps.logger.warn({ shard }, 'shard lease lost');
-        await this.stopShard(shard, false);
+        await this.dropShard(shard);
       }
     }
     const target = Math.ceil(this.config.shards / live);
-    for (const shard of [...this.held.keys()].slice(target)) await this.stopShard(shard, true);
+    await this.releaseShards([...this.held.keys()].slice(target));
     const start = Math.floor(Math.random() * this.config.shards);
     for (let i = 0; i < this.config.shards && this.held.size < target && !this.stopped; i++) {
       const shard = (start + i) % this.config.shards;
@@ -124,7 +131,9 @@ export class ShardWorkerService {
     const id = job.id ?? 'unknown';
     switch (data.type) {
       case 'usage': {
+        const started = Date.now();
         const result = await owner.processUsage(data.records, id);
+        observeUsageBatch(data.records.map((r) => r[7]), result, started);
         this.counters.charged += result.charged;
         this.counters.duplicates += result.duplicates;
         this.counters.batches++;
@@ -142,32 +151,78 @@ export class ShardWorkerService {
     }
   }
 
-  private async flushAll(): Promise<void> {
-    for (const { owner } of this.held.values()) {
-      await owner.maintain().catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'projection flush failed'));
-    }
+  /**
+   * The periodic projection write, one for every shard this process holds: one insert and
+   * one delete in all (each command is a store transaction, an fsync on the embedded
+   * store), then each owner's checkpoint when due. Every RECONCILE_EVERY_MS it first
+   * compares the stored projections of all held shards with the owners' state, in one scan.
+   */
+  private async flushAll(final = false): Promise<void> {
+    while (this.flushing) await this.flushing;
+    this.flushing = this.flushOwners([...this.held.values()].map((h) => h.owner), final).finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
   }
 
-  private async stopShard(shard: number, release: boolean): Promise<void> {
+  private async flushOwners(owners: ShardOwner[], final: boolean): Promise<void> {
+    const now = (this.deps.clock ?? Date.now)();
+    if (!final && owners.length > 0 && now - this.reconciledAt >= RECONCILE_EVERY_MS) {
+      this.reconciledAt = now;
+      for (const owner of owners) {
+        if (owner.idleFor() >= RECONCILE_EVERY_MS) await owner.catchUp().catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'catch-up failed'));
+      }
+      for (const owner of owners) owner.reconcileWith(await loadShardAccounts(this.deps.db, owner.shard));
+    }
+    const pending = owners.map((o) => [o, o.takeWrite()] as const).filter((p): p is readonly [ShardOwner, PendingWrite] => p[1] !== null);
+    let failure: unknown = null;
+    if (pending.some(([, p]) => p.write.docs.length + p.write.superseded.length + p.write.replace.length > 0)) {
+      const merged = { docs: pending.flatMap(([, p]) => p.write.docs), replace: pending.flatMap(([, p]) => p.write.replace), superseded: pending.flatMap(([, p]) => p.write.superseded) };
+      await writeAccounts(this.deps.db, merged, (account) => shardOf(account, this.config.shards)).catch((err) => {
+        failure = err;
+        this.deps.logger.error({ err }, 'projection flush failed');
+      });
+    }
+    for (const [owner, p] of pending) await owner.afterWrite(p, failure, final).catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'checkpoint failed'));
+  }
+
+  private addWrites(owner: ShardOwner): void {
+    for (const [k, v] of Object.entries(owner.writes) as [keyof ShardOwner['writes'], number][]) this.writes[k] += v;
+  }
+
+  /** A lost lease (Redis emptied, this process paused): let go at once, without a final write. */
+  private async dropShard(shard: number): Promise<void> {
     const held = this.held.get(shard);
     if (!held) return;
-    for (const [k, v] of Object.entries(held.owner.writes) as [keyof ShardOwner['writes'], number][]) this.writes[k] += v;
     this.held.delete(shard);
-    if (release) {
-      // A handover: finish the job in hand, then leave every projection right (including
-      // any a paused former owner may have overwritten) before letting go of the lease.
-      await held.consumer.close().catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
-      await held.owner.reconcile().catch((err) => this.deps.logger.error({ err, shard }, 'final reconcile failed'));
-      await held.owner.flush().catch((err) => this.deps.logger.error({ err, shard }, 'final flush failed'));
-      await this.leases.release(shard);
-    } else {
-      // A lost lease (Redis emptied, this process paused) must not wait for the job in hand:
-      // its Redis state may be gone, and a close that never returns would stall every shard.
-      held.owner.drop();
-      const closing = held.consumer.close(true).catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
-      await Promise.race([closing, new Promise((r) => setTimeout(r, 5000).unref())]);
-    }
     held.owner.drop();
+    this.addWrites(held.owner);
+    // The job in hand is not waited for: its Redis state may be gone, and a close that
+    // never returns would stall every shard. Whatever it still writes, the log orders.
+    const closing = held.consumer.close(true).catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
+    await Promise.race([closing, new Promise((r) => setTimeout(r, 5000).unref())]);
+  }
+
+  /**
+   * Handovers: finish the jobs in hand, catch up with the log, write every projection in one
+   * final flush, then release the leases, so the next owner starts from a checkpoint.
+   */
+  private async releaseShards(shards: readonly number[]): Promise<void> {
+    const held = shards.map((s) => this.held.get(s)).filter((h): h is Held => h !== undefined);
+    if (held.length === 0) return;
+    const log = this.deps.logger;
+    const started = Date.now();
+    await Promise.all(held.map((h) => h.consumer.close().catch((err) => log.warn({ err, shard: h.owner.shard }, 'consumer close failed'))));
+    for (const h of held) await h.owner.catchUp().catch((err) => log.error({ err, shard: h.owner.shard }, 'catch-up failed'));
+    while (this.flushing) await this.flushing;
+    await this.flushOwners(held.map((h) => h.owner), true);
+    log.info({ shards: held.map((h) => h.owner.shard), ms: Date.now() - started }, 'shards released');
+    for (const h of held) {
+      this.held.delete(h.owner.shard);
+      this.addWrites(h.owner);
+      h.owner.drop();
+      await this.leases.release(h.owner.shard);
+    }
   }
 
   /** Finishes the job in hand on every shard, writes projections, releases the leases. */
@@ -176,7 +231,7 @@ export class ShardWorkerService {
     if (this.timer) clearInterval(this.timer);
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.balancing;
-    for (const shard of [...this.held.keys()]) await this.stopShard(shard, true);
+    await this.releaseShards([...this.held.keys()]);
     await this.leases.leave();
     this.deps.logger.info({ counters: this.counters, writes: this.writes }, 'worker stopped');
   }

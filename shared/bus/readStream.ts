@@ -5,6 +5,10 @@ export interface ReadOptions {
   filter?: string;
   /** Messages stored at or after this time. */
   since?: Date;
+  /** Messages from this stream sequence on (ignored when `since` is set). */
+  startSeq?: number;
+  /** Stop at this sequence instead of the stream's last one (e.g. the last message of the filter). */
+  lastSeq?: number;
 }
 
 /**
@@ -13,11 +17,15 @@ export interface ReadOptions {
  */
 export async function* readStream(js: JetStreamClient, jsm: JetStreamManager, stream: string, options: ReadOptions = {}): AsyncGenerator<JsMsg> {
   const info = await jsm.streams.info(stream);
-  const last = info.state.last_seq;
-  if (info.state.messages === 0) return;
+  const last = Math.min(options.lastSeq ?? info.state.last_seq, info.state.last_seq);
+  if (info.state.messages === 0 || last < info.state.first_seq) return;
   const consumer = await js.consumers.get(stream, {
     ...(options.filter ? { filter_subjects: [options.filter] } : {}),
-    ...(options.since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.since.toISOString() } : {}),
+    ...(options.since
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.since.toISOString() }
+      : options.startSeq !== undefined
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(options.startSeq, info.state.first_seq) }
+        : {}),
   });
   for (;;) {
     const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });

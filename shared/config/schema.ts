@@ -64,12 +64,18 @@ export const envSchema = z.object({
   DEDUP_HORIZON_HOURS: int(1, 24 * 90).default(24),
   SHARDS: int(1, 1024).default(32),
   WORKER_LEASE_TTL_MS: int(1000, 600_000).default(15_000),
+  BRIDGE_BATCH_SIZE: int(1, 10_000).default(1000),
+  BRIDGE_LINGER_MS: int(1, 10_000).default(150),
+  BRIDGE_MAX_IN_FLIGHT: int(100, 10_000_000).default(100_000),
   NATS_ACK_WAIT_MS: int(1000, 3_600_000).default(60_000),
   NATS_DUPLICATE_WINDOW_MS: int(1000, 86_400_000).default(120_000),
   KYC_REQUIRED: bool.default(false),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   HTTP_PORT: int(0, 65535).default(8080),
+  RATE_LIMIT_KEY_PER_MINUTE: int(1, 1_000_000).default(300),
+  RATE_LIMIT_IP_PER_MINUTE: int(1, 1_000_000).default(1200),
+  ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -88,6 +94,9 @@ export interface Config {
   dedupHorizonHours: number;
   shards: number;
   workerLeaseTtlMs: number;
+  bridgeBatchSize: number;
+  bridgeLingerMs: number;
+  bridgeMaxInFlight: number;
   natsAckWaitMs: number;
   natsDuplicateWindowMs: number;
   kycRequired: boolean;
@@ -95,6 +104,12 @@ export interface Config {
   webhookSecret: string | undefined;
   httpPort: number;
   logLevel: string;
+  /** Account and webhook routes: requests per minute per account key (after authentication). */
+  rateLimitKeyPerMinute: number;
+  /** Account and webhook routes and the account page: requests per minute per client IP (before authentication). */
+  rateLimitIpPerMinute: number;
+  /** How long an account page session lasts. */
+  accountSessionHours: number;
 }
 
 export type Env = z.input<typeof envSchema>;
@@ -115,6 +130,9 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     dedupHorizonHours: env.DEDUP_HORIZON_HOURS,
     shards: env.SHARDS,
     workerLeaseTtlMs: env.WORKER_LEASE_TTL_MS,
+    bridgeBatchSize: env.BRIDGE_BATCH_SIZE,
+    bridgeLingerMs: env.BRIDGE_LINGER_MS,
+    bridgeMaxInFlight: env.BRIDGE_MAX_IN_FLIGHT,
     natsAckWaitMs: env.NATS_ACK_WAIT_MS,
     natsDuplicateWindowMs: env.NATS_DUPLICATE_WINDOW_MS,
     kycRequired: env.KYC_REQUIRED,
@@ -122,5 +140,8 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     webhookSecret: env.WEBHOOK_SECRET,
     httpPort: env.HTTP_PORT,
     logLevel: env.LOG_LEVEL,
+    rateLimitKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE,
+    rateLimitIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
+    accountSessionHours: env.ACCOUNT_SESSION_HOURS,
   };
 }

@@ -51,7 +51,7 @@ export {
 export type { RawMessage, Validation, ValidationContext } from './record.js';
 
 export { DEFAULT_PRICE_BOOK, parsePriceBook } from './priceBook.js';
-export { DEFAULT_LADDER, multiplierFor, parseLadder, tierAt } from './ladder.js';
+export { DEFAULT_LADDER, multiplierFor, nextTier, parseLadder, tierAt } from './ladder.js';
 export { priceBatch, priceRecord } from './pricing.js';
 export type { Charge, PricedRecord } from './pricing.js';
 

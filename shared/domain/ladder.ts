@@ -74,3 +74,15 @@ export function multiplierFor(category: Category, tier: Tier, ladder: Ladder): R
   if (category === 'vm' || tier === 'none') return ONE;
   return ladder.steps.find((step) => step.tier === tier)?.multiplier ?? ONE;
 }
+
+/**
+ * The ladder step after `tier` and the instant it starts for an account first paid at
+ * `firstPaidAt` (first payment + minDays x 24 h, as tierAt counts it); null at the top of
+ * the ladder or before any payment. What the account page shows as "next tier".
+ */
+export function nextTier(tier: Tier, firstPaidAt: number | null, ladder: Ladder): { tier: Tier; startsAt: number } | null {
+  if (firstPaidAt === null) return null;
+  const current = ladder.steps.findIndex((step) => step.tier === tier);
+  const next = ladder.steps[current + 1];
+  return next === undefined ? null : { tier: next.tier, startsAt: firstPaidAt + next.minDays * DAY_MS };
+}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
+import { tickRuns } from '../runtime/index.js';
 import { insertTick, type TickDoc } from '../store/index.js';
 import { waitForJob } from './folds.js';
 import type { TickCounts, TickJob } from './jobs.js';
@@ -80,6 +81,7 @@ export async function runLadderTick(deps: TickRunnerDeps, options: TickOptions):
     complete: done === shards, accounts: sum.accounts, tier_changes: sum.tierChanges, plans_expired: sum.plansExpired, allocations_expired: sum.allocationsExpired,
   };
   await insertTick(deps.db, doc);
+  tickRuns.inc({ source: options.source, outcome: doc.complete ? 'complete' : 'partial' });
   deps.logger?.info({ tick: tickId, source: options.source, shardsDone: done, shards, ...sum }, 'ladder tick finished');
   return tickReport(doc);
 }

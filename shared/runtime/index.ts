@@ -8,8 +8,22 @@ export { readEndpoints, resolveEndpoints, ENDPOINTS_FILE } from './endpoints.js'
 export type { Endpoints, EndpointsFile, EndpointSources } from './endpoints.js';
 export { EmbeddedError } from './errors.js';
 export type { EmbeddedErrorCode } from './errors.js';
-export { findBinary } from './binaries.js';
-export type { ServerBinary } from './binaries.js';
 export { freePort } from './freePort.js';
-export type { ServerName, ExitInfo } from './serverProcess.js';
+export type { ServerName } from './serverProcess.js';
 export { failpoint } from './failpoints.js';
+export {
+  metricsRegistry,
+  metricsText,
+  observeUsageBatch,
+  registerScrapeSource,
+  recordsReceived,
+  recordsCharged,
+  recordsDuplicate,
+  deadLetters,
+  batchRecords,
+  batchApplySeconds,
+  publishToChargedSeconds,
+  tickRuns,
+} from './metrics.js';
+export type { ScrapeSource } from './metrics.js';
+export { readOrCreateAdminToken, ADMIN_TOKEN_FILE } from './adminToken.js';

@@ -38,7 +38,9 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     base: config.name ? { name: config.name } : {},
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return pino(options, (config.destination ?? process.stderr) as pino.DestinationStream);
+  // Synchronous by default: a process that exits right after a line (shutdown, a fatal
+  // config error) must not lose it.
+  return pino(options, (config.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: true }));
 }
 
 export type { Logger };

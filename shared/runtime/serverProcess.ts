@@ -47,8 +47,6 @@ export class ServerProcess {
   constructor(
     readonly spec: ServerSpec,
     private readonly logger: Logger,
-    /** Called when the server exits without being asked to (a crash or an outside kill). */
-    private readonly onUnexpectedExit: (name: ServerName, info: ExitInfo) => void = () => {},
   ) {}
 
   get pid(): number | undefined {
@@ -86,15 +84,16 @@ export class ServerProcess {
       });
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
+    let ready = false;
     void this.exited.then((info) => {
-      if (this.child !== child) return;
-      if (!this.stopping) {
+      // Before it was ready, start() reports the failure itself.
+      if (this.child === child && ready && !this.stopping) {
         this.logger.error({ server: name, serverPid: child.pid, ...info, logFile }, 'server exited unexpectedly');
-        this.onUnexpectedExit(name, info);
       }
     });
     try {
       await waitReady(this.spec.probe, this.spec.readyTimeoutMs ?? 30_000, this.exited);
+      ready = true;
     } catch (err) {
       await this.stop(2_000);
       const tail = await logTail(logFile, startOffset);

@@ -17,9 +17,10 @@ export async function insertAllocation(db: Db, doc: AllocationDoc): Promise<'ins
   }
 }
 
-/** An account's allocations by plan and slot (a scan of one small collection; a request-path read). */
-export async function listAllocations(db: Db, accountId: string): Promise<AllocationDoc[]> {
-  return db.collection<AllocationDoc>(COLLECTIONS.allocations).find({ account_id: accountId }).sort({ plan_seq: 1, slot: 1 }).toArray();
+/** An account's allocations by plan and slot (a scan of one small collection; a request-path read); every account's without an id. */
+export async function listAllocations(db: Db, accountId?: string): Promise<AllocationDoc[]> {
+  const filter = accountId === undefined ? {} : { account_id: accountId };
+  return db.collection<AllocationDoc>(COLLECTIONS.allocations).find(filter).sort({ account_id: 1, plan_seq: 1, slot: 1 }).toArray();
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
-import { COLLECTIONS, type AccountDoc, type LedgerDoc, type ShardLogDoc } from './collections.js';
+import { listAccounts } from './accounts.js';
+import { COLLECTIONS, type LedgerDoc, type ShardLogDoc } from './collections.js';
 
 export interface LedgerTotals {
   /** Net ledger sum per account: usage deltas plus folded entries. */
@@ -45,7 +46,7 @@ export async function verifyLedger(db: Db): Promise<{ accounts: number; mismatch
   const totals = await sumShardLog(db);
   const mismatches: Mismatch[] = [];
   const seen = new Set<string>();
-  for await (const acc of db.collection<AccountDoc>(COLLECTIONS.accounts).find({})) {
+  for (const acc of await listAccounts(db)) {
     seen.add(acc._id);
     const expected = totals.balances.get(acc._id) ?? 0n;
     if (expected !== acc.balance_micros) mismatches.push({ account_id: acc._id, problem: 'balance_differs', expected_micros: expected, actual_micros: acc.balance_micros });

@@ -15,6 +15,7 @@ export const COLLECTIONS = {
   allocations: 'allocations',
   ticks: 'ticks',
   tierTransitions: 'tier_transitions',
+  accountKeys: 'account_keys',
 } as const;
 
 /** One account's net change in one shard-log entry. */
@@ -186,4 +187,30 @@ export interface TickDoc {
   tier_changes: number;
   plans_expired: number;
   allocations_expired: number;
+}
+
+/**
+ * An account key's public half: `_id` = key id, `hash` = hex SHA-256 of the whole key
+ * (`tk_<key id>_<secret>`). Inserted once by the admin, never updated. The key itself is
+ * shown once at creation and stored nowhere.
+ */
+export interface AccountKeyDoc {
+  _id: string;
+  kind: 'key';
+  account_id: string;
+  hash: string;
+  created_at: Date;
+}
+
+/**
+ * A revocation: `_id` = `revoked:<key id>`, inserted once, in the same collection as the keys
+ * so that one query finds a key and its revocation. An insert rather than an update of the
+ * key document, so revoking never races with anything (SPEC "What is atomic").
+ */
+export interface KeyRevocationDoc {
+  _id: string;
+  kind: 'revocation';
+  key_id: string;
+  account_id: string;
+  revoked_at: Date;
 }

@@ -16,3 +16,8 @@ export async function insertEvents(db: Db, events: readonly EventDoc[]): Promise
     return events.filter((_, i) => !dups.has(i));
   }
 }
+
+/** An account's latest crossing events, newest first (a scan of the small events collection). */
+export async function listEvents(db: Db, accountId: string, limit: number): Promise<EventDoc[]> {
+  return db.collection<EventDoc>(COLLECTIONS.events).find({ account_id: accountId }).sort({ at: -1, _id: 1 }).limit(limit).toArray();
+}

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type AccountDoc, type CheckpointDoc, type FoldedEntry, type ShardLogDoc } from './collections.js';
 import { isDuplicateKey } from './errors.js';
-import { MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
+import { MAX_STATEMENTS_PER_COMMAND, loadShardAccounts } from './accounts.js';
 import { loadLedgerState } from './ledger.js';
 
 export const shardLogId = (shard: number, seq: number): string => `${shard}:${seq}`;
@@ -25,6 +25,8 @@ export interface ShardSnapshot {
   seq: number;
   checkpoint: number;
   accounts: AccountDoc[];
+  /** Projection versions superseded by a later one (left by a crash or a late former owner). */
+  staleVersions?: string[];
   /** Log entries after the checkpoint, ascending: replayed onto the projections. */
   tail: ShardLogDoc[];
   /** Record ids charged since `idsSince` (the dedup horizon), with the time they were charged. */
@@ -43,7 +45,8 @@ export async function loadShard(db: Db, shard: number, idsSince: Date): Promise<
   const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
   const checkpoint = await db.collection<CheckpointDoc>(COLLECTIONS.checkpoints).findOne({ _id: shard });
   const from = checkpoint?.seq ?? 0;
-  const accounts = await db.collection<AccountDoc>(COLLECTIONS.accounts).find({ shard }).toArray();
+  const projections = await loadShardAccounts(db, shard);
+  const accounts = [...projections.latest.values()];
   const tail = await log.find({ shard, seq: { $gt: from } }).sort({ seq: 1 }).toArray();
   const ids = new Map<string, number>();
   const recent = log.find({ shard, at: { $gte: idsSince } }, { projection: { ids: 1, at: 1, seq: 1 } });
@@ -60,7 +63,7 @@ export async function loadShard(db: Db, shard: number, idsSince: Date): Promise<
     if (last) seq = last.seq;
   }
   const { folded, unfolded } = await loadLedgerState(db, shard);
-  return { seq, checkpoint: from, accounts, tail, ids, folded, unfolded };
+  return { seq, checkpoint: from, accounts, staleVersions: projections.stale, tail, ids, folded, unfolded };
 }
 
 /** Records that every projection of the shard is folded through `seq`. Written by the owner only. */
@@ -91,8 +94,3 @@ export async function compactShardLog(db: Db, shard: number, before: Date, limit
   return old.length;
 }
 
-/** True when the log holds an entry past `seq`: another owner wrote while this one was not looking. */
-export async function hasLogAfter(db: Db, shard: number, seq: number): Promise<boolean> {
-  const next = await db.collection<ShardLogDoc>(COLLECTIONS.shardLog).findOne({ shard, seq: { $gt: seq } }, { projection: { _id: 1 } });
-  return next !== null;
-}

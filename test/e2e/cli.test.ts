@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLLECTIONS } from '../../shared/store/index.js';
+import { shardOf } from '../../shared/queue/index.js';
+import { accountsCollection } from '../../shared/store/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
 import { probe, testConfig, type Probe } from '../support/pipeline.js';
 import { childEnv } from '../support/processes.js';
@@ -77,7 +78,7 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
 
   it('verify passes on an exact ledger and fails, naming the account, when a balance is tampered with', async () => {
     expect((await tally(env, ['verify'])).code).toBe(0);
-    await p.mongo.db.collection(COLLECTIONS.accounts).updateOne({ _id: 'acct-1' as never }, { $set: { balance_micros: 5n } });
+    await p.mongo.db.collection(accountsCollection(shardOf('acct-1', 2))).updateOne({ account_id: 'acct-1' }, { $set: { balance_micros: 5n } });
     const { stdout, code } = await tally(env, ['verify']);
     expect(code).toBe(1);
     expect(ndjson(stdout)[0]).toMatchObject({ account_id: 'acct-1', problem: 'balance_differs', actual_micros: 5 });

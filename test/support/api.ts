@@ -56,13 +56,15 @@ export interface ApiProcess {
 }
 
 /** `tally api` as its own process (what production runs), ready once /healthz answers. */
-export async function spawnApi(env: Record<string, string>): Promise<ApiProcess> {
+export async function spawnApi(env: Record<string, string>, options: { onStderr?: (chunk: string) => void } = {}): Promise<ApiProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'api'], {
     cwd: REPO,
     env: { ...process.env, ...env, HTTP_PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // Piped only when a test reads the process's logs (e.g. to prove a secret never appears in them).
+    stdio: ['ignore', 'ignore', options.onStderr ? 'pipe' : 'inherit'],
   });
+  if (options.onStderr) child.stderr?.on('data', (chunk: Buffer) => options.onStderr?.(chunk.toString('utf8')));
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 60_000;

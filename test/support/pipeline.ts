@@ -28,6 +28,8 @@ export interface Probe {
   mongo: MongoConnection;
   /** Resolves when JetStream has nothing pending or un-acked for the bridges. */
   drained(timeoutMs?: number): Promise<void>;
+  /** How far the bridges have acked the usage stream (a cheap progress probe: no store scan). */
+  acked(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,9 @@ export async function probe(config: Config, endpoints: Endpoints): Promise<Probe
         if (Date.now() > deadline) throw new Error(`not drained: pending ${info.num_pending}, un-acked ${info.num_ack_pending}`);
         await new Promise((r) => setTimeout(r, 50));
       }
+    },
+    async acked() {
+      return (await bus.jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER)).ack_floor.stream_seq;
     },
     async close() {
       await bus.close();

@@ -1,7 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Quoter } from '../../shared/domain/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { COLLECTIONS, sumShardLog, verifyLedger, type AccountDoc } from '../../shared/store/index.js';
+import { listAccounts, sumShardLog, verifyLedger } from '../../shared/store/index.js';
 import type { Db } from 'mongodb';
 import { usage } from './records.js';
 
@@ -49,7 +49,7 @@ export function expectedBalances(config: Config, lines: readonly RecordedLine[],
 
 /** Asserts the store holds exactly the expected charges: projections, log totals, ledger fold. */
 export async function storeState(db: Db): Promise<{ balances: Map<string, bigint>; charged: number; mismatches: number }> {
-  const accounts = await db.collection<AccountDoc>(COLLECTIONS.accounts).find({}).toArray();
+  const accounts = await listAccounts(db);
   const totals = await sumShardLog(db);
   const verify = await verifyLedger(db);
   return { balances: new Map(accounts.map((a) => [a._id, a.balance_micros])), charged: totals.charged, mismatches: verify.mismatches.length };

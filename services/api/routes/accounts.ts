@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../../shared/domain/index.js';
 import { listAllocations, readAccountLedger, UnknownCursorError, type AccountDoc } from '../../../shared/store/index.js';
 import { authorize } from '../auth.js';
@@ -13,15 +13,18 @@ const view = (account: AccountDoc | null) => (account ? accountView(account) : n
 
 /** `/v1/accounts/:id/*`: read an account, buy a plan, allocate a VM (SPEC 7, 13). */
 export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const accountId = (params: unknown, request: Parameters<typeof authorize>[0]): string => {
-    authorize(request, String((params as { id?: unknown }).id ?? ''), ctx.credentials);
+  /** Who may call (SPEC 13) before what was asked: an outsider learns nothing from a 400. Then the per-key limit. */
+  const accountId = async (params: unknown, request: FastifyRequest, reply: FastifyReply): Promise<string> => {
+    const caller = await authorize(request, String((params as { id?: unknown }).id ?? ''), ctx.credentials, ctx.keys);
+    if (caller.kind === 'key') await ctx.limits.byKey(request, reply, caller.keyId);
     return parseInput(accountParams, params, 'params').id;
   };
+  const limited = { onRequest: ctx.limits.byIp };
 
-  app.get('/v1/accounts/:id', async (request) => accountView(await ctx.billing.account(accountId(request.params, request))));
+  app.get('/v1/accounts/:id', limited, async (request, reply) => accountView(await ctx.billing.account(await accountId(request.params, request, reply))));
 
-  app.get('/v1/accounts/:id/ledger', async (request) => {
-    const id = accountId(request.params, request);
+  app.get('/v1/accounts/:id/ledger', limited, async (request, reply) => {
+    const id = await accountId(request.params, request, reply);
     const query = parseInput(ledgerQuery, request.query, 'query');
     const account = await ctx.billing.account(id);
     try {
@@ -33,21 +36,21 @@ export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
   });
 
-  app.get('/v1/accounts/:id/allocations', async (request) => {
-    const id = accountId(request.params, request);
+  app.get('/v1/accounts/:id/allocations', limited, async (request, reply) => {
+    const id = await accountId(request.params, request, reply);
     await ctx.billing.account(id);
     return { account_id: id, allocations: (await listAllocations(ctx.db, id)).map(allocationView) };
   });
 
-  app.post('/v1/accounts/:id/plan', async (request, reply) => {
-    const id = accountId(request.params, request);
+  app.post('/v1/accounts/:id/plan', limited, async (request, reply) => {
+    const id = await accountId(request.params, request, reply);
     const body = parseInput(buyPlanBody, request.body, 'body');
     const outcome = await ctx.billing.buyPlan(id, body.plan_id);
     return reply.code(written(outcome.folded)).send({ purchase: purchaseView(outcome.value), folded: outcome.folded, account: view(outcome.account) });
   });
 
-  app.post('/v1/accounts/:id/vms', async (request, reply) => {
-    const id = accountId(request.params, request);
+  app.post('/v1/accounts/:id/vms', limited, async (request, reply) => {
+    const id = await accountId(request.params, request, reply);
     parseInput(allocateVmBody, request.body, 'body');
     const outcome = await ctx.billing.allocateVm(id);
     return reply.code(written(outcome.folded)).send({ allocation: allocationView(outcome.value), folded: outcome.folded, account: view(outcome.account) });

@@ -11,7 +11,7 @@ import { accountView } from '../views.js';
  * credit is stored and its fold still pending: either way the provider must not retry.
  */
 export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/v1/webhooks/payment', async (request, reply) => {
+  app.post('/v1/webhooks/payment', { onRequest: ctx.limits.byIp }, async (request, reply) => {
     requireSignature(request.rawBody ?? Buffer.alloc(0), request.headers['x-tally-signature'], ctx.credentials);
     const body = parseInput(paymentBody, request.body, 'body');
     const outcome = await ctx.billing.creditPayment({ paymentId: body.payment_id, accountId: body.account_id, amountMicros: body.amount_micros, paidAt: body.paid_at });

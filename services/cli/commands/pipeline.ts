@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BRIDGE_CONSUMER, USAGE_STREAM, connectBus } from '../../../shared/bus/index.js';
-import { Shutdown, startEmbedded, type Endpoints } from '../../../shared/runtime/index.js';
+import { Shutdown, readOrCreateAdminToken, startEmbedded, type Endpoints } from '../../../shared/runtime/index.js';
 import { startBridge } from '../../bridge/main.js';
 import { startWorker } from '../../worker/main.js';
 import { startApi } from '../../api/index.js';
@@ -11,6 +11,23 @@ function allUrlsSet(e: { natsUrl?: string | undefined; redisUrl?: string | undef
   return Boolean(e.natsUrl && e.redisUrl && e.mongoUrl);
 }
 
+/** Where an operator goes next: a link that signs in (local token) or the sign-in page. */
+function dashboardLines(url: string, tokenFromEnv: boolean, local: { token: string; path: string; created: boolean } | null): string[] {
+  const lines = [`  Metrics  ${url}/metrics   (Prometheus; health at /healthz, readiness at /readyz)`];
+  if (local) {
+    // The token rides in the fragment, which the browser never sends to a server or a log.
+    lines.unshift(
+      `  Dashboard ${url}/login#token=${local.token}`,
+      `           (opens signed in; bull-board at ${url}/admin/queues; admin token ${local.created ? 'created' : 'kept'} in ${local.path})`,
+    );
+  } else if (tokenFromEnv) {
+    lines.unshift(`  Dashboard ${url}/login   (sign in with ADMIN_TOKEN; bull-board at ${url}/admin/queues)`);
+  } else {
+    lines.unshift(`  Dashboard ${url}/login   (set ADMIN_TOKEN to enable sign-in)`);
+  }
+  return lines;
+}
+
 export function registerPipelineCommands(program: Command): void {
   program
     .command('up')
@@ -19,9 +36,13 @@ export function registerPipelineCommands(program: Command): void {
       const { config, logger } = cliContext('tally');
       const shutdown = new Shutdown({ logger }).listen();
       let endpoints: Endpoints;
+      // The embedded default is a local install: with no ADMIN_TOKEN, one is made and kept in
+      // DATA_DIR (mode 600), so the dashboard works out of the box and survives restarts.
+      let localToken: { token: string; path: string; created: boolean } | null = null;
       if (allUrlsSet(config)) {
         endpoints = { natsUrl: config.natsUrl!, redisUrl: config.redisUrl!, mongoUrl: config.mongoUrl! };
       } else {
+        if (!config.adminToken) localToken = await readOrCreateAdminToken(config.dataDir);
         const embedded = await startEmbedded({ dataDir: config.dataDir, logger: logger.child({ service: 'embedded' }) });
         shutdown.add('embedded servers', () => embedded.stop());
         endpoints = embedded;
@@ -32,7 +53,7 @@ export function registerPipelineCommands(program: Command): void {
       shutdown.add('bridge', () => bridge.stop());
       const scheduler = await startScheduler(config, endpoints, logger);
       shutdown.add('scheduler', () => scheduler.stop());
-      const api = await startApi(config, endpoints, logger);
+      const api = await startApi(localToken ? { ...config, adminToken: localToken.token } : config, endpoints, logger);
       shutdown.add('api', () => api.stop());
       process.stdout.write(
         [
@@ -42,6 +63,7 @@ export function registerPipelineCommands(program: Command): void {
           `  MongoDB  ${endpoints.mongoUrl}   (database ${config.mongoDb})`,
           `  data     ${config.dataDir}`,
           `  API      ${api.url}   (plans, VMs, payment webhook; admin: Bearer ADMIN_TOKEN)`,
+          ...dashboardLines(api.url, config.adminToken !== undefined, localToken),
           'Ctrl-C stops everything.',
           '',
         ].join('\n'),

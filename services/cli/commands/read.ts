@@ -13,7 +13,7 @@ export function registerReadCommands(program: Command): void {
       const { config } = cliContext('tally-accounts');
       const mongo = await connectMongo((await endpointsFor(config)).mongoUrl, config.mongoDb);
       try {
-        for await (const a of listAccounts(mongo.db)) {
+        for (const a of await listAccounts(mongo.db)) {
           out(ndjson({
             account_id: a._id, balance_micros: a.balance_micros, first_paid_at: a.first_paid_at, last_active_at: a.last_active_at,
             discount_tier: a.discount_tier, current_plan_id: a.current_plan_id, vm_quota_total: a.vm_quota_total,

@@ -72,7 +72,7 @@ describe('ShardState', () => {
   it('rebuilding from projections plus the log tail gives the same balances and the same events', () => {
     const { state } = ShardState.fromSnapshot(0, empty(), ctx);
     state.apply(state.planFolds([{ id: 'payment:p1', a: 'a', d: 2_000_000n }], 'f', T0));
-    const projections = state.takeDirty().map((d) => ({ ...d }));
+    const projections = state.takeDirty().docs.map((d) => ({ ...d }));
     const tail = run(state, [[rec('r1', 'a', 1_500_000n), rec('r2', 'b', 1n)], [rec('r3', 'a', 600_000n)]]);
     const ids = new Map<string, number>([['payment:p1', T0], ['r1', T0], ['r2', T0], ['r3', T0]]);
     const rebuilt = ShardState.fromSnapshot(0, { seq: 3, checkpoint: 1, accounts: projections, tail, ids }, ctx);

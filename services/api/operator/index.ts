@@ -1,0 +1,59 @@
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Bus } from '../../../shared/bus/index.js';
+import { metricsText, registerScrapeSource } from '../../../shared/runtime/index.js';
+import { SCHEDULER_QUEUE } from '../../scheduler/index.js';
+import type { ApiContext } from '../context.js';
+import { loadAssets } from './assets.js';
+import { registerBullBoard } from './bullBoard.js';
+import { OperatorData } from './data.js';
+import { RateSampler } from './rates.js';
+import { assetRoutes, dashboardRoutes, guardOperator, sessionRoutes } from './routes.js';
+
+/** What the operator surfaces need besides the API's own context. */
+export interface OperatorDeps {
+  bus: Bus;
+  /** For the scheduler's queue (bull-board, depths); no blocking commands run on it. */
+  redis: Redis;
+  lowBalanceMicros: bigint;
+  /** How often the rate chart samples. @defaultValue 2000 */
+  rateIntervalMs?: number;
+}
+
+/**
+ * The operator surfaces of SPEC 10 on the API's fastify instance: /metrics (open, for
+ * Prometheus), /login and /logout, the dashboard at / with its JSON under
+ * /v1/admin/dashboard/*, and bull-board at /admin/queues (both behind the admin token or
+ * the session cookie).
+ */
+export function installOperatorSurfaces(app: FastifyInstance, ctx: ApiContext, deps: OperatorDeps): void {
+  const schedulerQueue = new Queue(SCHEDULER_QUEUE, { connection: deps.redis });
+  schedulerQueue.on('error', (err) => ctx.logger.debug({ err }, 'scheduler queue error'));
+  const queues = [...Array.from({ length: ctx.queues.shards }, (_, shard) => ctx.queues.forShard(shard)), schedulerQueue];
+  const rates = new RateSampler(deps.bus, deps.rateIntervalMs).start();
+  const data = new OperatorData({ db: ctx.db, bus: deps.bus, queues, lowBalanceMicros: deps.lowBalanceMicros, rates });
+  const unregister = registerScrapeSource(data.scrapeSource());
+  app.addHook('onClose', async () => {
+    rates.stop();
+    unregister();
+    await schedulerQueue.close();
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await metricsText();
+    return reply.header('content-type', contentType).send(body);
+  });
+  assetRoutes(app, loadAssets());
+  sessionRoutes(app, ctx);
+  app.register(async (scope) => {
+    guardOperator(scope, ctx);
+    dashboardRoutes(scope, data, deps.bus);
+    registerBullBoard(scope, queues);
+  });
+}
+
+export { readinessChecks, NotReadyError } from './health.js';
+export type { ReadyChecks } from './health.js';
+export { SESSION_COOKIE, SESSION_TTL_MS } from './session.js';
+export { BULL_BOARD_PATH } from './bullBoard.js';

@@ -1,0 +1,66 @@
+import type { Db } from 'mongodb';
+import { COLLECTIONS, type AccountKeyDoc, type KeyRevocationDoc } from './collections.js';
+import { isDuplicateKey } from './errors.js';
+
+/**
+ * Account keys (SPEC 13 "Who may call what"). Both documents are insert-only: a key is one
+ * insert, a revocation another (`revoked:<key id>`), so no update ever races (SPEC "What is
+ * atomic") and a revocation cannot be lost or undone. The collection holds a few documents
+ * per account; every FerretDB query scans it, which is why the API reads it only on a key
+ * cache miss and keeps revocations in Redis (services/api/keys).
+ */
+
+type KeyStoreDoc = AccountKeyDoc | KeyRevocationDoc;
+
+export const revocationId = (keyId: string): string => `revoked:${keyId}`;
+
+const keys = (db: Db) => db.collection<KeyStoreDoc>(COLLECTIONS.accountKeys);
+
+/** `exists`: the key id is taken (ids are random: only a retried insert of the same key). */
+export async function insertAccountKey(db: Db, doc: AccountKeyDoc): Promise<'inserted' | 'exists'> {
+  try {
+    await keys(db).insertOne(doc);
+    return 'inserted';
+  } catch (err) {
+    if (isDuplicateKey(err)) return 'exists';
+    throw err;
+  }
+}
+
+/** A key and whether it is revoked, in one query (one scan on FerretDB). */
+export async function readAccountKey(db: Db, keyId: string): Promise<{ key: AccountKeyDoc | null; revokedAt: Date | null }> {
+  const docs = await keys(db).find({ _id: { $in: [keyId, revocationId(keyId)] } }).toArray();
+  let key: AccountKeyDoc | null = null;
+  let revokedAt: Date | null = null;
+  for (const doc of docs) {
+    if (doc.kind === 'key') key = doc;
+    else revokedAt = doc.revoked_at;
+  }
+  return { key, revokedAt };
+}
+
+/** Records a revocation once; a second revoke of the same key keeps the first instant. */
+export async function insertKeyRevocation(db: Db, doc: KeyRevocationDoc): Promise<'inserted' | 'exists'> {
+  try {
+    await keys(db).insertOne(doc);
+    return 'inserted';
+  } catch (err) {
+    if (isDuplicateKey(err)) return 'exists';
+    throw err;
+  }
+}
+
+/** An account's keys that are not revoked, oldest first. */
+export async function listAccountKeys(db: Db, accountId: string): Promise<AccountKeyDoc[]> {
+  const docs = await keys(db).find({ account_id: accountId }).toArray();
+  const revoked = new Set(docs.flatMap((d) => (d.kind === 'revocation' ? [d.key_id] : [])));
+  return docs
+    .filter((d): d is AccountKeyDoc => d.kind === 'key' && !revoked.has(d._id))
+    .sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a._id < b._id ? -1 : 1));
+}
+
+/** Every revoked key id: what the API's Redis revocation set is rebuilt from. */
+export async function listRevokedKeyIds(db: Db): Promise<string[]> {
+  const docs = await keys(db).find({ kind: 'revocation' }, { projection: { key_id: 1 } }).toArray();
+  return docs.map((d) => (d as KeyRevocationDoc).key_id);
+}

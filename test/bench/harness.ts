@@ -1,0 +1,130 @@
+/**
+ * What every pipeline benchmark needs: embedded servers in a temporary folder, bridge and
+ * worker as child processes of the compiled build (so each has its own CPU and RSS to
+ * measure), a drain check, peak RSS, and the balance check against the domain core.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { pino } from 'pino';
+import { BRIDGE_CONSUMER, USAGE_STREAM } from '../../shared/bus/index.js';
+import type { Config } from '../../shared/config/index.js';
+import { connectMongo, listAccounts, verifyLedger } from '../../shared/store/index.js';
+import { startEmbedded, type Embedded } from '../../shared/runtime/index.js';
+import { expectedBalances, type RecordedLine } from '../support/stream.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface BenchServers {
+  servers: Embedded;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServers(): Promise<BenchServers> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tally-bench-'));
+  const servers = await startEmbedded({ dataDir, logger: pino({ level: 'warn' }) });
+  return {
+    servers,
+    async stop() {
+      await servers.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The environment of the pipeline's child processes. */
+export function benchEnv(servers: Embedded, db: string, shards: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, NATS_URL: servers.natsUrl, REDIS_URL: servers.redisUrl, MONGO_URL: servers.mongoUrl, MONGO_DB: db, SHARDS: String(shards), LOG_LEVEL: 'info', ...extra };
+}
+
+export interface ServiceProcess {
+  name: 'worker' | 'bridge';
+  child: ChildProcess;
+  /** Everything the process wrote to stderr (pino JSON lines). */
+  log(): string;
+}
+
+/**
+ * Starts `tally worker` and `tally bridge` from dist/ and resolves once both have logged
+ * that they started. `cpuProfDir`: each writes a V8 .cpuprofile there when it exits.
+ */
+export async function spawnServices(env: NodeJS.ProcessEnv, options: { cpuProfDir?: string } = {}): Promise<ServiceProcess[]> {
+  const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
+  const procs = (['worker', 'bridge'] as const).map((name) => {
+    const child = spawn(process.execPath, [...prof, join(ROOT, 'dist/services/cli/main.js'), name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    return { name, child, log: () => log };
+  });
+  const deadline = Date.now() + 60_000;
+  for (const p of procs) {
+    while (!p.log().includes(`"${p.name} started"`)) {
+      if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`${p.name} did not start:\n${p.log().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return procs;
+}
+
+/** SIGTERM, then wait: a clean exit is what writes the CPU profile and the worker's final counters. */
+export async function stopServices(procs: readonly ServiceProcess[]): Promise<void> {
+  await Promise.all(procs.map(async (p) => {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+    const exited = once(p.child, 'exit');
+    p.child.kill('SIGTERM');
+    await exited;
+  }));
+}
+
+/** Resolves once the bridges' consumer has been delivered `lastSeq` and holds nothing pending or un-acked. */
+export async function waitDrained(jsm: JetStreamManager, lastSeq: number, timeoutMs = 1_800_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER);
+    if (info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq >= lastSeq) return;
+    if (Date.now() > deadline) throw new Error(`not drained: pending ${info.num_pending}, un-acked ${info.num_ack_pending}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Peak resident set (VmHWM) of a live process, in MiB. */
+export async function peakRssMb(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? Math.round(Number(kb) / 1024) : null;
+}
+
+/** Peak RSS of the bridge, the worker and each embedded server; read before anything stops. */
+export async function peakRss(procs: readonly ServiceProcess[], servers: Embedded): Promise<Record<string, number | null>> {
+  const pids: [string, number | undefined][] = [...procs.map((p) => [p.name, p.child.pid] as [string, number | undefined]), ...Object.entries(servers.pids())];
+  return Object.fromEntries(await Promise.all(pids.map(async ([name, pid]) => [name, await peakRssMb(pid)] as const)));
+}
+
+export interface BalanceCheck {
+  accounts: number;
+  /** Accounts whose balance differs from the domain core's, plus accounts missing or extra. */
+  wrong: number;
+  /** Accounts whose balance is not the fold of their ledger (`tally verify`). */
+  ledgerMismatches: number;
+  /** Distinct valid records in the input: what must have been charged. */
+  unique: number;
+}
+
+/** Every balance in the store against what the domain core computes from the same lines. */
+export async function checkBalances(mongoUrl: string, db: string, config: Config, lines: readonly RecordedLine[], now: number): Promise<BalanceCheck> {
+  const mongo = await connectMongo(mongoUrl, db);
+  try {
+    const verify = await verifyLedger(mongo.db);
+    const expected = expectedBalances(config, lines, now);
+    const accounts = await listAccounts(mongo.db);
+    const wrong = accounts.filter((a) => a.balance_micros !== (expected.balances.get(a._id) ?? 0n)).length + Math.abs(expected.balances.size - accounts.length);
+    return { accounts: accounts.length, wrong, ledgerMismatches: verify.mismatches.length, unique: expected.unique };
+  } finally {
+    await mongo.close();
+  }
+}

@@ -1,0 +1,118 @@
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
+import { SpeedPacer, TokenBucket } from '../../../services/cli/load/pacing.js';
+import { formatRecordedLine, parseRecordedLine, recordKeys } from '../../../services/cli/load/recorded.js';
+import { runReplay } from '../../../services/cli/load/replay.js';
+
+describe('TokenBucket', () => {
+  it('allows a burst, then one token per 1/rate seconds', () => {
+    const b = new TokenBucket(100, 3);
+    expect([b.take(0), b.take(0), b.take(0)]).toEqual([0, 0, 0]);
+    expect(b.take(0)).toBe(10);
+    expect(b.take(10)).toBe(0);
+    expect(b.take(15)).toBe(5);
+  });
+
+  it('holds the long-run rate exactly on a fake clock', () => {
+    const b = new TokenBucket(1000);
+    let now = 0;
+    let sent = 0;
+    while (now < 10_000) {
+      const wait = b.take(now);
+      if (wait === 0) sent++;
+      else now += wait;
+    }
+    // 10 s at 1000/s plus the initial burst of 100.
+    expect(sent).toBeGreaterThanOrEqual(10_000);
+    expect(sent).toBeLessThanOrEqual(10_101);
+  });
+});
+
+describe('SpeedPacer', () => {
+  it('waits for occurred_at gaps divided by speed, and sends late records at once', () => {
+    const p = new SpeedPacer(10);
+    expect(p.delay(1_000_000, 0)).toBe(0);
+    expect(p.delay(1_010_000, 0)).toBe(1000);
+    expect(p.delay(1_005_000, 500)).toBe(0);
+    expect(p.delay(1_020_000, 1500)).toBe(500);
+  });
+});
+
+describe('recorded lines', () => {
+  it('reads subject, payload and string headers; refuses anything else', () => {
+    expect(parseRecordedLine('{"subject":"usage.a","payload":"x","headers":{"Nats-Msg-Id":"r1","n":1},"seq":4}')).toEqual({ subject: 'usage.a', payload: 'x', headers: { 'Nats-Msg-Id': 'r1' } });
+    for (const bad of ['', 'nope', '[]', '{"subject":"usage.a"}', '{"subject":"","payload":"x"}', '{"subject":1,"payload":"x"}']) expect(parseRecordedLine(bad)).toBeNull();
+    expect(formatRecordedLine('usage.a', '{"id":"r"}', {}, { seq: 1 })).toBe('{"subject":"usage.a","payload":"{\\"id\\":\\"r\\"}","seq":1}');
+  });
+
+  it('finds the id and occurred_at of v1 records and CloudEvents, and nothing in broken payloads', () => {
+    expect(recordKeys('{"id":"r1","occurred_at":"2026-11-25T00:00:00Z"}')).toEqual({ id: 'r1', occurredAt: Date.parse('2026-11-25T00:00:00Z') });
+    expect(recordKeys('{"specversion":"1.0","id":"ce","time":"2026-11-25T00:00:00Z","data":{}}')).toEqual({ id: 'ce', occurredAt: Date.parse('2026-11-25T00:00:00Z') });
+    expect(recordKeys('{"specversion":"1.0","id":"ce","data":{"id":"inner"}}')).toEqual({ id: 'inner' });
+    expect(recordKeys('{"id":"has space"}')).toEqual({});
+    expect(recordKeys('{"id":')).toEqual({});
+  });
+});
+
+/** A JetStream client that acks after a tick, remembering what it was sent and the most acks ever pending. */
+function fakeJs(fail?: (subject: string) => boolean) {
+  const seen = new Set<string>();
+  const sent: { subject: string; msgID?: string; headers?: string }[] = [];
+  let pending = 0;
+  let maxPending = 0;
+  const js = {
+    publish(subject: string, _payload: string, opts: { msgID?: string; headers?: { get(k: string): string } } = {}): Promise<PubAck> {
+      pending++;
+      maxPending = Math.max(maxPending, pending);
+      sent.push({ subject, ...(opts.msgID ? { msgID: opts.msgID } : {}), ...(opts.headers ? { headers: opts.headers.get('X-Trace') } : {}) });
+      return new Promise((resolve, reject) => setImmediate(() => {
+        pending--;
+        if (fail?.(subject)) return reject(new Error('503 no responders'));
+        const duplicate = opts.msgID !== undefined && seen.has(opts.msgID);
+        if (opts.msgID) seen.add(opts.msgID);
+        resolve({ stream: 'USAGE', seq: sent.length, duplicate, domain: '' } as PubAck);
+      }));
+    },
+  };
+  return { js: js as unknown as JetStreamClient, sent, maxPending: () => maxPending };
+}
+
+async function* lines(xs: string[]) {
+  yield* xs;
+}
+const rec = (id: string, extra = {}) => formatRecordedLine('usage.a', JSON.stringify({ id, occurred_at: '2026-11-25T00:00:00Z' }), undefined, extra);
+
+describe('runReplay', () => {
+  it('keeps at most `window` acks pending, and reports sent, acked, duplicates, errors and skipped lines', async () => {
+    const fake = fakeJs((s) => s === 'usage.fail');
+    const input = [...Array.from({ length: 500 }, (_, i) => rec(`r${i}`)), rec('r1'), rec('r2'), 'not json', '', formatRecordedLine('usage.fail', '{}')];
+    const report = await runReplay({ js: fake.js, lines: lines(input), window: 16 });
+    expect(fake.maxPending()).toBe(16);
+    expect(report).toMatchObject({ lines: 505, skipped: 2, sent: 503, acked: 502, duplicates: 2, errors: 1, first_error: '503 no responders' });
+  });
+
+  it('sets Nats-Msg-Id from the line header, else the record id; --no-msg-id leaves it out; other headers pass through', async () => {
+    const input = [rec('r1'), formatRecordedLine('usage.a', '{"id":"r2"}', { 'Nats-Msg-Id': 'hdr', 'X-Trace': 't1' }), formatRecordedLine('usage.a', '{"id":')];
+    const a = fakeJs();
+    await runReplay({ js: a.js, lines: lines(input) });
+    expect(a.sent).toEqual([{ subject: 'usage.a', msgID: 'r1' }, { subject: 'usage.a', msgID: 'hdr', headers: 't1' }, { subject: 'usage.a' }]);
+    const b = fakeJs();
+    await runReplay({ js: b.js, lines: lines(input), msgId: false });
+    expect(b.sent).toEqual([{ subject: 'usage.a' }, { subject: 'usage.a', headers: 't1' }, { subject: 'usage.a' }]);
+  });
+
+  it('paces by the token bucket on an injected clock', async () => {
+    let now = 0;
+    const slept: number[] = [];
+    const fake = fakeJs();
+    const report = await runReplay({
+      js: fake.js, lines: lines(Array.from({ length: 300 }, (_, i) => rec(`r${i}`))), rate: 100,
+      clock: () => now, sleep: async (ms) => { slept.push(ms); now += ms; },
+    });
+    // A burst of 10, then 290 tokens at 100/s.
+    expect(now).toBeGreaterThanOrEqual(2900);
+    expect(now).toBeLessThanOrEqual(2910);
+    expect(report.sent).toBe(300);
+    expect(report.rate).toBe(Math.round(300 / 2.9));
+  });
+});
