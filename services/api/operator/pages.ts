@@ -13,6 +13,7 @@ function layout(title: string, body: string, scripts: readonly string[] = [], st
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(title)}</title>
 ${[...styles, '/ops/assets/dashboard.css'].map((href) => `<link rel="stylesheet" href="${href}">`).join('\n')}
 ${scripts.map((src) => `<script src="${src}" defer></script>`).join('\n')}

@@ -1,7 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { TallyError } from '../../../shared/domain/index.js';
 import { requireAdmin, type Credentials } from '../auth.js';
 
 /** The operator's browser session: HttpOnly, SameSite=Strict, never the token itself. */
@@ -72,8 +71,4 @@ export function clearSession(reply: FastifyReply, request: FastifyRequest): void
 /** Where to go after signing in: a path on this site only, never another origin (`//evil`, `/\evil`). */
 export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) && next.length <= 512 ? next : '/';
-}
-
-export function unauthorized(): TallyError {
-  return new TallyError('unauthorized', 'sign in at /login, or send authorization: Bearer <ADMIN_TOKEN>');
 }

@@ -17,13 +17,13 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: { token: stri
   if (local) {
     // The token rides in the fragment, which the browser never sends to a server or a log.
     lines.unshift(
-      `  Dashboard ${url}/login#token=${local.token}`,
-      `           (opens signed in; bull-board at ${url}/admin/queues; admin token ${local.created ? 'created' : 'kept'} in ${local.path})`,
+      `  Operator ${url}/login#token=${local.token}`,
+      `           (dashboard, opens signed in; bull-board at ${url}/admin/queues; admin token ${local.created ? 'created' : 'kept'} in ${local.path})`,
     );
   } else if (tokenFromEnv) {
-    lines.unshift(`  Dashboard ${url}/login   (sign in with ADMIN_TOKEN; bull-board at ${url}/admin/queues)`);
+    lines.unshift(`  Operator ${url}/login   (dashboard: sign in with ADMIN_TOKEN; bull-board at ${url}/admin/queues)`);
   } else {
-    lines.unshift(`  Dashboard ${url}/login   (set ADMIN_TOKEN to enable sign-in)`);
+    lines.unshift(`  Operator ${url}/login   (dashboard: set ADMIN_TOKEN to enable sign-in)`);
   }
   return lines;
 }

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_CONSUMER, USAGE_STREAM, ensureStreams, streamOptions } from '../../../shared/bus/index.js';
 import type { Config } from '../../../shared/config/index.js';
@@ -82,6 +83,15 @@ describe('operator metrics and health', () => {
     const res = await fetch(`${api.url}/v1/admin/ladder-tick`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(200);
     expect(delta(before, await scrape(api.url), 'tally_ladder_tick_runs_total{source="admin",outcome="complete"}')).toBe(1);
+  });
+
+  it('serves every metric the Grafana dashboard in deploy/grafana queries', async () => {
+    const dashboard = await readFile(new URL('../../../deploy/grafana/tally.json', import.meta.url), 'utf8');
+    const used = new Set(dashboard.match(/tally_[a-z0-9_]+/g));
+    const served = new Set([...(await scrape(api.url)).keys()].map((k) => k.split('{')[0]));
+    const missing = [...used].filter((name) => !served.has(name));
+    expect(used.size).toBeGreaterThan(10);
+    expect(missing).toEqual([]);
   });
 
   it('/healthz answers while the process lives; /readyz names every check, and why one fails', async () => {

@@ -10,11 +10,12 @@ import { childEnv } from '../../support/processes.js';
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /** `tally <args>` from the compiled build, as a user runs it. */
-function tally(env: NodeJS.ProcessEnv, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+function tally(env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin/tally.js'), ...args], { env, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [join(ROOT, 'bin/tally.js'), ...args], { env, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
       resolve({ stdout, stderr, code: err ? Number((err as { code?: number }).code ?? 1) : 0 });
     });
+    child.stdin?.end(input);
   });
 }
 
@@ -58,8 +59,10 @@ describe('tally generate | replay | export from the command line', () => {
     // Records with a readable id were sent with Nats-Msg-Id; the export keeps it for the next replay.
     expect(lines.filter((l) => l.headers?.['Nats-Msg-Id']).length).toBeGreaterThan(300);
 
-    const again = await tally(env, ['replay', '-', '--json']);
+    // An exported stream replays as is, from stdin too; every id is now a JetStream duplicate.
+    const again = await tally(env, ['replay', '-', '--json'], exported.stdout);
     expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ sent: lines.length, duplicates: lines.filter((l) => l.headers?.['Nats-Msg-Id']).length });
     const human = await tally(env, ['replay', file]);
     expect(human.stdout).toMatch(/^sent +400\nacked +400\nduplicates +\d+/);
   });
