@@ -16,7 +16,7 @@ export interface BridgeConfig {
   lateArrivalDays: number;
   /** Records per shard job at most. @defaultValue 1000 */
   batchSize?: number;
-  /** How long a partly filled shard batch waits for more records. @defaultValue 150 */
+  /** How long a partly filled shard batch waits for more records. @defaultValue 250 */
   lingerMs?: number;
   /** Un-acked records held at most; past it the bridge stops pulling. @defaultValue 100000 */
   maxInFlight?: number;
@@ -74,7 +74,7 @@ export class Bridge {
 
   constructor(private readonly config: BridgeConfig, private readonly deps: BridgeDeps) {
     this.clock = deps.clock ?? Date.now;
-    this.o = { batchSize: config.batchSize ?? 1000, lingerMs: config.lingerMs ?? 150, maxInFlight: config.maxInFlight ?? 100_000, fetchSize: config.fetchSize ?? 2000 };
+    this.o = { batchSize: config.batchSize ?? 1000, lingerMs: config.lingerMs ?? 250, maxInFlight: config.maxInFlight ?? 100_000, fetchSize: config.fetchSize ?? 2000 };
   }
 
   async start(): Promise<void> {

@@ -16,7 +16,7 @@ export interface WorkerConfig {
   shards: number;
   dedupHorizonMs: number;
   pricing: PricingContext;
-  /** How often owned shards write their changed projections. @defaultValue 1000 */
+  /** How often owned shards write their changed projections: each account at most once per interval. @defaultValue 1000 */
   flushIntervalMs?: number;
   /** Shard lease time to live; renewed every third of it. @defaultValue 15000 */
   leaseTtlMs?: number;

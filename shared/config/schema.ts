@@ -62,10 +62,11 @@ export const envSchema = z.object({
     .default(1_000_000n),
   LATE_ARRIVAL_DAYS: int(1, 3650).default(35),
   DEDUP_HORIZON_HOURS: int(1, 24 * 90).default(24),
-  SHARDS: int(1, 1024).default(32),
+  SHARDS: int(1, 1024).default(16),
+  PROJECTION_FLUSH_MS: int(100, 600_000).default(5000),
   WORKER_LEASE_TTL_MS: int(1000, 600_000).default(15_000),
   BRIDGE_BATCH_SIZE: int(1, 10_000).default(1000),
-  BRIDGE_LINGER_MS: int(1, 10_000).default(150),
+  BRIDGE_LINGER_MS: int(1, 10_000).default(250),
   BRIDGE_MAX_IN_FLIGHT: int(100, 10_000_000).default(100_000),
   NATS_ACK_WAIT_MS: int(1000, 3_600_000).default(60_000),
   NATS_DUPLICATE_WINDOW_MS: int(1000, 86_400_000).default(120_000),
@@ -73,6 +74,8 @@ export const envSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   HTTP_PORT: int(0, 65535).default(8080),
+  /** `tally worker` / `tally bridge` serve /metrics on this port when set (the API serves its own on HTTP_PORT). */
+  METRICS_PORT: int(0, 65535).optional(),
   RATE_LIMIT_KEY_PER_MINUTE: int(1, 1_000_000).default(300),
   RATE_LIMIT_IP_PER_MINUTE: int(1, 1_000_000).default(1200),
   ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
@@ -93,6 +96,7 @@ export interface Config {
   lateArrivalDays: number;
   dedupHorizonHours: number;
   shards: number;
+  projectionFlushMs: number;
   workerLeaseTtlMs: number;
   bridgeBatchSize: number;
   bridgeLingerMs: number;
@@ -103,6 +107,7 @@ export interface Config {
   adminToken: string | undefined;
   webhookSecret: string | undefined;
   httpPort: number;
+  metricsPort: number | undefined;
   logLevel: string;
   /** Account and webhook routes: requests per minute per account key (after authentication). */
   rateLimitKeyPerMinute: number;
@@ -129,6 +134,7 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     lateArrivalDays: env.LATE_ARRIVAL_DAYS,
     dedupHorizonHours: env.DEDUP_HORIZON_HOURS,
     shards: env.SHARDS,
+    projectionFlushMs: env.PROJECTION_FLUSH_MS,
     workerLeaseTtlMs: env.WORKER_LEASE_TTL_MS,
     bridgeBatchSize: env.BRIDGE_BATCH_SIZE,
     bridgeLingerMs: env.BRIDGE_LINGER_MS,
@@ -139,6 +145,7 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     adminToken: env.ADMIN_TOKEN,
     webhookSecret: env.WEBHOOK_SECRET,
     httpPort: env.HTTP_PORT,
+    metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,
     rateLimitKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE,
     rateLimitIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,

@@ -14,6 +14,7 @@ export { failpoint } from './failpoints.js';
 export {
   metricsRegistry,
   metricsText,
+  serveMetrics,
   observeUsageBatch,
   registerScrapeSource,
   recordsReceived,

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DEAD_LETTER_CODES } from '../domain/index.js';
 
@@ -181,4 +182,32 @@ export function observeUsageBatch(publishedAt: readonly number[], result: { char
 /** The exposition text and its content type, for whichever server answers /metrics. */
 export async function metricsText(): Promise<{ contentType: string; body: string }> {
   return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };
+}
+
+/**
+ * A bare /metrics listener for processes without the API (`tally worker`, `tally bridge`
+ * with METRICS_PORT): their counters and process metrics, no scrape-time gauges (those
+ * are the API's, which reads the shared state once for everyone).
+ */
+export async function serveMetrics(port: number, host = '0.0.0.0'): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"only GET /metrics here"}}');
+      return;
+    }
+    metricsText().then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"internal","message":"metrics collection failed"}}'),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

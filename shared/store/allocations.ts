@@ -1,20 +1,14 @@
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import { MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
 import { COLLECTIONS, type AllocationDoc } from './collections.js';
-import { isDuplicateKey } from './errors.js';
+import { insertUnique } from './errors.js';
 
 /** The claim key of one quota slot: at most one allocation per (account, plan, slot). */
 export const allocationId = (accountId: string, planSeq: number, slot: number): string => `vm:${accountId}:${planSeq}:${slot}`;
 
 /** `exists`: the slot is taken (E11000), by a concurrent request or an earlier one. */
 export async function insertAllocation(db: Db, doc: AllocationDoc): Promise<'inserted' | 'exists'> {
-  try {
-    await db.collection<AllocationDoc>(COLLECTIONS.allocations).insertOne(doc);
-    return 'inserted';
-  } catch (err) {
-    if (isDuplicateKey(err)) return 'exists';
-    throw err;
-  }
+  return insertUnique<AllocationDoc>(db, COLLECTIONS.allocations, doc);
 }
 
 /** An account's allocations by plan and slot (a scan of one small collection; a request-path read); every account's without an id. */

@@ -1,3 +1,5 @@
+import type { Db, Document, OptionalUnlessRequiredId } from 'mongodb';
+
 /** E11000: the unique-key insert that every correctness property of the product rests on. */
 export function isDuplicateKey(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
@@ -16,4 +18,19 @@ export function duplicateIndexes(err: unknown): Set<number> {
     out.add(index);
   }
   return out;
+}
+
+/**
+ * The one atomic primitive every guarantee of the product rests on (SPEC 11 "What is
+ * atomic"): insert a document under a deterministic `_id`. `inserted`: this call wrote it;
+ * `exists`: a document with that key was already there, and nothing changed.
+ */
+export async function insertUnique<T extends Document>(db: Db, collection: string, doc: OptionalUnlessRequiredId<T>): Promise<'inserted' | 'exists'> {
+  try {
+    await db.collection<T>(collection).insertOne(doc);
+    return 'inserted';
+  } catch (err) {
+    if (isDuplicateKey(err)) return 'exists';
+    throw err;
+  }
 }

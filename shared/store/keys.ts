@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type AccountKeyDoc, type KeyRevocationDoc } from './collections.js';
-import { isDuplicateKey } from './errors.js';
+import { insertUnique } from './errors.js';
 
 /**
  * Account keys (SPEC 13 "Who may call what"). Both documents are insert-only: a key is one
@@ -18,13 +18,7 @@ const keys = (db: Db) => db.collection<KeyStoreDoc>(COLLECTIONS.accountKeys);
 
 /** `exists`: the key id is taken (ids are random: only a retried insert of the same key). */
 export async function insertAccountKey(db: Db, doc: AccountKeyDoc): Promise<'inserted' | 'exists'> {
-  try {
-    await keys(db).insertOne(doc);
-    return 'inserted';
-  } catch (err) {
-    if (isDuplicateKey(err)) return 'exists';
-    throw err;
-  }
+  return insertUnique<KeyStoreDoc>(db, COLLECTIONS.accountKeys, doc);
 }
 
 /** A key and whether it is revoked, in one query (one scan on FerretDB). */
@@ -41,13 +35,7 @@ export async function readAccountKey(db: Db, keyId: string): Promise<{ key: Acco
 
 /** Records a revocation once; a second revoke of the same key keeps the first instant. */
 export async function insertKeyRevocation(db: Db, doc: KeyRevocationDoc): Promise<'inserted' | 'exists'> {
-  try {
-    await keys(db).insertOne(doc);
-    return 'inserted';
-  } catch (err) {
-    if (isDuplicateKey(err)) return 'exists';
-    throw err;
-  }
+  return insertUnique<KeyStoreDoc>(db, COLLECTIONS.accountKeys, doc);
 }
 
 /** An account's keys that are not revoked, oldest first. */

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type AllocationDoc, type FoldedEntry, type LedgerDoc, type ShardLogDoc } from './collections.js';
-import { isDuplicateKey } from './errors.js';
+import { insertUnique } from './errors.js';
 
 /**
  * The API's ledger: payments, plan purchases and KYC decisions, each one insert with a
@@ -16,13 +16,7 @@ export const kycEntryId = (accountId: string, nonce: string): string => `kyc:${a
 
 /** `inserted`: this call wrote the entry; `exists`: an entry with that key was already there (read it to compare). */
 export async function insertLedgerEntry(db: Db, doc: LedgerDoc): Promise<'inserted' | 'exists'> {
-  try {
-    await db.collection<LedgerDoc>(COLLECTIONS.ledger).insertOne(doc);
-    return 'inserted';
-  } catch (err) {
-    if (isDuplicateKey(err)) return 'exists';
-    throw err;
-  }
+  return insertUnique<LedgerDoc>(db, COLLECTIONS.ledger, doc);
 }
 
 export async function readLedgerEntry(db: Db, id: string): Promise<LedgerDoc | null> {

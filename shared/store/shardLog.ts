@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type AccountDoc, type CheckpointDoc, type FoldedEntry, type ShardLogDoc } from './collections.js';
-import { isDuplicateKey } from './errors.js';
+import { insertUnique, isDuplicateKey } from './errors.js';
 import { MAX_STATEMENTS_PER_COMMAND, loadShardAccounts } from './accounts.js';
 import { loadLedgerState } from './ledger.js';
 
@@ -11,13 +11,7 @@ export const shardLogId = (shard: number, seq: number): string => `${shard}:${se
  * the caller's view of the shard is stale and must be rebuilt before anything else.
  */
 export async function appendShardLog(db: Db, doc: ShardLogDoc): Promise<'ok' | 'conflict'> {
-  try {
-    await db.collection<ShardLogDoc>(COLLECTIONS.shardLog).insertOne(doc);
-    return 'ok';
-  } catch (err) {
-    if (isDuplicateKey(err)) return 'conflict';
-    throw err;
-  }
+  return (await insertUnique<ShardLogDoc>(db, COLLECTIONS.shardLog, doc)) === 'inserted' ? 'ok' : 'conflict';
 }
 
 export interface ShardSnapshot {

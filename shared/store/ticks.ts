@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type TickDoc, type TierTransitionDoc } from './collections.js';
-import { duplicateIndexes, isDuplicateKey } from './errors.js';
+import { duplicateIndexes, insertUnique } from './errors.js';
 
 /** `<account>:<from>-><to>:<first_paid_at ms>`: an account reaches a tier once per first payment, so a re-run inserts nothing. */
 export const tierTransitionId = (accountId: string, from: string, to: string, firstPaidAt: Date): string =>
@@ -23,13 +23,7 @@ export async function listTierTransitions(db: Db, accountId: string): Promise<Ti
 
 /** Records a tick's outcome once; a retried run of the same tick id keeps the first record. */
 export async function insertTick(db: Db, doc: TickDoc): Promise<'inserted' | 'exists'> {
-  try {
-    await db.collection<TickDoc>(COLLECTIONS.ticks).insertOne(doc);
-    return 'inserted';
-  } catch (err) {
-    if (isDuplicateKey(err)) return 'exists';
-    throw err;
-  }
+  return insertUnique<TickDoc>(db, COLLECTIONS.ticks, doc);
 }
 
 /** The latest ticks first (tick history for operators). */

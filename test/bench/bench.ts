@@ -17,7 +17,7 @@ import { StreamGenerator } from '../../services/cli/load/generate.js';
 import { runReplay } from '../../services/cli/load/replay.js';
 import { formatRecordedLine } from '../../services/cli/load/recorded.js';
 import type { RecordedLine } from '../support/stream.js';
-import { benchEnv, checkBalances, peakRss, spawnServices, startBenchServers, stopServices, waitDrained, type BalanceCheck } from './harness.js';
+import { benchEnv, checkBalances, cpuSnapshot, peakRss, spawnServices, startBenchServers, stopServices, waitDrained, type BalanceCheck } from './harness.js';
 import { latencyAtRate, type LatencyResult } from './latency.js';
 import { naiveDesign, type NaiveResult } from './naive.js';
 import { natsCliReference, rawCeiling, type RawCeiling } from './raw.js';
@@ -28,7 +28,7 @@ export interface BenchOptions {
   accounts: number;
   /** @defaultValue 1 */
   seed?: number;
-  /** @defaultValue 32 (SHARDS) */
+  /** @defaultValue the configured SHARDS */
   shards?: number;
   /** Records through the naive design. @defaultValue min(5000, records) */
   naiveRecords?: number;
@@ -51,6 +51,8 @@ export interface TallyResult {
   records_per_s: number;
   /** Stream messages (what JetStream kept after its own Nats-Msg-Id dedup). */
   stream_messages: number;
+  /** CPU seconds each process used during this phase (the benchmark's own publisher not included). */
+  cpu_s: Record<string, number | null>;
 }
 
 export interface BenchResult {
@@ -70,6 +72,10 @@ export interface BenchResult {
   charged: number;
   expected_charged: number;
   balances: BalanceCheck;
+  /** From the end of the latency phase until every account projection matched (0: already did). */
+  projections_settle_s: number;
+  /** Exit codes of bridge and worker after SIGTERM (0: drained and stopped cleanly). */
+  exit_codes: Record<string, number | null>;
   profiles: Record<string, ProfileSummary>;
   ok: boolean;
 }
@@ -80,11 +86,10 @@ async function* asLines(lines: readonly RecordedLine[]): AsyncGenerator<string> 
 
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const log = o.log ?? (() => undefined);
-  const shards = o.shards ?? 32;
   const load = loadavg().map((x) => Math.round(x * 100) / 100);
   const bench = await startBenchServers();
   const { servers } = bench;
-  const env = benchEnv(servers, 'bench', shards);
+  const env = benchEnv(servers, 'bench', o.shards);
   const config = loadConfig(env);
   const bus = await connectBus(servers.natsUrl, 'bench');
   try {
@@ -107,29 +112,42 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     let tally: TallyResult;
     let latencyLines: RecordedLine[];
     let rss: Record<string, number | null>;
+    let balances: BalanceCheck;
+    let settleSeconds: number;
+    let exitCodes: Record<string, number | null>;
     try {
       log(`tally end to end: ${lines.length} records`);
+      const cpuBefore = await cpuSnapshot(procs, servers);
       const started = performance.now();
       const published = await runReplay({ js: bus.js, lines: asLines(lines), window: 4000 });
       if (published.errors > 0) throw new Error(`${published.errors} publishes failed (${published.first_error})`);
       const streamMessages = (await bus.jsm.streams.info(USAGE_STREAM)).state.last_seq;
       await waitDrained(bus.jsm, streamMessages);
       const seconds = (performance.now() - started) / 1000;
-      tally = { records: lines.length, publish_per_s: published.rate, seconds: Math.round(seconds * 100) / 100, records_per_s: Math.round(lines.length / seconds), stream_messages: streamMessages };
+      const cpuAfter = await cpuSnapshot(procs, servers);
+      const cpu = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v === null || cpuBefore[k] == null ? null : Math.round((v - cpuBefore[k]!) * 10) / 10]));
+      tally = { records: lines.length, publish_per_s: published.rate, seconds: Math.round(seconds * 100) / 100, records_per_s: Math.round(lines.length / seconds), stream_messages: streamMessages, cpu_s: cpu };
 
       const rate = Math.max(1, tally.records_per_s / 2);
       const n = o.latencyRecords ?? Math.min(lines.length, Math.max(500, Math.round(rate * 15)));
       latencyLines = [...new StreamGenerator({ ...gen, records: n, seed: (o.seed ?? 1) + 1, now: Date.now(), idPrefix: 'lat' }).lines()];
       log(`latency: ${n} records at ${Math.round(rate)}/s`);
       latency = await latencyAtRate(bus, servers.mongoUrl, 'bench', latencyLines, rate);
+      // Balances are projections the worker writes behind the log, in bounded flushes; after
+      // a burst over many accounts they lag it. Wait for them rather than stop mid-flush.
+      log('waiting for the account projections to match the log');
+      const settling = performance.now();
+      for (;;) {
+        balances = await checkBalances(servers.mongoUrl, 'bench', config, [...lines, ...latencyLines], Date.now());
+        if ((balances.wrong === 0 && balances.ledgerMismatches === 0) || performance.now() - settling > 600_000) break;
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+      settleSeconds = Math.round((performance.now() - settling) / 100) / 10;
       rss = await peakRss(procs, servers);
     } finally {
-      await stopServices(procs);
+      exitCodes = await stopServices(procs);
     }
 
-    log('checking balances');
-    const all = [...lines, ...latencyLines];
-    const balances = await checkBalances(servers.mongoUrl, 'bench', config, all, Date.now());
     const mongo = await connectMongo(servers.mongoUrl, 'bench');
     const { charged } = await sumShardLog(mongo.db).finally(() => mongo.close());
     const profiles: Record<string, ProfileSummary> = {};
@@ -145,9 +163,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       date: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       load_avg: load,
-      records: o.records, accounts: o.accounts, shards,
-      raw, nats_cli: natsCli, naive, tally, latency, rss_mb: rss, charged, expected_charged: balances.unique, balances, profiles,
-      ok: balances.wrong === 0 && balances.ledgerMismatches === 0 && charged === balances.unique && naive.failed === 0 && latency.samples > 0,
+      records: o.records, accounts: o.accounts, shards: config.shards,
+      raw, nats_cli: natsCli, naive, tally, latency, rss_mb: rss, charged, expected_charged: balances.unique, balances,
+      projections_settle_s: settleSeconds, exit_codes: exitCodes, profiles,
+      ok: balances.wrong === 0 && balances.ledgerMismatches === 0 && charged === balances.unique && naive.failed === 0 && latency.samples > 0 && Object.values(exitCodes).every((c) => c === 0),
     };
   } finally {
     await bus.close();

@@ -36,8 +36,11 @@ export async function startBenchServers(): Promise<BenchServers> {
 }
 
 /** The environment of the pipeline's child processes. */
-export function benchEnv(servers: Embedded, db: string, shards: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, NATS_URL: servers.natsUrl, REDIS_URL: servers.redisUrl, MONGO_URL: servers.mongoUrl, MONGO_DB: db, SHARDS: String(shards), LOG_LEVEL: 'info', ...extra };
+export function benchEnv(servers: Embedded, db: string, shards?: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env, NATS_URL: servers.natsUrl, REDIS_URL: servers.redisUrl, MONGO_URL: servers.mongoUrl, MONGO_DB: db,
+    ...(shards !== undefined ? { SHARDS: String(shards) } : {}), LOG_LEVEL: 'info', ...extra,
+  };
 }
 
 export interface ServiceProcess {
@@ -70,14 +73,17 @@ export async function spawnServices(env: NodeJS.ProcessEnv, options: { cpuProfDi
   return procs;
 }
 
-/** SIGTERM, then wait: a clean exit is what writes the CPU profile and the worker's final counters. */
-export async function stopServices(procs: readonly ServiceProcess[]): Promise<void> {
-  await Promise.all(procs.map(async (p) => {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-    const exited = once(p.child, 'exit');
-    p.child.kill('SIGTERM');
-    await exited;
+/** SIGTERM, then wait: a clean exit is what writes the CPU profile and the worker's final counters. Exit codes by name. */
+export async function stopServices(procs: readonly ServiceProcess[]): Promise<Record<string, number | null>> {
+  const codes = await Promise.all(procs.map(async (p) => {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      const exited = once(p.child, 'exit');
+      p.child.kill('SIGTERM');
+      await exited;
+    }
+    return [p.name, p.child.exitCode] as const;
   }));
+  return Object.fromEntries(codes);
 }
 
 /** Resolves once the bridges' consumer has been delivered `lastSeq` and holds nothing pending or un-acked. */
@@ -99,10 +105,28 @@ export async function peakRssMb(pid: number | undefined): Promise<number | null>
   return kb ? Math.round(Number(kb) / 1024) : null;
 }
 
-/** Peak RSS of the bridge, the worker and each embedded server; read before anything stops. */
+/** CPU time (user + system) a live process has used so far, in seconds. */
+export async function cpuSeconds(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the parenthesized command name; utime and stime are the 12th and 13th, in clock ticks (100/s on Linux).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return f.length > 13 ? Math.round(Number(f[11]) + Number(f[12])) / 100 : null;
+}
+
+const pidsOf = (procs: readonly ServiceProcess[], servers: Embedded): [string, number | undefined][] => [
+  ...procs.map((p) => [p.name, p.child.pid] as [string, number | undefined]),
+  ...Object.entries(servers.pids()),
+];
+
+/** Peak RSS (MiB) of the bridge, the worker and each embedded server; read before anything stops. */
 export async function peakRss(procs: readonly ServiceProcess[], servers: Embedded): Promise<Record<string, number | null>> {
-  const pids: [string, number | undefined][] = [...procs.map((p) => [p.name, p.child.pid] as [string, number | undefined]), ...Object.entries(servers.pids())];
-  return Object.fromEntries(await Promise.all(pids.map(async ([name, pid]) => [name, await peakRssMb(pid)] as const)));
+  return Object.fromEntries(await Promise.all(pidsOf(procs, servers).map(async ([name, pid]) => [name, await peakRssMb(pid)] as const)));
+}
+
+/** CPU seconds used so far by the same processes; two snapshots give a phase's CPU per process. */
+export async function cpuSnapshot(procs: readonly ServiceProcess[], servers: Embedded): Promise<Record<string, number | null>> {
+  return Object.fromEntries(await Promise.all(pidsOf(procs, servers).map(async ([name, pid]) => [name, await cpuSeconds(pid)] as const)));
 }
 
 export interface BalanceCheck {

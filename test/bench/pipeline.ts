@@ -18,7 +18,7 @@ import { loadConfig } from '../../shared/config/index.js';
 import { publishAll, type RecordedLine } from '../support/stream.js';
 import { benchEnv, checkBalances, peakRss, spawnServices, startBenchServers, stopServices, waitDrained } from './harness.js';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '200000' }, accounts: { type: 'string', default: '10000' }, shards: { type: 'string', default: '32' } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '200000' }, accounts: { type: 'string', default: '10000' }, shards: { type: 'string', default: '16' } } });
 const N = Number(values.records);
 const A = Number(values.accounts);
 

@@ -18,7 +18,7 @@ const { values } = parseArgs({
     records: { type: 'string', default: '300000' },
     accounts: { type: 'string', default: '10000' },
     seed: { type: 'string', default: '1' },
-    shards: { type: 'string', default: '32' },
+    shards: { type: 'string' },
     naive: { type: 'string' },
     'latency-records': { type: 'string' },
     'bad-rate': { type: 'string', default: '0' },
@@ -38,8 +38,9 @@ function table(r: BenchResult): string {
     ['naive: 1 BullMQ job + 1 updateOne per record', `${r.naive.per_s} rec/s`, `${r.naive.records} records; lost to $inc races: ${r.naive.lost_micros} micros`],
     ['tally end to end (first publish -> last charge)', `${r.tally.records_per_s} rec/s`, `${r.tally.records} records in ${r.tally.seconds} s; publish ${r.tally.publish_per_s} rec/s`],
     ['latency publish -> charged, p50 / p99', `${r.latency.p50_ms} / ${r.latency.p99_ms} ms`, `at ${r.latency.achieved_per_s} rec/s (target ${r.latency.target_per_s}), ${r.latency.samples} samples, max ${r.latency.max_ms} ms`],
+    ['CPU seconds during the end-to-end phase', '', Object.entries(r.tally.cpu_s).map(([k, v]) => `${k} ${v ?? '?'}`).join(', ')],
     ['peak RSS (MiB)', '', rss],
-    ['balances', r.ok ? 'ok' : 'WRONG', `${r.balances.accounts} accounts, ${r.balances.wrong} wrong, ${r.balances.ledgerMismatches} ledger mismatches; charged ${r.charged} of ${r.expected_charged}`],
+    ['balances', r.ok ? 'ok' : 'WRONG', `${r.balances.accounts} accounts, ${r.balances.wrong} wrong, ${r.balances.ledgerMismatches} ledger mismatches; charged ${r.charged} of ${r.expected_charged}; projections settled in ${r.projections_settle_s} s; exit codes ${JSON.stringify(r.exit_codes)}`],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
@@ -53,7 +54,7 @@ const result = await runBench({
   records: Number(values.records),
   accounts: Number(values.accounts),
   seed: Number(values.seed),
-  shards: Number(values.shards),
+  ...(values.shards !== undefined ? { shards: Number(values.shards) } : {}),
   badRate: Number(values['bad-rate']),
   dupRate: Number(values['dup-rate']),
   natsCli: values['nats-cli'],

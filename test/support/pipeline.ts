@@ -17,6 +17,7 @@ export function testConfig(endpoints: Endpoints, env: Record<string, string> = {
     MONGO_URL: endpoints.mongoUrl,
     MONGO_DB: `t_${randomUUID().slice(0, 8)}`,
     SHARDS: '4',
+    PROJECTION_FLUSH_MS: '1000',
     LOG_LEVEL: 'warn',
     ...env,
   });

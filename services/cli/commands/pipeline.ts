@@ -1,6 +1,7 @@
+import type { Logger } from 'pino';
 import type { Command } from 'commander';
 import { BRIDGE_CONSUMER, USAGE_STREAM, connectBus } from '../../../shared/bus/index.js';
-import { Shutdown, readOrCreateAdminToken, startEmbedded, type Endpoints } from '../../../shared/runtime/index.js';
+import { Shutdown, readOrCreateAdminToken, serveMetrics, startEmbedded, type Endpoints } from '../../../shared/runtime/index.js';
 import { startBridge } from '../../bridge/main.js';
 import { startWorker } from '../../worker/main.js';
 import { startApi } from '../../api/index.js';
@@ -26,6 +27,14 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: { token: stri
     lines.unshift(`  Operator ${url}/login   (dashboard: set ADMIN_TOKEN to enable sign-in)`);
   }
   return lines;
+}
+
+/** METRICS_PORT set: this process's counters at /metrics, for Prometheus to add up across replicas. */
+async function metricsListener(port: number | undefined, shutdown: Shutdown, logger: Logger): Promise<void> {
+  if (port === undefined) return;
+  const server = await serveMetrics(port);
+  shutdown.add('metrics', () => server.close());
+  logger.info({ url: server.url }, 'metrics listening');
 }
 
 export function registerPipelineCommands(program: Command): void {
@@ -76,7 +85,8 @@ export function registerPipelineCommands(program: Command): void {
     .action(async () => {
       const { config, logger } = cliContext('tally-worker');
       const worker = await startWorker(config, await endpointsFor(config), logger);
-      new Shutdown({ logger }).add('worker', () => worker.stop()).listen();
+      const shutdown = new Shutdown({ logger }).add('worker', () => worker.stop()).listen();
+      await metricsListener(config.metricsPort, shutdown, logger);
     });
 
   program
@@ -85,7 +95,8 @@ export function registerPipelineCommands(program: Command): void {
     .action(async () => {
       const { config, logger } = cliContext('tally-bridge');
       const bridge = await startBridge(config, await endpointsFor(config), logger);
-      new Shutdown({ logger }).add('bridge', () => bridge.stop()).listen();
+      const shutdown = new Shutdown({ logger }).add('bridge', () => bridge.stop()).listen();
+      await metricsListener(config.metricsPort, shutdown, logger);
     });
 
   program

@@ -68,13 +68,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
   let chars = 0;
   let inFlight = 0;
   // A counter and one waiter, not Promise.race over the window: race is O(window) per publish.
-  // A full window resumes at three quarters, so publishes leave in bursts the client writes
-  // to the socket together, not one write per ack (measured: ~6.5k/s one by one, see docs/benchmarks.md).
-  const resumeAt = window - Math.max(1, Math.floor(window / 4));
   let roomFreed: (() => void) | null = null;
   const settled = (): void => {
     inFlight--;
-    if (roomFreed && inFlight <= resumeAt) {
+    if (roomFreed && inFlight < window) {
       roomFreed();
       roomFreed = null;
     }

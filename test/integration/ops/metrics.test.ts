@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_CONSUMER, USAGE_STREAM, ensureStreams, streamOptions } from '../../../shared/bus/index.js';
 import type { Config } from '../../../shared/config/index.js';
+import { serveMetrics } from '../../../shared/runtime/index.js';
 import { startApi, type RunningApi } from '../../../services/api/index.js';
 import { delta, scrape } from '../../support/metrics.js';
 import { probe, startPipeline, testConfig, type Probe, type Started } from '../../support/pipeline.js';
@@ -92,6 +93,20 @@ describe('operator metrics and health', () => {
     const missing = [...used].filter((name) => !served.has(name));
     expect(used.size).toBeGreaterThan(10);
     expect(missing).toEqual([]);
+  });
+
+  it('serves the same registry on METRICS_PORT for processes without the API (tally worker, tally bridge)', async () => {
+    const server = await serveMetrics(0, '127.0.0.1');
+    try {
+      const res = await fetch(server.url);
+      expect(res.status).toBe(200);
+      const body = await res.text();
+      expect(body).toContain('tally_records_charged_total 400');
+      expect(body).toContain('tally_process_cpu_user_seconds_total');
+      expect((await fetch(server.url.replace('/metrics', '/other'))).status).toBe(404);
+    } finally {
+      await server.close();
+    }
   });
 
   it('/healthz answers while the process lives; /readyz names every check, and why one fails', async () => {
