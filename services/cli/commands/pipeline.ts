@@ -84,8 +84,10 @@ export function registerPipelineCommands(program: Command): void {
     .description('run a shard worker (BullMQ -> MongoDB) against the configured servers')
     .action(async () => {
       const { config, logger } = cliContext('tally-worker');
+      // Listening first: a SIGTERM while the worker is still starting is a clean exit too.
+      const shutdown = new Shutdown({ logger }).listen();
       const worker = await startWorker(config, await endpointsFor(config), logger);
-      const shutdown = new Shutdown({ logger }).add('worker', () => worker.stop()).listen();
+      shutdown.add('worker', () => worker.stop());
       await metricsListener(config.metricsPort, shutdown, logger);
     });
 
@@ -94,8 +96,9 @@ export function registerPipelineCommands(program: Command): void {
     .description('run a bridge (NATS JetStream -> BullMQ) against the configured servers')
     .action(async () => {
       const { config, logger } = cliContext('tally-bridge');
+      const shutdown = new Shutdown({ logger }).listen();
       const bridge = await startBridge(config, await endpointsFor(config), logger);
-      const shutdown = new Shutdown({ logger }).add('bridge', () => bridge.stop()).listen();
+      shutdown.add('bridge', () => bridge.stop());
       await metricsListener(config.metricsPort, shutdown, logger);
     });
 

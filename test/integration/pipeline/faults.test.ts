@@ -168,14 +168,17 @@ describe('exactly once under faults', () => {
     const pipeline = await startPipeline(config, servers!);
     await pipeline.worker.stop();
     const w1 = spawn('worker', config);
-    const lines = makeStream(6000, 60);
-    const publishing = publishAll(p.bus.js, lines, true, 64);
+    const first = makeStream(3000, 60, 'a');
+    const second = makeStream(4000, 60, 'b');
+    const lines = [...first, ...second];
+    await publishAll(p.bus.js, first, true, 64);
     await waitFor(async () => (await p.acked()) > 500, 60_000, 'first charges');
     w1.kill('SIGSTOP');
+    // Everything from here on can only be charged by the second worker, once w1's leases lapse.
+    await publishAll(p.bus.js, second, true, 64);
     const w2 = spawn('worker', config);
-    await waitFor(async () => (await p.acked()) > 2500, 60_000, 'the second worker charging');
+    await waitFor(async () => (await p.acked()) > first.length + 1000, 120_000, 'the second worker charging');
     w1.kill('SIGCONT');
-    await publishing;
     await p.drained(90_000);
     await pipeline.bridge.stop();
     expect((await w1.stop()).code).toBe(0);
