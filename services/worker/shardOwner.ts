@@ -57,12 +57,15 @@ export class ShardOwner {
   /** Documents this owner wrote (inserted or updated), for the benchmark's docs-per-record figure. */
   readonly writes = { log: 0, projections: 0, checkpoints: 0, events: 0 };
   private lock: Promise<void> = Promise.resolve();
-  private compactedAt = 0;
   private sweeping = false;
   private readonly clock: () => number;
 
+  /** Compaction scans the shard log: not at takeover (a busy moment), first an interval later. */
+  private compactedAt: number;
+
   constructor(readonly shard: number, private readonly deps: ShardOwnerDeps) {
     this.clock = deps.clock ?? Date.now;
+    this.compactedAt = this.clock();
   }
 
   get seq(): number {

@@ -183,7 +183,9 @@ export class ShardWorkerService {
         this.deps.logger.error({ err }, 'projection flush failed');
       });
     }
+    const written = Date.now();
     for (const [owner, p] of pending) await owner.afterWrite(p, failure, final).catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'checkpoint failed'));
+    this.deps.logger.debug({ accounts: pending.reduce((n, [, p]) => n + p.write.docs.length, 0), writeMs: written - now, afterMs: Date.now() - written, final }, 'projections flushed');
   }
 
   private addWrites(owner: ShardOwner): void {
