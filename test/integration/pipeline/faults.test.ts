@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../shared/config/index.js';
-import { startTestServers, type TestServers } from '../../support/servers.js';
+import { startWorker } from '../../../services/worker/main.js';
+import { startTestServers, testLogger, type TestServers } from '../../support/servers.js';
 import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
 import { childEnv, spawnTally, waitFor, type TallyProcess } from '../../support/processes.js';
 import { expectedBalances, makeStream, publishAll, storeState } from '../../support/stream.js';
@@ -114,15 +115,21 @@ describe('exactly once under faults', () => {
   it('Redis emptied and restarted mid-stream: lost jobs are re-added, charged once', async () => {
     const { config, p, servers } = await setup();
     const pipeline = await startPipeline(config, servers);
-    const lines = makeStream(6000, 50);
-    const publishing = publishAll(p.bus.js, lines, true, 64);
+    const first = makeStream(3000, 50, 'a');
+    const second = makeStream(3000, 50, 'b');
+    await publishAll(p.bus.js, first, true, 64);
     await waitFor(async () => (await p.acked()) > 500, 60_000, 'first charges');
+    // No worker for a moment: the bridge's next jobs wait in Redis, and Redis loses them all.
+    await pipeline.worker.stop();
+    await publishAll(p.bus.js, second, true, 64);
+    await waitFor(() => pipeline.bridge.bridge.counters.jobs > 0 && pipeline.bridge.bridge.pending >= second.length, 60_000, 'jobs waiting in Redis');
     await servers.restart('redis', { wipe: true });
-    await publishing;
+    const worker = await startWorker(config, servers, testLogger());
     await p.drained(90_000);
     expect(pipeline.bridge.bridge.counters.requeued).toBeGreaterThan(0); // the loss really happened
-    await pipeline.stop();
-    await expectExact(config, lines);
+    await pipeline.bridge.stop();
+    await worker.stop();
+    await expectExact(config, [...first, ...second]);
   }, HEAVY_TEST_MS);
 
   it('nats-server restarted mid-stream: un-acked messages come back, charged once', async () => {
