@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_LADDER,
   DEFAULT_PRICE_BOOK,
+  formatQuoteLine,
   priceBatch,
   priceRecord,
   Quoter,
@@ -105,6 +106,17 @@ describe('properties', () => {
         const answers = quote(withRepeats);
         expect(charged(answers)).toBe(charged(quote(lines)));
         expect(answers.filter((a) => 'charge_micros' in a)).toEqual(quote(lines).filter((a) => 'charge_micros' in a));
+      }),
+    );
+  });
+
+  it('formatQuoteLine writes exactly what JSON.stringify would', () => {
+    fc.assert(
+      fc.property(fc.array(arbLine, { maxLength: 20 }), fc.bigInt(0n, 2n ** 64n), (lines, micros) => {
+        const big = { id: 'x', account_id: 'y', charge_micros: micros.toString(), tier: 'month' as const };
+        for (const answer of [...quote([...lines, ...lines]), big]) {
+          expect(formatQuoteLine(answer)).toBe(JSON.stringify(answer));
+        }
       }),
     );
   });
