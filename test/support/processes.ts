@@ -29,9 +29,14 @@ export interface TallyProcess {
   /** Resolves with the exit code or signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal: NodeJS.Signals): void;
-  /** SIGTERM, then wait for a clean exit. */
+  /** Resolves once the process has logged that it started (or has exited). */
+  ready(): Promise<void>;
+  /** Waits until it has started (a signal during module loading would kill it outright), then SIGTERM and a clean exit. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
+
+/** The line each long-running command logs once it is serving. */
+const STARTED = /"msg":"(worker started|bridge started|api listening)"/;
 
 /**
  * Runs `tally <args>` from source in a child process (so it can be SIGKILLed), its output
@@ -43,14 +48,26 @@ export function spawnTally(args: string[], env: NodeJS.ProcessEnv, logFile: stri
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  let started = false;
+  let tail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (started) return;
+    const text = tail + chunk.toString();
+    started = STARTED.test(text);
+    tail = text.slice(-200); // a line may arrive in two chunks
+  });
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  const ready = (): Promise<void> => waitFor(() => started || !alive(), 120_000, `${args.join(' ')} to start`);
   return {
     child,
     exited,
+    ready,
     kill: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (alive()) child.kill(signal);
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await ready();
+      if (alive()) child.kill('SIGTERM');
       return exited;
     },
   };
