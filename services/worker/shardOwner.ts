@@ -141,7 +141,7 @@ export class ShardOwner {
       return { doc, charged: doc.folds.length, duplicates: doc.duplicates };
     });
     const allocationsExpired = await expireAllocations(this.deps.db, this.shard, now);
-    await this.flushNow();
+    await this.flush();
     return { seq: result.seq, charged: 0, duplicates: 0, tick: { ...counts, allocationsExpired } };
   }
 
@@ -295,17 +295,8 @@ export class ShardOwner {
     return this.clock() - this.lastAppendAt;
   }
 
-  /** Writes every projection changed so far (flush already guarantees a fresh pass). */
-  flushNow(): Promise<void> {
-    return this.flush();
-  }
-
   /** Drops the in-memory state (lease lost): the next owner, maybe this one again, reloads. */
   drop(): void {
     this.state = null;
-  }
-
-  hasPendingWrites(): boolean {
-    return this.state?.hasDirty() ?? false;
   }
 }

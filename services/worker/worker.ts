@@ -143,7 +143,7 @@ export class ShardWorkerService {
       case 'fold': {
         const result = await owner.processFolds(data.entries.map((e) => ({ ...e, d: BigInt(e.d) })), id);
         // The API waits for this job and then reads the projection: write it now, not on the timer.
-        await owner.flushNow();
+        await owner.flush();
         return result;
       }
       case 'tick':
