@@ -1,6 +1,11 @@
+/**
+ * What every server-facing command needs. The runtime modules (pino, the endpoint
+ * resolver) are loaded when a command runs, not when the CLI starts: `tally quote`
+ * and `tally --help` never pay for them (see services/cli/main.ts).
+ */
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../shared/config/index.js';
-import { createLogger, resolveEndpoints, type Endpoints } from '../../shared/runtime/index.js';
+import type { Endpoints } from '../../shared/runtime/index.js';
 
 export interface CliContext {
   config: Config;
@@ -8,13 +13,15 @@ export interface CliContext {
 }
 
 /** Config and logger for a command; config errors surface as the CLI's exit code 2. */
-export function cliContext(name: string): CliContext {
+export async function cliContext(name: string): Promise<CliContext> {
   const config = loadConfig();
+  const { createLogger } = await import('../../shared/runtime/logger.js');
   return { config, logger: createLogger({ level: config.logLevel, name }) };
 }
 
 /** The servers to talk to: the URLs from the environment, or those `tally up` wrote under DATA_DIR. */
 export async function endpointsFor(config: Config): Promise<Endpoints> {
+  const { resolveEndpoints } = await import('../../shared/runtime/endpoints.js');
   return resolveEndpoints(config);
 }
 

@@ -75,5 +75,6 @@ export type {
   VmAllocation,
 } from './plans.js';
 
-export { Quoter, formatQuoteLine, parseAccountLine } from './quote.js';
-export type { QuoteLine, QuoterOptions } from './quote.js';
+export { QuotePricer, Quoter, formatQuoteLine, parseAccountLine, recordedMessage } from './quote.js';
+export { IdSet } from './idSet.js';
+export type { Assessment, QuoteLine, QuoterOptions } from './quote.js';

@@ -1,11 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULT_PLANS, parsePlans, parseRfc3339, perVmAuditCostMicros, toJsonMicros, type Plan } from '../../../shared/domain/index.js';
-import { ShardQueues, redisConnection, runLadderTick } from '../../../shared/queue/index.js';
-import { Shutdown } from '../../../shared/runtime/index.js';
-import { connectMongo } from '../../../shared/store/index.js';
-import { startApi } from '../../api/index.js';
-import { startScheduler } from '../../scheduler/index.js';
 import { cliContext, endpointsFor } from '../context.js';
 
 function planLine(plan: Plan) {
@@ -18,7 +13,8 @@ export function registerAccountsCommands(program: Command): void {
     .command('api')
     .description('run the HTTP API (plans, VMs, payment webhook, admin tick) on HTTP_PORT')
     .action(async () => {
-      const { config, logger } = cliContext('tally-api');
+      const { config, logger } = await cliContext('tally-api');
+      const [{ startApi }, { Shutdown }] = await Promise.all([import('../../api/index.js'), import('../../../shared/runtime/index.js')]);
       const api = await startApi(config, await endpointsFor(config), logger);
       new Shutdown({ logger }).add('api', () => api.stop()).listen();
       process.stdout.write(`tally api listening on ${api.url}\n`);
@@ -28,7 +24,8 @@ export function registerAccountsCommands(program: Command): void {
     .command('scheduler')
     .description('run the job scheduler: the ladder tick every LADDER_TICK_INTERVAL_MS')
     .action(async () => {
-      const { config, logger } = cliContext('tally-scheduler');
+      const { config, logger } = await cliContext('tally-scheduler');
+      const [{ startScheduler }, { Shutdown }] = await Promise.all([import('../../scheduler/index.js'), import('../../../shared/runtime/index.js')]);
       const scheduler = await startScheduler(config, await endpointsFor(config), logger);
       new Shutdown({ logger }).add('scheduler', () => scheduler.stop()).listen();
     });
@@ -40,7 +37,10 @@ export function registerAccountsCommands(program: Command): void {
     .option('--now <rfc3339>', 'run as of this instant instead of the current time (operators, tests)')
     .option('--timeout <ms>', 'how long to wait for the shard owners', '120000')
     .action(async (opts: { now?: string; timeout: string }) => {
-      const { config, logger } = cliContext('tally-ladder-tick');
+      const { config, logger } = await cliContext('tally-ladder-tick');
+      const [{ ShardQueues, redisConnection, runLadderTick }, { connectMongo }] = await Promise.all([
+        import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'),
+      ]);
       const now = opts.now === undefined ? Date.now() : parseRfc3339(opts.now);
       if (now === null) throw new Error(`--now ${opts.now}: not an RFC 3339 timestamp with a time zone`);
       const endpoints = await endpointsFor(config);

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { Config } from '../../../shared/config/index.js';
-import { redisConnection } from '../../../shared/queue/index.js';
-import { connectMongo, listAllocations } from '../../../shared/store/index.js';
-import { KeyRing, allocationView } from '../../api/index.js';
+import type { KeyRing } from '../../api/index.js';
 import { cliContext, endpointsFor, ndjson } from '../context.js';
 
 const out = (value: unknown): boolean => process.stdout.write(`${ndjson(value)}\n`);
@@ -13,6 +11,9 @@ const out = (value: unknown): boolean => process.stdout.write(`${ndjson(value)}\
  * revocation from the CLI reaches every API process at once.
  */
 async function withKeyRing<T>(config: Config, logger: Logger, run: (keys: KeyRing) => Promise<T>): Promise<T> {
+  const [{ redisConnection }, { connectMongo }, { KeyRing }] = await Promise.all([
+    import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'), import('../../api/index.js'),
+  ]);
   const endpoints = await endpointsFor(config);
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
   // Fail after two reconnect attempts instead of hanging: a revocation Redis did not take must be retried.
@@ -35,7 +36,7 @@ export function registerKeyCommands(program: Command): void {
     .argument('<account>', 'account id')
     .description('create a key for the account; prints it once as JSON {account_id, key_id, key, created_at}')
     .action(async (account: string) => {
-      const { config, logger } = cliContext('tally-keys');
+      const { config, logger } = await cliContext('tally-keys');
       const created = await withKeyRing(config, logger, (ring) => ring.create(account));
       out({ account_id: account, key_id: created.keyId, key: created.key, created_at: created.createdAt.toISOString() });
     });
@@ -45,7 +46,7 @@ export function registerKeyCommands(program: Command): void {
     .argument('<account>', 'account id')
     .description("NDJSON of the account's keys that are not revoked: key_id, created_at")
     .action(async (account: string) => {
-      const { config, logger } = cliContext('tally-keys');
+      const { config, logger } = await cliContext('tally-keys');
       for (const k of await withKeyRing(config, logger, (ring) => ring.list(account))) out({ key_id: k.keyId, created_at: k.createdAt.toISOString() });
     });
 
@@ -55,7 +56,7 @@ export function registerKeyCommands(program: Command): void {
     .argument('<key_id>', 'the key id (from keys create or keys list)')
     .description('revoke a key at once; exits 1 when the account has no such key')
     .action(async (account: string, keyId: string) => {
-      const { config, logger } = cliContext('tally-keys');
+      const { config, logger } = await cliContext('tally-keys');
       const revoked = await withKeyRing(config, logger, (ring) => ring.revoke(account, keyId));
       if (revoked === null) {
         process.stderr.write(`tally: account ${account} has no key ${keyId}\n`);
@@ -70,7 +71,10 @@ export function registerKeyCommands(program: Command): void {
     .description('NDJSON of VM allocations (plan, slot, status, expiry, audit cost), of every account or one')
     .option('--account <id>', 'only this account')
     .action(async (opts: { account?: string }) => {
-      const { config } = cliContext('tally-allocations');
+      const { config } = await cliContext('tally-allocations');
+      const [{ connectMongo, listAllocations }, { allocationView }] = await Promise.all([
+        import('../../../shared/store/index.js'), import('../../api/index.js'),
+      ]);
       const mongo = await connectMongo((await endpointsFor(config)).mongoUrl, config.mongoDb);
       try {
         for (const a of await listAllocations(mongo.db, opts.account)) out(allocationView(a));

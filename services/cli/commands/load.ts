@@ -3,14 +3,13 @@ import { stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
-import cliProgress from 'cli-progress';
-import { connectBus, ensureStreams, streamOptions } from '../../../shared/bus/index.js';
 import { ACCOUNT_ID_PATTERN, parseRfc3339 } from '../../../shared/domain/index.js';
 import { cliContext, endpointsFor } from '../context.js';
-import { StreamGenerator, firstPaidLines } from '../load/generate.js';
 import { LineWriter } from '../load/lineWriter.js';
-import { runReplay, type ReplayReport } from '../load/replay.js';
-import { runExport } from '../load/export.js';
+import type { ReplayReport } from '../load/replay.js';
+
+// Loaded by the actions that use them (see services/cli/main.ts).
+const busModule = () => import('../../../shared/bus/index.js');
 
 const integer = (min: number) => (v: string): number => {
   const n = Number(v);
@@ -87,6 +86,7 @@ export function registerLoadCommands(program: Command): void {
     .action(async (o: { records: number; accounts: number; seed: number; badRate: number; dupRate: number; days: number; span: number; now?: number; prefix?: string; out?: string; accountsOut?: string }) => {
       if (o.badRate + o.dupRate > 1) throw new InvalidArgumentError('--bad-rate plus --dup-rate must be at most 1');
       const now = o.now ?? Date.now();
+      const { StreamGenerator, firstPaidLines } = await import('../load/generate.js');
       const gen = new StreamGenerator({
         records: o.records, accounts: o.accounts, seed: o.seed, now, badRate: o.badRate, dupRate: o.dupRate, days: o.days, spanSeconds: o.span,
         ...(o.prefix !== undefined ? { idPrefix: o.prefix } : {}),
@@ -115,7 +115,10 @@ export function registerLoadCommands(program: Command): void {
     .option('--window <n>', 'publishes awaiting their ack at once', integer(1), 2000)
     .option('--json', 'print the report as JSON')
     .action(async (file: string, o: { rate?: number; speed?: number; msgId: boolean; window: number; json?: boolean }) => {
-      const { config } = cliContext('tally-replay');
+      const { config } = await cliContext('tally-replay');
+      const [{ connectBus, ensureStreams, streamOptions }, { runReplay }, { default: cliProgress }] = await Promise.all([
+        busModule(), import('../load/replay.js'), import('cli-progress'),
+      ]);
       const bus = await connectBus((await endpointsFor(config)).natsUrl, 'tally-replay');
       const input = file === '-' ? process.stdin : createReadStream(file);
       const size = file === '-' ? 0 : (await stat(file)).size;
@@ -154,7 +157,8 @@ export function registerLoadCommands(program: Command): void {
     .option('--dlq', 'the dead-letter stream; lines carry the original subject and the code')
     .option('--out <file>', 'write here instead of stdout')
     .action(async (o: { since?: number; until?: number; account?: string; dlq?: boolean; out?: string }) => {
-      const { config } = cliContext('tally-export');
+      const { config } = await cliContext('tally-export');
+      const [{ connectBus }, { runExport }] = await Promise.all([busModule(), import('../load/export.js')]);
       const bus = await connectBus((await endpointsFor(config)).natsUrl, 'tally-export');
       const output = outputFor(o.out);
       try {

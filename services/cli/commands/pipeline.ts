@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Command } from 'commander';
-import { BRIDGE_CONSUMER, USAGE_STREAM, connectBus } from '../../../shared/bus/index.js';
-import { Shutdown, readOrCreateAdminToken, serveMetrics, startEmbedded, type Endpoints } from '../../../shared/runtime/index.js';
-import { startBridge } from '../../bridge/main.js';
-import { startWorker } from '../../worker/main.js';
-import { startApi } from '../../api/index.js';
-import { startScheduler } from '../../scheduler/index.js';
+import type { Endpoints, Shutdown } from '../../../shared/runtime/index.js';
 import { cliContext, endpointsFor } from '../context.js';
+
+// Each action loads what it runs (see services/cli/main.ts): the CLI starts in a blink.
+const runtime = () => import('../../../shared/runtime/index.js');
+const bridgeService = () => import('../../bridge/main.js');
+const workerService = () => import('../../worker/main.js');
 
 function allUrlsSet(e: { natsUrl?: string | undefined; redisUrl?: string | undefined; mongoUrl?: string | undefined }): boolean {
   return Boolean(e.natsUrl && e.redisUrl && e.mongoUrl);
@@ -32,6 +32,7 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: { token: stri
 /** METRICS_PORT set: this process's counters at /metrics, for Prometheus to add up across replicas. */
 async function metricsListener(port: number | undefined, shutdown: Shutdown, logger: Logger): Promise<void> {
   if (port === undefined) return;
+  const { serveMetrics } = await runtime();
   const server = await serveMetrics(port);
   shutdown.add('metrics', () => server.close());
   logger.info({ url: server.url }, 'metrics listening');
@@ -42,7 +43,11 @@ export function registerPipelineCommands(program: Command): void {
     .command('up')
     .description('start everything: embedded servers (unless NATS_URL/REDIS_URL/MONGO_URL are set), bridge, worker, scheduler and API')
     .action(async () => {
-      const { config, logger } = cliContext('tally');
+      const { config, logger } = await cliContext('tally');
+      const { Shutdown, readOrCreateAdminToken, startEmbedded } = await runtime();
+      const [{ startWorker }, { startBridge }, { startApi }, { startScheduler }] = await Promise.all([
+        workerService(), bridgeService(), import('../../api/index.js'), import('../../scheduler/index.js'),
+      ]);
       const shutdown = new Shutdown({ logger }).listen();
       let endpoints: Endpoints;
       // The embedded default is a local install: with no ADMIN_TOKEN, one is made and kept in
@@ -83,7 +88,8 @@ export function registerPipelineCommands(program: Command): void {
     .command('worker')
     .description('run a shard worker (BullMQ -> MongoDB) against the configured servers')
     .action(async () => {
-      const { config, logger } = cliContext('tally-worker');
+      const { config, logger } = await cliContext('tally-worker');
+      const [{ Shutdown }, { startWorker }] = await Promise.all([runtime(), workerService()]);
       // Listening first: a SIGTERM while the worker is still starting is a clean exit too.
       const shutdown = new Shutdown({ logger }).listen();
       const worker = await startWorker(config, await endpointsFor(config), logger);
@@ -95,7 +101,8 @@ export function registerPipelineCommands(program: Command): void {
     .command('bridge')
     .description('run a bridge (NATS JetStream -> BullMQ) against the configured servers')
     .action(async () => {
-      const { config, logger } = cliContext('tally-bridge');
+      const { config, logger } = await cliContext('tally-bridge');
+      const [{ Shutdown }, { startBridge }] = await Promise.all([runtime(), bridgeService()]);
       const shutdown = new Shutdown({ logger }).listen();
       const bridge = await startBridge(config, await endpointsFor(config), logger);
       shutdown.add('bridge', () => bridge.stop());
@@ -108,7 +115,10 @@ export function registerPipelineCommands(program: Command): void {
     .requiredOption('--once', 'run once and exit (the only mode)')
     .option('--timeout <ms>', 'give up after this long', '600000')
     .action(async (opts: { timeout: string }) => {
-      const { config, logger } = cliContext('tally-aggregate');
+      const { config, logger } = await cliContext('tally-aggregate');
+      const [{ BRIDGE_CONSUMER, USAGE_STREAM, connectBus }, { startWorker }, { startBridge }] = await Promise.all([
+        import('../../../shared/bus/index.js'), workerService(), bridgeService(),
+      ]);
       const endpoints = await endpointsFor(config);
       const started = Date.now();
       const worker = await startWorker(config, endpoints, logger);

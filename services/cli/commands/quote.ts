@@ -1,19 +1,21 @@
 /**
- * `tally quote`: prices a recorded stream offline. Streams both ways: input is split into
- * lines chunk by chunk and output is written in blocks that respect backpressure, so
- * memory does not grow with the stream (only with its distinct ids, see Quoter).
+ * `tally quote`: prices a recorded stream offline. Streams both ways: input is cut into
+ * blocks of whole lines, blocks are priced on worker threads (or this one), and answers
+ * are written in input order with backpressure, so memory does not grow with the stream
+ * (only with its distinct ids, see IdSet).
  */
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { StringDecoder } from 'node:string_decoder';
 import {
-  Quoter,
+  IdSet,
   formatQuoteLine,
   parseAccountLine,
   type Ladder,
   type PriceBook,
 } from '../../../shared/domain/index.js';
+import type { PricedChunk } from '../quote/chunk.js';
+import { inlineRunner, threadRunner } from '../quote/pool.js';
 
 export interface QuoteOptions {
   /** NDJSON of `{"account_id", "first_paid_at"}`; accounts not listed have never paid. */
@@ -25,6 +27,14 @@ export interface QuoteOptions {
   lateArrivalDays: number;
   /** The instant future and too-late records are judged against, fixed for the whole run. */
   now: number;
+  /**
+   * Worker threads that validate and price; 0 prices on this thread. Needs the compiled
+   * build (the worker script is dist/services/cli/quote/worker.js).
+   * @defaultValue 0
+   */
+  threads?: number;
+  /** Input is handed out in blocks of about this many bytes, cut after the last newline. @defaultValue 256 KiB */
+  blockBytes?: number;
 }
 
 export interface QuoteSummary {
@@ -34,14 +44,21 @@ export interface QuoteSummary {
   dead: number;
 }
 
-/** Output is flushed in blocks of about this many characters. */
-const BLOCK_CHARS = 1 << 16;
+const BLOCK_BYTES = 1 << 18;
 /**
  * A line longer than this cannot hold an 8 KiB payload however it is escaped; it is
  * answered `too_large` and skipped without being held in memory.
  */
-const MAX_LINE_CHARS = 1 << 20;
-const TOO_LARGE = formatQuoteLine({ dead: 'too_large' });
+const MAX_LINE_BYTES = 1 << 20;
+const NEWLINE = 10;
+const TOO_LARGE: PricedChunk = {
+  out: Buffer.from(`${formatQuoteLine({ dead: 'too_large' })}\n`, 'latin1'),
+  idBytes: new Uint8Array(0),
+  idEnds: new Int32Array(0),
+  spans: new Int32Array(0),
+  lines: 1,
+  dead: 1,
+};
 
 export async function loadFirstPaidAt(file: string): Promise<Map<string, number>> {
   const firstPaidAt = new Map<string, number>();
@@ -57,65 +74,76 @@ export async function loadFirstPaidAt(file: string): Promise<Map<string, number>
 }
 
 export async function runQuote(options: QuoteOptions): Promise<QuoteSummary> {
-  const firstPaidAt = options.accountsFile === undefined ? new Map() : await loadFirstPaidAt(options.accountsFile);
+  const firstPaidAt = options.accountsFile === undefined ? new Map<string, number>() : await loadFirstPaidAt(options.accountsFile);
   const { output, now, priceBook, ladder, lateArrivalDays } = options;
-  const quoter = new Quoter({ priceBook, ladder, lateArrivalDays, firstPaidAt });
+  const pricing = { priceBook, ladder, lateArrivalDays, firstPaidAt, now };
+  const threads = options.threads ?? 0;
+  const runner = threads > 0 ? threadRunner(pricing, threads) : inlineRunner(pricing);
+  const blockBytes = options.blockBytes ?? BLOCK_BYTES;
+  const seen = new IdSet();
   const summary: QuoteSummary = { lines: 0, charged: 0, duplicates: 0, dead: 0 };
-  let block: string[] = [];
-  let blockChars = 0;
 
-  const flush = async (): Promise<void> => {
-    if (block.length === 0) return;
-    const ready = output.write(block.join(''));
-    block = [];
-    blockChars = 0;
-    if (!ready) await once(output, 'drain');
-  };
-
-  const emit = (text: string): void => {
-    block.push(text, '\n');
-    blockChars += text.length + 1;
-    summary.lines++;
-  };
-
-  const answer = (line: string): void => {
-    const result = quoter.quoteLine(line.endsWith('\r') ? line.slice(0, -1) : line, now);
-    if ('dead' in result) summary.dead++;
-    else if ('duplicate' in result) summary.duplicates++;
-    else summary.charged++;
-    emit(formatQuoteLine(result));
-  };
-
-  const decoder = new StringDecoder('utf8');
-  let carry = '';
-  let oversized = false;
-  for await (const chunk of options.input) {
-    const text = carry + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      if (oversized) {
-        summary.dead++;
-        emit(TOO_LARGE);
-        oversized = false;
-      } else {
-        answer(text.slice(start, nl));
+  /** Answers in input order: a charged line whose id came earlier becomes a duplicate. */
+  const write = async (priced: PricedChunk): Promise<void> => {
+    summary.lines += priced.lines;
+    summary.dead += priced.dead;
+    const { out, spans, idBytes, idEnds } = priced;
+    const pieces: Uint8Array[] = [];
+    let from = 0;
+    for (let k = 0, idStart = 0; k < idEnds.length; idStart = idEnds[k++]!) {
+      if (seen.addBytes(idBytes, idStart, idEnds[k]!)) {
+        summary.charged++;
+        continue;
       }
-      start = nl + 1;
+      summary.duplicates++;
+      const id = Buffer.from(idBytes.buffer, idBytes.byteOffset + idStart, idEnds[k]! - idStart).toString('latin1');
+      pieces.push(out.subarray(from, spans[2 * k]), Buffer.from(formatQuoteLine({ duplicate: id }), 'latin1'));
+      from = spans[2 * k + 1]!;
     }
-    carry = text.slice(start);
-    if (carry.length > MAX_LINE_CHARS) {
-      oversized = true;
-      carry = '';
+    const block = from === 0 ? out : Buffer.concat([...pieces, out.subarray(from)]);
+    if (!output.write(block)) await once(output, 'drain');
+  };
+
+  const inFlight: Promise<PricedChunk>[] = [];
+  const submit = async (priced: Promise<PricedChunk>): Promise<void> => {
+    inFlight.push(priced);
+    while (inFlight.length > runner.window) await write(await inFlight.shift()!);
+  };
+
+  try {
+    let held: Buffer[] = [];
+    let heldBytes = 0;
+    let oversized = false;
+    for await (const chunk of options.input) {
+      let bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      if (oversized) {
+        const nl = bytes.indexOf(NEWLINE);
+        if (nl === -1) continue;
+        oversized = false;
+        await submit(Promise.resolve(TOO_LARGE));
+        bytes = bytes.subarray(nl + 1);
+      }
+      held.push(bytes);
+      heldBytes += bytes.length;
+      if (heldBytes < blockBytes) continue;
+      const all = Buffer.concat(held, heldBytes);
+      const cut = all.lastIndexOf(NEWLINE) + 1;
+      if (cut > 0) await submit(runner.price(all.subarray(0, cut)));
+      const rest = all.subarray(cut);
+      if (rest.length > MAX_LINE_BYTES) {
+        oversized = true;
+        held = [];
+        heldBytes = 0;
+      } else {
+        held = [rest];
+        heldBytes = rest.length;
+      }
     }
-    if (blockChars >= BLOCK_CHARS) await flush();
+    if (oversized) await submit(Promise.resolve(TOO_LARGE));
+    else if (heldBytes > 0) await submit(runner.price(Buffer.concat(held, heldBytes)));
+    while (inFlight.length > 0) await write(await inFlight.shift()!);
+  } finally {
+    await runner.close();
   }
-  carry += decoder.end();
-  if (oversized) {
-    summary.dead++;
-    emit(TOO_LARGE);
-  } else if (carry !== '') {
-    answer(carry);
-  }
-  await flush();
   return summary;
 }

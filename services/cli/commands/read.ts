@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { DLQ_HEADERS, DLQ_STREAM, connectBus, readPipelineStats, readStream } from '../../../shared/bus/index.js';
-import { connectMongo, listAccounts, verifyLedger } from '../../../shared/store/index.js';
+
+// Loaded by the actions that use them (see services/cli/main.ts).
+const bus = () => import('../../../shared/bus/index.js');
+const store = () => import('../../../shared/store/index.js');
 import { cliContext, endpointsFor, ndjson } from '../context.js';
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -10,7 +12,8 @@ export function registerReadCommands(program: Command): void {
     .command('accounts')
     .description('NDJSON of every account: balance, tier, plan and quota')
     .action(async () => {
-      const { config } = cliContext('tally-accounts');
+      const { config } = await cliContext('tally-accounts');
+      const { connectMongo, listAccounts } = await store();
       const mongo = await connectMongo((await endpointsFor(config)).mongoUrl, config.mongoDb);
       try {
         for (const a of await listAccounts(mongo.db)) {
@@ -29,17 +32,18 @@ export function registerReadCommands(program: Command): void {
     .command('dlq')
     .description('NDJSON of the dead letters: code, subject, original payload')
     .action(async () => {
-      const { config } = cliContext('tally-dlq');
-      const bus = await connectBus((await endpointsFor(config)).natsUrl, 'tally-dlq');
+      const { config } = await cliContext('tally-dlq');
+      const { DLQ_HEADERS, DLQ_STREAM, connectBus, readStream } = await bus();
+      const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-dlq');
       try {
-        for await (const m of readStream(bus.js, bus.jsm, DLQ_STREAM)) {
+        for await (const m of readStream(nats.js, nats.jsm, DLQ_STREAM)) {
           out(JSON.stringify({
             code: m.headers?.get(DLQ_HEADERS.code), subject: m.headers?.get(DLQ_HEADERS.subject), payload: m.string(),
             message: m.headers?.get(DLQ_HEADERS.message), received_at: m.headers?.get(DLQ_HEADERS.receivedAt), seq: m.seq,
           }));
         }
       } finally {
-        await bus.close();
+        await nats.close();
       }
     });
 
@@ -47,14 +51,15 @@ export function registerReadCommands(program: Command): void {
     .command('stats')
     .description('JSON counts: received, charged, duplicates, dead, pending')
     .action(async () => {
-      const { config } = cliContext('tally-stats');
+      const { config } = await cliContext('tally-stats');
+      const [{ connectBus, readPipelineStats }, { connectMongo }] = await Promise.all([bus(), store()]);
       const endpoints = await endpointsFor(config);
-      const bus = await connectBus(endpoints.natsUrl, 'tally-stats');
+      const nats = await connectBus(endpoints.natsUrl, 'tally-stats');
       const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
       try {
-        out(JSON.stringify(await readPipelineStats(bus.jsm, mongo.db)));
+        out(JSON.stringify(await readPipelineStats(nats.jsm, mongo.db)));
       } finally {
-        await bus.close();
+        await nats.close();
         await mongo.close();
       }
     });
@@ -63,7 +68,8 @@ export function registerReadCommands(program: Command): void {
     .command('verify')
     .description('check balance == sum(ledger) for every account; exits 1 on any mismatch')
     .action(async () => {
-      const { config } = cliContext('tally-verify');
+      const { config } = await cliContext('tally-verify');
+      const { connectMongo, verifyLedger } = await store();
       const mongo = await connectMongo((await endpointsFor(config)).mongoUrl, config.mongoDb);
       try {
         const { accounts, mismatches } = await verifyLedger(mongo.db);

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough, Writable } from 'node:stream';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runQuote } from '../../../services/cli/commands/quote.js';
-import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../../shared/domain/index.js';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, Quoter, formatQuoteLine } from '../../../shared/domain/index.js';
+import { arbLine } from '../domain/arbitraries.js';
 import { DAY, NOW, line, v1 } from '../domain/helpers.js';
 
 /** A slow reader: each write completes a tick later, and a small buffer makes the writer wait for 'drain'. */
@@ -21,9 +23,10 @@ function sink(highWaterMark = 16): { stream: Writable; text: () => string } {
   return { stream, text: () => chunks.join('') };
 }
 
-async function quoteOf(input: (string | Buffer)[], accountsFile?: string) {
+async function quoteOf(input: (string | Buffer)[], accountsFile?: string, blockBytes?: number) {
   const out = sink();
   const summary = await runQuote({
+    ...(blockBytes !== undefined ? { blockBytes } : {}),
     input: (async function* () {
       yield* input;
     })(),
@@ -91,6 +94,30 @@ describe('runQuote', () => {
     const summary = await done;
     expect(summary.charged).toBe(10_000);
     expect(out.text().split('\n')).toHaveLength(10_001);
+  });
+});
+
+describe('runQuote in blocks', () => {
+  it('answers exactly as the line-by-line Quoter, however the input is cut into blocks and chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(arbLine, { maxLength: 60 }),
+        fc.integer({ min: 1, max: 2000 }),
+        fc.integer({ min: 1, max: 700 }),
+        async (lines, blockBytes, chunkBytes) => {
+          const text = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
+          const chunks = Array.from({ length: Math.ceil(text.length / chunkBytes) }, (_, i) => text.subarray(i * chunkBytes, (i + 1) * chunkBytes));
+          const { lines: answers, summary } = await quoteOf(chunks, undefined, blockBytes);
+          const quoter = new Quoter({ priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lateArrivalDays: 35 });
+          // Through formatQuoteLine and back, as the CLI writes it.
+          const expected = lines.map((l) => JSON.parse(formatQuoteLine(quoter.quoteLine(l, NOW))) as unknown);
+          expect(answers).toEqual(expected);
+          expect(summary.lines).toBe(lines.length);
+          expect(summary.charged + summary.duplicates + summary.dead).toBe(lines.length);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -1,0 +1,90 @@
+/**
+ * One block of a recorded stream, priced: the unit of work `tally quote` hands to its
+ * threads. A block is whole lines (it ends at a newline, or at the end of the input),
+ * so blocks can be priced in any order and on any thread; only the repeat check waits
+ * for stream order (see mergeChunk).
+ */
+import { QuotePricer, formatQuoteLine, type QuoterOptions } from '../../../shared/domain/index.js';
+
+export interface PricedChunk {
+  /** The answers, one line each, as ASCII bytes (ids, codes and numbers are all ASCII). */
+  out: Uint8Array;
+  /** The charged lines' ids, in order, end to end as ASCII bytes (the id rule allows nothing else). */
+  idBytes: Uint8Array;
+  /** Where the k-th charged line's id ends in idBytes (it starts where the previous one ends). */
+  idEnds: Int32Array;
+  /** For the k-th charged line: where its answer starts and ends in `out` (2k, 2k + 1). */
+  spans: Int32Array;
+  lines: number;
+  dead: number;
+}
+
+export interface ChunkPricerOptions extends QuoterOptions {
+  now: number;
+}
+
+const NEWLINE = 10;
+
+export class ChunkPricer {
+  private readonly pricer: QuotePricer;
+  private readonly now: number;
+
+  constructor(options: ChunkPricerOptions) {
+    this.pricer = new QuotePricer(options);
+    this.now = options.now;
+  }
+
+  price(bytes: Uint8Array): PricedChunk {
+    // Cut at newlines only, so no UTF-8 sequence is split: 0x0A is never part of one.
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    const end = bytes[bytes.length - 1] === NEWLINE ? text.length - 1 : text.length;
+    const parts: string[] = [];
+    const ids: string[] = [];
+    const idEnds: number[] = [];
+    let idAt = 0;
+    const spans: number[] = [];
+    let at = 0;
+    let lines = 0;
+    let dead = 0;
+    let start = 0;
+    for (;;) {
+      let nl = text.indexOf('\n', start);
+      if (nl === -1 || nl > end) nl = end;
+      const raw = text.slice(start, nl);
+      const answer = this.pricer.assess(raw.endsWith('\r') ? raw.slice(0, -1) : raw, this.now);
+      const line = formatQuoteLine(answer);
+      if ('dead' in answer) dead++;
+      else {
+        ids.push(answer.id);
+        idAt += answer.id.length;
+        idEnds.push(idAt);
+        spans.push(at, at + line.length);
+      }
+      parts.push(line, '\n');
+      at += line.length + 1;
+      lines++;
+      if (nl >= end) break;
+      start = nl + 1;
+    }
+    return {
+      out: Buffer.from(parts.join(''), 'latin1'),
+      idBytes: Buffer.from(ids.join(''), 'latin1'),
+      idEnds: Int32Array.from(idEnds),
+      spans: Int32Array.from(spans),
+      lines,
+      dead,
+    };
+  }
+}
+
+/**
+ * The buffers a PricedChunk can hand over to another thread instead of copying: those
+ * it owns whole (a small Buffer may be a slice of Node's shared pool, which stays).
+ */
+export function transferables(priced: PricedChunk): ArrayBuffer[] {
+  const views = [priced.out, priced.idBytes, priced.idEnds, priced.spans];
+  return views
+    .filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength)
+    .map((v) => v.buffer as ArrayBuffer)
+    .filter((b, i, all) => all.indexOf(b) === i);
+}

@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, Quoter, formatQuoteLine } from '../../shared/domain/index.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+const TALLY = join(ROOT, 'bin/tally.js');
+
+/**
+ * `tally quote` prices on worker threads (the compiled build's services/cli/quote/worker.js),
+ * which vitest cannot load from the source tree, so this runs the CLI as a user does.
+ */
+describe('tally quote on worker threads', () => {
+  it('writes, with 1, 2 and 3 threads, byte for byte what one thread writes, and what the Quoter says', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-quote-threads-'));
+    const stream = join(dir, 'stream.ndjson');
+    // ~12 MB: dozens of 256 KiB blocks, so repeats and dead records fall across blocks and threads.
+    await run(process.execPath, [TALLY, 'generate', '--records', '60000', '--accounts', '500', '--seed', '7', '--bad-rate', '0.05', '--dup-rate', '0.1', '--out', stream]);
+    const env = { ...process.env, LOG_LEVEL: 'warn' };
+    const quote = async (threads: number): Promise<string> =>
+      (await run('sh', ['-c', `exec "$0" "$1" quote --threads ${threads} < "$2"`, process.execPath, TALLY, stream], { env, maxBuffer: 1 << 28 })).stdout;
+    const inline = await quote(0);
+    const lines = readFileSync(stream, 'utf8').split('\n').filter((l) => l !== '');
+    expect(inline.split('\n')).toHaveLength(lines.length + 1);
+    for (const threads of [1, 2, 3]) expect(await quote(threads)).toBe(inline);
+
+    const answers = inline.trimEnd().split('\n');
+    const kinds = { charged: 0, duplicate: 0, dead: 0 };
+    for (const a of answers) kinds[a.startsWith('{"dead"') ? 'dead' : a.startsWith('{"duplicate"') ? 'duplicate' : 'charged']++;
+    expect(kinds.duplicate).toBeGreaterThan(3000);
+    expect(kinds.dead).toBeGreaterThan(1000);
+
+    // Events lie at most 34 days (--days) behind the generator's clock, far from both lateness limits,
+    // so the Quoter's clock, seconds after the CLI's, judges every line alike.
+    const quoter = new Quoter({ priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lateArrivalDays: 35 });
+    const expected = lines.map((l) => formatQuoteLine(quoter.quoteLine(l, Date.now())));
+    expect(answers).toEqual(expected);
+  }, 120_000);
+});
