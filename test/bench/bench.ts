@@ -15,9 +15,8 @@ import { loadConfig } from '../../shared/config/index.js';
 import { connectMongo, sumShardLog } from '../../shared/store/index.js';
 import { StreamGenerator } from '../../services/cli/load/generate.js';
 import { runReplay } from '../../services/cli/load/replay.js';
-import { formatRecordedLine } from '../../services/cli/load/recorded.js';
 import type { RecordedLine } from '../support/stream.js';
-import { benchEnv, checkBalances, cpuSnapshot, peakRss, spawnServices, startBenchServers, stopServices, waitDrained, type BalanceCheck } from './harness.js';
+import { benchEnv, checkBalances, cpuSnapshot, peakRss, recordedBatches, spawnServices, startBenchServers, stopServices, waitDrained, type BalanceCheck } from './harness.js';
 import { latencyAtRate, type LatencyResult } from './latency.js';
 import { naiveDesign, type NaiveResult } from './naive.js';
 import { natsCliReference, rawCeiling, type RawCeiling } from './raw.js';
@@ -80,9 +79,6 @@ export interface BenchResult {
   ok: boolean;
 }
 
-async function* asLines(lines: readonly RecordedLine[]): AsyncGenerator<string> {
-  for (const l of lines) yield formatRecordedLine(l.subject, l.payload);
-}
 
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const log = o.log ?? (() => undefined);
@@ -119,7 +115,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       log(`tally end to end: ${lines.length} records`);
       const cpuBefore = await cpuSnapshot(procs, servers);
       const started = performance.now();
-      const published = await runReplay({ js: bus.js, lines: asLines(lines), window: 4000 });
+      const published = await runReplay({ js: bus.js, lines: recordedBatches(lines), window: 4000 });
       if (published.errors > 0) throw new Error(`${published.errors} publishes failed (${published.first_error})`);
       const streamMessages = (await bus.jsm.streams.info(USAGE_STREAM)).state.last_seq;
       await waitDrained(bus.jsm, streamMessages);

@@ -14,6 +14,7 @@ import { BRIDGE_CONSUMER, USAGE_STREAM } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
 import { connectMongo, listAccounts, verifyLedger } from '../../shared/store/index.js';
 import { startEmbedded, type Embedded } from '../../shared/runtime/index.js';
+import { formatRecordedLine } from '../../services/cli/load/recorded.js';
 import { expectedBalances, type RecordedLine } from '../support/stream.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -151,4 +152,12 @@ export async function checkBalances(mongoUrl: string, db: string, config: Config
   } finally {
     await mongo.close();
   }
+}
+
+/**
+ * Lines in the recorded format, 1000 to a batch, for runReplay (which publishes a batch
+ * without pausing, see ReplayOptions.lines). `subject` maps each message's subject.
+ */
+export async function* recordedBatches(lines: readonly RecordedLine[], subject: (s: string) => string = (s) => s): AsyncGenerator<string[]> {
+  for (let i = 0; i < lines.length; i += 1000) yield lines.slice(i, i + 1000).map((l) => formatRecordedLine(subject(l.subject), l.payload));
 }

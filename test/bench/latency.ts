@@ -14,9 +14,8 @@
 import { COLLECTIONS, connectMongo, type ShardLogDoc } from '../../shared/store/index.js';
 import { USAGE_STREAM, type Bus } from '../../shared/bus/index.js';
 import { runReplay } from '../../services/cli/load/replay.js';
-import { formatRecordedLine } from '../../services/cli/load/recorded.js';
 import type { RecordedLine } from '../support/stream.js';
-import { waitDrained } from './harness.js';
+import { recordedBatches, waitDrained } from './harness.js';
 
 export interface LatencyResult {
   records: number;
@@ -29,9 +28,6 @@ export interface LatencyResult {
   max_ms: number;
 }
 
-async function* asLines(lines: readonly RecordedLine[]): AsyncGenerator<string> {
-  for (const l of lines) yield formatRecordedLine(l.subject, l.payload);
-}
 
 /** The value at quantile q of an ascending array (nearest rank). */
 export function quantile(sorted: Float64Array, q: number): number {
@@ -44,7 +40,7 @@ export async function latencyAtRate(bus: Bus, mongoUrl: string, db: string, line
   const phaseStart = new Date();
   const report = await runReplay({
     js: bus.js,
-    lines: asLines(lines),
+    lines: recordedBatches(lines),
     rate,
     window: 4000,
     onSend: (id, at) => {

@@ -3,7 +3,12 @@
  * redis-server and FerretDB on free ports, one bridge and one worker process (the
  * compiled build), N records over A accounts published as fast as JetStream acks them.
  *
- *   npm run build && npx tsx test/bench/pipeline.ts --records 200000 --accounts 10000
+ *   npm run build && npx tsx test/bench/pipeline.ts --records 200000 --accounts 10000 [--shards 16] [--preload]
+ *
+ * --preload publishes the whole stream before the services start and times only their
+ * drain: the pipeline's own rate, without the publisher competing for the same cores.
+ * Any tally variable in the environment (PROJECTION_FLUSH_MS, BRIDGE_LINGER_MS...) reaches
+ * the services.
  *
  * Prints records/s from first publish to last charge durable (every NATS message acked,
  * which the bridge does only once the shard log holds it), store documents written per
@@ -16,9 +21,13 @@ import { parseArgs } from 'node:util';
 import { USAGE_STREAM, connectBus, ensureStreams } from '../../shared/bus/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { publishAll, type RecordedLine } from '../support/stream.js';
-import { benchEnv, checkBalances, peakRss, spawnServices, startBenchServers, stopServices, waitDrained } from './harness.js';
+import { StreamGenerator } from '../../services/cli/load/generate.js';
+import { runReplay } from '../../services/cli/load/replay.js';
+import { benchEnv, checkBalances, cpuSnapshot, peakRss, recordedBatches, spawnServices, startBenchServers, stopServices, waitDrained } from './harness.js';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '200000' }, accounts: { type: 'string', default: '10000' }, shards: { type: 'string', default: '16' } } });
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '200000' }, accounts: { type: 'string', default: '10000' }, shards: { type: 'string', default: '16' }, preload: { type: 'boolean', default: false }, generator: { type: 'boolean', default: false }, replay: { type: 'boolean', default: false } },
+});
 const N = Number(values.records);
 const A = Number(values.accounts);
 
@@ -45,15 +54,35 @@ const env = benchEnv(servers, 'bench', Number(values.shards));
 const config = loadConfig(env);
 const bus = await connectBus(servers.natsUrl, 'bench');
 await ensureStreams(bus.jsm);
-const procs = await spawnServices(env);
-
 const now = Date.now();
-const lines = stream(now);
-const started = performance.now();
-await publishAll(bus.js, lines, true, 4000);
+// --generator: `tally generate`'s stream (what `npm run bench` replays) instead of the simple one above.
+const lines = values.generator ? [...new StreamGenerator({ records: N, accounts: A, seed: 1, now, badRate: 0, dupRate: 0 }).lines()] : stream(now);
+let procs = values.preload ? [] : await spawnServices(env);
+let started = performance.now();
+const cpuPublish = await cpuSnapshot(procs, servers);
+if (values.replay) {
+  // `tally replay`'s engine, as `npm run bench` publishes.
+  const report = await runReplay({ js: bus.js, lines: recordedBatches(lines), window: 4000 });
+  if (report.errors > 0) throw new Error(`${report.errors} publishes failed`);
+} else {
+  await publishAll(bus.js, lines, true, 4000);
+}
 const published = performance.now();
+const publishSeconds = (published - started) / 1000;
+const cpuPublished = await cpuSnapshot(procs, servers);
+if (values.preload) {
+  procs = await spawnServices(env);
+  started = performance.now();
+}
+const cpuBefore = values.preload ? await cpuSnapshot(procs, servers) : cpuPublish;
 await waitDrained(bus.jsm, (await bus.jsm.streams.info(USAGE_STREAM)).state.last_seq);
 const done = performance.now();
+const cpuAfter = await cpuSnapshot(procs, servers);
+const cpu = diff(cpuBefore, cpuAfter);
+
+function diff(before: Record<string, number | null>, after: Record<string, number | null>): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v === null || before[k] == null ? null : +(v - before[k]!).toFixed(1)]));
+}
 const rss = await peakRss(procs, servers);
 await stopServices(procs);
 
@@ -67,9 +96,11 @@ await bench.stop();
 const seconds = (done - started) / 1000;
 const result = {
   machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-  records: N, accounts: A, shards: Number(values.shards),
-  publish_s: +((published - started) / 1000).toFixed(2), end_to_end_s: +seconds.toFixed(2),
+  records: N, accounts: A, shards: Number(values.shards), preload: values.preload, generator: values.generator, replay: values.replay,
+  publish_s: +publishSeconds.toFixed(2), end_to_end_s: +seconds.toFixed(2),
+  ...(values.preload ? { publish_cpu_s: diff(cpuPublish, cpuPublished) } : {}),
   records_per_s: Math.round(N / seconds),
+  cpu_s: cpu,
   store_writes: worker?.writes, docs_per_1000_records: +((writes / N) * 1000).toFixed(1),
   peak_rss_mb: rss, balances_wrong: check.wrong, ledger_mismatches: check.ledgerMismatches,
 };

@@ -10,9 +10,8 @@ import { promisify } from 'node:util';
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { Bus } from '../../shared/bus/index.js';
 import { runReplay } from '../../services/cli/load/replay.js';
-import { formatRecordedLine } from '../../services/cli/load/recorded.js';
 import type { RecordedLine } from '../support/stream.js';
-import { ROOT } from './harness.js';
+import { ROOT, recordedBatches } from './harness.js';
 
 const STREAM = 'BENCH_RAW';
 
@@ -24,14 +23,11 @@ export interface RawCeiling {
   consume_per_s: number;
 }
 
-async function* asLines(lines: readonly RecordedLine[]): AsyncGenerator<string> {
-  for (const l of lines) yield formatRecordedLine(`bench.raw.${l.subject.slice('usage.'.length)}`, l.payload);
-}
 
 export async function rawCeiling(bus: Bus, lines: readonly RecordedLine[]): Promise<RawCeiling> {
   await bus.jsm.streams.add({ name: STREAM, subjects: ['bench.raw.>'], storage: StorageType.File, retention: RetentionPolicy.Limits });
   try {
-    const published = await runReplay({ js: bus.js, lines: asLines(lines), window: 4000 });
+    const published = await runReplay({ js: bus.js, lines: recordedBatches(lines, (s) => `bench.raw.${s.slice('usage.'.length)}`), window: 4000 });
     if (published.errors > 0) throw new Error(`raw ceiling: ${published.errors} publishes failed (${published.first_error})`);
     await bus.jsm.consumers.add(STREAM, { durable_name: 'raw', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 200_000 });
     const consumer = await bus.js.consumers.get(STREAM, 'raw');

@@ -1,11 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ACCOUNT_ID_PATTERN, parseRfc3339 } from '../../../shared/domain/index.js';
 import { cliContext, endpointsFor } from '../context.js';
 import { LineWriter } from '../load/lineWriter.js';
+import { lineBatches } from '../load/lineBatches.js';
 import type { ReplayReport } from '../load/replay.js';
 
 // Loaded by the actions that use them (see services/cli/main.ts).
@@ -132,7 +132,7 @@ export function registerLoadCommands(program: Command): void {
         await ensureStreams(bus.jsm, streamOptions(config));
         const report = await runReplay({
           js: bus.js,
-          lines: createInterface({ input, crlfDelay: Infinity }),
+          lines: lineBatches(input),
           msgId: o.msgId,
           window: o.window,
           ...(o.rate !== undefined ? { rate: o.rate } : {}),

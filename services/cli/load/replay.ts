@@ -12,7 +12,13 @@ const MSG_ID = 'Nats-Msg-Id';
 
 export interface ReplayOptions {
   js: JetStreamClient;
-  lines: AsyncIterable<string>;
+  /**
+   * The recorded lines, one at a time or in batches (see lineBatches). A batch is
+   * published without a pause, so the NATS client sends it in a few large writes; with
+   * one line per iteration every await lets the client flush a single message, and
+   * nats-server then spends several times the CPU per message.
+   */
+  lines: AsyncIterable<string | readonly string[]>;
   /** Records per second (token bucket); unlimited when absent. */
   rate?: number;
   /** Follow occurred_at gaps, this many times faster; no pacing when absent. */
@@ -69,54 +75,58 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
   let inFlight = 0;
   // A counter and one waiter, not Promise.race over the window: race is O(window) per publish.
   let roomFreed: (() => void) | null = null;
+  // A full window refills once a quarter of it is acked, again so publishes go out in runs.
+  const lowWater = Math.floor((window * 3) / 4);
   const settled = (): void => {
     inFlight--;
-    if (roomFreed && inFlight < window) {
+    if (roomFreed && inFlight <= lowWater) {
       roomFreed();
       roomFreed = null;
     }
   };
   const progress = (): void => options.onProgress?.({ chars, sent: report.sent, acked: report.acked });
 
-  for await (const line of options.lines) {
-    report.lines++;
-    chars += line.length + 1;
-    const message = parseRecordedLine(line);
-    if (message === null) {
-      report.skipped++;
-      continue;
-    }
-    const keys = msgId || pacer || options.onSend ? recordKeys(message.payload) : {};
-    if (pacer && keys.occurredAt !== undefined) {
-      const wait = pacer.delay(keys.occurredAt, clock());
-      if (wait > 0) await sleep(wait);
-    }
-    if (bucket) for (let wait = bucket.take(clock()); wait > 0; wait = bucket.take(clock())) await sleep(wait);
-    while (inFlight >= window) await new Promise<void>((r) => (roomFreed = r));
+  for await (const item of options.lines) {
+    for (const line of typeof item === 'string' ? [item] : item) {
+      report.lines++;
+      chars += line.length + 1;
+      const message = parseRecordedLine(line);
+      if (message === null) {
+        report.skipped++;
+        continue;
+      }
+      const keys = msgId || pacer || options.onSend ? recordKeys(message.payload) : {};
+      if (pacer && keys.occurredAt !== undefined) {
+        const wait = pacer.delay(keys.occurredAt, clock());
+        if (wait > 0) await sleep(wait);
+      }
+      if (bucket) for (let wait = bucket.take(clock()); wait > 0; wait = bucket.take(clock())) await sleep(wait);
+      while (inFlight >= window) await new Promise<void>((r) => (roomFreed = r));
 
-    const { [MSG_ID]: lineMsgId, ...rest } = message.headers;
-    const id = msgId ? (lineMsgId ?? keys.id) : undefined;
-    let h;
-    if (Object.keys(rest).length > 0) {
-      h = natsHeaders();
-      for (const [k, v] of Object.entries(rest)) h.set(k, v);
+      const { [MSG_ID]: lineMsgId, ...rest } = message.headers;
+      const id = msgId ? (lineMsgId ?? keys.id) : undefined;
+      let h;
+      if (Object.keys(rest).length > 0) {
+        h = natsHeaders();
+        for (const [k, v] of Object.entries(rest)) h.set(k, v);
+      }
+      options.onSend?.(keys.id, clock());
+      inFlight++;
+      report.sent++;
+      js.publish(message.subject, message.payload, { ...(id !== undefined ? { msgID: id } : {}), ...(h ? { headers: h } : {}) }).then(
+        (ack) => {
+          report.acked++;
+          if (ack.duplicate) report.duplicates++;
+          settled();
+        },
+        (err: unknown) => {
+          report.errors++;
+          report.first_error ??= err instanceof Error ? err.message : String(err);
+          settled();
+        },
+      );
+      if (report.sent % progressEvery === 0) progress();
     }
-    options.onSend?.(keys.id, clock());
-    inFlight++;
-    report.sent++;
-    js.publish(message.subject, message.payload, { ...(id !== undefined ? { msgID: id } : {}), ...(h ? { headers: h } : {}) }).then(
-      (ack) => {
-        report.acked++;
-        if (ack.duplicate) report.duplicates++;
-        settled();
-      },
-      (err: unknown) => {
-        report.errors++;
-        report.first_error ??= err instanceof Error ? err.message : String(err);
-        settled();
-      },
-    );
-    if (report.sent % progressEvery === 0) progress();
   }
   while (inFlight > 0) await new Promise<void>((r) => (roomFreed = r));
   progress();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SpeedPacer, TokenBucket } from '../../../services/cli/load/pacing.js';
 import { formatRecordedLine, parseRecordedLine, recordKeys } from '../../../services/cli/load/recorded.js';
 import { runReplay } from '../../../services/cli/load/replay.js';
+import { lineBatches } from '../../../services/cli/load/lineBatches.js';
 
 describe('TokenBucket', () => {
   it('allows a burst, then one token per 1/rate seconds', () => {
@@ -114,5 +115,41 @@ describe('runReplay', () => {
     expect(now).toBeLessThanOrEqual(2910);
     expect(report.sent).toBe(300);
     expect(report.rate).toBe(Math.round(300 / 2.9));
+  });
+});
+
+describe('lineBatches', () => {
+  async function* chunks(xs: (string | Buffer)[]) {
+    yield* xs;
+  }
+  const all = async (xs: (string | Buffer)[]) => {
+    const batches: string[][] = [];
+    for await (const b of lineBatches(chunks(xs))) batches.push(b);
+    return batches;
+  };
+
+  it('yields the lines of each chunk together, as readline would split them', async () => {
+    expect(await all(['a\r\nb\n\nc', 'd\ne', '', 'f\n'])).toEqual([['a', 'b', ''], ['cd'], ['ef']]);
+    expect(await all(['x\ny'])).toEqual([['x'], ['y']]);
+    expect(await all(['\n'])).toEqual([['']]);
+    expect(await all([])).toEqual([]);
+  });
+
+  it('keeps a multi-byte character split across chunks whole', async () => {
+    const bytes = Buffer.from('é✓\nz', 'utf8');
+    expect(await all([...bytes].map((b) => Buffer.from([b])))).toEqual([['é✓'], ['z']]);
+  });
+});
+
+describe('runReplay with batches', () => {
+  it('publishes batches like single lines, and still keeps at most `window` acks pending', async () => {
+    const fake = fakeJs();
+    async function* batches() {
+      for (let b = 0; b < 10; b++) yield Array.from({ length: 100 }, (_, i) => rec(`b${b}-${i}`));
+    }
+    const report = await runReplay({ js: fake.js, lines: batches(), window: 64 });
+    expect(fake.maxPending()).toBe(64);
+    expect(report).toMatchObject({ lines: 1000, sent: 1000, acked: 1000, errors: 0 });
+    expect(fake.sent.map((s) => s.msgID)).toEqual(Array.from({ length: 1000 }, (_, i) => `b${Math.floor(i / 100)}-${i % 100}`));
   });
 });
