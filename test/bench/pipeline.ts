@@ -5,6 +5,7 @@
  *
  *   npm run build && npx tsx test/bench/pipeline.ts --records 200000 --accounts 10000 [--shards 16] [--preload]
  *
+ * --profile DIR writes a V8 CPU profile of the bridge and the worker there.
  * --preload publishes the whole stream before the services start and times only their
  * drain: the pipeline's own rate, without the publisher competing for the same cores.
  * Any tally variable in the environment (PROJECTION_FLUSH_MS, BRIDGE_LINGER_MS...) reaches
@@ -26,7 +27,7 @@ import { runReplay } from '../../services/cli/load/replay.js';
 import { benchEnv, checkBalances, cpuSnapshot, peakRss, recordedBatches, spawnServices, startBenchServers, stopServices, waitDrained } from './harness.js';
 
 const { values } = parseArgs({
-  options: { records: { type: 'string', default: '200000' }, accounts: { type: 'string', default: '10000' }, shards: { type: 'string', default: '16' }, preload: { type: 'boolean', default: false }, generator: { type: 'boolean', default: false }, replay: { type: 'boolean', default: false } },
+  options: { records: { type: 'string', default: '200000' }, accounts: { type: 'string', default: '10000' }, shards: { type: 'string', default: '16' }, preload: { type: 'boolean', default: false }, generator: { type: 'boolean', default: false }, replay: { type: 'boolean', default: false }, profile: { type: 'string' } },
 });
 const N = Number(values.records);
 const A = Number(values.accounts);
@@ -57,7 +58,8 @@ await ensureStreams(bus.jsm);
 const now = Date.now();
 // --generator: `tally generate`'s stream (what `npm run bench` replays) instead of the simple one above.
 const lines = values.generator ? [...new StreamGenerator({ records: N, accounts: A, seed: 1, now, badRate: 0, dupRate: 0 }).lines()] : stream(now);
-let procs = values.preload ? [] : await spawnServices(env);
+const spawnOptions = values.profile ? { cpuProfDir: values.profile } : {};
+let procs = values.preload ? [] : await spawnServices(env, spawnOptions);
 let started = performance.now();
 const cpuPublish = await cpuSnapshot(procs, servers);
 if (values.replay) {
@@ -71,7 +73,7 @@ const published = performance.now();
 const publishSeconds = (published - started) / 1000;
 const cpuPublished = await cpuSnapshot(procs, servers);
 if (values.preload) {
-  procs = await spawnServices(env);
+  procs = await spawnServices(env, spawnOptions);
   started = performance.now();
 }
 const cpuBefore = values.preload ? await cpuSnapshot(procs, servers) : cpuPublish;

@@ -128,8 +128,9 @@ export async function runQuote(options: QuoteOptions): Promise<QuoteSummary> {
       if (heldBytes < blockBytes) continue;
       const all = Buffer.concat(held, heldBytes);
       const cut = all.lastIndexOf(NEWLINE) + 1;
+      // Copied out first: the block's memory may move to a pricing thread.
+      const rest = Buffer.from(all.subarray(cut));
       if (cut > 0) await submit(runner.price(all.subarray(0, cut)));
-      const rest = all.subarray(cut);
       if (rest.length > MAX_LINE_BYTES) {
         oversized = true;
         held = [];

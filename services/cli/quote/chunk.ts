@@ -25,6 +25,13 @@ export interface ChunkPricerOptions extends QuoterOptions {
 
 const NEWLINE = 10;
 
+/** A copy of buf with room for at least `need` bytes. */
+function grow(buf: Buffer, need: number): Buffer {
+  const next = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
+  buf.copy(next);
+  return next;
+}
+
 export class ChunkPricer {
   private readonly pricer: QuotePricer;
   private readonly now: number;
@@ -38,7 +45,7 @@ export class ChunkPricer {
     // Cut at newlines only, so no UTF-8 sequence is split: 0x0A is never part of one.
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
     const end = bytes[bytes.length - 1] === NEWLINE ? text.length - 1 : text.length;
-    const parts: string[] = [];
+    let out: Buffer = Buffer.allocUnsafe(bytes.length + 4096);
     const ids: string[] = [];
     const idEnds: number[] = [];
     let idAt = 0;
@@ -60,14 +67,15 @@ export class ChunkPricer {
         idEnds.push(idAt);
         spans.push(at, at + line.length);
       }
-      parts.push(line, '\n');
-      at += line.length + 1;
+      if (at + line.length + 1 > out.length) out = grow(out, at + line.length + 1);
+      at += out.write(line, at, 'latin1');
+      out[at++] = NEWLINE;
       lines++;
       if (nl >= end) break;
       start = nl + 1;
     }
     return {
-      out: Buffer.from(parts.join(''), 'latin1'),
+      out: out.subarray(0, at),
       idBytes: Buffer.from(ids.join(''), 'latin1'),
       idEnds: Int32Array.from(idEnds),
       spans: Int32Array.from(spans),

@@ -8,6 +8,7 @@ import { ChunkPricer, type ChunkPricerOptions, type PricedChunk } from './chunk.
 export interface ChunkRunner {
   /** Blocks that may be in flight at once before the caller should wait for the oldest. */
   readonly window: number;
+  /** The caller gives up `bytes`: a thread runner moves its memory to the thread instead of copying it. */
   price(bytes: Uint8Array): Promise<PricedChunk>;
   close(): Promise<void>;
 }
@@ -52,7 +53,9 @@ export function threadRunner(options: ChunkPricerOptions, threads: number): Chun
       next = (next + 1) % workers.length;
       return new Promise<PricedChunk>((resolve, reject) => {
         slot.waiters.push({ resolve, reject });
-        slot.worker.postMessage(bytes);
+        // Node's shared pool (small buffers) must stay; a buffer of its own moves.
+        const own = bytes.buffer.byteLength > Buffer.poolSize;
+        slot.worker.postMessage(bytes, own ? [bytes.buffer as ArrayBuffer] : []);
       });
     },
     async close() {
