@@ -31,6 +31,8 @@ export interface TallyProcess {
   kill(signal: NodeJS.Signals): void;
   /** Resolves once the process has logged that it started (or has exited). */
   ready(): Promise<void>;
+  /** Everything it has written so far (pino JSON lines). */
+  output(): string;
   /** Waits until it has started (a signal during module loading would kill it outright), then SIGTERM and a clean exit. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -50,7 +52,10 @@ export function spawnTally(args: string[], env: NodeJS.ProcessEnv, logFile: stri
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   let started = false;
   let tail = '';
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
     if (started) return;
     const text = tail + chunk.toString();
     started = STARTED.test(text);
@@ -62,6 +67,7 @@ export function spawnTally(args: string[], env: NodeJS.ProcessEnv, logFile: stri
     child,
     exited,
     ready,
+    output: () => output,
     kill: (signal) => {
       if (alive()) child.kill(signal);
     },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../shared/config/index.js';
 import { startWorker } from '../../../services/worker/main.js';
+import { ShardQueues, redisConnection } from '../../../shared/queue/index.js';
 import { startTestServers, testLogger, type TestServers } from '../../support/servers.js';
 import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
 import { childEnv, spawnTally, waitFor, type TallyProcess } from '../../support/processes.js';
@@ -16,6 +17,11 @@ import { expectedBalances, makeStream, publishAll, storeState } from '../../supp
  */
 /** Each test starts servers and several processes on a 2-core machine: give it room. */
 const HEAVY_TEST_MS = 300_000;
+
+/** How many distinct shards a worker process has loaded (taken over) so far. */
+function shardsLoaded(proc: TallyProcess): number {
+  return new Set([...proc.output().matchAll(/"shard":(\d+),[^\n]*"msg":"shard loaded"/g)].map((m) => m[1])).size;
+}
 
 describe('exactly once under faults', () => {
   let servers: TestServers | undefined;
@@ -66,6 +72,7 @@ describe('exactly once under faults', () => {
     expect((await w1.exited).signal).toBe('SIGKILL');
     const w2 = spawn('worker', config);
     await p.drained(90_000);
+    await waitFor(() => shardsLoaded(w2) === config.shards, 60_000, 'the second worker to own every shard');
     await pipeline.bridge.stop();
     expect((await w2.stop()).code).toBe(0);
     await expectExact(config, lines);
@@ -88,6 +95,9 @@ describe('exactly once under faults', () => {
     await publishing;
     const last = spawn('worker', config);
     await p.drained(120_000);
+    // The log may hold everything before the killed owners' leases run out; their
+    // projections are written by whoever owns those shards next: let that be `last`.
+    await waitFor(() => shardsLoaded(last) === config.shards, 60_000, 'the last worker to own every shard');
     await pipeline.bridge.stop();
     expect((await last.stop()).code).toBe(0);
     await expectExact(config, lines);
@@ -122,7 +132,16 @@ describe('exactly once under faults', () => {
     // No worker for a moment: the bridge's next jobs wait in Redis, and Redis loses them all.
     await pipeline.worker.stop();
     await publishAll(p.bus.js, second, true, 64);
-    await waitFor(() => pipeline.bridge.bridge.counters.jobs > 0 && pipeline.bridge.bridge.pending >= second.length, 60_000, 'jobs waiting in Redis');
+    const redis = redisConnection(servers.redisUrl);
+    const queues = new ShardQueues(redis, config.shards);
+    const waiting = async (): Promise<number> => {
+      let n = 0;
+      for (let shard = 0; shard < config.shards; shard++) n += await queues.forShard(shard).getWaitingCount();
+      return n;
+    };
+    await waitFor(async () => pipeline.bridge.bridge.pending >= second.length && (await waiting()) > 0, 60_000, 'jobs waiting in Redis');
+    await queues.close();
+    redis.disconnect();
     await servers.restart('redis', { wipe: true });
     const worker = await startWorker(config, servers, testLogger());
     await p.drained(90_000);
