@@ -5,8 +5,10 @@ import type { Config } from '../../shared/config/index.js';
 import { freePort, type Endpoints } from '../../shared/runtime/index.js';
 import { signBody, startApi } from '../../services/api/index.js';
 import { startWorker } from '../../services/worker/main.js';
+import { afterAll, beforeAll } from 'vitest';
+import { connectMongo, type MongoConnection } from '../../shared/store/index.js';
 import { testConfig } from './pipeline.js';
-import { testLogger } from './servers.js';
+import { startTestServers, testLogger, type TestServers } from './servers.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
@@ -47,6 +49,35 @@ export async function startStack(config: Config, endpoints: Endpoints) {
     },
   };
   return stack;
+}
+
+export interface ApiStack {
+  servers: TestServers;
+  env: Record<string, string>;
+  config: Config;
+  stack: Awaited<ReturnType<typeof startStack>>;
+  mongo: MongoConnection;
+}
+
+/**
+ * One describe block's servers, API + worker stack and store connection, started before
+ * its tests and stopped after them. The fields are set once `beforeAll` has run.
+ */
+export function useApiStack(envOf: (servers: TestServers) => Record<string, string> = (servers) => apiEnv(servers)): ApiStack {
+  const ctx = {} as ApiStack;
+  beforeAll(async () => {
+    ctx.servers = await startTestServers();
+    ctx.env = envOf(ctx.servers);
+    ctx.config = configOf(ctx.servers, ctx.env);
+    ctx.stack = await startStack(ctx.config, ctx.servers);
+    ctx.mongo = await connectMongo(ctx.servers.mongoUrl, ctx.config.mongoDb);
+  });
+  afterAll(async () => {
+    await ctx.stack?.stop();
+    await ctx.mongo?.close();
+    await ctx.servers?.stop();
+  });
+  return ctx;
 }
 
 export interface ApiProcess {

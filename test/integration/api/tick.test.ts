@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../shared/domain/index.js';
-import type { Config } from '../../../shared/config/index.js';
-import { COLLECTIONS, connectMongo, verifyLedger, type MongoConnection, type TickDoc } from '../../../shared/store/index.js';
+import { COLLECTIONS, verifyLedger, type TickDoc } from '../../../shared/store/index.js';
 import { startScheduler } from '../../../services/scheduler/index.js';
-import { startTestServers, testLogger, type TestServers } from '../../support/servers.js';
-import { apiEnv, call, configOf, pay, startStack } from '../../support/api.js';
+import { testLogger } from '../../support/servers.js';
+import { call, pay, useApiStack } from '../../support/api.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -17,38 +16,21 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
  * comes from the admin route's body or the CLI's --now.
  */
 describe('ladder tick', () => {
-  let servers: TestServers;
-  let env: Record<string, string>;
-  let config: Config;
-  let stack: Awaited<ReturnType<typeof startStack>>;
-  let mongo: MongoConnection;
+  const api = useApiStack();
 
-  beforeAll(async () => {
-    servers = await startTestServers();
-    env = apiEnv(servers);
-    config = configOf(servers, env);
-    stack = await startStack(config, servers);
-    mongo = await connectMongo(servers.mongoUrl, config.mongoDb);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await mongo?.close();
-    await servers?.stop();
-  });
-
-  const tick = (now: number, token?: string) => call(stack.url, 'POST', '/v1/admin/ladder-tick', { body: { now: new Date(now).toISOString() }, ...(token !== undefined ? { token } : {}) });
-  const account = async (id: string) => (await call(stack.url, 'GET', `/v1/accounts/${id}`)).body;
+  const tick = (now: number, token?: string) => call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { body: { now: new Date(now).toISOString() }, ...(token !== undefined ? { token } : {}) });
+  const account = async (id: string) => (await call(api.stack.url, 'GET', `/v1/accounts/${id}`)).body;
   const T0 = Date.parse('2026-01-01T00:00:00Z');
 
   it('needs the admin token: none or a wrong one is 401 unauthorized', async () => {
-    expect((await call(stack.url, 'POST', '/v1/admin/ladder-tick', { token: null })).body.error.code).toBe('unauthorized');
+    expect((await call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { token: null })).body.error.code).toBe('unauthorized');
     const wrong = await tick(T0, 'not-the-admin-token-at-all');
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.code).toBe('unauthorized');
   });
 
   it('moves an account to week at 7 days and month at 30 days of tenure, recording each transition once', async () => {
-    await pay(stack.url, { payment_id: 'p-tier', account_id: 'acct-tier', amount_micros: 1_000_000, paid_at: new Date(T0).toISOString() });
+    await pay(api.stack.url, { payment_id: 'p-tier', account_id: 'acct-tier', amount_micros: 1_000_000, paid_at: new Date(T0).toISOString() });
     expect((await account('acct-tier')).discount_tier).toBe('none');
     const steps: [number, string, number][] = [
       [7 * DAY_MS - 1, 'none', 0],
@@ -62,7 +44,7 @@ describe('ladder tick', () => {
       expect(report).toMatchObject({ complete: true, shards: 4, shards_done: 4, tier_changes: changes, accounts: 1 });
       expect((await account('acct-tier')).discount_tier).toBe(tier);
     }
-    const transitions = (await call(stack.url, 'GET', '/v1/admin/accounts/acct-tier/tiers')).body.transitions;
+    const transitions = (await call(api.stack.url, 'GET', '/v1/admin/accounts/acct-tier/tiers')).body.transitions;
     expect(transitions.map((t: { from: string; to: string; at: string }) => [t.from, t.to, t.at])).toEqual([
       ['none', 'week', new Date(T0 + 7 * DAY_MS).toISOString()],
       ['week', 'month', new Date(T0 + 30 * DAY_MS).toISOString()],
@@ -71,11 +53,11 @@ describe('ladder tick', () => {
 
   it('expires a plan at its period end: plan cleared, quota zeroed, allocations expired; a new plan can be bought', async () => {
     const now = Date.now();
-    await pay(stack.url, { payment_id: 'p-exp', account_id: 'acct-exp', amount_micros: 20_000_000, paid_at: new Date(now).toISOString() });
-    const bought = await call(stack.url, 'POST', '/v1/accounts/acct-exp/plan', { body: { plan_id: 'basic' } });
+    await pay(api.stack.url, { payment_id: 'p-exp', account_id: 'acct-exp', amount_micros: 20_000_000, paid_at: new Date(now).toISOString() });
+    const bought = await call(api.stack.url, 'POST', '/v1/accounts/acct-exp/plan', { body: { plan_id: 'basic' } });
     expect(bought.status).toBe(201);
     const periodEnd = Date.parse(bought.body.account.vm_quota_period_end);
-    for (let i = 0; i < 2; i++) expect((await call(stack.url, 'POST', '/v1/accounts/acct-exp/vms')).status).toBe(201);
+    for (let i = 0; i < 2; i++) expect((await call(api.stack.url, 'POST', '/v1/accounts/acct-exp/vms')).status).toBe(201);
 
     const before = (await tick(periodEnd - 1)).body;
     expect(before.plans_expired).toBe(0);
@@ -84,26 +66,26 @@ describe('ladder tick', () => {
     const at = (await tick(periodEnd)).body;
     expect(at).toMatchObject({ complete: true, plans_expired: 1, allocations_expired: 2 });
     expect(await account('acct-exp')).toMatchObject({ current_plan_id: null, vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null, plan_seq: 1 });
-    const allocations = (await call(stack.url, 'GET', '/v1/accounts/acct-exp/allocations')).body.allocations;
+    const allocations = (await call(api.stack.url, 'GET', '/v1/accounts/acct-exp/allocations')).body.allocations;
     expect(allocations.map((a: { status: string }) => a.status)).toEqual(['expired', 'expired']);
     expect((await tick(periodEnd)).body).toMatchObject({ plans_expired: 0, allocations_expired: 0 });
 
-    expect((await call(stack.url, 'POST', '/v1/accounts/acct-exp/vms')).body.error.code).toBe('no_active_plan');
-    const again = await call(stack.url, 'POST', '/v1/accounts/acct-exp/plan', { body: { plan_id: 'basic' } });
+    expect((await call(api.stack.url, 'POST', '/v1/accounts/acct-exp/vms')).body.error.code).toBe('no_active_plan');
+    const again = await call(api.stack.url, 'POST', '/v1/accounts/acct-exp/plan', { body: { plan_id: 'basic' } });
     expect(again.status).toBe(201);
     expect(again.body.account).toMatchObject({ plan_seq: 2, current_plan_id: 'basic', vm_quota_used: 0, balance_micros: 0 });
-    expect((await call(stack.url, 'POST', '/v1/accounts/acct-exp/vms')).body.allocation.slot).toBe(1);
+    expect((await call(api.stack.url, 'POST', '/v1/accounts/acct-exp/vms')).body.allocation.slot).toBe(1);
   });
 
   it('two ticks at once (admin route and `tally ladder-tick --once`) change each account once', async () => {
     const X = Date.now() + 400 * DAY_MS;
     for (let i = 0; i < 5; i++) {
-      await pay(stack.url, { payment_id: `p-c${i}`, account_id: `acct-c${i}`, amount_micros: 1_000_000, paid_at: new Date(X).toISOString() });
+      await pay(api.stack.url, { payment_id: `p-c${i}`, account_id: `acct-c${i}`, amount_micros: 1_000_000, paid_at: new Date(X).toISOString() });
     }
     const at = new Date(X + 8 * DAY_MS).toISOString();
     const [viaApi, viaCli] = await Promise.all([
-      call(stack.url, 'POST', '/v1/admin/ladder-tick', { body: { now: at } }),
-      run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'ladder-tick', '--once', '--now', at], { cwd: REPO, env: { ...process.env, ...env } }),
+      call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { body: { now: at } }),
+      run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'ladder-tick', '--once', '--now', at], { cwd: REPO, env: { ...process.env, ...api.env } }),
     ]);
     const cli = JSON.parse(viaCli.stdout.trim());
     expect(viaApi.body.complete && cli.complete).toBe(true);
@@ -112,17 +94,17 @@ describe('ladder tick', () => {
     expect(viaApi.body.tier_changes + cli.tier_changes).toBe(5);
     expect(viaApi.body.plans_expired + cli.plans_expired).toBe(1);
     for (let i = 0; i < 5; i++) expect((await account(`acct-c${i}`)).discount_tier).toBe('week');
-    expect(await mongo.db.collection(COLLECTIONS.tierTransitions).countDocuments({ account_id: { $in: ['acct-c0', 'acct-c1', 'acct-c2', 'acct-c3', 'acct-c4'] } })).toBe(5);
-    const history = (await call(stack.url, 'GET', '/v1/admin/ticks?limit=100')).body.ticks;
+    expect(await api.mongo.db.collection(COLLECTIONS.tierTransitions).countDocuments({ account_id: { $in: ['acct-c0', 'acct-c1', 'acct-c2', 'acct-c3', 'acct-c4'] } })).toBe(5);
+    const history = (await call(api.stack.url, 'GET', '/v1/admin/ticks?limit=100')).body.ticks;
     expect(history.map((t: { tick_id: string }) => t.tick_id)).toEqual(expect.arrayContaining([viaApi.body.tick_id, cli.tick_id]));
-    expect((await verifyLedger(mongo.db)).mismatches).toEqual([]);
+    expect((await verifyLedger(api.mongo.db)).mismatches).toEqual([]);
   });
 
   it('the scheduler runs the tick every LADDER_TICK_INTERVAL_MS and records it', async () => {
-    const scheduler = await startScheduler({ ...config, ladderTickIntervalMs: 1000 }, servers, testLogger());
+    const scheduler = await startScheduler({ ...api.config, ladderTickIntervalMs: 1000 }, api.servers, testLogger());
     try {
       await expect
-        .poll(() => mongo.db.collection<TickDoc>(COLLECTIONS.ticks).countDocuments({ source: 'scheduler', complete: true }), { timeout: 20_000, interval: 250 })
+        .poll(() => api.mongo.db.collection<TickDoc>(COLLECTIONS.ticks).countDocuments({ source: 'scheduler', complete: true }), { timeout: 20_000, interval: 250 })
         .toBeGreaterThanOrEqual(2);
     } finally {
       await scheduler.stop();
