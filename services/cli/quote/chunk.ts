@@ -86,13 +86,11 @@ export class ChunkPricer {
 }
 
 /**
- * The buffers a PricedChunk can hand over to another thread instead of copying: those
- * it owns whole (a small Buffer may be a slice of Node's shared pool, which stays).
+ * The memory under `views` that may move to another thread instead of being copied: a
+ * view's buffer unless it is Node's shared pool (where small Buffers live, exactly
+ * Buffer.poolSize long), each buffer once. The caller must not use the views afterwards.
  */
-export function transferables(priced: PricedChunk): ArrayBuffer[] {
-  const views = [priced.out, priced.idBytes, priced.idEnds, priced.spans];
-  return views
-    .filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength)
-    .map((v) => v.buffer as ArrayBuffer)
-    .filter((b, i, all) => all.indexOf(b) === i);
+export function movable(...views: ArrayBufferView[]): ArrayBuffer[] {
+  const buffers = views.map((v) => v.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > Buffer.poolSize);
+  return [...new Set(buffers)];
 }

@@ -3,7 +3,7 @@
  * answer for each block is a promise, and the caller takes them in submission order.
  */
 import { Worker } from 'node:worker_threads';
-import { ChunkPricer, type ChunkPricerOptions, type PricedChunk } from './chunk.js';
+import { ChunkPricer, movable, type ChunkPricerOptions, type PricedChunk } from './chunk.js';
 
 export interface ChunkRunner {
   /** Blocks that may be in flight at once before the caller should wait for the oldest. */
@@ -53,9 +53,7 @@ export function threadRunner(options: ChunkPricerOptions, threads: number): Chun
       next = (next + 1) % workers.length;
       return new Promise<PricedChunk>((resolve, reject) => {
         slot.waiters.push({ resolve, reject });
-        // Node's shared pool (small buffers) must stay; a buffer of its own moves.
-        const own = bytes.buffer.byteLength > Buffer.poolSize;
-        slot.worker.postMessage(bytes, own ? [bytes.buffer as ArrayBuffer] : []);
+        slot.worker.postMessage(bytes, movable(bytes));
       });
     },
     async close() {
