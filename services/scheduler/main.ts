@@ -13,13 +13,31 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
+export interface SchedulerOptions {
+  /**
+   * How often the scheduler checks that its job scheduler still exists in Redis and
+   * registers it again if not (Redis restarted empty, or flushed).
+   * @defaultValue 15000
+   */
+  recheckMs?: number;
+}
+
+const RECHECK_MS = 15_000;
+
 /**
  * Composition root of the scheduler (SPEC 8): a BullMQ job scheduler fires `ladder-tick`
  * every LADDER_TICK_INTERVAL_MS, and a consumer runs the tick. Every replica upserts the
  * same scheduler (idempotent) and BullMQ hands each fired job to one consumer; if two ever
- * ran at once, the tick is safe anyway.
+ * ran at once, the tick is safe anyway. Redis keeps nothing durable here: each replica
+ * checks every `recheckMs` that the job scheduler is still there and registers it again
+ * when Redis has lost it, so the tick resumes without a restart.
  */
-export async function startScheduler(config: Config, endpoints: Endpoints, logger: Logger): Promise<RunningScheduler> {
+export async function startScheduler(
+  config: Config,
+  endpoints: Endpoints,
+  logger: Logger,
+  options: SchedulerOptions = {},
+): Promise<RunningScheduler> {
   const log = logger.child({ service: 'scheduler' });
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
   const redis = redisConnection(endpoints.redisUrl);
@@ -27,11 +45,26 @@ export async function startScheduler(config: Config, endpoints: Endpoints, logge
   const queues = new ShardQueues(redis, config.shards, log);
   const queue = new Queue(SCHEDULER_QUEUE, { connection: redis });
   queue.on('error', (err) => log.warn({ err }, 'scheduler queue error'));
-  await queue.upsertJobScheduler(
-    LADDER_TICK_SCHEDULER,
-    { every: config.ladderTickIntervalMs },
-    { name: LADDER_TICK_SCHEDULER, data: {}, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-  );
+  const register = (): Promise<unknown> =>
+    queue.upsertJobScheduler(
+      LADDER_TICK_SCHEDULER,
+      { every: config.ladderTickIntervalMs },
+      { name: LADDER_TICK_SCHEDULER, data: {}, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    );
+  await register();
+  // Only a missing scheduler is registered again: an upsert of a present one would move
+  // its next run, and replicas re-upserting in turn could keep postponing the tick.
+  const recheck = setInterval(() => {
+    queue
+      .getJobScheduler(LADDER_TICK_SCHEDULER)
+      .then(async (present) => {
+        if (present !== undefined) return;
+        await register();
+        log.warn('the ladder tick job scheduler was missing from Redis (restarted empty or flushed?): registered it again');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'could not check the ladder tick job scheduler'));
+  }, options.recheckMs ?? RECHECK_MS);
+  recheck.unref();
   const consumer = new Worker<Record<string, never>, TickReport>(
     SCHEDULER_QUEUE,
     // The fired job's id names the tick: a retried job re-runs the same tick and adds nothing.
@@ -43,6 +76,7 @@ export async function startScheduler(config: Config, endpoints: Endpoints, logge
   log.info({ everyMs: config.ladderTickIntervalMs }, 'scheduler started');
   return {
     stop: async () => {
+      clearInterval(recheck);
       await consumer.close();
       await queue.close();
       await queues.close();

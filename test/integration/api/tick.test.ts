@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../shared/domain/index.js';
 import { COLLECTIONS, verifyLedger, type TickDoc } from '../../../shared/store/index.js';
-import { startScheduler } from '../../../services/scheduler/index.js';
+import { SCHEDULER_QUEUE, startScheduler } from '../../../services/scheduler/index.js';
 import { testLogger } from '../../support/servers.js';
 import { call, pay, useApiStack } from '../../support/api.js';
 
@@ -107,6 +108,26 @@ describe('ladder tick', () => {
         .poll(() => api.mongo.db.collection<TickDoc>(COLLECTIONS.ticks).countDocuments({ source: 'scheduler', complete: true }), { timeout: 20_000, interval: 250 })
         .toBeGreaterThanOrEqual(2);
     } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it('the scheduler registers its job scheduler again after Redis loses it, and the tick resumes', async () => {
+    const scheduler = await startScheduler({ ...api.config, ladderTickIntervalMs: 1000 }, api.servers, testLogger(), { recheckMs: 500 });
+    const redis = new Redis(api.servers.redisUrl);
+    const ticksSince = (at: Date) =>
+      api.mongo.db.collection<TickDoc>(COLLECTIONS.ticks).countDocuments({ source: 'scheduler', complete: true, started_at: { $gt: at } });
+    try {
+      await expect.poll(() => ticksSince(new Date(0)), { timeout: 20_000, interval: 250 }).toBeGreaterThanOrEqual(1);
+      // What a Redis restarted empty leaves of the scheduler's queue: nothing.
+      const keys = await redis.keys(`bull:${SCHEDULER_QUEUE}:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+      const wiped = new Date();
+      // A job fetched just before the wipe may still start one tick; two need the scheduler back.
+      await expect.poll(() => ticksSince(wiped), { timeout: 20_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+    } finally {
+      redis.disconnect();
       await scheduler.stop();
     }
   });
