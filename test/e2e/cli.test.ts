@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +49,11 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
   afterAll(async () => {
     await p?.close();
     await servers?.stop();
+  });
+
+  it('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) expect(await tally(env, [flag])).toEqual({ stdout: `${version}\n`, code: 0 });
   });
 
   it('aggregate --once drains the stream and reports what it did', async () => {
