@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { connectBus, ensureStreams, readPipelineStats, streamOptions } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
 import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
-import type { Endpoints } from '../../shared/runtime/index.js';
+import { listenerUrl, type Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 import { buildApi } from './app.js';
 import { readinessChecks } from './operator/index.js';
@@ -14,7 +14,7 @@ export interface RunningApi {
 }
 
 /** Composition root of an API process: connections, the fastify app, the listener on HTTP_PORT. */
-export async function startApi(config: Config, endpoints: Endpoints, logger: Logger, options: { host?: string } = {}): Promise<RunningApi> {
+export async function startApi(config: Config, endpoints: Endpoints, logger: Logger): Promise<RunningApi> {
   const log = logger.child({ service: 'api' });
   if (!config.adminToken) log.warn('ADMIN_TOKEN is not set: admin and account routes answer 401');
   if (!config.webhookSecret) log.warn('WEBHOOK_SECRET is not set: the payment webhook answers 401');
@@ -35,11 +35,11 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
     ready: () => readinessChecks({ db: mongo.db, redis, bus }),
     operator: { bus, redis, lowBalanceMicros: config.lowBalanceMicros },
   });
-  const host = options.host ?? '0.0.0.0';
+  const host = config.httpHost;
   await app.listen({ port: config.httpPort, host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.httpPort;
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const url = listenerUrl(host, port);
   log.info({ url }, 'api listening');
   return {
     url,

@@ -73,6 +73,11 @@ export const envSchema = z.object({
   KYC_REQUIRED: bool.default(false),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The address the API (and METRICS_PORT's listener) binds: loopback unless told otherwise. */
+  HTTP_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or an IP address, such as 0.0.0.0 to listen on every interface')
+    .default('127.0.0.1'),
   HTTP_PORT: int(0, 65535).default(8080),
   /** `tally worker` / `tally bridge` serve /metrics on this port when set (the API serves its own on HTTP_PORT). */
   METRICS_PORT: int(0, 65535).optional(),
@@ -106,6 +111,7 @@ export interface Config {
   kycRequired: boolean;
   adminToken: string | undefined;
   webhookSecret: string | undefined;
+  httpHost: string;
   httpPort: number;
   metricsPort: number | undefined;
   logLevel: string;
@@ -144,6 +150,7 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     kycRequired: env.KYC_REQUIRED,
     adminToken: env.ADMIN_TOKEN,
     webhookSecret: env.WEBHOOK_SECRET,
+    httpHost: env.HTTP_HOST,
     httpPort: env.HTTP_PORT,
     metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,

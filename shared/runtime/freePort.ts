@@ -17,3 +17,12 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/**
+ * The URL to print for a listener on host:port: a wildcard address (`0.0.0.0`, `::`) is
+ * shown as the loopback address of its family, and IPv6 literals get their brackets.
+ */
+export function listenerUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}

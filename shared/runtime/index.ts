@@ -8,7 +8,7 @@ export { readEndpoints, resolveEndpoints, ENDPOINTS_FILE } from './endpoints.js'
 export type { Endpoints, EndpointsFile, EndpointSources } from './endpoints.js';
 export { EmbeddedError } from './errors.js';
 export type { EmbeddedErrorCode } from './errors.js';
-export { freePort } from './freePort.js';
+export { freePort, listenerUrl } from './freePort.js';
 export type { ServerName } from './serverProcess.js';
 export { failpoint } from './failpoints.js';
 export {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DEAD_LETTER_CODES } from '../domain/index.js';
+import { listenerUrl } from './freePort.js';
 
 /**
  * The product's Prometheus metrics: one registry, created once per process, never the
@@ -189,7 +190,7 @@ export async function metricsText(): Promise<{ contentType: string; body: string
  * with METRICS_PORT): their counters and process metrics, no scrape-time gauges (those
  * are the API's, which reads the shared state once for everyone).
  */
-export async function serveMetrics(port: number, host = '0.0.0.0'): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveMetrics(port: number, host: string): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"only GET /metrics here"}}');
@@ -207,7 +208,7 @@ export async function serveMetrics(port: number, host = '0.0.0.0'): Promise<{ ur
   const address = server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}/metrics`,
+    url: `${listenerUrl(host, bound)}/metrics`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -38,7 +38,7 @@ export function configOf(endpoints: Endpoints, env: Record<string, string>): Con
 export async function startStack(config: Config, endpoints: Endpoints) {
   const logger = testLogger();
   const worker = await startWorker(config, endpoints, logger);
-  const api = await startApi({ ...config, httpPort: 0 }, endpoints, logger, { host: '127.0.0.1' });
+  const api = await startApi({ ...config, httpPort: 0 }, endpoints, logger);
   const stack = {
     /** Replaceable: a test may stop it and start another owner. */
     worker,

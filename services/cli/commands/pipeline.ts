@@ -30,10 +30,10 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: { token: stri
 }
 
 /** METRICS_PORT set: this process's counters at /metrics, for Prometheus to add up across replicas. */
-async function metricsListener(port: number | undefined, shutdown: Shutdown, logger: Logger): Promise<void> {
+async function metricsListener(port: number | undefined, host: string, shutdown: Shutdown, logger: Logger): Promise<void> {
   if (port === undefined) return;
   const { serveMetrics } = await runtime();
-  const server = await serveMetrics(port);
+  const server = await serveMetrics(port, host);
   shutdown.add('metrics', () => server.close());
   logger.info({ url: server.url }, 'metrics listening');
 }
@@ -94,7 +94,7 @@ export function registerPipelineCommands(program: Command): void {
       const shutdown = new Shutdown({ logger }).listen();
       const worker = await startWorker(config, await endpointsFor(config), logger);
       shutdown.add('worker', () => worker.stop());
-      await metricsListener(config.metricsPort, shutdown, logger);
+      await metricsListener(config.metricsPort, config.httpHost, shutdown, logger);
     });
 
   program
@@ -106,7 +106,7 @@ export function registerPipelineCommands(program: Command): void {
       const shutdown = new Shutdown({ logger }).listen();
       const bridge = await startBridge(config, await endpointsFor(config), logger);
       shutdown.add('bridge', () => bridge.stop());
-      await metricsListener(config.metricsPort, shutdown, logger);
+      await metricsListener(config.metricsPort, config.httpHost, shutdown, logger);
     });
 
   program

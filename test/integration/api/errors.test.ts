@@ -22,7 +22,7 @@ describe('accounts API errors', () => {
     config = configOf(servers, apiEnv(servers));
     stack = await startStack(config, servers);
     // A second API process on the same data, configured with KYC_REQUIRED=true.
-    kycApi = await startApi({ ...config, kycRequired: true, httpPort: 0 }, servers, testLogger(), { host: '127.0.0.1' });
+    kycApi = await startApi({ ...config, kycRequired: true, httpPort: 0 }, servers, testLogger());
     await pay(stack.url, { payment_id: 'p-rich', account_id: 'acct-rich', amount_micros: 50_000_000, paid_at: '2026-01-01T00:00:00Z' });
     await pay(stack.url, { payment_id: 'p-poor', account_id: 'acct-poor', amount_micros: 1_000_000, paid_at: '2026-01-01T00:00:00Z' });
   });

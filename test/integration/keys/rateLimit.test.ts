@@ -14,7 +14,7 @@ describe('rate limits', () => {
 
   beforeAll(async () => {
     const config = configOf(servers, apiEnv(servers, { RATE_LIMIT_KEY_PER_MINUTE: '3', RATE_LIMIT_IP_PER_MINUTE: '8' }));
-    apis = await Promise.all([0, 1].map(() => startApi({ ...config, httpPort: 0 }, servers, testLogger(), { host: '127.0.0.1' })));
+    apis = await Promise.all([0, 1].map(() => startApi({ ...config, httpPort: 0 }, servers, testLogger())));
   });
   afterAll(async () => {
     await Promise.all(apis.map((a) => a.stop()));

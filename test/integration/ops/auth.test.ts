@@ -12,7 +12,7 @@ describe('operator sign-in and access', () => {
 
   beforeAll(async () => {
     const servers = inject('servers');
-    api = await startApi({ ...testConfig(servers, { ADMIN_TOKEN }), httpPort: 0 }, servers, testLogger(), { host: '127.0.0.1' });
+    api = await startApi({ ...testConfig(servers, { ADMIN_TOKEN }), httpPort: 0 }, servers, testLogger());
   });
   afterAll(() => api?.stop());
 

@@ -29,7 +29,7 @@ describe('operator metrics and health', () => {
     config = testConfig(servers, { ADMIN_TOKEN });
     p = await probe(config, servers);
     pipeline = await startPipeline(config, servers);
-    api = await startApi({ ...config, httpPort: 0 }, servers, testLogger(), { host: '127.0.0.1' });
+    api = await startApi({ ...config, httpPort: 0 }, servers, testLogger());
   });
   afterAll(async () => {
     await api?.stop();

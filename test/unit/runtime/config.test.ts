@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, envSchema, loadConfig } from '../../../shared/config/index.js';
+import { listenerUrl } from '../../../shared/runtime/index.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+describe('configuration', () => {
+  it('listens on loopback unless HTTP_HOST says otherwise', () => {
+    expect(loadConfig({}).httpHost).toBe('127.0.0.1');
+    expect(loadConfig({ HTTP_HOST: '' }).httpHost).toBe('127.0.0.1');
+    expect(loadConfig({ HTTP_HOST: '0.0.0.0' }).httpHost).toBe('0.0.0.0');
+    expect(loadConfig({ HTTP_HOST: '::' }).httpHost).toBe('::');
+    expect(loadConfig({ HTTP_HOST: 'api.internal' }).httpHost).toBe('api.internal');
+  });
+
+  it('names HTTP_HOST when it is not an address', () => {
+    expect(() => loadConfig({ HTTP_HOST: 'http://0.0.0.0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ HTTP_HOST: 'two words' })).toThrow(/^HTTP_HOST: must be a host name or an IP address/);
+  });
+
+  it('the README configuration table lists every variable the schema reads', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
+    const missing = Object.keys(envSchema.shape).filter((name) => !table.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('listenerUrl', () => {
+  it('prints wildcard listeners as loopback of their family and brackets IPv6', () => {
+    expect(listenerUrl('0.0.0.0', 8080)).toBe('http://127.0.0.1:8080');
+    expect(listenerUrl('127.0.0.1', 80)).toBe('http://127.0.0.1:80');
+    expect(listenerUrl('::', 9000)).toBe('http://[::1]:9000');
+    expect(listenerUrl('::1', 9000)).toBe('http://[::1]:9000');
+    expect(listenerUrl('api.internal', 443)).toBe('http://api.internal:443');
+  });
+});
