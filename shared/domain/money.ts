@@ -96,8 +96,11 @@ export function parseQuantity(x: unknown): bigint | null {
     // Decimals of <= 15 significant digits map one-to-one onto doubles, and any six-place
     // decimal that reads back as x lies within 0.06 micro of it here, so x has a six-place
     // text exactly when its nearest micro, read back the way JSON.parse reads, gives x.
+    // Reading back is one division: micros < 1e15 < 2^53 is exact as a double, and IEEE
+    // division rounds micros / 10^6 correctly, exactly as parsing "<micros>e-6" does.
+    // Only x is compared; the quantity returned is the integer.
     const micros = nearestMicros(x);
-    return Number(`${micros}e-6`) === x ? micros : null;
+    return Number(micros) / 1e6 === x ? micros : null;
   }
   const scaled = scaleDecimal(String(x), QUANTITY_PLACES);
   return scaled !== null && scaled <= INT64_MAX ? scaled : null;
