@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   recordedMessage,
@@ -93,32 +92,7 @@ describe('parseAccountLine (--accounts FILE)', () => {
 });
 
 describe('recordedMessage', () => {
-  /** The definition: JSON.parse of the whole line, then two string fields. */
-  const reference = (line: string) => {
-    try {
-      const m = JSON.parse(line) as unknown;
-      if (typeof m !== 'object' || m === null || Array.isArray(m)) return null;
-      const { subject, payload } = m as Record<string, unknown>;
-      return typeof subject === 'string' && typeof payload === 'string' ? { subject, payload } : null;
-    } catch {
-      return null;
-    }
-  };
-
-  it('agrees with parsing the whole line, on canonical lines and on every near miss', () => {
-    const text = fc.string({ unit: fc.constantFrom('a', '.', '"', '\\', '\t', 'é', '\u2028', '}', ',', ' ', 'n', 'u', '0') , maxLength: 8 });
-    const canonical = fc.tuple(text, text).map(([s, p]) => JSON.stringify({ subject: s, payload: p }));
-    const spliced = fc.tuple(canonical, text, fc.nat()).map(([line, junk, at]) => line.slice(0, at % (line.length + 1)) + junk + line.slice(at % (line.length + 1)));
-    const shaped = fc.tuple(text, text, text).map(([s, p, tail]) => `{"subject":"${s}","payload":"${p}"${tail}}`);
-    fc.assert(
-      fc.property(fc.oneof(canonical, spliced, shaped), (line) => {
-        expect(recordedMessage(line)).toEqual(reference(line));
-      }),
-      { numRuns: 3000 },
-    );
-  });
-
-  it('reads a canonical line, and a line with more fields, repeated keys or spaces, as JSON.parse does', () => {
+  it('reads subject and payload as JSON.parse does (more fields, repeated keys, spaces, escapes); anything else is null', () => {
     expect(recordedMessage('{"subject":"usage.a","payload":"{\\"id\\":\\"x\\"}"}')).toEqual({ subject: 'usage.a', payload: '{"id":"x"}' });
     expect(recordedMessage('{"subject":"usage.a","payload":"1","payload":"2"}')).toEqual({ subject: 'usage.a', payload: '2' });
     expect(recordedMessage('{"subject":"usage.a","payload":"1","headers":{}}')).toEqual({ subject: 'usage.a', payload: '1' });
@@ -126,5 +100,6 @@ describe('recordedMessage', () => {
     expect(recordedMessage('{"subject":"us\\u0061ge.a","payload":"1"}')).toEqual({ subject: 'usage.a', payload: '1' });
     expect(recordedMessage('{"subject":"usage\ta","payload":"1"}')).toBeNull();
     expect(recordedMessage('{"subject":"usage.a","payload":1}')).toBeNull();
+    for (const bad of ['', 'nope', '[]', '"x"', '{"subject":"usage.a"}', '{"payload":"1"}', '{"subject":null,"payload":"1"}']) expect(recordedMessage(bad)).toBeNull();
   });
 });
