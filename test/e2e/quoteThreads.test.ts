@@ -11,8 +11,9 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const TALLY = join(ROOT, 'bin/tally.js');
 
 /**
- * `tally quote` prices on worker threads (the compiled build's services/cli/quote/worker.js),
- * which vitest cannot load from the source tree, so this runs the CLI as a user does.
+ * `tally quote` prices on worker threads (the compiled build's services/cli/quote/worker.js,
+ * or its source under tsx), which vitest's module runner cannot start, so this runs the CLI
+ * as a user does.
  */
 describe('tally quote on worker threads', () => {
   it('writes, with 1, 2 and 3 threads, byte for byte what one thread writes, and what the Quoter says', async () => {
@@ -27,6 +28,9 @@ describe('tally quote on worker threads', () => {
     const lines = readFileSync(stream, 'utf8').split('\n').filter((l) => l !== '');
     expect(inline.split('\n')).toHaveLength(lines.length + 1);
     for (const threads of [1, 2, 3]) expect(await quote(threads)).toBe(inline);
+    // From the source through tsx, where the threads load the worker's source.
+    const fromSource = await run('sh', ['-c', `exec "$0" --import tsx services/cli/main.ts quote --threads 2 < "$1"`, process.execPath, stream], { cwd: ROOT, env, maxBuffer: 1 << 28 });
+    expect(fromSource.stdout).toBe(inline);
 
     const answers = inline.trimEnd().split('\n');
     const kinds = { charged: 0, duplicate: 0, dead: 0 };

@@ -2,6 +2,7 @@
  * Where blocks get priced: on this thread, or on a few worker threads. Either way the
  * answer for each block is a promise, and the caller takes them in submission order.
  */
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { ChunkPricer, movable, type ChunkPricerOptions, type PricedChunk } from './chunk.js';
 
@@ -28,14 +29,27 @@ interface Waiter {
 }
 
 /**
+ * The compiled worker next to this module (dist). When this module is the source itself,
+ * run through tsx (`npx tsx services/cli/main.ts quote`), a worker thread does not inherit
+ * tsx's loader, so a two-line bootstrap registers it and imports the worker's source.
+ */
+function workerScript(): { script: URL | string; eval: boolean } {
+  const compiled = new URL('./worker.js', import.meta.url);
+  const source = new URL('./worker.ts', import.meta.url);
+  if (existsSync(compiled) || !existsSync(source)) return { script: compiled, eval: false };
+  const api = import.meta.resolve('tsx/esm/api');
+  return { script: `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}); });`, eval: true };
+}
+
+/**
  * `threads` workers, blocks dealt round robin. A worker answers its blocks in the order
- * it got them, so each keeps a FIFO of waiters. The compiled worker (dist) is what runs:
- * under vitest the source tree has no worker script, so tests use inlineRunner.
+ * it got them, so each keeps a FIFO of waiters. Unit tests under vitest use inlineRunner;
+ * test/e2e/quoteThreads.test.ts runs this one from the build and from the source.
  */
 export function threadRunner(options: ChunkPricerOptions, threads: number): ChunkRunner {
-  const script = new URL('./worker.js', import.meta.url);
+  const { script, eval: evaluate } = workerScript();
   const workers = Array.from({ length: threads }, () => {
-    const worker = new Worker(script, { workerData: options, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+    const worker = new Worker(script, { eval: evaluate, workerData: options, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
     const waiters: Waiter[] = [];
     worker.on('message', (priced: PricedChunk) => waiters.shift()?.resolve(priced));
     const fail = (err: Error): void => {
