@@ -52,8 +52,8 @@ export async function startScheduler(
       { name: LADDER_TICK_SCHEDULER, data: {}, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
     );
   await register();
-  // Only a missing scheduler is registered again: an upsert of a present one would move
-  // its next run, and replicas re-upserting in turn could keep postponing the tick.
+  // Only a missing scheduler is registered again: an upsert of a present one replaces its
+  // pending next job, and replicas re-upserting in turn could keep postponing the tick.
   const recheck = setInterval(() => {
     queue
       .getJobScheduler(LADDER_TICK_SCHEDULER)
