@@ -13,6 +13,7 @@ export {
   SCALE,
   formatRatio,
   formatUsd,
+  MicrosTotal,
   parseMicros,
   parseQuantity,
   parseRatio,

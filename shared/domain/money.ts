@@ -165,6 +165,29 @@ export function formatUsd(micros: bigint): string {
   return `${sign}$${whole}.${frac}`;
 }
 
+/**
+ * An exact running total of micros, fed with amounts as JSON carries them (a safe integer,
+ * or a decimal string beyond 2^53) or as bigints. It adds in safe integers while the
+ * partial sum stays below 2^53, and carries into a bigint before it would not: the total
+ * is exact, and summing a million small charges costs no bigint per charge.
+ */
+export class MicrosTotal {
+  private small = 0;
+  private big = 0n;
+
+  add(micros: number | string | bigint): void {
+    if (typeof micros === 'number' && Number.isSafeInteger(micros) && Math.abs(micros) <= Number.MAX_SAFE_INTEGER - Math.abs(this.small)) {
+      this.small += micros;
+    } else {
+      this.big += typeof micros === 'bigint' ? micros : BigInt(micros);
+    }
+  }
+
+  get value(): bigint {
+    return this.big + BigInt(this.small);
+  }
+}
+
 /** Micros for JSON output: a number while exact (|m| <= 2^53 - 1), else a decimal string. */
 export function toJsonMicros(m: bigint): number | string {
   return m <= MAX_SAFE && m >= -MAX_SAFE ? Number(m) : m.toString();

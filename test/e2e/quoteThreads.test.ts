@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, Quoter, formatQuoteLine } from '../../shared/domain/index.js';
+import { formatQuoteSummary } from '../../services/cli/commands/quote.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -16,15 +17,15 @@ const TALLY = join(ROOT, 'bin/tally.js');
  * as a user does.
  */
 describe('tally quote on worker threads', () => {
-  it('writes, with 1, 2 and 3 threads, byte for byte what one thread writes, and what the Quoter says', async () => {
+  it('writes, with 1, 2 and 3 threads, byte for byte what one thread writes, and what the Quoter says; the summary on stderr', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tally-quote-threads-'));
     const stream = join(dir, 'stream.ndjson');
     // ~12 MB: dozens of 256 KiB blocks, so repeats and dead records fall across blocks and threads.
     await run(process.execPath, [TALLY, 'generate', '--records', '60000', '--accounts', '500', '--seed', '7', '--bad-rate', '0.05', '--dup-rate', '0.1', '--out', stream]);
     const env = { ...process.env, LOG_LEVEL: 'warn' };
-    const quote = async (threads: number): Promise<string> =>
-      (await run('sh', ['-c', `exec "$0" "$1" quote --threads ${threads} < "$2"`, process.execPath, TALLY, stream], { env, maxBuffer: 1 << 28 })).stdout;
-    const inline = await quote(0);
+    const quoteRun = (threads: number) => run('sh', ['-c', `exec "$0" "$1" quote --threads ${threads} < "$2"`, process.execPath, TALLY, stream], { env, maxBuffer: 1 << 28 });
+    const quote = async (threads: number): Promise<string> => (await quoteRun(threads)).stdout;
+    const { stdout: inline, stderr: summaryLine } = await quoteRun(0);
     const lines = readFileSync(stream, 'utf8').split('\n').filter((l) => l !== '');
     expect(inline.split('\n')).toHaveLength(lines.length + 1);
     for (const threads of [1, 2, 3]) expect(await quote(threads)).toBe(inline);
@@ -41,7 +42,12 @@ describe('tally quote on worker threads', () => {
     // Events lie at most 34 days (--days) behind the generator's clock, far from both lateness limits,
     // so the Quoter's clock, seconds after the CLI's, judges every line alike.
     const quoter = new Quoter({ priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lateArrivalDays: 35 });
-    const expected = lines.map((l) => formatQuoteLine(quoter.quoteLine(l, Date.now())));
-    expect(answers).toEqual(expected);
+    const quoted = lines.map((l) => quoter.quoteLine(l, Date.now()));
+    expect(answers).toEqual(quoted.map(formatQuoteLine));
+
+    // Standard error: one summary line, its total the sum of the Quoter's charges.
+    const chargeMicros = quoted.reduce((sum, q) => sum + ('charge_micros' in q ? BigInt(q.charge_micros) : 0n), 0n);
+    expect(chargeMicros).toBeGreaterThan(0n);
+    expect(summaryLine).toBe(`tally quote: ${formatQuoteSummary({ lines: lines.length, charged: kinds.charged, duplicates: kinds.duplicate, dead: kinds.dead, chargeMicros })}\n`);
   }, 120_000);
 });

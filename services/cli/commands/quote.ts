@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import {
   IdSet,
   formatQuoteLine,
+  formatUsd,
   parseAccountLine,
   type Ladder,
   type PriceBook,
@@ -42,6 +43,13 @@ export interface QuoteSummary {
   charged: number;
   duplicates: number;
   dead: number;
+  /** What the charged lines cost together (repeats and dead lines cost nothing). */
+  chargeMicros: bigint;
+}
+
+/** `1000 lines, 961 charged for $12.50 (12500000 micros), 20 duplicates, 19 dead`. */
+export function formatQuoteSummary(s: QuoteSummary): string {
+  return `${s.lines} lines, ${s.charged} charged for ${formatUsd(s.chargeMicros)} (${s.chargeMicros} micros), ${s.duplicates} duplicates, ${s.dead} dead`;
 }
 
 const BLOCK_BYTES = 1 << 18;
@@ -58,7 +66,13 @@ const TOO_LARGE: PricedChunk = {
   spans: new Int32Array(0),
   lines: 1,
   dead: 1,
+  chargeMicros: 0n,
 };
+
+/** bytes[start, end) as text: answers and ids are ASCII. */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+}
 
 export async function loadFirstPaidAt(file: string): Promise<Map<string, number>> {
   const firstPaidAt = new Map<string, number>();
@@ -81,13 +95,14 @@ export async function runQuote(options: QuoteOptions): Promise<QuoteSummary> {
   const runner = threads > 0 ? threadRunner(pricing, threads) : inlineRunner(pricing);
   const blockBytes = options.blockBytes ?? BLOCK_BYTES;
   const seen = new IdSet();
-  const summary: QuoteSummary = { lines: 0, charged: 0, duplicates: 0, dead: 0 };
+  const summary: QuoteSummary = { lines: 0, charged: 0, duplicates: 0, dead: 0, chargeMicros: 0n };
 
   /** Answers in input order: a charged line whose id came earlier becomes a duplicate. */
   const write = async (priced: PricedChunk): Promise<void> => {
     summary.lines += priced.lines;
     summary.dead += priced.dead;
     const { out, spans, idBytes, idEnds } = priced;
+    let chargeMicros = priced.chargeMicros;
     const pieces: Uint8Array[] = [];
     let from = 0;
     for (let k = 0, idStart = 0; k < idEnds.length; idStart = idEnds[k++]!) {
@@ -96,10 +111,14 @@ export async function runQuote(options: QuoteOptions): Promise<QuoteSummary> {
         continue;
       }
       summary.duplicates++;
-      const id = Buffer.from(idBytes.buffer, idBytes.byteOffset + idStart, idEnds[k]! - idStart).toString('latin1');
+      // A repeat's charge came into the block's sum; its answer line says how much (repeats are few).
+      const answer = JSON.parse(latin1(out, spans[2 * k]!, spans[2 * k + 1]!)) as { charge_micros: number | string };
+      chargeMicros -= BigInt(answer.charge_micros);
+      const id = latin1(idBytes, idStart, idEnds[k]!);
       pieces.push(out.subarray(from, spans[2 * k]), Buffer.from(formatQuoteLine({ duplicate: id }), 'latin1'));
       from = spans[2 * k + 1]!;
     }
+    summary.chargeMicros += chargeMicros;
     const block = from === 0 ? out : Buffer.concat([...pieces, out.subarray(from)]);
     if (!output.write(block)) await once(output, 'drain');
   };

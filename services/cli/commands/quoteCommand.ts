@@ -23,13 +23,13 @@ export function registerQuoteCommand(program: Command): void {
     .option('--threads <n>', 'worker threads that validate and price (0: all on the main thread)', threadCount, availableParallelism())
     .action(async (opts: { accounts?: string; threads: number }) => {
       const config = loadConfig();
-      const { runQuote } = await import('./quote.js');
+      const { runQuote, formatQuoteSummary } = await import('./quote.js');
       // `tally quote < stream | head` closes our stdout early; that is a normal end.
       process.stdout.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code !== 'EPIPE') throw err;
         process.exit(0);
       });
-      await runQuote({
+      const summary = await runQuote({
         accountsFile: opts.accounts,
         input: stdinStream(),
         output: process.stdout,
@@ -39,5 +39,7 @@ export function registerQuoteCommand(program: Command): void {
         now: Date.now(),
         threads: opts.threads,
       });
+      // Standard output holds only the answers; the summary is for whoever watches.
+      process.stderr.write(`tally quote: ${formatQuoteSummary(summary)}\n`);
     });
 }

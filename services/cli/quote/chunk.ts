@@ -4,7 +4,7 @@
  * so blocks can be priced in any order and on any thread; only the repeat check waits
  * for stream order (see mergeChunk).
  */
-import { QuotePricer, formatQuoteLine, type QuoterOptions } from '../../../shared/domain/index.js';
+import { MicrosTotal, QuotePricer, formatQuoteLine, type QuoterOptions } from '../../../shared/domain/index.js';
 
 export interface PricedChunk {
   /** The answers, one line each, as ASCII bytes (ids, codes and numbers are all ASCII). */
@@ -17,6 +17,8 @@ export interface PricedChunk {
   spans: Int32Array;
   lines: number;
   dead: number;
+  /** The sum of the charged lines' charges, repeats included (only the merge knows them). */
+  chargeMicros: bigint;
 }
 
 export interface ChunkPricerOptions extends QuoterOptions {
@@ -53,6 +55,7 @@ export class ChunkPricer {
     let at = 0;
     let lines = 0;
     let dead = 0;
+    const total = new MicrosTotal();
     let start = 0;
     for (;;) {
       let nl = text.indexOf('\n', start);
@@ -62,6 +65,7 @@ export class ChunkPricer {
       const line = formatQuoteLine(answer);
       if ('dead' in answer) dead++;
       else {
+        total.add(answer.charge_micros);
         ids.push(answer.id);
         idAt += answer.id.length;
         idEnds.push(idAt);
@@ -81,6 +85,7 @@ export class ChunkPricer {
       spans: Int32Array.from(spans),
       lines,
       dead,
+      chargeMicros: total.value,
     };
   }
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { PassThrough, Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runQuote } from '../../../services/cli/commands/quote.js';
+import { formatQuoteSummary, runQuote } from '../../../services/cli/commands/quote.js';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, Quoter, formatQuoteLine } from '../../../shared/domain/index.js';
 import { arbLine } from '../domain/arbitraries.js';
 import { DAY, NOW, line, v1 } from '../domain/helpers.js';
@@ -50,7 +50,7 @@ describe('runQuote', () => {
       { dead: 'malformed_json' },
       { dead: 'unpriced' },
     ]);
-    expect(summary).toEqual({ lines: 4, charged: 1, duplicates: 1, dead: 2 });
+    expect(summary).toEqual({ lines: 4, charged: 1, duplicates: 1, dead: 2, chargeMicros: 150n });
   });
 
   it('handles CRLF, a last line without newline, and a blank line in the middle', async () => {
@@ -97,6 +97,14 @@ describe('runQuote', () => {
   });
 });
 
+describe('formatQuoteSummary', () => {
+  it('gives the counts and the total in dollars and micros', () => {
+    expect(formatQuoteSummary({ lines: 1000, charged: 961, duplicates: 20, dead: 19, chargeMicros: 12_500_000n })).toBe(
+      '1000 lines, 961 charged for $12.50 (12500000 micros), 20 duplicates, 19 dead',
+    );
+  });
+});
+
 describe('runQuote in blocks', () => {
   it('answers exactly as the line-by-line Quoter, however the input is cut into blocks and chunks', async () => {
     await fc.assert(
@@ -114,6 +122,9 @@ describe('runQuote in blocks', () => {
           expect(answers).toEqual(expected);
           expect(summary.lines).toBe(lines.length);
           expect(summary.charged + summary.duplicates + summary.dead).toBe(lines.length);
+          // The total is what the charged answers add up to, repeats left out.
+          const charges = expected.flatMap((a) => (typeof a === 'object' && a !== null && 'charge_micros' in a ? [BigInt(a.charge_micros as number | string)] : []));
+          expect(summary.chargeMicros).toBe(charges.reduce((x, y) => x + y, 0n));
         },
       ),
       { numRuns: 150 },

@@ -4,6 +4,7 @@ import {
   formatRatio,
   formatUsd,
   INT64_MAX,
+  MicrosTotal,
   parseMicros,
   parseQuantity,
   parseRatio,
@@ -216,5 +217,41 @@ describe('toJsonMicros', () => {
     expect(toJsonMicros(-9_007_199_254_740_991n)).toBe(-9_007_199_254_740_991);
     expect(toJsonMicros(9_007_199_254_740_992n)).toBe('9007199254740992');
     expect(toJsonMicros(-9_007_199_254_740_992n)).toBe('-9007199254740992');
+  });
+});
+
+describe('MicrosTotal', () => {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  const amount = fc.oneof(
+    fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }),
+    fc.integer({ min: -1000, max: 1000 }).map(BigInt),
+    fc.constantFrom(BigInt(MAX), BigInt(-MAX), BigInt(MAX) - 1n, BigInt(MAX) + 1n, 0n),
+  );
+
+  it('is exactly the bigint sum, whichever form each amount comes in (number, decimal string, bigint)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(amount, fc.nat(2)), { maxLength: 40 }), (items) => {
+        const total = new MicrosTotal();
+        for (const [m, form] of items) {
+          // JSON's form where it is exact: a number up to 2^53 - 1, a string beyond.
+          const json = m <= BigInt(MAX) && m >= BigInt(-MAX) ? Number(m) : m.toString();
+          total.add(form === 0 ? json : form === 1 ? m : m.toString());
+        }
+        expect(total.value).toBe(items.reduce((sum, [m]) => sum + m, 0n));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('carries into a bigint before a safe-integer sum would round', () => {
+    const total = new MicrosTotal();
+    total.add(MAX);
+    total.add(1);
+    total.add(1);
+    expect(total.value).toBe(BigInt(MAX) + 2n);
+  });
+
+  it('refuses a number that is not a whole number of micros', () => {
+    expect(() => new MicrosTotal().add(1.5)).toThrow(RangeError);
   });
 });
