@@ -176,11 +176,15 @@ export class MicrosTotal {
   private big = 0n;
 
   add(micros: number | string | bigint): void {
-    if (typeof micros === 'number' && Number.isSafeInteger(micros) && Math.abs(micros) <= Number.MAX_SAFE_INTEGER - Math.abs(this.small)) {
-      this.small += micros;
-    } else {
+    if (typeof micros !== 'number' || !Number.isSafeInteger(micros)) {
       this.big += typeof micros === 'bigint' ? micros : BigInt(micros);
+      return;
     }
+    if (Math.abs(micros) > Number.MAX_SAFE_INTEGER - Math.abs(this.small)) {
+      this.big += BigInt(this.small);
+      this.small = 0;
+    }
+    this.small += micros;
   }
 
   get value(): bigint {

@@ -2,7 +2,7 @@
  * One block of a recorded stream, priced: the unit of work `tally quote` hands to its
  * threads. A block is whole lines (it ends at a newline, or at the end of the input),
  * so blocks can be priced in any order and on any thread; only the repeat check waits
- * for stream order (see mergeChunk).
+ * for stream order (the merge in runQuote, services/cli/commands/quote.ts).
  */
 import { MicrosTotal, QuotePricer, formatQuoteLine, type QuoterOptions } from '../../../shared/domain/index.js';
 
