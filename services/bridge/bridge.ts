@@ -3,10 +3,10 @@ import { Queue } from 'bullmq';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { validateRecord, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
+import { validateRecord, type DeadLetterCode, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
 import { BRIDGE_CONSUMER, USAGE_STREAM, batchDoneSubject, publishDeadLetter, type Bus } from '../../shared/bus/index.js';
 import { failpoint } from '../../shared/runtime/index.js';
-import { shardOf, shardQueueName, type ShardJob, type UsageBatchJob, type WireRecord } from '../../shared/queue/index.js';
+import { jobOutcome, shardOf, shardQueueName, type ShardJob, type ShardJobResult, type UsageBatchJob, type WireRecord } from '../../shared/queue/index.js';
 import { deadLetters, recordsReceived } from '../../shared/runtime/index.js';
 
 export interface BridgeConfig {
@@ -60,9 +60,11 @@ export interface BridgeCounters {
 export class Bridge {
   readonly id = `bridge-${randomUUID().slice(0, 8)}`;
   readonly counters: BridgeCounters = { received: 0, valid: 0, dead: {}, jobs: 0, acked: 0, requeued: 0 };
-  private readonly queues = new Map<number, Queue<ShardJob>>();
+  private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
   private readonly buffers = new Map<number, { records: WireRecord[]; msgs: JsMsg[]; since: number }>();
   private readonly inFlight = new Map<string, InFlight>();
+  /** Jobs whose outcome is being read from Redis (a done message and the poll may ask at once). */
+  private readonly verifying = new Set<string>();
   private inFlightRecords = 0;
   private seq = 0;
   private running = false;
@@ -79,8 +81,10 @@ export class Bridge {
 
   async start(): Promise<void> {
     const { nc, js } = this.deps.bus;
+    // A done message is only a hint to look now rather than at the next poll: any NATS
+    // client can publish one, so the job's state in Redis decides (SPEC 9).
     this.doneSub = nc.subscribe(batchDoneSubject(this.id), { callback: (err, msg) => {
-      if (!err) this.settle(msg.string());
+      if (!err) void this.verify(msg.string());
     } });
     const consumer = await js.consumers.get(USAGE_STREAM, BRIDGE_CONSUMER);
     this.running = true;
@@ -95,10 +99,10 @@ export class Bridge {
     return this.inFlightRecords;
   }
 
-  private queue(shard: number): Queue<ShardJob> {
+  private queue(shard: number): Queue<ShardJob, ShardJobResult> {
     let q = this.queues.get(shard);
     if (!q) {
-      q = new Queue<ShardJob>(shardQueueName(shard), { connection: { url: this.deps.redisUrl, maxRetriesPerRequest: null } });
+      q = new Queue<ShardJob, ShardJobResult>(shardQueueName(shard), { connection: { url: this.deps.redisUrl, maxRetriesPerRequest: null } });
       // Redis away: adds fail and the poll re-adds later; an unheard 'error' would crash the process.
       q.on('error', (err) => this.deps.logger.warn({ err: err.message, shard }, 'queue connection error'));
       this.queues.set(shard, q);
@@ -135,16 +139,7 @@ export class Bridge {
     recordsReceived.inc();
     const now = this.clock();
     const result = validateRecord({ subject: msg.subject, payload: msg.data }, { now, lateArrivalDays: this.config.lateArrivalDays, priceBook: this.config.priceBook });
-    if (!result.ok) {
-      this.counters.dead[result.code] = (this.counters.dead[result.code] ?? 0) + 1;
-      deadLetters.inc({ code: result.code });
-      return publishDeadLetter(this.deps.bus.js, { code: result.code, message: result.message, subject: msg.subject, payload: msg.data, streamSeq: msg.seq, receivedAt: now })
-        .then(() => msg.ack())
-        .catch((err) => {
-          // Not acked: JetStream redelivers it and it is dead-lettered then.
-          this.deps.logger.warn({ err, seq: msg.seq }, 'dead letter not stored');
-        });
-    }
+    if (!result.ok) return this.deadLetter(msg, result.code, result.message);
     this.counters.valid++;
     const shard = shardOf(result.record.accountId, this.config.shards);
     let buf = this.buffers.get(shard);
@@ -184,31 +179,67 @@ export class Bridge {
     }
   }
 
-  /** The shard owner has the batch in its log: the messages can go. */
-  private settle(jobId: string): void {
+  /**
+   * Reads the job's outcome from Redis and settles it when completed; re-adds it when
+   * Redis lost it or it ran out of attempts. Unknown job ids (a forged or stale done
+   * message) are ignored.
+   */
+  private async verify(jobId: string, minAgeMs = 0): Promise<void> {
+    const f = this.inFlight.get(jobId);
+    if (!f || this.verifying.has(jobId) || this.clock() - f.since < minAgeMs) return;
+    this.verifying.add(jobId);
+    try {
+      const outcome = await jobOutcome(this.queue(f.shard), jobId);
+      if (outcome.state === 'completed') await this.settle(jobId, outcome.result);
+      else if (outcome.state === 'unknown' || outcome.state === 'failed') {
+        if (minAgeMs === 0) return; // a done message for a job not finished: only the poll re-adds
+        if (outcome.state === 'failed') await (await this.queue(f.shard).getJob(jobId))?.remove().catch(() => undefined);
+        this.counters.requeued++;
+        this.deps.logger.warn({ jobId, state: outcome.state }, 're-adding job');
+        f.since = this.clock();
+        await this.add(f.shard, jobId, f.data);
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err, jobId }, 'job outcome not read; the poll tries again');
+    } finally {
+      this.verifying.delete(jobId);
+    }
+  }
+
+  /**
+   * The shard owner has the batch in its log: the messages can go. Records it refused
+   * (`amount_out_of_range`) are dead-lettered with their original bytes first, and acked
+   * once the dead-letter stream holds them; one not stored stays un-acked and comes back.
+   */
+  private async settle(jobId: string, result: ShardJobResult | undefined): Promise<void> {
     const f = this.inFlight.get(jobId);
     if (!f) return;
     this.inFlight.delete(jobId);
-    for (const m of f.msgs) m.ack();
+    const refused = new Set(result?.refused ?? []);
+    const stored = [...refused].map((i) => this.deadLetter(f.msgs[i]!, 'amount_out_of_range', 'the charge would take the balance or a stored sum outside Int64'));
+    f.msgs.forEach((m, i) => {
+      if (!refused.has(i)) m.ack();
+    });
     this.inFlightRecords -= f.msgs.length;
-    this.counters.acked += f.msgs.length;
+    this.counters.acked += f.msgs.length - refused.size;
+    await Promise.all(stored);
   }
 
-  /** Fallback for a lost "done" message or a job Redis lost (flushed, restarted empty). */
+  /** Stores one bad record in the dead-letter stream, then acks it. Never rejects. */
+  private deadLetter(msg: JsMsg, code: DeadLetterCode, message: string): Promise<void> {
+    this.counters.dead[code] = (this.counters.dead[code] ?? 0) + 1;
+    deadLetters.inc({ code });
+    return publishDeadLetter(this.deps.bus.js, { code, message, subject: msg.subject, payload: msg.data, streamSeq: msg.seq, receivedAt: this.clock() })
+      .then(() => msg.ack())
+      .catch((err) => {
+        // Not acked: JetStream redelivers it and it is dead-lettered then.
+        this.deps.logger.warn({ err, seq: msg.seq }, 'dead letter not stored');
+      });
+  }
+
+  /** Fallback for a lost done message, a job Redis lost (flushed, restarted empty) or one that failed for good. */
   private async poll(): Promise<void> {
-    const now = this.clock();
-    for (const [jobId, f] of [...this.inFlight]) {
-      if (now - f.since < 3000) continue;
-      const state = await this.queue(f.shard).getJobState(jobId);
-      if (state === 'completed') this.settle(jobId);
-      else if (state === 'unknown' || state === 'failed') {
-        if (state === 'failed') await (await this.queue(f.shard).getJob(jobId))?.remove().catch(() => undefined);
-        this.counters.requeued++;
-        this.deps.logger.warn({ jobId, state }, 're-adding job');
-        f.since = now;
-        await this.add(f.shard, jobId, f.data);
-      }
-    }
+    for (const jobId of [...this.inFlight.keys()]) await this.verify(jobId, 3000);
   }
 
   private heartbeat(): void {

@@ -20,6 +20,11 @@ const DEAD_LETTER = {
   unpriced: [422, 'no price: kind other without cost_micros, or kind missing from the price book'],
 } as const satisfies Record<string, readonly [number, string]>;
 
+/** Decided by the shard owner, not by validation: it needs the account's balance (SPEC 2). */
+const OUT_OF_RANGE = {
+  amount_out_of_range: [422, 'the charge or credit would take a balance or a stored sum outside Int64'],
+} as const satisfies Record<string, readonly [number, string]>;
+
 const PRODUCT = {
   invalid_request: [400, 'the request body or parameters are malformed'],
   unknown_plan: [400, 'plan_id names no plan in the registry'],
@@ -40,25 +45,30 @@ const PRODUCT = {
   config_invalid: [500, 'a configuration value breaks its rule'],
 } as const satisfies Record<string, readonly [number, string]>;
 
-/** Codes a usage record can be dead-lettered with (SPEC 3). */
-export type DeadLetterCode = keyof typeof DEAD_LETTER;
+/** Codes validation gives a usage record (SPEC 3). */
+export type ValidationCode = keyof typeof DEAD_LETTER;
+/** Codes a usage record can be dead-lettered with: validation's, and the owner's range check (SPEC 2). */
+export type DeadLetterCode = ValidationCode | keyof typeof OUT_OF_RANGE;
 /** Every stable error code of the product. */
 export type ErrorCode = DeadLetterCode | keyof typeof PRODUCT;
 
 /** The registry as data: code -> HTTP status and a one-line meaning. */
 export const ERROR_CODES: Readonly<Record<ErrorCode, { status: number; meaning: string }>> = Object.fromEntries(
-  Object.entries({ ...DEAD_LETTER, ...PRODUCT }).map(([code, [status, meaning]]) => [code, { status, meaning }]),
+  Object.entries({ ...DEAD_LETTER, ...OUT_OF_RANGE, ...PRODUCT }).map(([code, [status, meaning]]) => [code, { status, meaning }]),
 ) as Record<ErrorCode, { status: number; meaning: string }>;
 
-/** The dead-letter codes in SPEC 3 order, which is also the order validation checks them. */
-export const DEAD_LETTER_CODES = Object.keys(DEAD_LETTER) as DeadLetterCode[];
+/** The validation codes in SPEC 3 order, which is also the order validation checks them. */
+export const DEAD_LETTER_CODES = Object.keys(DEAD_LETTER) as ValidationCode[];
+
+/** Every code a dead letter can carry. */
+export const ALL_DEAD_LETTER_CODES = [...DEAD_LETTER_CODES, ...(Object.keys(OUT_OF_RANGE) as (keyof typeof OUT_OF_RANGE)[])] as DeadLetterCode[];
 
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CODES, code);
 }
 
 export function isDeadLetterCode(code: string): code is DeadLetterCode {
-  return Object.hasOwn(DEAD_LETTER, code);
+  return Object.hasOwn(DEAD_LETTER, code) || Object.hasOwn(OUT_OF_RANGE, code);
 }
 
 /** An error with a stable code; its status comes from the registry. */

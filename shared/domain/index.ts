@@ -1,12 +1,13 @@
 /** The domain's public surface: pure functions over plain data, no I/O, no clock reads. */
 export {
   DEAD_LETTER_CODES,
+  ALL_DEAD_LETTER_CODES,
   ERROR_CODES,
   TallyError,
   isDeadLetterCode,
   isErrorCode,
 } from './errors.js';
-export type { DeadLetterCode, ErrorCode } from './errors.js';
+export type { DeadLetterCode, ErrorCode, ValidationCode } from './errors.js';
 
 export {
   INT64_MAX,

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { FoldedEntry } from '../store/index.js';
 import type { FoldJob, ShardJob, ShardJobResult } from './jobs.js';
+import { jobOutcome, type JobOutcome } from './outcome.js';
 
 /** BullMQ job ids may not contain ':'; ledger ids never contain '~', so this is one-to-one. */
 export const foldJobId = (entryId: string): string => `fold-${entryId.replaceAll(':', '~')}`;
@@ -26,11 +27,6 @@ export async function enqueueFold(queue: Queue<ShardJob, ShardJobResult>, entry:
   return jobId;
 }
 
-export type JobOutcome =
-  | { state: 'completed'; result: ShardJobResult | undefined }
-  | { state: 'failed'; reason: string }
-  | { state: 'pending' };
-
 /**
  * Polls a job until it completes or fails, at most `timeoutMs` (a shard owner folds within
  * milliseconds when it is running; a missing owner shows up as `pending`).
@@ -38,12 +34,8 @@ export type JobOutcome =
 export async function waitForJob(queue: Queue<ShardJob, ShardJobResult>, jobId: string, timeoutMs: number, intervalMs = 20): Promise<JobOutcome> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const state = await queue.getJobState(jobId);
-    if (state === 'completed' || state === 'failed') {
-      const job = await queue.getJob(jobId);
-      if (state === 'completed') return { state, result: job?.returnvalue };
-      return { state, reason: job?.failedReason ?? 'failed' };
-    }
+    const outcome = await jobOutcome(queue, jobId);
+    if (outcome.state === 'completed' || outcome.state === 'failed') return outcome;
     if (Date.now() >= deadline) return { state: 'pending' };
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -4,6 +4,7 @@ export type { WireRecord, UsageBatchJob, FoldJob, TickJob, ShardJob, ShardJobRes
 export type { TickCounts } from './jobs.js';
 export { ShardQueues } from './shardQueues.js';
 export { enqueueFold, foldJobId, waitForJob } from './folds.js';
-export type { JobOutcome } from './folds.js';
+export { jobOutcome } from './outcome.js';
+export type { JobOutcome } from './outcome.js';
 export { runLadderTick, tickIdFrom, tickReport } from './tickRunner.js';
 export type { TickOptions, TickReport, TickRunnerDeps } from './tickRunner.js';

@@ -37,6 +37,11 @@ export interface ShardJobResult {
   seq: number | null;
   charged: number;
   duplicates: number;
+  /**
+   * Usage jobs: positions (in the job's records) of the records refused with
+   * `amount_out_of_range`; the bridge dead-letters them with their original bytes.
+   */
+  refused?: number[];
   /** Tick jobs: what the tick changed on this shard. */
   tick?: TickCounts;
 }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DEAD_LETTER_CODES } from '../domain/index.js';
+import { ALL_DEAD_LETTER_CODES } from '../domain/index.js';
 import { listenerUrl } from './freePort.js';
 
 /**
@@ -43,7 +43,7 @@ export const deadLetters = new Counter({
   registers: [metricsRegistry],
 });
 // Every code present from the start: rate() over a series that appears mid-window misses its first increase.
-for (const code of DEAD_LETTER_CODES) deadLetters.inc({ code }, 0);
+for (const code of ALL_DEAD_LETTER_CODES) deadLetters.inc({ code }, 0);
 
 export const batchRecords = new Histogram({
   name: 'tally_batch_records',

@@ -4,7 +4,7 @@
  * the only clock is `now`. Lines come from a generator, so 10M of them never sit in
  * memory (only a ring of recent records, kept for producer-style retries).
  */
-import { DAY_MS, DEAD_LETTER_CODES, type DeadLetterCode } from '../../../shared/domain/index.js';
+import { DAY_MS, DEAD_LETTER_CODES, type ValidationCode } from '../../../shared/domain/index.js';
 
 export interface GenerateOptions {
   records: number;
@@ -149,7 +149,7 @@ export class StreamGenerator {
 }
 
 /** One line that the pipeline dead-letters with `code` (precedence of docs/decisions/002). */
-export function badLine(code: DeadLetterCode, id: string, account: string, now: number): GeneratedLine {
+export function badLine(code: ValidationCode, id: string, account: string, now: number): GeneratedLine {
   const base: Record<string, unknown> = { id, account_id: account, kind: 'llm_token', quantity: 1000, applies_to: 'llm', occurred_at: new Date(now - 60_000).toISOString() };
   const line = (over: Record<string, unknown>, subject = `usage.${account}`): GeneratedLine => ({ subject, payload: JSON.stringify({ ...base, ...over }) });
   switch (code) {
