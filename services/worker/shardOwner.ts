@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { UsageRecord, Kind, Category } from '../../shared/domain/index.js';
-import { billingEventSubject } from '../../shared/bus/index.js';
 import type { ShardJobResult, WireRecord } from '../../shared/queue/index.js';
-import { appendShardLog, compactShardLog, insertEvents, type AccountDoc, loadShard, writeAccounts, writeCheckpoint, type EventDoc, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
-import { expireAllocations, insertTierTransitions, loadLedgerState } from '../../shared/store/index.js';
+import { appendShardLog, compactShardLog, type AccountDoc, loadShard, writeAccounts, writeCheckpoint, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
+import { expireAllocations, insertTierTransitions, listUnpublishedEvents, loadLedgerState } from '../../shared/store/index.js';
+import { EventOutbox } from './eventOutbox.js';
 import { failpoint } from '../../shared/runtime/index.js';
 import { ShardState, type PricingContext, type ProjectionWrite } from './shardState.js';
 import { planTick } from './accountFolds.js';
@@ -54,11 +54,11 @@ export class ShardOwner {
   private lastAppendAt = 0;
   private writesInFlight = 0;
   private checkpointedAt = 0;
-  /** Documents this owner wrote (inserted or updated), for the benchmark's docs-per-record figure. */
-  readonly writes = { log: 0, projections: 0, checkpoints: 0, events: 0 };
+  private readonly written = { log: 0, projections: 0, checkpoints: 0 };
   private lock: Promise<void> = Promise.resolve();
   private sweeping = false;
   private readonly clock: () => number;
+  private readonly outbox: EventOutbox;
 
   /** Compaction scans the shard log: not at takeover (a busy moment), first an interval later. */
   private compactedAt: number;
@@ -66,6 +66,12 @@ export class ShardOwner {
   constructor(readonly shard: number, private readonly deps: ShardOwnerDeps) {
     this.clock = deps.clock ?? Date.now;
     this.compactedAt = this.clock();
+    this.outbox = new EventOutbox({ db: deps.db, js: deps.js, logger: deps.logger, clock: this.clock });
+  }
+
+  /** Documents this owner wrote (inserted or updated), for the benchmark's docs-per-record figure. */
+  get writes(): { log: number; projections: number; checkpoints: number; events: number } {
+    return { ...this.written, events: this.outbox.stored };
   }
 
   get seq(): number {
@@ -84,7 +90,9 @@ export class ShardOwner {
     const snap = await loadShard(this.deps.db, this.shard, new Date(started - this.deps.dedupHorizonMs));
     const { state, events } = ShardState.fromSnapshot(this.shard, snap, this.deps.pricing);
     this.state = state;
-    await this.emit(events);
+    this.outbox.add(events);
+    this.outbox.adopt(await listUnpublishedEvents(this.deps.db, this.shard));
+    await this.outbox.deliver();
     this.deps.logger.info({ shard: this.shard, seq: state.seq, accounts: snap.accounts.length, replayed: snap.tail.length, ids: state.idCount, ms: this.clock() - started }, 'shard loaded');
     return snap.unfolded ?? [];
   }
@@ -169,7 +177,7 @@ export class ShardOwner {
         return { seq: null, charged: 0, duplicates: planned.duplicates };
       }
       const outcome = await appendShardLog(this.deps.db, planned.doc);
-      this.writes.log++;
+      this.written.log++;
       if (outcome === 'conflict') {
         this.deps.logger.warn({ shard: this.shard, seq: planned.doc.seq, job: jobId }, 'shard log step taken by another owner; reloading');
         this.state = null;
@@ -177,21 +185,21 @@ export class ShardOwner {
       }
       this.lastAppendAt = this.clock();
       failpoint('worker.after-log-append');
-      const events = state.apply(planned.doc);
-      await this.emit(events);
+      this.outbox.add(state.apply(planned.doc));
+      await this.outbox.deliver();
       return { seq: planned.doc.seq, charged: planned.charged, duplicates: planned.duplicates };
     }
     throw new Error(`shard ${this.shard}: lost the log race ${MAX_CONFLICTS} times`);
   }
 
-  /** Stores crossing events (once, by id) and publishes the new ones on billing.events.<account>. */
-  private async emit(events: EventDoc[]): Promise<void> {
-    const fresh = await insertEvents(this.deps.db, events);
-    this.writes.events += fresh.length;
-    for (const e of fresh) {
-      const body = JSON.stringify({ id: e._id, type: e.type, account_id: e.account_id, balance_micros: e.balance_micros.toString(), at: e.at.toISOString() });
-      await this.deps.js.publish(billingEventSubject(e.account_id), body, { msgID: e._id });
-    }
+  /**
+   * The event outbox's turn in a flush: stores what failed to store before (projections
+   * wait for it, see `takeWrite`), and publishes again what is stored but not yet on NATS.
+   */
+  async deliverEvents(final = false): Promise<void> {
+    await this.outbox.store().catch((err) => this.deps.logger.warn({ err, shard: this.shard }, 'crossing events not stored; projections wait'));
+    const publishing = this.outbox.publish();
+    if (final) await publishing;
   }
 
   /**
@@ -208,6 +216,7 @@ export class ShardOwner {
   }
 
   private async flushOnce(final: boolean): Promise<void> {
+    await this.deliverEvents(final);
     const pending = this.takeWrite();
     if (!pending) return;
     let failure: unknown = null;
@@ -226,7 +235,8 @@ export class ShardOwner {
    */
   takeWrite(): PendingWrite | null {
     const state = this.state;
-    if (!state) return null;
+    // A projection written past an entry whose events are not stored would leave them to nobody.
+    if (!state || this.outbox.blocking) return null;
     this.writesInFlight++;
     return { state, seq: state.seq, write: state.takeDirty() };
   }
@@ -243,14 +253,14 @@ export class ShardOwner {
       state.keepGarbage([...write.replace, ...write.superseded]);
       return;
     }
-    this.writes.projections += write.docs.length;
+    this.written.projections += write.docs.length;
     if (state !== this.state) return;
     // The checkpoint only shortens the next takeover's replay: at most every few seconds,
     // and whenever `final` (a handover).
     if (!state.hasDirty() && this.writesInFlight === 0 && seq > this.checkpointed && (final || this.clock() - this.checkpointedAt >= CHECKPOINT_EVERY_MS)) {
       this.checkpointedAt = this.clock();
       await writeCheckpoint(this.deps.db, this.shard, seq);
-      this.writes.checkpoints++;
+      this.written.checkpoints++;
       this.checkpointed = seq;
     }
     const horizon = this.clock() - this.deps.dedupHorizonMs;

@@ -174,6 +174,7 @@ export class ShardWorkerService {
       }
       for (const owner of owners) owner.reconcileWith(await loadShardAccounts(this.deps.db, owner.shard));
     }
+    for (const owner of owners) await owner.deliverEvents(final);
     const pending = owners.map((o) => [o, o.takeWrite()] as const).filter((p): p is readonly [ShardOwner, PendingWrite] => p[1] !== null);
     let failure: unknown = null;
     if (pending.some(([, p]) => p.write.docs.length + p.write.superseded.length + p.write.replace.length > 0)) {

@@ -19,3 +19,24 @@ export function failpoint(name: string): void {
   process.stderr.write(`failpoint ${name}: SIGKILL\n`);
   process.kill(process.pid, 'SIGKILL');
 }
+
+const hooks = new Map<string, () => Promise<void>>();
+
+/**
+ * For tests that run the services in their own process: `fn` runs (once) the next time
+ * the code passes `name` through `failpointAsync`, and the code waits for it, so a test
+ * can stop a server at exactly that moment.
+ */
+export function onFailpoint(name: string, fn: () => Promise<void>): void {
+  hooks.set(name, fn);
+}
+
+/** A failpoint (crash point) that also waits for an in-process test's hook. */
+export async function failpointAsync(name: string): Promise<void> {
+  failpoint(name);
+  if (hooks.size === 0) return;
+  const hook = hooks.get(name);
+  if (!hook) return;
+  hooks.delete(name);
+  await hook();
+}

@@ -136,6 +136,9 @@ export interface EventDoc {
   shard: number;
   seq: number;
   at: Date;
+  /** false from the insert until the owner has it on NATS (the outbox); absent on events stored before the outbox. */
+  published?: boolean;
+  published_at?: Date;
 }
 
 export type AllocationStatus = 'active' | 'expired';

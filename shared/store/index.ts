@@ -9,7 +9,7 @@ export { appendShardLog, loadShard, writeCheckpoint, shardLogId, compactShardLog
 export type { ShardSnapshot } from './shardLog.js';
 export { writeAccounts, readAccount, listAccounts, loadShardAccounts, accountVersionId, accountsCollection, MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
 export type { StoredAccount, ShardProjections, ProjectionVersions } from './accounts.js';
-export { insertEvents, listEvents } from './events.js';
+export { insertEvents, listEvents, listUnpublishedEvents, markEventsPublished } from './events.js';
 export { sumShardLog, verifyLedger } from './audit.js';
 export type { LedgerTotals, Mismatch } from './audit.js';
 export type { AllocationDoc, AllocationStatus, TierTransitionDoc, TickDoc } from './collections.js';
