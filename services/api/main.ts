@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { connectBus, ensureStreams, readPipelineStats, streamOptions } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
+import { ShardQueues, readProjectionLag, redisConnection } from '../../shared/queue/index.js';
 import { listenerUrl, type Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 import { buildApi } from './app.js';
@@ -31,7 +31,7 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
     queues,
     redis,
     logger,
-    stats: () => readPipelineStats(bus.jsm, mongo.db),
+    stats: () => readPipelineStats(bus.jsm, mongo.db, () => readProjectionLag(redis, config.mongoDb, config.shards)),
     ready: () => readinessChecks({ db: mongo.db, redis, bus }),
     operator: { bus, redis, lowBalanceMicros: config.lowBalanceMicros },
   });

@@ -53,6 +53,8 @@ export class ShardOwner {
   private checkpointed = 0;
   private lastAppendAt = 0;
   private writesInFlight = 0;
+  /** Projections taken by writes not finished yet: still unwritten for a reader. */
+  private inFlightAccounts = 0;
   private checkpointedAt = 0;
   private readonly written = { log: 0, projections: 0, checkpoints: 0 };
   private lock: Promise<void> = Promise.resolve();
@@ -238,7 +240,9 @@ export class ShardOwner {
     // A projection written past an entry whose events are not stored would leave them to nobody.
     if (!state || this.outbox.blocking) return null;
     this.writesInFlight++;
-    return { state, seq: state.seq, write: state.takeDirty() };
+    const write = state.takeDirty();
+    this.inFlightAccounts += write.docs.length;
+    return { state, seq: state.seq, write };
   }
 
   /**
@@ -248,6 +252,7 @@ export class ShardOwner {
   async afterWrite(pending: PendingWrite, failure: unknown, final = false): Promise<void> {
     const { state, seq, write } = pending;
     this.writesInFlight--;
+    this.inFlightAccounts -= write.docs.length;
     if (failure) {
       state.markDirty(write.docs.map((d) => d._id));
       state.keepGarbage([...write.replace, ...write.superseded]);
@@ -298,6 +303,15 @@ export class ShardOwner {
     const repaired = missing.length + wrong.length;
     if (repaired > 0) this.deps.logger.warn({ shard: this.shard, accounts: repaired }, 'rewriting projections that differ from the shard log');
     return repaired;
+  }
+
+  /**
+   * Accounts whose change is not in a projection write that succeeded: changed since the
+   * last take, plus those of a write still in flight. Null while the state is being reloaded.
+   */
+  unprojected(): number | null {
+    if (!this.state) return null;
+    return this.state.dirtyCount() + this.inFlightAccounts;
   }
 
   /** Milliseconds since this owner last appended to the log (a fence counts). */

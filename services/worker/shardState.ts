@@ -248,6 +248,13 @@ export class ShardState {
     return false;
   }
 
+  /** Accounts changed since their projection was last taken for writing. */
+  dirtyCount(): number {
+    let n = 0;
+    for (const acc of this.accounts.values()) if (acc.dirty) n++;
+    return n;
+  }
+
   getAccount(id: string): AccountDoc | undefined {
     return this.accounts.get(id)?.doc;
   }

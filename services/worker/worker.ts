@@ -5,7 +5,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { shardOf, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import { reportProjectionLag, shardOf, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
 import { Leases } from './leases.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
 import { loadShardAccounts, writeAccounts } from '../../shared/store/index.js';
@@ -14,6 +14,8 @@ import type { PricingContext } from './shardState.js';
 
 export interface WorkerConfig {
   shards: number;
+  /** The deployment's prefix for its Redis keys (MONGO_DB), shared with the API and the CLI. */
+  namespace: string;
   dedupHorizonMs: number;
   pricing: PricingContext;
   /** How often owned shards write their changed projections: each account at most once per interval. @defaultValue 1000 */
@@ -124,6 +126,21 @@ export class ShardWorkerService {
     consumer.on('failed', (job, err) => log.warn({ err, job: job?.id }, 'shard job failed'));
     consumer.on('error', (err) => log.error({ err }, 'shard consumer error'));
     this.held.set(shard, { owner, consumer });
+    await this.reportLag([owner]).catch((err) => log.warn({ err }, 'projection lag not reported'));
+  }
+
+  /**
+   * Tells stats how many accounts each owner has not projected yet (SPEC 9 "settled means
+   * readable"). Called before a job is reported done, so a record acked in NATS is either
+   * in a stored projection or counted here, and after every projection write.
+   */
+  private async reportLag(owners: readonly ShardOwner[]): Promise<void> {
+    const lags = new Map<number, number>();
+    for (const owner of owners) {
+      const n = owner.unprojected();
+      if (n !== null) lags.set(owner.shard, n);
+    }
+    await reportProjectionLag(this.deps.redis, this.config.namespace, lags);
   }
 
   private async process(owner: ShardOwner, job: Job<ShardJob, ShardJobResult>): Promise<ShardJobResult> {
@@ -133,6 +150,7 @@ export class ShardWorkerService {
       case 'usage': {
         const started = Date.now();
         const result = await owner.processUsage(data.records, id);
+        await this.reportLag([owner]);
         observeUsageBatch(data.records.map((r) => r[7]), result, started);
         this.counters.charged += result.charged;
         this.counters.duplicates += result.duplicates;
@@ -144,10 +162,14 @@ export class ShardWorkerService {
         const result = await owner.processFolds(data.entries.map((e) => ({ ...e, d: BigInt(e.d) })), id);
         // The API waits for this job and then reads the projection: write it now, not on the timer.
         await owner.flush();
+        await this.reportLag([owner]);
         return result;
       }
-      case 'tick':
-        return owner.processTick(data.tickId, data.now, id);
+      case 'tick': {
+        const result = await owner.processTick(data.tickId, data.now, id);
+        await this.reportLag([owner]);
+        return result;
+      }
     }
   }
 
@@ -186,6 +208,8 @@ export class ShardWorkerService {
     }
     const written = Date.now();
     for (const [owner, p] of pending) await owner.afterWrite(p, failure, final).catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'checkpoint failed'));
+    // Every round, not only after a write: a figure left behind by a former owner is corrected here.
+    await this.reportLag(owners).catch((err) => this.deps.logger.warn({ err }, 'projection lag not reported'));
     this.deps.logger.debug({ accounts: pending.reduce((n, [, p]) => n + p.write.docs.length, 0), writeMs: written - now, afterMs: Date.now() - written, final }, 'projections flushed');
   }
 

@@ -13,21 +13,34 @@ export interface PipelineStats {
   duplicates: number;
   /** Dead letters stored. */
   dead: number;
-  /** Messages not yet acknowledged by a bridge: 0 once everything is applied. */
+  /**
+   * What is not settled yet: messages not acknowledged by a bridge, plus `unprojected`.
+   * 0 means every record accepted so far is charged and every read shows it (SPEC 9).
+   */
   pending: number;
+  /** Accounts whose charges are applied but not yet in their readable projection (a shard with no figure counts 1). */
+  unprojected: number;
 }
 
-/** Reads the counts: two stream infos, one consumer info and a scan of the shard log (an operator read). */
-export async function readPipelineStats(jsm: JetStreamManager, db: Db): Promise<PipelineStats> {
+/** The shard owners' figures of unwritten projections (shared/queue's projection lag). */
+export type ProjectionLagReader = () => Promise<{ accounts: number; unknownShards: number }>;
+
+/** `pending` and `unprojected` alone: two NATS requests and one Redis read, no store read (what `stats --wait` polls). */
+export async function readPending(jsm: JetStreamManager, lag: ProjectionLagReader): Promise<Pick<PipelineStats, 'pending' | 'unprojected'>> {
+  const [consumer, projection] = await Promise.all([jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER), lag()]);
+  const unprojected = projection.accounts + projection.unknownShards;
+  return { pending: consumer.num_pending + consumer.num_ack_pending + unprojected, unprojected };
+}
+
+/**
+ * Reads the counts: the pending part first, then two stream infos and a scan of the shard
+ * log (an operator read). Read in this order, a `pending` of 0 guarantees the counts
+ * include every record it covered.
+ */
+export async function readPipelineStats(jsm: JetStreamManager, db: Db, lag: ProjectionLagReader): Promise<PipelineStats> {
+  const pending = await readPending(jsm, lag);
   const usage = await jsm.streams.info(USAGE_STREAM);
   const dlq = await jsm.streams.info(DLQ_STREAM);
-  const consumer = await jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER);
   const totals = await sumShardLog(db);
-  return {
-    received: usage.state.messages,
-    charged: totals.charged,
-    duplicates: totals.duplicates,
-    dead: dlq.state.messages,
-    pending: consumer.num_pending + consumer.num_ack_pending,
-  };
+  return { received: usage.state.messages, charged: totals.charged, duplicates: totals.duplicates, dead: dlq.state.messages, ...pending };
 }

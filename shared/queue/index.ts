@@ -8,3 +8,5 @@ export { jobOutcome } from './outcome.js';
 export type { JobOutcome } from './outcome.js';
 export { runLadderTick, tickIdFrom, tickReport } from './tickRunner.js';
 export type { TickOptions, TickReport, TickRunnerDeps } from './tickRunner.js';
+export { projectionLagKey, readProjectionLag, reportProjectionLag } from './projectionLag.js';
+export type { ProjectionLag } from './projectionLag.js';

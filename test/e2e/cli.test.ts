@@ -7,22 +7,14 @@ import { shardOf } from '../../shared/queue/index.js';
 import { accountsCollection } from '../../shared/store/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
 import { probe, testConfig, type Probe } from '../support/pipeline.js';
-import { childEnv } from '../support/processes.js';
+import { childEnv, runTally } from '../support/processes.js';
 import { badMessages, usage } from '../support/records.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 const NATS_CLI = join(ROOT, '.tools/bin/nats');
 
-/** `tally <args>` as a user runs it (compiled build), with the test's servers in the environment. */
-async function tally(env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<{ stdout: string; code: number }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(ROOT, 'bin/tally.js'), ...args], { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
-      resolve({ stdout, code: err ? Number((err as { code?: number }).code ?? 1) : 0 });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
+const tally = (env: NodeJS.ProcessEnv, args: string[], input?: string) => runTally(args, env, input);
 
 const ndjson = (text: string): Record<string, unknown>[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
@@ -65,7 +57,7 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
   });
 
   it('stats, accounts and dlq show the same story', async () => {
-    expect(JSON.parse((await tally(env, ['stats'])).stdout)).toEqual({ received: 34, charged: 30, duplicates: 1, dead: 3, pending: 0 });
+    expect(JSON.parse((await tally(env, ['stats'])).stdout)).toEqual({ received: 34, charged: 30, duplicates: 1, dead: 3, pending: 0, unprojected: 0 });
     const accounts = ndjson((await tally(env, ['accounts'])).stdout);
     expect(accounts.map((a) => a['account_id'])).toEqual(['acct-0', 'acct-1', 'acct-2']);
     // llm_token: 150000 micros per 1e6 tokens; record i has 100000*(i+1) tokens -> 15000*(i+1) micros.

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -86,4 +86,14 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** `tally <args>` from the compiled build (bin/tally.js), as a user runs it; `input` goes to its stdin. */
+export function runTally(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<{ stdout: string; stderr: string; code: number }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [join(ROOT, 'bin/tally.js'), ...args], { env, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+      resolve({ stdout, stderr, code: err ? Number((err as { code?: number }).code ?? 1) : 0 });
+    });
+    child.stdin?.end(input);
+  });
 }

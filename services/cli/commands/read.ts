@@ -1,8 +1,15 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 
 // Loaded by the actions that use them (see services/cli/main.ts).
 const bus = () => import('../../../shared/bus/index.js');
 const store = () => import('../../../shared/store/index.js');
+const queue = () => import('../../../shared/queue/index.js');
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds >= 0');
+  return n;
+}
 import { cliContext, endpointsFor, ndjson } from '../context.js';
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -49,16 +56,35 @@ export function registerReadCommands(program: Command): void {
 
   program
     .command('stats')
-    .description('JSON counts: received, charged, duplicates, dead, pending')
-    .action(async () => {
+    .description('JSON counts: received, charged, duplicates, dead, pending (0 once every record is charged and readable)')
+    .option('--wait', 'wait until pending is 0, then print; exit 1 if --timeout passes first')
+    .option('--timeout <seconds>', 'with --wait: how long to wait', parseSeconds, 600)
+    .action(async (opts: { wait?: boolean; timeout: number }) => {
       const { config } = await cliContext('tally-stats');
-      const [{ connectBus, readPipelineStats }, { connectMongo }] = await Promise.all([bus(), store()]);
+      const [{ connectBus, readPending, readPipelineStats }, { connectMongo }, { readProjectionLag, redisConnection }] = await Promise.all([bus(), store(), queue()]);
       const endpoints = await endpointsFor(config);
       const nats = await connectBus(endpoints.natsUrl, 'tally-stats');
       const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
+      const redis = redisConnection(endpoints.redisUrl, { maxRetriesPerRequest: 2 });
+      const lag = () => readProjectionLag(redis, config.mongoDb, config.shards);
       try {
-        out(JSON.stringify(await readPipelineStats(nats.jsm, mongo.db)));
+        let settled = true;
+        if (opts.wait) {
+          // Polls the cheap part only (no store read); the full counts once, at the end.
+          const deadline = Date.now() + opts.timeout * 1000;
+          while ((await readPending(nats.jsm, lag)).pending > 0) {
+            if (Date.now() >= deadline) {
+              settled = false;
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        out(JSON.stringify(await readPipelineStats(nats.jsm, mongo.db, lag)));
+        if (!settled) process.stderr.write(`tally stats: not settled after ${opts.timeout} s\n`);
+        process.exitCode = settled ? 0 : 1;
       } finally {
+        redis.disconnect();
         await nats.close();
         await mongo.close();
       }

@@ -1,23 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServers, type TestServers } from '../../support/servers.js';
 import { probe, testConfig, type Probe } from '../../support/pipeline.js';
-import { childEnv } from '../../support/processes.js';
+import { childEnv, runTally } from '../../support/processes.js';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 
-/** `tally <args>` from the compiled build, as a user runs it. */
-function tally(env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(ROOT, 'bin/tally.js'), ...args], { env, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? Number((err as { code?: number }).code ?? 1) : 0 });
-    });
-    child.stdin?.end(input);
-  });
-}
+const tally = (env: NodeJS.ProcessEnv, args: string[], input = '') => runTally(args, env, input);
 
 describe('tally generate | replay | export from the command line', () => {
   let servers: TestServers;

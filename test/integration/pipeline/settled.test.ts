@@ -1,0 +1,65 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPending } from '../../../shared/bus/index.js';
+import { readProjectionLag, redisConnection } from '../../../shared/queue/index.js';
+import { listAccounts } from '../../../shared/store/index.js';
+import { publishWithGo } from '../../support/goProducer.js';
+import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
+import { childEnv, runTally } from '../../support/processes.js';
+import { startTestServers, type TestServers } from '../../support/servers.js';
+import { expectedBalances, makeStream } from '../../support/stream.js';
+
+/**
+ * SPEC 9 "settled means readable": the first time stats says pending 0, every balance is
+ * readable as the domain core prices the stream, with nothing left to wait for. The stream
+ * comes from a producer the product did not write (the official NATS Go client), and the
+ * projection flush keeps its default interval, so reads that lagged the log would show.
+ */
+describe('settled means readable', () => {
+  let servers: TestServers;
+  let p: Probe;
+
+  beforeAll(async () => {
+    servers = await startTestServers();
+  });
+  afterAll(async () => {
+    await p?.close();
+    await servers?.stop();
+  });
+
+  it('at the first pending 0, every one of 10,000 balances equals the quote', async () => {
+    const config = testConfig(servers, { SHARDS: '16', PROJECTION_FLUSH_MS: '5000' });
+    p = await probe(config, servers);
+    const pipeline = await startPipeline(config, servers);
+    const redis = redisConnection(servers.redisUrl);
+    try {
+      const lines = makeStream(20_000, 10_000, 'settled');
+      const file = join(servers.dataDir, 'settled.ndjson');
+      await writeFile(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      const sent = await publishWithGo(servers.natsUrl, file);
+      expect(sent).toMatchObject({ sent: lines.length, acked: lines.length, errors: 0 });
+
+      const lag = () => readProjectionLag(redis, config.mongoDb, config.shards);
+      const deadline = Date.now() + 120_000;
+      let polls = 0;
+      while ((await readPending(p.bus.jsm, lag)).pending > 0) {
+        expect(Date.now()).toBeLessThan(deadline);
+        polls++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const accounts = await listAccounts(p.mongo.db);
+      const expected = expectedBalances(config, lines).balances;
+      const equal = accounts.filter((a) => expected.get(a._id) === a.balance_micros).length;
+      console.log(`balances equal at the first pending 0: ${equal} of ${expected.size} (after ${polls} polls)`);
+      expect(new Map(accounts.map((a) => [a._id, a.balance_micros]))).toEqual(expected);
+
+      const stats = await runTally(['stats', '--wait', '--timeout', '30'], childEnv(config, servers));
+      expect(stats.code).toBe(0);
+      expect(JSON.parse(stats.stdout)).toMatchObject({ received: lines.length, charged: lines.length, duplicates: 0, pending: 0, unprojected: 0 });
+    } finally {
+      redis.disconnect();
+      await pipeline.stop();
+    }
+  }, 300_000);
+});
