@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { connectBus, ensureStreams, readPipelineStats, streamOptions } from '../../shared/bus/index.js';
+import { connectBus, ensureStreams, readPipelineStats, readSettledVersion, streamOptions } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
 import { ShardQueues, readProjectionLag, redisConnection } from '../../shared/queue/index.js';
 import { listenerUrl, type Endpoints } from '../../shared/runtime/index.js';
@@ -26,14 +26,15 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
   const bus = await connectBus(endpoints.natsUrl, 'tally-api');
   await ensureStreams(bus.jsm, streamOptions(config));
   const queues = new ShardQueues(redis, config.shards, log);
+  const lag = () => readProjectionLag(redis, config.mongoDb, config.shards);
   const app = buildApi(config, {
     db: mongo.db,
     queues,
     redis,
     logger,
-    stats: () => readPipelineStats(bus.jsm, mongo.db, () => readProjectionLag(redis, config.mongoDb, config.shards)),
+    stats: () => readPipelineStats(bus.jsm, mongo.db, lag),
     ready: () => readinessChecks({ db: mongo.db, redis, bus }),
-    operator: { bus, redis, lowBalanceMicros: config.lowBalanceMicros },
+    operator: { bus, redis, lowBalanceMicros: config.lowBalanceMicros, version: () => readSettledVersion(bus.jsm, lag) },
   });
   const host = config.httpHost;
   await app.listen({ port: config.httpPort, host });

@@ -5,7 +5,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { reportProjectionLag, shardOf, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import { reportProjectionLag, shardOf, shardQueueName, type ShardJob, type ShardJobResult, type ShardLag } from '../../shared/queue/index.js';
 import { Leases } from './leases.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
 import { loadShardAccounts, writeAccounts } from '../../shared/store/index.js';
@@ -135,10 +135,10 @@ export class ShardWorkerService {
    * in a stored projection or counted here, and after every projection write.
    */
   private async reportLag(owners: readonly ShardOwner[]): Promise<void> {
-    const lags = new Map<number, number>();
+    const lags = new Map<number, ShardLag>();
     for (const owner of owners) {
-      const n = owner.unprojected();
-      if (n !== null) lags.set(owner.shard, n);
+      const accounts = owner.unprojected();
+      if (accounts !== null) lags.set(owner.shard, { accounts, seq: owner.seq });
     }
     await reportProjectionLag(this.deps.redis, this.config.namespace, lags);
   }

@@ -23,13 +23,18 @@ export interface PipelineStats {
 }
 
 /** The shard owners' figures of unwritten projections (shared/queue's projection lag). */
-export type ProjectionLagReader = () => Promise<{ accounts: number; unknownShards: number }>;
+export type ProjectionLagReader = () => Promise<{ accounts: number; unknownShards: number; version: string }>;
 
-/** `pending` and `unprojected` alone: two NATS requests and one Redis read, no store read (what `stats --wait` polls). */
-export async function readPending(jsm: JetStreamManager, lag: ProjectionLagReader): Promise<Pick<PipelineStats, 'pending' | 'unprojected'>> {
+async function readSettlement(jsm: JetStreamManager, lag: ProjectionLagReader): Promise<Pick<PipelineStats, 'pending' | 'unprojected'> & { version: string }> {
   const [consumer, projection] = await Promise.all([jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER), lag()]);
   const unprojected = projection.accounts + projection.unknownShards;
-  return { pending: consumer.num_pending + consumer.num_ack_pending + unprojected, unprojected };
+  return { pending: consumer.num_pending + consumer.num_ack_pending + unprojected, unprojected, version: projection.version };
+}
+
+/** `pending` and `unprojected` alone: one NATS request and one Redis read, no store read (what `stats --wait` polls). */
+export async function readPending(jsm: JetStreamManager, lag: ProjectionLagReader): Promise<Pick<PipelineStats, 'pending' | 'unprojected'>> {
+  const { pending, unprojected } = await readSettlement(jsm, lag);
+  return { pending, unprojected };
 }
 
 /**
@@ -43,4 +48,13 @@ export async function readPipelineStats(jsm: JetStreamManager, db: Db, lag: Proj
   const dlq = await jsm.streams.info(DLQ_STREAM);
   const totals = await sumShardLog(db);
   return { received: usage.state.messages, charged: totals.charged, duplicates: totals.duplicates, dead: dlq.state.messages, ...pending };
+}
+
+/**
+ * What a cache of projections needs to know (the operator dashboard's account list): a tag
+ * that changes whenever an owner applies anything, and whether everything is settled.
+ */
+export async function readSettledVersion(jsm: JetStreamManager, lag: ProjectionLagReader): Promise<{ tag: string; settled: boolean }> {
+  const { pending, version } = await readSettlement(jsm, lag);
+  return { tag: version, settled: pending === 0 };
 }

@@ -9,10 +9,16 @@ import type { Redis } from 'ioredis';
  */
 export const projectionLagKey = (namespace: string): string => `tally:${namespace}:projection-lag`;
 
+/** One shard's figure: unprojected accounts, and the log position the owner has applied (`<lag>/<seq>` in the hash). */
+export interface ShardLag {
+  accounts: number;
+  seq: number;
+}
+
 /** Writes the figures of the shards given; one command, so they land together. */
-export async function reportProjectionLag(redis: Redis, namespace: string, lags: ReadonlyMap<number, number>): Promise<void> {
+export async function reportProjectionLag(redis: Redis, namespace: string, lags: ReadonlyMap<number, ShardLag>): Promise<void> {
   if (lags.size === 0) return;
-  await redis.hset(projectionLagKey(namespace), Object.fromEntries([...lags].map(([shard, n]) => [String(shard), String(n)])));
+  await redis.hset(projectionLagKey(namespace), Object.fromEntries([...lags].map(([shard, l]) => [String(shard), `${l.accounts}/${l.seq}`])));
 }
 
 export interface ProjectionLag {
@@ -20,16 +26,21 @@ export interface ProjectionLag {
   accounts: number;
   /** Shards with no figure at all (Redis lost it, or no owner has ever run): each may lag. */
   unknownShards: number;
+  /** Every shard's figure and log position: changes whenever a stored projection may have changed (a cache's version). */
+  version: string;
 }
 
 export async function readProjectionLag(redis: Redis, namespace: string, shards: number): Promise<ProjectionLag> {
   const fields = await redis.hgetall(projectionLagKey(namespace));
   let accounts = 0;
   let unknownShards = 0;
+  const version: string[] = [];
   for (let shard = 0; shard < shards; shard++) {
-    const n = fields[String(shard)];
-    if (n === undefined) unknownShards++;
-    else accounts += Number(n);
+    const field = fields[String(shard)] ?? '';
+    const [lag, seq] = field.split('/');
+    if (lag === undefined || lag === '' || seq === undefined) unknownShards++;
+    else accounts += Number(lag);
+    version.push(field);
   }
-  return { accounts, unknownShards };
+  return { accounts, unknownShards, version: version.join(',') };
 }

@@ -6,7 +6,7 @@ import type { ScrapeSource } from '../../../shared/runtime/index.js';
 import { listAccounts, listRecentAllocations, listRecentTierTransitions, listTicks, type AccountDoc } from '../../../shared/store/index.js';
 import { tickReport } from '../../../shared/queue/index.js';
 import { allocationView, transitionView } from '../views.js';
-import { Cached } from './cache.js';
+import { Cached, type CacheVersion } from './cache.js';
 import { deadLetterCounts } from './deadLetters.js';
 import type { RateSampler } from './rates.js';
 
@@ -24,6 +24,8 @@ export interface OperatorDataDeps {
   queues: readonly Queue[];
   lowBalanceMicros: bigint;
   rates: RateSampler;
+  /** What the account list's cache checks so a settled pipeline is never shown stale (SPEC 9); without it, TTL only. */
+  version?: () => Promise<CacheVersion>;
 }
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -60,7 +62,7 @@ export class OperatorData {
 
   constructor(private readonly deps: OperatorDataDeps) {
     const { db, bus } = deps;
-    this.accounts = new Cached(STORE_TTL_MS, () => listAccounts(db));
+    this.accounts = new Cached(STORE_TTL_MS, () => listAccounts(db), Date.now, deps.version);
     this.allocations = new Cached(STORE_TTL_MS, async () => (await listRecentAllocations(db, 50)).map(allocationView));
     this.ticks = new Cached(STORE_TTL_MS, async () => ({
       ticks: (await listTicks(db, 20)).map(tickReport),

@@ -8,6 +8,7 @@ import type { ApiContext } from '../context.js';
 import { loadAssets } from './assets.js';
 import { registerBullBoard } from './bullBoard.js';
 import { OperatorData } from './data.js';
+import type { CacheVersion } from './cache.js';
 import { RateSampler } from './rates.js';
 import { assetRoutes, dashboardRoutes, guardOperator, sessionRoutes } from './routes.js';
 
@@ -19,6 +20,8 @@ export interface OperatorDeps {
   lowBalanceMicros: bigint;
   /** How often the rate chart samples. @defaultValue 2000 */
   rateIntervalMs?: number;
+  /** The pipeline's settled version, for the account list's cache (see Cached). */
+  version?: () => Promise<CacheVersion>;
 }
 
 /**
@@ -32,7 +35,7 @@ export function installOperatorSurfaces(app: FastifyInstance, ctx: ApiContext, d
   schedulerQueue.on('error', (err) => ctx.logger.debug({ err }, 'scheduler queue error'));
   const queues = [...Array.from({ length: ctx.queues.shards }, (_, shard) => ctx.queues.forShard(shard)), schedulerQueue];
   const rates = new RateSampler(deps.bus, deps.rateIntervalMs).start();
-  const data = new OperatorData({ db: ctx.db, bus: deps.bus, queues, lowBalanceMicros: deps.lowBalanceMicros, rates });
+  const data = new OperatorData({ db: ctx.db, bus: deps.bus, queues, lowBalanceMicros: deps.lowBalanceMicros, rates, ...(deps.version ? { version: deps.version } : {}) });
   const unregister = registerScrapeSource(data.scrapeSource());
   app.addHook('onClose', async () => {
     rates.stop();

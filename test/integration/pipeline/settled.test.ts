@@ -5,7 +5,10 @@ import { readPending } from '../../../shared/bus/index.js';
 import { readProjectionLag, redisConnection } from '../../../shared/queue/index.js';
 import { listAccounts } from '../../../shared/store/index.js';
 import { publishWithGo } from '../../support/goProducer.js';
-import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
+import { probe, startPipeline, type Probe } from '../../support/pipeline.js';
+import { startApi } from '../../../services/api/index.js';
+import { apiEnv, call, configOf } from '../../support/api.js';
+import { testLogger } from '../../support/servers.js';
 import { childEnv, runTally } from '../../support/processes.js';
 import { startTestServers, type TestServers } from '../../support/servers.js';
 import { expectedBalances, makeStream } from '../../support/stream.js';
@@ -29,9 +32,10 @@ describe('settled means readable', () => {
   });
 
   it('at the first pending 0, every one of 10,000 balances equals the quote', async () => {
-    const config = testConfig(servers, { SHARDS: '16', PROJECTION_FLUSH_MS: '5000' });
+    const config = configOf(servers, apiEnv(servers, { SHARDS: '16', PROJECTION_FLUSH_MS: '5000' }));
     p = await probe(config, servers);
     const pipeline = await startPipeline(config, servers);
+    const api = await startApi({ ...config, httpPort: 0 }, servers, testLogger());
     const redis = redisConnection(servers.redisUrl);
     try {
       const lines = makeStream(20_000, 10_000, 'settled');
@@ -46,6 +50,8 @@ describe('settled means readable', () => {
       while ((await readPending(p.bus.jsm, lag)).pending > 0) {
         expect(Date.now()).toBeLessThan(deadline);
         polls++;
+        // Keeps the dashboard's 5 s account cache warm with unsettled data, as an open dashboard would.
+        expect((await call(api.url, 'GET', '/v1/admin/dashboard/accounts?limit=10')).status).toBe(200);
         await new Promise((r) => setTimeout(r, 100));
       }
       const accounts = await listAccounts(p.mongo.db);
@@ -53,12 +59,22 @@ describe('settled means readable', () => {
       const equal = accounts.filter((a) => expected.get(a._id) === a.balance_micros).length;
       console.log(`balances equal at the first pending 0: ${equal} of ${expected.size} (after ${polls} polls)`);
       expect(new Map(accounts.map((a) => [a._id, a.balance_micros]))).toEqual(expected);
+      const sample = [...expected.keys()].filter((_, i) => i % 50 === 0);
+      for (const id of sample) {
+        const answer = await call(api.url, 'GET', `/v1/accounts/${id}`);
+        expect(BigInt((answer.body as { balance_micros: number | string }).balance_micros)).toBe(expected.get(id));
+      }
+      for (const id of sample.slice(0, 20)) {
+        const rows = (await call(api.url, 'GET', `/v1/admin/dashboard/accounts?search=${id}&limit=500`)).body as { accounts: { account_id: string; balance_micros: number | string }[] };
+        expect(BigInt(rows.accounts.find((a) => a.account_id === id)!.balance_micros)).toBe(expected.get(id));
+      }
 
       const stats = await runTally(['stats', '--wait', '--timeout', '30'], childEnv(config, servers));
       expect(stats.code).toBe(0);
       expect(JSON.parse(stats.stdout)).toMatchObject({ received: lines.length, charged: lines.length, duplicates: 0, pending: 0, unprojected: 0 });
     } finally {
       redis.disconnect();
+      await api.stop();
       await pipeline.stop();
     }
   }, 300_000);
