@@ -1,6 +1,6 @@
-import { priceRecord, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
+import { priceRecord, recordKey, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
 import type { AccountDoc, AccountDelta, BillingEventType, EventDoc, FoldedEntry, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
-import { accountVersionId, shardLogId } from '../../shared/store/index.js';
+import { accountVersionId, forEachRecord, shardLogId } from '../../shared/store/index.js';
 import { applyAccountFields } from './accountFolds.js';
 
 export interface PricingContext {
@@ -33,9 +33,12 @@ export interface PlannedBatch {
 }
 
 /**
- * The state of one shard as its owner sees it: balances, crossing flags and the record ids
- * inside the dedup horizon. Pure apart from the clock values passed in; the owner's I/O
- * (log append, projection writes) lives in `shardOwner.ts`.
+ * The state of one shard as its owner sees it: balances, crossing flags, the records
+ * charged inside the dedup horizon and the ledger entries folded. Records and ledger
+ * entries are two namespaces (SPEC 3): a record is known by (account_id, id), a ledger
+ * entry by its own key, and no record id can pass for a payment or a purchase, nor the
+ * reverse. Pure apart from the clock values passed in; the owner's I/O (log append,
+ * projection writes) lives in `shardOwner.ts`.
  */
 export class ShardState {
   private readonly accounts = new Map<string, AccountState>();
@@ -50,7 +53,8 @@ export class ShardState {
   private constructor(
     readonly shard: number,
     private seqValue: number,
-    private readonly ids: Map<string, number>,
+    /** recordKey(account, id) of each record charged inside the horizon -> when, in charge order. */
+    private readonly records: Map<string, number>,
     private readonly ctx: PricingContext,
   ) {}
 
@@ -59,12 +63,12 @@ export class ShardState {
   }
 
   get idCount(): number {
-    return this.ids.size;
+    return this.records.size;
   }
 
   /** Rebuilds from the store: projections, then every log entry they have not folded yet. */
   static fromSnapshot(shard: number, snap: ShardSnapshot, ctx: PricingContext): { state: ShardState; events: EventDoc[] } {
-    const state = new ShardState(shard, snap.seq, snap.ids, ctx);
+    const state = new ShardState(shard, snap.seq, snap.recordKeys, ctx);
     for (const doc of snap.accounts) state.accounts.set(doc._id, { doc, dirty: false, stored: accountVersionId(doc._id, doc.seq) });
     for (const id of snap.staleVersions ?? []) state.garbage.add(id);
     for (const id of snap.folded ?? []) state.folded.add(id);
@@ -79,28 +83,31 @@ export class ShardState {
    * log entry. Only `apply` of that entry, after the store accepted it, changes the state.
    */
   planUsage(records: readonly UsageRecord[], job: string, now: number): PlannedBatch {
-    const deltas = new Map<string, AccountDelta>();
-    const ids: string[] = [];
+    const deltas = new Map<string, { delta: AccountDelta; ids: string[] }>();
     const inBatch = new Set<string>();
+    let charged = 0;
     let duplicates = 0;
     for (const record of records) {
-      if (this.ids.has(record.id) || inBatch.has(record.id)) {
+      const key = recordKey(record.accountId, record.id);
+      if (this.records.has(key) || inBatch.has(key)) {
         duplicates++;
         continue;
       }
-      inBatch.add(record.id);
-      ids.push(record.id);
+      inBatch.add(key);
+      charged++;
       const firstPaid = this.accounts.get(record.accountId)?.doc.first_paid_at?.getTime() ?? null;
       const { chargeMicros } = priceRecord(record, firstPaid, this.ctx.priceBook, this.ctx.ladder);
-      const delta = deltas.get(record.accountId);
-      if (delta) {
-        delta.d -= chargeMicros;
-        delta.n++;
-        if (record.occurredAt > delta.t) delta.t = record.occurredAt;
+      const group = deltas.get(record.accountId);
+      if (group) {
+        group.delta.d -= chargeMicros;
+        group.delta.n++;
+        if (record.occurredAt > group.delta.t) group.delta.t = record.occurredAt;
+        group.ids.push(record.id);
       } else {
-        deltas.set(record.accountId, { a: record.accountId, d: -chargeMicros, n: 1, t: record.occurredAt });
+        deltas.set(record.accountId, { delta: { a: record.accountId, d: -chargeMicros, n: 1, t: record.occurredAt }, ids: [record.id] });
       }
     }
+    const groups = [...deltas.values()];
     const seq = this.seqValue + 1;
     const doc: ShardLogDoc = {
       _id: shardLogId(this.shard, seq),
@@ -108,12 +115,13 @@ export class ShardState {
       seq,
       at: new Date(now),
       job,
-      ids,
+      // Grouped as `accounts` is: the layout ShardLogDoc.ids documents.
+      ids: groups.flatMap((g) => g.ids),
       duplicates,
-      accounts: [...deltas.values()],
+      accounts: groups.map((g) => g.delta),
       folds: [],
     };
-    return { doc, charged: ids.length, duplicates };
+    return { doc, charged, duplicates };
   }
 
   /** An empty next log entry: takes the next step so that no former owner can (see ShardOwner.catchUp). */
@@ -122,16 +130,19 @@ export class ShardState {
     return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job: 'fence', ids: [], duplicates: 0, accounts: [], folds: [] };
   }
 
-  /** The next log entry folding ledger entries written elsewhere (payments, purchases). */
+  /**
+   * The next log entry folding ledger entries written elsewhere (payments, purchases). An
+   * entry is new unless folded before: record ids are not consulted (another namespace).
+   */
   planFolds(entries: readonly FoldedEntry[], job: string, now: number): ShardLogDoc {
     const seq = this.seqValue + 1;
     const seen = new Set<string>();
     const fresh = entries.filter((e) => {
-      const isNew = !this.ids.has(e.id) && !this.folded.has(e.id) && !seen.has(e.id);
+      const isNew = !this.folded.has(e.id) && !seen.has(e.id);
       seen.add(e.id);
       return isNew;
     });
-    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, ids: fresh.map((e) => e.id), duplicates: entries.length - fresh.length, accounts: [], folds: fresh };
+    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, ids: [], duplicates: entries.length - fresh.length, accounts: [], folds: fresh };
   }
 
   /**
@@ -142,7 +153,7 @@ export class ShardState {
   apply(entry: ShardLogDoc): EventDoc[] {
     const events: EventDoc[] = [];
     const at = entry.at.getTime();
-    for (const id of entry.ids) this.ids.set(id, at);
+    forEachRecord(entry, (account, id) => this.records.set(recordKey(account, id), at));
     for (const delta of entry.accounts) {
       const acc = this.account(delta.a, at);
       if (acc.doc.seq >= entry.seq) continue;
@@ -170,12 +181,12 @@ export class ShardState {
     return events;
   }
 
-  /** Forgets record ids charged before `before` (the dedup horizon moved on). */
+  /** Forgets records charged before `before` (the dedup horizon moved on). */
   expireIds(before: number): number {
     let removed = 0;
-    for (const [id, at] of this.ids) {
+    for (const [key, at] of this.records) {
       if (at >= before) break; // insertion order is charge order
-      this.ids.delete(id);
+      this.records.delete(key);
       removed++;
     }
     return removed;

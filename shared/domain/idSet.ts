@@ -1,9 +1,10 @@
 /**
- * The set of record ids already charged, for de-duplication in stream order (SPEC 5):
- * an open-addressing hash table over typed arrays, the ids' bytes kept end to end in
- * one arena. Exact (a hash match is confirmed byte by byte), 30 to 45 bytes per id plus
- * the id itself where a Set<string> takes about 100, and nothing for the garbage
- * collector to trace, which is what keeps `tally quote` fast past a million ids.
+ * A set of strings: in `tally quote`, the keys of the records already charged (recordKey:
+ * account and id, SPEC 3), for de-duplication in stream order. An open-addressing hash
+ * table over typed arrays, the keys' bytes kept end to end in one arena. Exact (a hash
+ * match is confirmed byte by byte), 30 to 45 bytes per key plus the key itself where a
+ * Set<string> takes about 100, and nothing for the garbage collector to trace, which is
+ * what keeps `tally quote` fast past a million keys.
  */
 
 const EMPTY = 0;

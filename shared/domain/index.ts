@@ -48,6 +48,7 @@ export {
   MAX_PAYLOAD_BYTES,
   isCategory,
   isKind,
+  recordKey,
   validateRecord,
 } from './record.js';
 export type { RawMessage, Validation, ValidationContext } from './record.js';

@@ -1,12 +1,14 @@
 /**
  * The pure core of `tally quote` (SPEC 13): one recorded-stream line in, one answer out,
- * the same rules the pipeline applies (validate, then drop repeated ids, then price).
+ * the same rules the pipeline applies (validate, then drop repeats, then price). A repeat
+ * is a record whose (account_id, id) came before (SPEC 3, recordKey): the same id on
+ * another account is another record.
  */
 import { TallyError, type DeadLetterCode } from './errors.js';
 import { IdSet } from './idSet.js';
 import { toJsonMicros } from './money.js';
 import { priceRecord } from './pricing.js';
-import { validateRecord } from './record.js';
+import { recordKey, validateRecord } from './record.js';
 import { parseRfc3339 } from './time.js';
 import type { Ladder, PriceBook, Tier } from './types.js';
 
@@ -49,9 +51,9 @@ export function recordedMessage(line: string): { subject: string; payload: strin
 /**
  * Prices single lines without remembering anything: the part of quoting that any number
  * of threads can do side by side. Whether a charged line is a repeat is the caller's
- * question, asked in stream order (Quoter, or `tally quote`'s ordered merge), of an IdSet.
- * A dead record's id is never offered: it was not charged, and a later valid record with
- * that id is.
+ * question, asked in stream order (Quoter, or `tally quote`'s ordered merge), of an IdSet
+ * of record keys. A dead record's key is never offered: it was not charged, and a later
+ * valid record with that key is.
  */
 export class QuotePricer {
   private readonly firstPaidAt: ReadonlyMap<string, number>;
@@ -76,7 +78,7 @@ export class QuotePricer {
   }
 }
 
-/** Quotes a stream line by line: QuotePricer's answer, then IdSet in stream order. */
+/** Quotes a stream line by line: QuotePricer's answer, then an IdSet of record keys in stream order. */
 export class Quoter {
   private readonly pricer: QuotePricer;
   private readonly seen = new IdSet();
@@ -88,7 +90,7 @@ export class Quoter {
   /** See QuotePricer.assess for `now`. */
   quoteLine(line: string, now: number): QuoteLine {
     const answer = this.pricer.assess(line, now);
-    if ('dead' in answer || this.seen.add(answer.id)) return answer;
+    if ('dead' in answer || this.seen.add(recordKey(answer.account_id, answer.id))) return answer;
     return { duplicate: answer.id };
   }
 }

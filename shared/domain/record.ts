@@ -21,6 +21,17 @@ const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const ACCOUNT = /^[A-Za-z0-9_-]{1,64}$/;
 /** The id and account_id rules of SPEC 3, shared with the HTTP API's payment and account ids. */
 export { ID as RECORD_ID_PATTERN, ACCOUNT as ACCOUNT_ID_PATTERN };
+
+/**
+ * The idempotency key of a record (SPEC 3): the pair (account_id, id), as one string for
+ * sets and maps. One-to-one: '/' is in neither rule above, so the key's only '/' splits it
+ * back into the account and the id. Every dedup (the shard owner's, `tally quote`'s)
+ * builds its keys here, so the pipeline and the quote agree on what a repeat is.
+ */
+export function recordKey(accountId: string, id: string): string {
+  return `${accountId}/${id}`;
+}
+
 const KIND_SET: ReadonlySet<unknown> = new Set(KINDS);
 const CATEGORY_SET: ReadonlySet<unknown> = new Set(CATEGORIES);
 

@@ -54,8 +54,9 @@ export interface FoldedEntry {
 
 /**
  * The append-only shard log: `_id` = `<shard>:<seq>`, so two owners racing for one step
- * cannot both write it. Holds the batch's record ids (the dedup horizon's source) and
- * per-account deltas (the usage ledger).
+ * cannot both write it. A usage entry holds the batch's charged record ids (the dedup
+ * horizon's source) and per-account deltas (the usage ledger); a fold entry holds folded
+ * ledger entries and no ids; a fence holds nothing.
  */
 export interface ShardLogDoc {
   _id: string;
@@ -64,7 +65,14 @@ export interface ShardLogDoc {
   at: Date;
   /** BullMQ job that produced it, for operators tracing a batch. */
   job: string;
-  /** Emptied by compaction once older than the dedup horizon (the deltas stay: they are the ledger). */
+  /**
+   * The ids of the records charged, grouped as `accounts` is ordered: the `accounts[0].n`
+   * ids of `accounts[0].a` first, then those of `accounts[1]`, and so on, so each id's
+   * account (half of the idempotency key, SPEC 3) is known without storing it again
+   * (`forEachRecord` in shardLog.ts pairs them). Empty in fold entries (their ids are
+   * `folds[].id`, a namespace of their own) and fences. Emptied by compaction once older
+   * than the dedup horizon (the deltas stay: they are the ledger).
+   */
   ids: string[];
   compacted?: boolean;
   duplicates: number;

@@ -5,7 +5,7 @@ export type { IndexPlan } from './indexes.js';
 export { COLLECTIONS } from './collections.js';
 export type { AccountDelta, FoldedEntry, ShardLogDoc, LedgerDoc, AccountDoc, CheckpointDoc, BillingEventType, EventDoc } from './collections.js';
 export { isDuplicateKey, duplicateIndexes, insertUnique } from './errors.js';
-export { appendShardLog, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
+export { appendShardLog, forEachRecord, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
 export type { ShardSnapshot } from './shardLog.js';
 export { writeAccounts, readAccount, listAccounts, loadShardAccounts, accountVersionId, accountsCollection, MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
 export type { StoredAccount, ShardProjections, ProjectionVersions } from './accounts.js';

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { recordKey } from '../domain/index.js';
 import { COLLECTIONS, type AccountDoc, type CheckpointDoc, type FoldedEntry, type ShardLogDoc } from './collections.js';
 import { insertUnique, isDuplicateKey } from './errors.js';
 import { MAX_STATEMENTS_PER_COMMAND, loadShardAccounts } from './accounts.js';
@@ -14,6 +15,20 @@ export async function appendShardLog(db: Db, doc: ShardLogDoc): Promise<'ok' | '
   return (await insertUnique<ShardLogDoc>(db, COLLECTIONS.shardLog, doc)) === 'inserted' ? 'ok' : 'conflict';
 }
 
+/**
+ * Calls `fn` with the account and id of every record a usage entry charged: `ids` holds
+ * them grouped as `accounts` is ordered, `accounts[0].n` ids first (ShardLogDoc.ids).
+ * A compacted entry (ids emptied) has none.
+ */
+export function forEachRecord(entry: Pick<ShardLogDoc, 'ids' | 'accounts'>, fn: (account: string, id: string) => void): void {
+  const { ids } = entry;
+  let i = 0;
+  for (const { a, n } of entry.accounts) {
+    const end = Math.min(i + n, ids.length);
+    for (; i < end; i++) fn(a, ids[i]!);
+  }
+}
+
 export interface ShardSnapshot {
   /** Last written log position (0 = empty shard). */
   seq: number;
@@ -23,8 +38,11 @@ export interface ShardSnapshot {
   staleVersions?: string[];
   /** Log entries after the checkpoint, ascending: replayed onto the projections. */
   tail: ShardLogDoc[];
-  /** Record ids charged since `idsSince` (the dedup horizon), with the time they were charged. */
-  ids: Map<string, number>;
+  /**
+   * Records charged since `idsSince` (the dedup horizon), by `recordKey(account, id)`, with
+   * the time they were charged. Usage entries only: folded ledger ids are in `folded`.
+   */
+  recordKeys: Map<string, number>;
   /** Ids of every ledger entry and allocation the shard log has folded, whatever their age. */
   folded?: Set<string>;
   /** Ledger entries and allocations of the shard not folded yet: the owner folds them first. */
@@ -42,12 +60,12 @@ export async function loadShard(db: Db, shard: number, idsSince: Date): Promise<
   const projections = await loadShardAccounts(db, shard);
   const accounts = [...projections.latest.values()];
   const tail = await log.find({ shard, seq: { $gt: from } }).sort({ seq: 1 }).toArray();
-  const ids = new Map<string, number>();
-  const recent = log.find({ shard, at: { $gte: idsSince } }, { projection: { ids: 1, at: 1, seq: 1 } });
+  const recordKeys = new Map<string, number>();
+  const recent = log.find({ shard, at: { $gte: idsSince } }, { projection: { ids: 1, 'accounts.a': 1, 'accounts.n': 1, at: 1, seq: 1 } });
   let seq = from;
   for await (const entry of recent) {
     const at = entry.at.getTime();
-    for (const id of entry.ids) ids.set(id, at);
+    forEachRecord(entry, (account, id) => recordKeys.set(recordKey(account, id), at));
     if (entry.seq > seq) seq = entry.seq;
   }
   for (const entry of tail) if (entry.seq > seq) seq = entry.seq;
@@ -57,7 +75,7 @@ export async function loadShard(db: Db, shard: number, idsSince: Date): Promise<
     if (last) seq = last.seq;
   }
   const { folded, unfolded } = await loadLedgerState(db, shard);
-  return { seq, checkpoint: from, accounts, staleVersions: projections.stale, tail, ids, folded, unfolded };
+  return { seq, checkpoint: from, accounts, staleVersions: projections.stale, tail, recordKeys, folded, unfolded };
 }
 
 /** Records that every projection of the shard is folded through `seq`. Written by the owner only. */

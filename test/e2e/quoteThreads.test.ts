@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, Quoter, formatQuoteLine } from '../../shared/domain/index.js';
 import { formatQuoteSummary } from '../../services/cli/commands/quote.js';
+import { usage } from '../support/records.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -50,4 +51,20 @@ describe('tally quote on worker threads', () => {
     expect(chargeMicros).toBeGreaterThan(0n);
     expect(summaryLine).toBe(`tally quote: ${formatQuoteSummary({ lines: lines.length, charged: kinds.charged, duplicates: kinds.duplicate, dead: kinds.dead, chargeMicros })}\n`);
   }, 120_000);
+
+  it('keys repeats by (account_id, id) across blocks and threads: each id on 12 accounts is 12 records (issue 16)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-quote-keys-'));
+    const stream = join(dir, 'stream.ndjson');
+    // 4000 lines (~0.8 MB, several blocks): id k-<i % 50> on acct-<i % 24>, so 600 distinct pairs, each id on 12 accounts.
+    const at = new Date(Date.now() - 3_600_000);
+    const lines = Array.from({ length: 4000 }, (_, i) => {
+      const account = `acct-${i % 24}`;
+      return JSON.stringify({ subject: `usage.${account}`, payload: JSON.stringify(usage(`k-${i % 50}`, account, {}, at)) });
+    });
+    writeFileSync(stream, `${lines.join('\n')}\n`);
+    const { stdout, stderr } = await run('sh', ['-c', `exec "$0" "$1" quote --threads 2 < "$2"`, process.execPath, TALLY, stream], { env: { ...process.env, LOG_LEVEL: 'warn' }, maxBuffer: 1 << 26 });
+    const quoter = new Quoter({ priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lateArrivalDays: 35 });
+    expect(stdout.trimEnd().split('\n')).toEqual(lines.map((l) => formatQuoteLine(quoter.quoteLine(l, Date.now()))));
+    expect(stderr).toMatch(/^tally quote: 4000 lines, 600 charged for .*, 3400 duplicates, 0 dead\n$/);
+  }, 60_000);
 });

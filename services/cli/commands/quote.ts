@@ -2,7 +2,7 @@
  * `tally quote`: prices a recorded stream offline. Streams both ways: input is cut into
  * blocks of whole lines, blocks are priced on worker threads (or this one), and answers
  * are written in input order with backpressure, so memory does not grow with the stream
- * (only with its distinct ids, see IdSet).
+ * (only with its distinct record keys, see IdSet).
  */
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
@@ -61,8 +61,8 @@ const MAX_LINE_BYTES = 1 << 20;
 const NEWLINE = 10;
 const TOO_LARGE: PricedChunk = {
   out: Buffer.from(`${formatQuoteLine({ dead: 'too_large' })}\n`, 'latin1'),
-  idBytes: new Uint8Array(0),
-  idEnds: new Int32Array(0),
+  keyBytes: new Uint8Array(0),
+  keyEnds: new Int32Array(0),
   spans: new Int32Array(0),
   lines: 1,
   dead: 1,
@@ -97,25 +97,24 @@ export async function runQuote(options: QuoteOptions): Promise<QuoteSummary> {
   const seen = new IdSet();
   const summary: QuoteSummary = { lines: 0, charged: 0, duplicates: 0, dead: 0, chargeMicros: 0n };
 
-  /** Answers in input order: a charged line whose id came earlier becomes a duplicate. */
+  /** Answers in input order: a charged line whose record key (account, id) came earlier becomes a duplicate. */
   const write = async (priced: PricedChunk): Promise<void> => {
     summary.lines += priced.lines;
     summary.dead += priced.dead;
-    const { out, spans, idBytes, idEnds } = priced;
+    const { out, spans, keyBytes, keyEnds } = priced;
     let chargeMicros = priced.chargeMicros;
     const pieces: Uint8Array[] = [];
     let from = 0;
-    for (let k = 0, idStart = 0; k < idEnds.length; idStart = idEnds[k++]!) {
-      if (seen.addBytes(idBytes, idStart, idEnds[k]!)) {
+    for (let k = 0, keyStart = 0; k < keyEnds.length; keyStart = keyEnds[k++]!) {
+      if (seen.addBytes(keyBytes, keyStart, keyEnds[k]!)) {
         summary.charged++;
         continue;
       }
       summary.duplicates++;
-      // A repeat's charge came into the block's sum; its answer line says how much (repeats are few).
-      const answer = JSON.parse(latin1(out, spans[2 * k]!, spans[2 * k + 1]!)) as { charge_micros: number | string };
+      // A repeat's charge came into the block's sum; its answer line says how much, and its id (repeats are few).
+      const answer = JSON.parse(latin1(out, spans[2 * k]!, spans[2 * k + 1]!)) as { id: string; charge_micros: number | string };
       chargeMicros -= BigInt(answer.charge_micros);
-      const id = latin1(idBytes, idStart, idEnds[k]!);
-      pieces.push(out.subarray(from, spans[2 * k]), Buffer.from(formatQuoteLine({ duplicate: id }), 'latin1'));
+      pieces.push(out.subarray(from, spans[2 * k]), Buffer.from(formatQuoteLine({ duplicate: answer.id }), 'latin1'));
       from = spans[2 * k + 1]!;
     }
     summary.chargeMicros += chargeMicros;

@@ -4,15 +4,18 @@
  * so blocks can be priced in any order and on any thread; only the repeat check waits
  * for stream order (the merge in runQuote, services/cli/commands/quote.ts).
  */
-import { MicrosTotal, QuotePricer, formatQuoteLine, type QuoterOptions } from '../../../shared/domain/index.js';
+import { MicrosTotal, QuotePricer, formatQuoteLine, recordKey, type QuoterOptions } from '../../../shared/domain/index.js';
 
 export interface PricedChunk {
   /** The answers, one line each, as ASCII bytes (ids, codes and numbers are all ASCII). */
   out: Uint8Array;
-  /** The charged lines' ids, in order, end to end as ASCII bytes (the id rule allows nothing else). */
-  idBytes: Uint8Array;
-  /** Where the k-th charged line's id ends in idBytes (it starts where the previous one ends). */
-  idEnds: Int32Array;
+  /**
+   * The charged lines' record keys (recordKey: account and id, what a repeat is judged
+   * by), in order, end to end as ASCII bytes (the id and account rules allow nothing else).
+   */
+  keyBytes: Uint8Array;
+  /** Where the k-th charged line's key ends in keyBytes (it starts where the previous one ends). */
+  keyEnds: Int32Array;
   /** For the k-th charged line: where its answer starts and ends in `out` (2k, 2k + 1). */
   spans: Int32Array;
   lines: number;
@@ -48,9 +51,9 @@ export class ChunkPricer {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
     const end = bytes[bytes.length - 1] === NEWLINE ? text.length - 1 : text.length;
     let out: Buffer = Buffer.allocUnsafe(bytes.length + 4096);
-    const ids: string[] = [];
-    const idEnds: number[] = [];
-    let idAt = 0;
+    const keys: string[] = [];
+    const keyEnds: number[] = [];
+    let keyAt = 0;
     const spans: number[] = [];
     let at = 0;
     let lines = 0;
@@ -66,9 +69,10 @@ export class ChunkPricer {
       if ('dead' in answer) dead++;
       else {
         total.add(answer.charge_micros);
-        ids.push(answer.id);
-        idAt += answer.id.length;
-        idEnds.push(idAt);
+        const key = recordKey(answer.account_id, answer.id);
+        keys.push(key);
+        keyAt += key.length;
+        keyEnds.push(keyAt);
         spans.push(at, at + line.length);
       }
       if (at + line.length + 1 > out.length) out = grow(out, at + line.length + 1);
@@ -80,8 +84,8 @@ export class ChunkPricer {
     }
     return {
       out: out.subarray(0, at),
-      idBytes: Buffer.from(ids.join(''), 'latin1'),
-      idEnds: Int32Array.from(idEnds),
+      keyBytes: Buffer.from(keys.join(''), 'latin1'),
+      keyEnds: Int32Array.from(keyEnds),
       spans: Int32Array.from(spans),
       lines,
       dead,

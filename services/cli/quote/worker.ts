@@ -6,5 +6,5 @@ const pricer = new ChunkPricer(workerData as ChunkPricerOptions);
 const port = parentPort!;
 port.on('message', (bytes: Uint8Array) => {
   const priced = pricer.price(bytes);
-  port.postMessage(priced, movable(priced.out, priced.idBytes, priced.idEnds, priced.spans));
+  port.postMessage(priced, movable(priced.out, priced.keyBytes, priced.keyEnds, priced.spans));
 });

@@ -53,6 +53,23 @@ describe('runQuote', () => {
     expect(summary).toEqual({ lines: 4, charged: 1, duplicates: 1, dead: 2, chargeMicros: 150n });
   });
 
+  it('keys repeats by (account_id, id), within a block and across blocks (issue 16)', async () => {
+    const on = (account: string, id = 'rec-1') => line(v1({ id, account_id: account }), `usage.${account}`);
+    const text = [on('acct-1'), on('acct-2'), on('acct-3'), on('acct-2'), on('acct-1'), on('acct-3', 'rec-2')].join('\n') + '\n';
+    for (const blockBytes of [1, 200, 1 << 18]) {
+      const { summary, lines } = await quoteOf([text], undefined, blockBytes);
+      expect(lines).toEqual([
+        { id: 'rec-1', account_id: 'acct-1', charge_micros: 150, tier: 'none' },
+        { id: 'rec-1', account_id: 'acct-2', charge_micros: 150, tier: 'none' },
+        { id: 'rec-1', account_id: 'acct-3', charge_micros: 150, tier: 'none' },
+        { duplicate: 'rec-1' },
+        { duplicate: 'rec-1' },
+        { id: 'rec-2', account_id: 'acct-3', charge_micros: 150, tier: 'none' },
+      ]);
+      expect(summary).toEqual({ lines: 6, charged: 4, duplicates: 2, dead: 0, chargeMicros: 600n });
+    }
+  });
+
   it('handles CRLF, a last line without newline, and a blank line in the middle', async () => {
     const { lines } = await quoteOf([`${line(v1())}\r\n\r\n${line(v1({ id: 'rec-2' }))}`]);
     expect(lines).toEqual([

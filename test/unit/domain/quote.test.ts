@@ -24,6 +24,21 @@ describe('Quoter.quoteLine: the SPEC 13 answer shapes', () => {
     expect(q.quoteLine(line(v1({ quantity: 5 })), NOW)).toEqual({ duplicate: 'rec-1' });
   });
 
+  it('keys repeats by (account_id, id): the same id on two accounts is two records (issue 16)', () => {
+    const q = quoter();
+    const other = (id: string) => line(v1({ id, account_id: 'acct-2' }), 'usage.acct-2');
+    expect(q.quoteLine(line(v1()), NOW)).toMatchObject({ id: 'rec-1', account_id: 'acct-1', charge_micros: 150 });
+    expect(q.quoteLine(other('rec-1'), NOW)).toMatchObject({ id: 'rec-1', account_id: 'acct-2', charge_micros: 150 });
+    expect(q.quoteLine(other('rec-1'), NOW)).toEqual({ duplicate: 'rec-1' });
+    expect(q.quoteLine(line(v1()), NOW)).toEqual({ duplicate: 'rec-1' });
+  });
+
+  it('charges a record whose id spells a ledger key: quote knows no ledger', () => {
+    const q = quoter();
+    expect(q.quoteLine(line(v1({ id: 'payment:pay-x' })), NOW)).toMatchObject({ id: 'payment:pay-x', charge_micros: 150 });
+    expect(q.quoteLine(line(v1({ id: 'plan:acct-1:1' })), NOW)).toMatchObject({ id: 'plan:acct-1:1', charge_micros: 150 });
+  });
+
   it('checks the rules before the id: a broken repeat is dead, not a duplicate', () => {
     const q = quoter();
     q.quoteLine(line(v1()), NOW);

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, type UsageRecord } from '../../../shared/domain/index.js';
-import type { ShardLogDoc, ShardSnapshot } from '../../../shared/store/index.js';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
+import { forEachRecord, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
 import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
-const empty = (): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], ids: new Map() });
+const empty = (): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], recordKeys: new Map() });
 
 /** A record costing exactly `cost` micros (cost_micros bypasses the price book, so the arithmetic is visible). */
 function rec(id: string, accountId: string, cost: bigint, occurredAt = T0): UsageRecord {
@@ -47,6 +47,60 @@ describe('ShardState', () => {
     expect(state.getAccount('a')?.balance_micros).toBe(-10n);
   });
 
+  it('keys records by (account, id): one id on two accounts of a shard is two records (issue 16)', () => {
+    const { state } = ShardState.fromSnapshot(0, empty(), ctx);
+    const first = state.planUsage([rec('r1', 'a', 5n), rec('r1', 'b', 7n), rec('r1', 'a', 5n)], 'j1', T0);
+    expect([first.charged, first.duplicates]).toEqual([2, 1]);
+    state.apply(first.doc);
+    const again = state.planUsage([rec('r1', 'b', 7n), rec('r1', 'c', 1n)], 'j2', T0);
+    expect([again.charged, again.duplicates]).toEqual([1, 1]);
+    state.apply(again.doc);
+    expect(['a', 'b', 'c'].map((acc) => state.getAccount(acc)?.balance_micros)).toEqual([-5n, -7n, -1n]);
+  });
+
+  it('writes ids grouped as the entry lists its accounts, and a rebuild pairs them back', () => {
+    const { state } = ShardState.fromSnapshot(0, empty(), ctx);
+    const { doc } = state.planUsage([rec('r1', 'a', 1n), rec('r2', 'b', 1n), rec('r3', 'a', 1n), rec('r1', 'b', 1n)], 'j', T0);
+    expect(doc.accounts.map((d) => [d.a, d.n])).toEqual([['a', 2], ['b', 2]]);
+    expect(doc.ids).toEqual(['r1', 'r3', 'r2', 'r1']);
+    const pairs: string[] = [];
+    forEachRecord(doc, (account, id) => pairs.push(recordKey(account, id)));
+    expect(pairs).toEqual(['a/r1', 'a/r3', 'b/r2', 'b/r1']);
+    const recordKeys = new Map(pairs.map((key) => [key, T0]));
+    const rebuilt = ShardState.fromSnapshot(0, { seq: 1, checkpoint: 1, accounts: [], tail: [], recordKeys }, ctx).state;
+    const next = rebuilt.planUsage([rec('r3', 'a', 1n), rec('r2', 'b', 1n), rec('r2', 'a', 1n)], 'j2', T0);
+    expect([next.charged, next.duplicates]).toEqual([1, 2]);
+  });
+
+  it('a record whose id spells a payment key is charged, and the payment still folds once (issue 16)', () => {
+    const { state } = ShardState.fromSnapshot(0, empty(), ctx);
+    const pay = state.planFolds([{ id: 'payment:pay-x', a: 'a', d: 100n, paid: T0 }], 'f1', T0);
+    expect(pay.ids).toEqual([]);
+    state.apply(pay);
+    const usage = state.planUsage([rec('payment:pay-x', 'a', 30n)], 'j1', T0);
+    expect([usage.charged, usage.duplicates]).toEqual([1, 0]);
+    state.apply(usage.doc);
+    expect(state.planFolds([{ id: 'payment:pay-x', a: 'a', d: 100n }], 'f2', T0).duplicates).toBe(1);
+
+    const first = state.planUsage([rec('payment:pay-y', 'a', 5n)], 'j2', T0);
+    state.apply(first.doc);
+    const later = state.planFolds([{ id: 'payment:pay-y', a: 'a', d: 50n, paid: T0 }], 'f3', T0);
+    expect(later.folds.map((f) => f.id)).toEqual(['payment:pay-y']);
+    state.apply(later);
+    expect(state.getAccount('a')?.balance_micros).toBe(100n - 30n - 5n + 50n);
+  });
+
+  it('a record id plan:acct-v:1 does not stop the purchase plan:acct-v:1 from folding (issue 16)', () => {
+    const { state } = ShardState.fromSnapshot(0, empty(), ctx);
+    state.apply(state.planFolds([{ id: 'payment:p1', a: 'acct-v', d: 20_000_000n, paid: T0 }], 'f1', T0));
+    state.apply(state.planUsage([rec('plan:acct-v:1', 'acct-v', 1n)], 'j1', T0).doc);
+    const end = T0 + 30 * 86_400_000;
+    const purchase = state.planFolds([{ id: 'plan:acct-v:1', a: 'acct-v', d: -10_000_000n, plan: { id: 'basic', seq: 1, vms: 5, end } }], 'f2', T0);
+    expect([purchase.folds.length, purchase.duplicates]).toEqual([1, 0]);
+    state.apply(purchase);
+    expect(state.getAccount('acct-v')).toMatchObject({ balance_micros: 9_999_999n, current_plan_id: 'basic', vm_quota_total: 5, vm_quota_period_end: new Date(end) });
+  });
+
   it('emits low_balance and depleted once per crossing, with ids from the log position', () => {
     const { state } = ShardState.fromSnapshot(0, empty(), ctx);
     const pay = state.planFolds([{ id: 'payment:p1', a: 'a', d: 1_500_000n, paid: T0 }], 'fold', T0);
@@ -74,8 +128,8 @@ describe('ShardState', () => {
     state.apply(state.planFolds([{ id: 'payment:p1', a: 'a', d: 2_000_000n }], 'f', T0));
     const projections = state.takeDirty().docs.map((d) => ({ ...d }));
     const tail = run(state, [[rec('r1', 'a', 1_500_000n), rec('r2', 'b', 1n)], [rec('r3', 'a', 600_000n)]]);
-    const ids = new Map<string, number>([['payment:p1', T0], ['r1', T0], ['r2', T0], ['r3', T0]]);
-    const rebuilt = ShardState.fromSnapshot(0, { seq: 3, checkpoint: 1, accounts: projections, tail, ids }, ctx);
+    const recordKeys = new Map<string, number>([[recordKey('a', 'r1'), T0], [recordKey('b', 'r2'), T0], [recordKey('a', 'r3'), T0]]);
+    const rebuilt = ShardState.fromSnapshot(0, { seq: 3, checkpoint: 1, accounts: projections, tail, recordKeys, folded: new Set(['payment:p1']) }, ctx);
     expect(rebuilt.state.seq).toBe(3);
     expect(rebuilt.state.getAccount('a')?.balance_micros).toBe(state.getAccount('a')?.balance_micros);
     expect(rebuilt.state.getAccount('b')?.balance_micros).toBe(-1n);
