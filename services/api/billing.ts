@@ -164,6 +164,9 @@ export class BillingService {
       this.deps.logger.warn({ entry: entry.id, shard, state: outcome.state }, 'entry stored, fold not confirmed in time');
       return { value, folded: false, account: null };
     }
+    if (outcome.result?.refused?.length) {
+      throw new TallyError('amount_out_of_range', `the entry would take the balance of ${accountId} outside Int64; it is recorded and never applied`);
+    }
     return { value, folded: true, account: await readAccount(this.deps.db, accountId, this.deps.queues.shardOf(accountId)) };
   }
 }

@@ -147,7 +147,7 @@ export class Bridge {
       buf = { records: [], msgs: [], since: now };
       this.buffers.set(shard, buf);
     }
-    buf.records.push(toWire(result.record, Math.floor(msg.info.timestampNanos / 1e6)));
+    buf.records.push(toWire(result.record, Math.floor(msg.info.timestampNanos / 1e6), msg.seq));
     buf.msgs.push(msg);
     this.inFlightRecords++;
     if (buf.records.length >= this.o.batchSize) this.enqueue(shard);
@@ -264,6 +264,6 @@ export class Bridge {
   }
 }
 
-function toWire(r: UsageRecord, publishedAt: number): WireRecord {
-  return [r.id, r.accountId, r.kind, r.quantity.toString(), r.appliesTo, r.occurredAt, r.costMicros === null ? null : r.costMicros.toString(), publishedAt];
+function toWire(r: UsageRecord, publishedAt: number, streamSeq: number): WireRecord {
+  return [r.id, r.accountId, r.kind, r.quantity.toString(), r.appliesTo, r.occurredAt, r.costMicros === null ? null : r.costMicros.toString(), publishedAt, streamSeq];
 }

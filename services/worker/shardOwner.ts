@@ -8,7 +8,7 @@ import { appendShardLog, compactShardLog, type AccountDoc, loadShard, writeAccou
 import { expireAllocations, insertTierTransitions, listUnpublishedEvents, loadLedgerState } from '../../shared/store/index.js';
 import { EventOutbox } from './eventOutbox.js';
 import { failpoint } from '../../shared/runtime/index.js';
-import { ShardState, type PricingContext, type ProjectionWrite } from './shardState.js';
+import { ShardState, type PlannedBatch, type PricingContext, type ProjectionWrite } from './shardState.js';
 import { planTick } from './accountFolds.js';
 
 export interface ShardOwnerDeps {
@@ -119,14 +119,18 @@ export class ShardOwner {
 
   async processUsage(records: readonly WireRecord[], jobId: string): Promise<ShardJobResult> {
     const usage = records.map(fromWire);
-    return this.commit(jobId, (state, now) => state.planUsage(usage, jobId, now));
+    const streamSeqs = records.map((r) => r[8] ?? 0);
+    return this.commit(jobId, (state, now) => state.planUsage(usage, jobId, now, streamSeqs));
   }
 
+  /** Folds ledger entries; `refused` lists the positions of those refused as `amount_out_of_range` (now or before). */
   async processFolds(entries: readonly FoldedEntry[], jobId: string): Promise<ShardJobResult> {
-    return this.commit(jobId, (state, now) => {
+    const result = await this.commit(jobId, (state, now) => {
       const doc = state.planFolds(entries, jobId, now);
-      return { doc, charged: doc.folds.length, duplicates: doc.duplicates };
+      return { doc, charged: doc.folds.filter((f) => !f.refused).length, duplicates: doc.duplicates };
     });
+    const refused = entries.flatMap((e, i) => (this.state?.isRefusedFold(e.id) ? [i] : []));
+    return refused.length > 0 ? { ...result, refused } : result;
   }
 
   /**
@@ -165,18 +169,20 @@ export class ShardOwner {
     return run;
   }
 
-  private commit(jobId: string, plan: (state: ShardState, now: number) => { doc: ShardLogDoc; charged: number; duplicates: number }, always = false): Promise<ShardJobResult> {
+  private commit(jobId: string, plan: (state: ShardState, now: number) => PlannedBatch, always = false): Promise<ShardJobResult> {
     return this.exclusive(() => this.commitAlone(jobId, plan, always));
   }
 
-  private async commitAlone(jobId: string, plan: (state: ShardState, now: number) => { doc: ShardLogDoc; charged: number; duplicates: number }, always: boolean): Promise<ShardJobResult> {
+  private async commitAlone(jobId: string, plan: (state: ShardState, now: number) => PlannedBatch, always: boolean): Promise<ShardJobResult> {
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       // Inside the lock: a reload here leaves its sweep to the next tick or takeover.
       const state = this.state ?? (await this.load(), this.state);
       if (!state) throw new Error(`shard ${this.shard} failed to load`);
       const planned = plan(state, this.clock());
-      if (!always && planned.charged === 0 && planned.duplicates === 0) {
-        return { seq: null, charged: 0, duplicates: planned.duplicates };
+      const refused = planned.refused?.length ? { refused: planned.refused } : {};
+      // Nothing new (all redelivered, or refused before): no entry, the same answer.
+      if (!always && planned.charged === 0 && planned.duplicates === 0 && planned.doc.folds.length === 0 && !planned.doc.refused?.length) {
+        return { seq: null, charged: 0, duplicates: 0, ...refused };
       }
       const outcome = await appendShardLog(this.deps.db, planned.doc);
       this.written.log++;
@@ -189,7 +195,7 @@ export class ShardOwner {
       failpoint('worker.after-log-append');
       this.outbox.add(state.apply(planned.doc));
       await this.outbox.deliver();
-      return { seq: planned.doc.seq, charged: planned.charged, duplicates: planned.duplicates };
+      return { seq: planned.doc.seq, charged: planned.charged, duplicates: planned.duplicates, ...refused };
     }
     throw new Error(`shard ${this.shard}: lost the log race ${MAX_CONFLICTS} times`);
   }

@@ -1,13 +1,11 @@
-import { priceRecord, recordKey, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
-import type { AccountDoc, AccountDelta, BillingEventType, EventDoc, FoldedEntry, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
-import { accountVersionId, forEachRecord, shardLogId } from '../../shared/store/index.js';
+import { addInt64, type UsageRecord } from '../../shared/domain/index.js';
+import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
+import { accountVersionId, horizonKeys, shardLogId } from '../../shared/store/index.js';
 import { applyAccountFields } from './accountFolds.js';
+import { RecordHorizon } from './recordHorizon.js';
+import { planUsage, usageEntry, type PricingContext } from './usagePlan.js';
 
-export interface PricingContext {
-  priceBook: PriceBook;
-  ladder: Ladder;
-  lowBalanceMicros: bigint;
-}
+export type { PricingContext } from './usagePlan.js';
 
 /** What the owner keeps per account: the projection, plus whether it must be written. */
 interface AccountState {
@@ -30,6 +28,8 @@ export interface PlannedBatch {
   doc: ShardLogDoc;
   charged: number;
   duplicates: number;
+  /** Positions of the batch's records refused as `amount_out_of_range` (now or before). */
+  refused?: number[];
 }
 
 /**
@@ -49,12 +49,14 @@ export class ShardState {
    * beyond the dedup horizon: a webhook retried days later must still fold nothing.
    */
   private readonly folded = new Set<string>();
+  /** Folded entries refused as `amount_out_of_range`: a retry is answered so again. */
+  private readonly refusedFolds = new Set<string>();
 
   private constructor(
     readonly shard: number,
     private seqValue: number,
-    /** recordKey(account, id) of each record charged inside the horizon -> when, in charge order. */
-    private readonly records: Map<string, number>,
+    /** The records charged or refused inside the dedup horizon. */
+    private readonly records: RecordHorizon,
     private readonly ctx: PricingContext,
   ) {}
 
@@ -68,7 +70,10 @@ export class ShardState {
 
   /** Rebuilds from the store: projections, then every log entry they have not folded yet. */
   static fromSnapshot(shard: number, snap: ShardSnapshot, ctx: PricingContext): { state: ShardState; events: EventDoc[] } {
-    const state = new ShardState(shard, snap.seq, snap.recordKeys, ctx);
+    const horizon = new RecordHorizon();
+    for (const batch of snap.horizon) horizon.add(batch.at, batch.keys);
+    const state = new ShardState(shard, snap.seq, horizon, ctx);
+    for (const id of snap.refusedFolds ?? []) state.refusedFolds.add(id);
     for (const doc of snap.accounts) state.accounts.set(doc._id, { doc, dirty: false, stored: accountVersionId(doc._id, doc.seq) });
     for (const id of snap.staleVersions ?? []) state.garbage.add(id);
     for (const id of snap.folded ?? []) state.folded.add(id);
@@ -81,47 +86,17 @@ export class ShardState {
   /**
    * Prices a batch against the current state without changing it: the result is the next
    * log entry. Only `apply` of that entry, after the store accepted it, changes the state.
+   * `streamSeqs[i]` is the JetStream sequence of record i's message (0: unknown).
    */
-  planUsage(records: readonly UsageRecord[], job: string, now: number): PlannedBatch {
-    const deltas = new Map<string, { delta: AccountDelta; ids: string[] }>();
-    const inBatch = new Set<string>();
-    let charged = 0;
-    let duplicates = 0;
-    for (const record of records) {
-      const key = recordKey(record.accountId, record.id);
-      if (this.records.has(key) || inBatch.has(key)) {
-        duplicates++;
-        continue;
-      }
-      inBatch.add(key);
-      charged++;
-      const firstPaid = this.accounts.get(record.accountId)?.doc.first_paid_at?.getTime() ?? null;
-      const { chargeMicros } = priceRecord(record, firstPaid, this.ctx.priceBook, this.ctx.ladder);
-      const group = deltas.get(record.accountId);
-      if (group) {
-        group.delta.d -= chargeMicros;
-        group.delta.n++;
-        if (record.occurredAt > group.delta.t) group.delta.t = record.occurredAt;
-        group.ids.push(record.id);
-      } else {
-        deltas.set(record.accountId, { delta: { a: record.accountId, d: -chargeMicros, n: 1, t: record.occurredAt }, ids: [record.id] });
-      }
-    }
-    const groups = [...deltas.values()];
-    const seq = this.seqValue + 1;
-    const doc: ShardLogDoc = {
-      _id: shardLogId(this.shard, seq),
-      shard: this.shard,
-      seq,
-      at: new Date(now),
-      job,
-      // Grouped as `accounts` is: the layout ShardLogDoc.ids documents.
-      ids: groups.flatMap((g) => g.ids),
-      duplicates,
-      accounts: groups.map((g) => g.delta),
-      folds: [],
+  planUsage(records: readonly UsageRecord[], job: string, now: number, streamSeqs: readonly number[] = []): PlannedBatch {
+    const lookup = (id: string) => {
+      const doc = this.accounts.get(id)?.doc;
+      return { balance: doc?.balance_micros ?? 0n, firstPaidAt: doc?.first_paid_at?.getTime() ?? null };
     };
-    return { doc, charged, duplicates };
+    const plan = planUsage(records, streamSeqs, this.records, lookup, this.ctx);
+    const seq = this.seqValue + 1;
+    const doc = usageEntry(plan, { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job });
+    return { doc, charged: plan.charged, duplicates: plan.duplicates, refused: plan.refused };
   }
 
   /** An empty next log entry: takes the next step so that no former owner can (see ShardOwner.catchUp). */
@@ -137,11 +112,21 @@ export class ShardState {
   planFolds(entries: readonly FoldedEntry[], job: string, now: number): ShardLogDoc {
     const seq = this.seqValue + 1;
     const seen = new Set<string>();
-    const fresh = entries.filter((e) => {
+    const balances = new Map<string, bigint>();
+    const fresh: FoldedEntry[] = [];
+    for (const e of entries) {
       const isNew = !this.folded.has(e.id) && !seen.has(e.id);
       seen.add(e.id);
-      return isNew;
-    });
+      if (!isNew) continue;
+      // Nothing wraps (SPEC 2): an entry that would take the balance outside Int64 is folded as refused, amount 0.
+      const balance = addInt64(balances.get(e.a) ?? this.accounts.get(e.a)?.doc.balance_micros ?? 0n, e.d);
+      if (balance === null) {
+        fresh.push({ id: e.id, a: e.a, d: 0n, refused: true });
+        continue;
+      }
+      balances.set(e.a, balance);
+      fresh.push(e);
+    }
     return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, ids: [], duplicates: entries.length - fresh.length, accounts: [], folds: fresh };
   }
 
@@ -153,7 +138,7 @@ export class ShardState {
   apply(entry: ShardLogDoc): EventDoc[] {
     const events: EventDoc[] = [];
     const at = entry.at.getTime();
-    forEachRecord(entry, (account, id) => this.records.set(recordKey(account, id), at));
+    this.records.add(at, horizonKeys(entry));
     for (const delta of entry.accounts) {
       const acc = this.account(delta.a, at);
       if (acc.doc.seq >= entry.seq) continue;
@@ -164,6 +149,7 @@ export class ShardState {
     }
     for (const fold of entry.folds) {
       this.folded.add(fold.id);
+      if (fold.refused) this.refusedFolds.add(fold.id);
       const acc = this.account(fold.a, at);
       if (acc.doc.seq >= entry.seq) continue;
       acc.doc.balance_micros += fold.d;
@@ -183,13 +169,12 @@ export class ShardState {
 
   /** Forgets records charged before `before` (the dedup horizon moved on). */
   expireIds(before: number): number {
-    let removed = 0;
-    for (const [key, at] of this.records) {
-      if (at >= before) break; // insertion order is charge order
-      this.records.delete(key);
-      removed++;
-    }
-    return removed;
+    return this.records.expire(before);
+  }
+
+  /** Whether a ledger entry was folded as refused (`amount_out_of_range`). */
+  isRefusedFold(id: string): boolean {
+    return this.refusedFolds.has(id);
   }
 
   /**

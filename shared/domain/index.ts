@@ -11,6 +11,8 @@ export type { DeadLetterCode, ErrorCode, ValidationCode } from './errors.js';
 
 export {
   INT64_MAX,
+  INT64_MIN,
+  addInt64,
   SCALE,
   formatRatio,
   formatUsd,

@@ -18,6 +18,14 @@ export const SCALE = 1_000_000n;
 
 /** Largest value a MongoDB Int64 field can hold; money and scaled quantities stay below it. */
 export const INT64_MAX = 2n ** 63n - 1n;
+/** Smallest value a MongoDB Int64 field can hold (a balance may go negative, SPEC 6). */
+export const INT64_MIN = -(2n ** 63n);
+
+/** a + b when the sum fits Int64, else null: nothing stored ever wraps (SPEC 2 `amount_out_of_range`). */
+export function addInt64(a: bigint, b: bigint): bigint | null {
+  const sum = a + b;
+  return sum >= INT64_MIN && sum <= INT64_MAX ? sum : null;
+}
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const QUANTITY_PLACES = 6;

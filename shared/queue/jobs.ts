@@ -6,8 +6,12 @@ import type { FoldedEntry } from '../store/index.js';
  * re-validates nothing (the bridge did, with the domain core).
  */
 
-/** [id, account_id, kind, quantity x1e6, applies_to, occurred_at ms, cost_micros | null, published_at ms] */
-export type WireRecord = [string, string, string, string, string, number, string | null, number];
+/**
+ * [id, account_id, kind, quantity x1e6, applies_to, occurred_at ms, cost_micros | null,
+ * published_at ms, JetStream stream sequence]. The sequence tells a redelivered message
+ * from a duplicate record (absent in jobs queued before it was added: read as 0, unknown).
+ */
+export type WireRecord = [string, string, string, string, string, number, string | null, number, number?];
 
 export interface UsageBatchJob {
   type: 'usage';

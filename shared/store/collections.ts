@@ -50,6 +50,8 @@ export interface FoldedEntry {
   tier?: string;
   /** Ladder tick: the plan (its plan_seq) whose period ended; cleared only while it is still the current one. */
   expire?: number;
+  /** Refused as `amount_out_of_range`: folded with `d` 0 so it is never tried again; the ledger entry keeps its amount. */
+  refused?: boolean;
 }
 
 /**
@@ -74,10 +76,26 @@ export interface ShardLogDoc {
    * than the dedup horizon (the deltas stay: they are the ledger).
    */
   ids: string[];
+  /**
+   * The JetStream sequence of the message that carried each id, parallel to `ids` (a
+   * redelivered message is then told apart from a duplicate after a takeover too). Absent
+   * on entries written before it was kept; emptied by compaction with `ids`.
+   */
+  sseq?: number[];
+  /** Records refused as `amount_out_of_range` (not charged); a redelivery of one is refused again. */
+  refused?: RefusedRecord[];
   compacted?: boolean;
   duplicates: number;
   accounts: AccountDelta[];
   folds: FoldedEntry[];
+}
+
+/** A record the owner refused: charging it would have taken a balance or a stored sum outside Int64 (SPEC 2). */
+export interface RefusedRecord {
+  a: string;
+  id: string;
+  /** JetStream sequence of its message (0: unknown). */
+  s: number;
 }
 
 /**

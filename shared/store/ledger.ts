@@ -42,6 +42,8 @@ export function foldOfAllocation(doc: AllocationDoc): FoldedEntry {
 export interface LedgerState {
   /** Every entry id some shard-log entry of the shard has folded. */
   folded: Set<string>;
+  /** Those folded as refused (`amount_out_of_range`). */
+  refusedFolds: Set<string>;
   /** Ledger entries and allocations of the shard that no log entry has folded yet, oldest first. */
   unfolded: FoldedEntry[];
 }
@@ -53,8 +55,14 @@ export interface LedgerState {
  */
 export async function loadLedgerState(db: Db, shard: number): Promise<LedgerState> {
   const folded = new Set<string>();
-  const logs = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, 'folds.0': { $exists: true } }, { projection: { 'folds.id': 1 } });
-  for await (const entry of logs) for (const fold of entry.folds) folded.add(fold.id);
+  const refusedFolds = new Set<string>();
+  const logs = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, 'folds.0': { $exists: true } }, { projection: { 'folds.id': 1, 'folds.refused': 1 } });
+  for await (const entry of logs) {
+    for (const fold of entry.folds) {
+      folded.add(fold.id);
+      if (fold.refused) refusedFolds.add(fold.id);
+    }
+  }
   const pending: { at: number; entry: FoldedEntry }[] = [];
   for await (const doc of db.collection<LedgerDoc>(COLLECTIONS.ledger).find({ shard })) {
     if (!folded.has(doc._id)) pending.push({ at: doc.at.getTime(), entry: foldOfLedger(doc) });
@@ -63,5 +71,5 @@ export async function loadLedgerState(db: Db, shard: number): Promise<LedgerStat
     if (!folded.has(doc._id)) pending.push({ at: doc.created_at.getTime(), entry: foldOfAllocation(doc) });
   }
   pending.sort((x, y) => x.at - y.at || (x.entry.id < y.entry.id ? -1 : 1));
-  return { folded, unfolded: pending.map((p) => p.entry) };
+  return { folded, refusedFolds, unfolded: pending.map((p) => p.entry) };
 }

@@ -16,17 +16,34 @@ export async function appendShardLog(db: Db, doc: ShardLogDoc): Promise<'ok' | '
 }
 
 /**
- * Calls `fn` with the account and id of every record a usage entry charged: `ids` holds
- * them grouped as `accounts` is ordered, `accounts[0].n` ids first (ShardLogDoc.ids).
- * A compacted entry (ids emptied) has none.
+ * Calls `fn` with the account, id and message sequence of every record a usage entry
+ * charged: `ids` holds them grouped as `accounts` is ordered, `accounts[0].n` ids first
+ * (ShardLogDoc.ids), `sseq` parallel to them. A compacted entry (ids emptied) has none.
  */
-export function forEachRecord(entry: Pick<ShardLogDoc, 'ids' | 'accounts'>, fn: (account: string, id: string) => void): void {
+export function forEachRecord(entry: Pick<ShardLogDoc, 'ids' | 'accounts' | 'sseq'>, fn: (account: string, id: string, streamSeq: number) => void): void {
   const { ids } = entry;
   let i = 0;
   for (const { a, n } of entry.accounts) {
     const end = Math.min(i + n, ids.length);
-    for (; i < end; i++) fn(a, ids[i]!);
+    for (; i < end; i++) fn(a, ids[i]!, entry.sseq?.[i] ?? 0);
   }
+}
+
+/**
+ * The records of a usage entry as the dedup horizon keeps them: `[recordKey, +sequence]`
+ * for those charged, `[recordKey, -sequence]` for those refused.
+ */
+export function horizonKeys(entry: Pick<ShardLogDoc, 'ids' | 'accounts' | 'sseq' | 'refused'>): [string, number][] {
+  const keys: [string, number][] = [];
+  forEachRecord(entry, (account, id, s) => keys.push([recordKey(account, id), s]));
+  for (const r of entry.refused ?? []) keys.push([recordKey(r.a, r.id), -r.s]);
+  return keys;
+}
+
+/** One log entry's records inside the dedup horizon, as `horizonKeys` gives them. */
+export interface HorizonBatch {
+  at: number;
+  keys: [string, number][];
 }
 
 export interface ShardSnapshot {
@@ -39,10 +56,12 @@ export interface ShardSnapshot {
   /** Log entries after the checkpoint, ascending: replayed onto the projections. */
   tail: ShardLogDoc[];
   /**
-   * Records charged since `idsSince` (the dedup horizon), by `recordKey(account, id)`, with
-   * the time they were charged. Usage entries only: folded ledger ids are in `folded`.
+   * Records charged or refused since `idsSince` (the dedup horizon), entry by entry in log
+   * order. Usage entries only: folded ledger ids are in `folded`.
    */
-  recordKeys: Map<string, number>;
+  horizon: HorizonBatch[];
+  /** Folded entries refused as `amount_out_of_range` (answered so again when retried). */
+  refusedFolds?: Set<string>;
   /** Ids of every ledger entry and allocation the shard log has folded, whatever their age. */
   folded?: Set<string>;
   /** Ledger entries and allocations of the shard not folded yet: the owner folds them first. */
@@ -60,12 +79,13 @@ export async function loadShard(db: Db, shard: number, idsSince: Date): Promise<
   const projections = await loadShardAccounts(db, shard);
   const accounts = [...projections.latest.values()];
   const tail = await log.find({ shard, seq: { $gt: from } }).sort({ seq: 1 }).toArray();
-  const recordKeys = new Map<string, number>();
-  const recent = log.find({ shard, at: { $gte: idsSince } }, { projection: { ids: 1, 'accounts.a': 1, 'accounts.n': 1, at: 1, seq: 1 } });
+  const horizon: HorizonBatch[] = [];
+  const recent = log
+    .find({ shard, at: { $gte: idsSince } }, { projection: { ids: 1, sseq: 1, refused: 1, 'accounts.a': 1, 'accounts.n': 1, at: 1, seq: 1 } })
+    .sort({ seq: 1 });
   let seq = from;
   for await (const entry of recent) {
-    const at = entry.at.getTime();
-    forEachRecord(entry, (account, id) => recordKeys.set(recordKey(account, id), at));
+    horizon.push({ at: entry.at.getTime(), keys: horizonKeys(entry) });
     if (entry.seq > seq) seq = entry.seq;
   }
   for (const entry of tail) if (entry.seq > seq) seq = entry.seq;
@@ -74,8 +94,8 @@ export async function loadShard(db: Db, shard: number, idsSince: Date): Promise<
     const last = await log.find({ shard }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).next();
     if (last) seq = last.seq;
   }
-  const { folded, unfolded } = await loadLedgerState(db, shard);
-  return { seq, checkpoint: from, accounts, staleVersions: projections.stale, tail, recordKeys, folded, unfolded };
+  const { folded, refusedFolds, unfolded } = await loadLedgerState(db, shard);
+  return { seq, checkpoint: from, accounts, staleVersions: projections.stale, tail, horizon, folded, refusedFolds, unfolded };
 }
 
 /** Records that every projection of the shard is folded through `seq`. Written by the owner only. */
@@ -100,7 +120,7 @@ export async function compactShardLog(db: Db, shard: number, before: Date, limit
   const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
   const old = await log.find({ shard, at: { $lt: before }, compacted: { $ne: true } }, { projection: { _id: 1 } }).limit(limit).toArray();
   for (let i = 0; i < old.length; i += MAX_STATEMENTS_PER_COMMAND) {
-    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { ids: [], compacted: true } } } }));
+    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { ids: [], sseq: [], compacted: true } } } }));
     await log.bulkWrite(ops, { ordered: false });
   }
   return old.length;

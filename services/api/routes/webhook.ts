@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { toJsonMicros } from '../../../shared/domain/index.js';
+import { INT64_MAX, TallyError, toJsonMicros } from '../../../shared/domain/index.js';
 import { requireSignature } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { parseInput, paymentBody } from '../schemas.js';
@@ -13,6 +13,9 @@ import { accountView } from '../views.js';
 export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/v1/webhooks/payment', { onRequest: ctx.limits.byIp }, async (request, reply) => {
     requireSignature(request.rawBody ?? Buffer.alloc(0), request.headers['x-tally-signature'], ctx.credentials);
+    if (beyondInt64((request.body as { amount_micros?: unknown } | null)?.amount_micros)) {
+      throw new TallyError('amount_out_of_range', 'amount_micros does not fit Int64');
+    }
     const body = parseInput(paymentBody, request.body, 'body');
     const outcome = await ctx.billing.creditPayment({ paymentId: body.payment_id, accountId: body.account_id, amountMicros: body.amount_micros, paidAt: body.paid_at });
     return reply.code(outcome.folded ? 200 : 202).send({
@@ -24,4 +27,10 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
       account: outcome.account ? accountView(outcome.account) : null,
     });
   });
+}
+
+/** A whole number of micros too large for any stored amount: refused as out of range (422), not as malformed (400). */
+function beyondInt64(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isInteger(value) && BigInt(value) > INT64_MAX;
+  return typeof value === 'string' && /^[0-9]{1,40}$/.test(value) && BigInt(value) > INT64_MAX;
 }

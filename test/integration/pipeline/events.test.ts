@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_STREAM, readStream } from '../../../shared/bus/index.js';
 import { shardOf } from '../../../shared/queue/index.js';
-import { COLLECTIONS, readAccount, type EventDoc } from '../../../shared/store/index.js';
+import { onFailpoint } from '../../../shared/runtime/index.js';
+import { COLLECTIONS, readAccount, sumShardLog, type EventDoc } from '../../../shared/store/index.js';
+import { startBridge } from '../../../services/bridge/main.js';
 import { apiEnv, configOf, pay, startStack } from '../../support/api.js';
 import { probe, type Probe } from '../../support/pipeline.js';
 import { childEnv, spawnTally, type TallyProcess } from '../../support/processes.js';
-import { startTestServers, type TestServers } from '../../support/servers.js';
+import { startTestServers, testLogger, type TestServers } from '../../support/servers.js';
 import { publishAll } from '../../support/stream.js';
 import { usage } from '../../support/records.js';
 
@@ -63,5 +65,67 @@ describe('billing events under redelivery', () => {
     expect(published.sort()).toEqual(['depleted', 'low_balance']);
     const account = await readAccount(p.mongo.db, 'acct-x', shardOf('acct-x', config.shards));
     expect(account?.balance_micros).toBe(-500_000n);
+  }, 300_000);
+});
+
+/**
+ * SPEC 9: events are delivered at least once even when NATS is down at the moment of the
+ * crossing. NATS is stopped exactly before the first event's publish and kept down past the
+ * client's publish timeout (10 s), so that publish fails; the outbox publishes it later.
+ */
+describe('billing events when NATS is down at the publish', () => {
+  let servers: TestServers;
+  let p: Probe;
+
+  beforeAll(async () => {
+    servers = await startTestServers();
+  });
+  afterAll(async () => {
+    await p?.close();
+    await servers?.stop();
+  });
+
+  it('publishes the event once NATS is back, and counts no duplicates', async () => {
+    // A short ack wait: the acks sent while NATS was down are lost, and the redelivery must count as no duplicate.
+    const config = configOf(servers, apiEnv(servers, { NATS_ACK_WAIT_MS: '5000' }));
+    p = await probe(config, servers);
+    const stack = await startStack(config, servers);
+    let bridge: Awaited<ReturnType<typeof startBridge>> | null = null;
+    try {
+      expect((await pay(stack.url, { payment_id: 'p-y', account_id: 'acct-y', amount_micros: 1_500_000, paid_at: new Date().toISOString() })).status).toBe(200);
+      let restarted: Promise<void> | null = null;
+      onFailpoint('worker.before-event-publish', async () => {
+        await servers.kill('nats');
+        restarted = new Promise((resolve, reject) => setTimeout(() => servers.restart('nats').then(resolve, reject), 12_000));
+      });
+      const lines = Array.from({ length: 20 }, (_, i) => ({
+        subject: 'usage.acct-y',
+        payload: JSON.stringify(usage(`down-${i}`, 'acct-y', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1, cost_micros: 100_000 })),
+      }));
+      await publishAll(p.bus.js, lines);
+      // The bridge starts once the stream holds every record: the test's own publishes never meet the stopped server.
+      bridge = await startBridge(config, servers, testLogger());
+      await expect.poll(() => restarted !== null, { timeout: 30_000 }).toBe(true);
+      await restarted;
+      // Requests on the probe's connection can time out while it reconnects: ask until one is answered.
+      const drained = async (): Promise<boolean> => p.drained(5_000).then(() => true, () => false);
+      await expect.poll(drained, { timeout: 120_000, interval: 1000 }).toBe(true);
+
+      const types = async (): Promise<string[]> => {
+        const seen: string[] = [];
+        for await (const m of readStream(p.bus.js, p.bus.jsm, EVENTS_STREAM, { filter: 'billing.events.acct-y' })) seen.push((m.json() as { type: string }).type);
+        return seen.sort();
+      };
+      await expect.poll(types, { timeout: 30_000, interval: 1000 }).toEqual(['depleted', 'low_balance']);
+      const stored = await p.mongo.db.collection<EventDoc>(COLLECTIONS.events).find({ account_id: 'acct-y' }).toArray();
+      await expect.poll(async () => (await p.mongo.db.collection<EventDoc>(COLLECTIONS.events).find({ account_id: 'acct-y', published: true }).toArray()).length, { timeout: 30_000 }).toBe(2);
+      expect(stored.map((e) => e.type).sort()).toEqual(['depleted', 'low_balance']);
+      const totals = await sumShardLog(p.mongo.db);
+      expect(totals.charged).toBe(lines.length);
+      expect(totals.duplicates).toBe(0);
+    } finally {
+      await bridge?.stop();
+      await stack.stop();
+    }
   }, 300_000);
 });

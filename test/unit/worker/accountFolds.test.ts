@@ -56,7 +56,7 @@ describe('applyAccountFields', () => {
 
 describe('ShardState folds beyond the dedup horizon', () => {
   const ctx = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
-  const snap = (folded: string[]): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], recordKeys: new Map(), folded: new Set(folded) });
+  const snap = (folded: string[]): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [], folded: new Set(folded) });
 
   it('never folds a ledger entry twice, even once its id has left the horizon', () => {
     const { state } = ShardState.fromSnapshot(0, snap([]), ctx);

@@ -73,7 +73,7 @@ describe('tally quote and the pipeline agree (issue 16)', () => {
           const charged: string[] = [];
           const pipelineTotals = new Map<string, bigint>();
           for (const [shard, records] of byShard) {
-            const { state } = ShardState.fromSnapshot(shard, { seq: 0, checkpoint: 0, accounts: [], tail: [], recordKeys: new Map() }, { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n });
+            const { state } = ShardState.fromSnapshot(shard, { seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [] }, { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n });
             // Ledger ids chosen to collide with record ids: they must not change what is charged.
             const payments = [...firstPaidAt].filter(([account]) => shardOf(account, shards) === shard);
             state.apply(state.planFolds(payments.map(([account, at]) => ({ id: `payment:${account}`, a: account, d: 1n, paid: at })), 'pay', NOW));

@@ -6,7 +6,7 @@ import { ShardState, type PricingContext } from '../../../services/worker/shardS
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
-const empty = (): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], recordKeys: new Map() });
+const empty = (): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [] });
 
 /** A record costing exactly `cost` micros (cost_micros bypasses the price book, so the arithmetic is visible). */
 function rec(id: string, accountId: string, cost: bigint, occurredAt = T0): UsageRecord {
@@ -66,8 +66,8 @@ describe('ShardState', () => {
     const pairs: string[] = [];
     forEachRecord(doc, (account, id) => pairs.push(recordKey(account, id)));
     expect(pairs).toEqual(['a/r1', 'a/r3', 'b/r2', 'b/r1']);
-    const recordKeys = new Map(pairs.map((key) => [key, T0]));
-    const rebuilt = ShardState.fromSnapshot(0, { seq: 1, checkpoint: 1, accounts: [], tail: [], recordKeys }, ctx).state;
+    const horizon = [{ at: T0, keys: pairs.map((key): [string, number] => [key, 0]) }];
+    const rebuilt = ShardState.fromSnapshot(0, { seq: 1, checkpoint: 1, accounts: [], tail: [], horizon }, ctx).state;
     const next = rebuilt.planUsage([rec('r3', 'a', 1n), rec('r2', 'b', 1n), rec('r2', 'a', 1n)], 'j2', T0);
     expect([next.charged, next.duplicates]).toEqual([1, 2]);
   });
@@ -128,8 +128,8 @@ describe('ShardState', () => {
     state.apply(state.planFolds([{ id: 'payment:p1', a: 'a', d: 2_000_000n }], 'f', T0));
     const projections = state.takeDirty().docs.map((d) => ({ ...d }));
     const tail = run(state, [[rec('r1', 'a', 1_500_000n), rec('r2', 'b', 1n)], [rec('r3', 'a', 600_000n)]]);
-    const recordKeys = new Map<string, number>([[recordKey('a', 'r1'), T0], [recordKey('b', 'r2'), T0], [recordKey('a', 'r3'), T0]]);
-    const rebuilt = ShardState.fromSnapshot(0, { seq: 3, checkpoint: 1, accounts: projections, tail, recordKeys, folded: new Set(['payment:p1']) }, ctx);
+    const horizon = [{ at: T0, keys: [[recordKey('a', 'r1'), 0], [recordKey('b', 'r2'), 0], [recordKey('a', 'r3'), 0]] as [string, number][] }];
+    const rebuilt = ShardState.fromSnapshot(0, { seq: 3, checkpoint: 1, accounts: projections, tail, horizon, folded: new Set(['payment:p1']) }, ctx);
     expect(rebuilt.state.seq).toBe(3);
     expect(rebuilt.state.getAccount('a')?.balance_micros).toBe(state.getAccount('a')?.balance_micros);
     expect(rebuilt.state.getAccount('b')?.balance_micros).toBe(-1n);
