@@ -6,6 +6,7 @@ import type { PipelineStats } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
 import { DEFAULT_LADDER } from '../../shared/domain/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
+import { AccountReader } from '../../shared/readModel/index.js';
 import { BillingService } from './billing.js';
 import type { ApiContext } from './context.js';
 import { BODY_LIMIT_BYTES, installErrorHandling, installJsonBodies } from './http.js';
@@ -40,6 +41,8 @@ export interface ApiDeps {
    * counters. Without it (tests driving the app with inject) each lives in this process.
    */
   redis?: Redis;
+  /** Account reads; without it (tests with no Redis) the store's projections are read. */
+  accounts?: AccountReader;
   /** Dashboard, bull-board, /metrics and sign-in (services/api/operator); left out by tests that need no servers. */
   operator?: OperatorDeps;
 }
@@ -54,11 +57,13 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   // runs) sharing one Redis never see each other's revocations, sessions or counters.
   const namespace = config.mongoDb ?? 'tally';
   const sessionTtlMs = (config.accountSessionHours ?? 12) * 3_600_000;
+  const accounts = deps.accounts ?? new AccountReader(null, deps.db, deps.queues.shards, (id) => deps.queues.shardOf(id));
   const ctx: ApiContext = {
     billing: new BillingService(
       { plans: config.plans, kycRequired: config.kycRequired },
-      { db: deps.db, queues: deps.queues, logger, clock, ...(deps.foldWaitMs !== undefined ? { foldWaitMs: deps.foldWaitMs } : {}) },
+      { db: deps.db, queues: deps.queues, accounts, logger, clock, ...(deps.foldWaitMs !== undefined ? { foldWaitMs: deps.foldWaitMs } : {}) },
     ),
+    accounts,
     db: deps.db,
     queues: deps.queues,
     credentials: { adminToken: config.adminToken, webhookSecret: config.webhookSecret },

@@ -3,6 +3,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { TallyError, decideAllocateVm, decideBuyPlan, findPlan, type Plan } from '../../shared/domain/index.js';
 import { enqueueFold, waitForJob, type ShardQueues } from '../../shared/queue/index.js';
+import type { AccountReader } from '../../shared/readModel/index.js';
 import {
   allocationId,
   foldOfAllocation,
@@ -12,7 +13,6 @@ import {
   kycEntryId,
   paymentEntryId,
   planEntryId,
-  readAccount,
   readLedgerEntry,
   type AccountDoc,
   type AllocationDoc,
@@ -28,6 +28,7 @@ export interface BillingConfig {
 export interface BillingDeps {
   db: Db;
   queues: ShardQueues;
+  accounts: AccountReader;
   logger: Logger;
   /** @defaultValue Date.now */
   clock?: () => number;
@@ -65,7 +66,7 @@ export class BillingService {
   }
 
   async account(accountId: string): Promise<AccountDoc> {
-    const doc = await readAccount(this.deps.db, accountId, this.deps.queues.shardOf(accountId));
+    const doc = await this.deps.accounts.account(accountId);
     if (!doc) throw new TallyError('account_not_found', `no account ${accountId}`);
     return doc;
   }
@@ -97,7 +98,7 @@ export class BillingService {
   async buyPlan(accountId: string, planId: string): Promise<Outcome<LedgerDoc>> {
     const now = this.clock();
     const plan = findPlan(this.config.plans, planId);
-    const acc = plan === undefined ? null : await readAccount(this.deps.db, accountId, this.deps.queues.shardOf(accountId));
+    const acc = plan === undefined ? null : await this.deps.accounts.account(accountId);
     const decision = decideBuyPlan({
       plan,
       account: acc && { balanceMicros: acc.balance_micros, kycVerified: acc.kyc_verified, planPeriodEnd: acc.vm_quota_period_end?.getTime() ?? null },
@@ -125,7 +126,7 @@ export class BillingService {
    */
   async allocateVm(accountId: string): Promise<Outcome<AllocationDoc>> {
     const now = this.clock();
-    const acc = await readAccount(this.deps.db, accountId, this.deps.queues.shardOf(accountId));
+    const acc = await this.deps.accounts.account(accountId);
     const plan = acc?.current_plan_id ? findPlan(this.config.plans, acc.current_plan_id) : undefined;
     const decision = decideAllocateVm({
       account: acc && { currentPlanId: acc.current_plan_id, planPeriodEnd: acc.vm_quota_period_end?.getTime() ?? null, quotaTotal: acc.vm_quota_total, quotaUsed: acc.vm_quota_used },
@@ -167,6 +168,6 @@ export class BillingService {
     if (outcome.result?.refused?.length) {
       throw new TallyError('amount_out_of_range', `the entry would take the balance of ${accountId} outside Int64; it is recorded and never applied`);
     }
-    return { value, folded: true, account: await readAccount(this.deps.db, accountId, this.deps.queues.shardOf(accountId)) };
+    return { value, folded: true, account: await this.deps.accounts.account(accountId) };
   }
 }

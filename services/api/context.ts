@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { PipelineStats } from '../../shared/bus/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
+import type { AccountReader } from '../../shared/readModel/index.js';
 import type { Credentials } from './auth.js';
 import type { ReadyChecks } from './operator/health.js';
 import type { Ladder, Plan } from '../../shared/domain/index.js';
@@ -13,6 +14,8 @@ import type { SessionStore } from './account/index.js';
 /** What the routes share: built once by buildApi. */
 export interface ApiContext {
   billing: BillingService;
+  /** Every account read: the read model, the store for a shard whose model is lost. */
+  accounts: AccountReader;
   db: Db;
   queues: ShardQueues;
   credentials: Credentials;

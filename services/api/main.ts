@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { connectBus, ensureStreams, readPipelineStats, readSettledVersion, streamOptions } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { ShardQueues, readProjectionLag, redisConnection } from '../../shared/queue/index.js';
+import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
+import { AccountReadModel, AccountReader } from '../../shared/readModel/index.js';
 import { listenerUrl, type Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 import { buildApi } from './app.js';
@@ -26,10 +27,12 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
   const bus = await connectBus(endpoints.natsUrl, 'tally-api');
   await ensureStreams(bus.jsm, streamOptions(config));
   const queues = new ShardQueues(redis, config.shards, log);
-  const lag = () => readProjectionLag(redis, config.mongoDb, config.shards);
+  const accounts = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), mongo.db, config.shards, (id) => queues.shardOf(id));
+  const lag = () => accounts.status();
   const app = buildApi(config, {
     db: mongo.db,
     queues,
+    accounts,
     redis,
     logger,
     stats: () => readPipelineStats(bus.jsm, mongo.db, lag),

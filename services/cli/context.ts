@@ -6,6 +6,9 @@
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../shared/config/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
+import type { Db } from 'mongodb';
+import type { Redis } from 'ioredis';
+import type { AccountReader } from '../../shared/readModel/index.js';
 
 export interface CliContext {
   config: Config;
@@ -28,4 +31,29 @@ export async function endpointsFor(config: Config): Promise<Endpoints> {
 /** Writes one JSON value per line; bigint becomes a number when safe, else a decimal string. */
 export function ndjson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v));
+}
+
+/**
+ * The store and the account reader (read model in Redis, the store for a shard whose
+ * model is lost), as the API reads accounts; `close` ends both connections.
+ */
+export async function openAccounts(config: Config): Promise<{ db: Db; accounts: AccountReader; redis: Redis; close(): Promise<void> }> {
+  const [{ connectMongo }, { redisConnection, shardOf }, { AccountReadModel, AccountReader }] = await Promise.all([
+    import('../../shared/store/index.js'),
+    import('../../shared/queue/index.js'),
+    import('../../shared/readModel/index.js'),
+  ]);
+  const endpoints = await endpointsFor(config);
+  const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
+  const redis = redisConnection(endpoints.redisUrl, { maxRetriesPerRequest: 2 });
+  const accounts = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), mongo.db, config.shards, (id) => shardOf(id, config.shards));
+  return {
+    db: mongo.db,
+    accounts,
+    redis,
+    close: async () => {
+      redis.disconnect();
+      await mongo.close();
+    },
+  };
 }

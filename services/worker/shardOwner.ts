@@ -7,6 +7,7 @@ import type { ShardJobResult, WireRecord } from '../../shared/queue/index.js';
 import { appendShardLog, compactShardLog, type AccountDoc, loadShard, writeAccounts, writeCheckpoint, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
 import { expireAllocations, insertTierTransitions, listUnpublishedEvents, loadLedgerState } from '../../shared/store/index.js';
 import { EventOutbox } from './eventOutbox.js';
+import type { AccountReadModel } from '../../shared/readModel/index.js';
 import { failpoint } from '../../shared/runtime/index.js';
 import { ShardState, type PlannedBatch, type PricingContext, type ProjectionWrite } from './shardState.js';
 import { planTick } from './accountFolds.js';
@@ -18,6 +19,7 @@ export interface ShardOwnerDeps {
   logger: Logger;
   pricing: PricingContext;
   dedupHorizonMs: number;
+  readModel: AccountReadModel;
   clock?: () => number;
 }
 
@@ -53,14 +55,14 @@ export class ShardOwner {
   private checkpointed = 0;
   private lastAppendAt = 0;
   private writesInFlight = 0;
-  /** Projections taken by writes not finished yet: still unwritten for a reader. */
-  private inFlightAccounts = 0;
   private checkpointedAt = 0;
   private readonly written = { log: 0, projections: 0, checkpoints: 0 };
   private lock: Promise<void> = Promise.resolve();
   private sweeping = false;
   private readonly clock: () => number;
   private readonly outbox: EventOutbox;
+  /** The next read-model write must replace the shard's whole model (after a load). */
+  private readModelFull = true;
 
   /** Compaction scans the shard log: not at takeover (a busy moment), first an interval later. */
   private compactedAt: number;
@@ -80,9 +82,13 @@ export class ShardOwner {
     return this.state?.seq ?? 0;
   }
 
-  /** Takes the shard: loads it, then folds what its previous owners left unfolded. */
+  /** Takes the shard: loads it and writes its read model, then folds what its previous owners left unfolded. */
   async open(): Promise<void> {
-    const unfolded = await this.exclusive(() => this.load());
+    const unfolded = await this.exclusive(async () => {
+      const entries = await this.load();
+      await this.publishReadModel();
+      return entries;
+    });
     await this.sweep(unfolded);
   }
 
@@ -92,6 +98,7 @@ export class ShardOwner {
     const snap = await loadShard(this.deps.db, this.shard, new Date(started - this.deps.dedupHorizonMs));
     const { state, events } = ShardState.fromSnapshot(this.shard, snap, this.deps.pricing);
     this.state = state;
+    this.readModelFull = true;
     this.outbox.add(events);
     this.outbox.adopt(await listUnpublishedEvents(this.deps.db, this.shard));
     await this.outbox.deliver();
@@ -182,6 +189,8 @@ export class ShardOwner {
       const refused = planned.refused?.length ? { refused: planned.refused } : {};
       // Nothing new (all redelivered, or refused before): no entry, the same answer.
       if (!always && planned.charged === 0 && planned.duplicates === 0 && planned.doc.folds.length === 0 && !planned.doc.refused?.length) {
+        // A retry of a job whose read-model write failed: that write is still owed.
+        await this.publishReadModel();
         return { seq: null, charged: 0, duplicates: 0, ...refused };
       }
       const outcome = await appendShardLog(this.deps.db, planned.doc);
@@ -195,9 +204,40 @@ export class ShardOwner {
       failpoint('worker.after-log-append');
       this.outbox.add(state.apply(planned.doc));
       await this.outbox.deliver();
+      // Before the job is done: an acked record is readable (SPEC 9). A failure fails the job, whose retry writes it.
+      await this.publishReadModel();
       return { seq: planned.doc.seq, charged: planned.charged, duplicates: planned.duplicates, ...refused };
     }
     throw new Error(`shard ${this.shard}: lost the log race ${MAX_CONFLICTS} times`);
+  }
+
+  /**
+   * Writes what changed to the read model (callers hold the lock, so writes go out in log
+   * order): every account after a (re)load or when Redis lost the model, else the accounts
+   * changed since the last write. `stale` (a later owner already wrote a later position)
+   * is no error: this owner's next append will find out it is behind.
+   */
+  private async publishReadModel(): Promise<void> {
+    const state = this.state;
+    if (!state) return;
+    if (this.readModelFull) {
+      state.takeUnread();
+      await this.deps.readModel.replace(this.shard, state.seq, state.accountDocs());
+      this.readModelFull = false;
+      return;
+    }
+    const docs = state.takeUnread();
+    let outcome;
+    try {
+      outcome = await this.deps.readModel.write(this.shard, state.seq, docs);
+    } catch (err) {
+      state.unreadAgain(docs.map((d) => d._id));
+      throw err;
+    }
+    if (outcome === 'not_loaded') {
+      this.readModelFull = true;
+      await this.publishReadModel();
+    }
   }
 
   /**
@@ -246,9 +286,7 @@ export class ShardOwner {
     // A projection written past an entry whose events are not stored would leave them to nobody.
     if (!state || this.outbox.blocking) return null;
     this.writesInFlight++;
-    const write = state.takeDirty();
-    this.inFlightAccounts += write.docs.length;
-    return { state, seq: state.seq, write };
+    return { state, seq: state.seq, write: state.takeDirty() };
   }
 
   /**
@@ -258,7 +296,6 @@ export class ShardOwner {
   async afterWrite(pending: PendingWrite, failure: unknown, final = false): Promise<void> {
     const { state, seq, write } = pending;
     this.writesInFlight--;
-    this.inFlightAccounts -= write.docs.length;
     if (failure) {
       state.markDirty(write.docs.map((d) => d._id));
       state.keepGarbage([...write.replace, ...write.superseded]);
@@ -309,15 +346,6 @@ export class ShardOwner {
     const repaired = missing.length + wrong.length;
     if (repaired > 0) this.deps.logger.warn({ shard: this.shard, accounts: repaired }, 'rewriting projections that differ from the shard log');
     return repaired;
-  }
-
-  /**
-   * Accounts whose change is not in a projection write that succeeded: changed since the
-   * last take, plus those of a write still in flight. Null while the state is being reloaded.
-   */
-  unprojected(): number | null {
-    if (!this.state) return null;
-    return this.state.dirtyCount() + this.inFlightAccounts;
   }
 
   /** Milliseconds since this owner last appended to the log (a fence counts). */

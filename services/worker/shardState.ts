@@ -49,6 +49,8 @@ export class ShardState {
    * beyond the dedup horizon: a webhook retried days later must still fold nothing.
    */
   private readonly folded = new Set<string>();
+  /** Accounts changed since the owner last wrote them to the read model. */
+  private readonly unread = new Set<string>();
   /** Folded entries refused as `amount_out_of_range`: a retry is answered so again. */
   private readonly refusedFolds = new Set<string>();
 
@@ -189,7 +191,7 @@ export class ShardState {
       const version = accountVersionId(acc.doc._id, acc.doc.seq);
       if (acc.stored !== null && acc.stored !== version) this.garbage.add(acc.stored);
       acc.stored = version;
-      docs.push({ ...acc.doc, updated_at: new Date() });
+      docs.push({ ...acc.doc });
     }
     const replace = [...this.replace];
     this.replace.clear();
@@ -244,11 +246,22 @@ export class ShardState {
     return false;
   }
 
-  /** Accounts changed since their projection was last taken for writing. */
-  dirtyCount(): number {
-    let n = 0;
-    for (const acc of this.accounts.values()) if (acc.dirty) n++;
-    return n;
+  /**
+   * The accounts changed since the last call, for the read model (a write that fails hands
+   * their ids back with `unreadAgain`). The docs are the live ones: encode them before awaiting.
+   */
+  takeUnread(): AccountDoc[] {
+    const docs: AccountDoc[] = [];
+    for (const id of this.unread) {
+      const doc = this.accounts.get(id)?.doc;
+      if (doc) docs.push(doc);
+    }
+    this.unread.clear();
+    return docs;
+  }
+
+  unreadAgain(ids: Iterable<string>): void {
+    for (const id of ids) this.unread.add(id);
   }
 
   getAccount(id: string): AccountDoc | undefined {
@@ -262,7 +275,9 @@ export class ShardState {
 
   private touch(acc: AccountState, entry: ShardLogDoc, events: EventDoc[]): void {
     acc.doc.seq = entry.seq;
+    acc.doc.updated_at = entry.at;
     acc.dirty = true;
+    this.unread.add(acc.doc._id);
     const balance = acc.doc.balance_micros;
     const low = balance < this.ctx.lowBalanceMicros;
     const depleted = balance <= 0n;

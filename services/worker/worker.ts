@@ -5,7 +5,8 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { reportProjectionLag, shardOf, shardQueueName, type ShardJob, type ShardJobResult, type ShardLag } from '../../shared/queue/index.js';
+import { shardOf, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import { AccountReadModel } from '../../shared/readModel/index.js';
 import { Leases } from './leases.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
 import { loadShardAccounts, writeAccounts } from '../../shared/store/index.js';
@@ -61,8 +62,11 @@ export class ShardWorkerService {
   /** Store writes of the shard owners this process has let go of (added up at each stop). */
   readonly writes = { log: 0, projections: 0, checkpoints: 0, events: 0 };
 
+  private readonly readModel: AccountReadModel;
+
   constructor(private readonly config: WorkerConfig, private readonly deps: WorkerDeps) {
     this.leases = new Leases(deps.redis, this.id, config.leaseTtlMs ?? 15_000);
+    this.readModel = new AccountReadModel(deps.redis, config.namespace, config.shards);
   }
 
   async start(): Promise<void> {
@@ -106,7 +110,7 @@ export class ShardWorkerService {
 
   private async startShard(shard: number): Promise<void> {
     const log = this.deps.logger.child({ shard });
-    const owner = new ShardOwner(shard, { db: this.deps.db, js: this.deps.bus.js, nc: this.deps.bus.nc, logger: log, pricing: this.config.pricing, dedupHorizonMs: this.config.dedupHorizonMs, ...(this.deps.clock ? { clock: this.deps.clock } : {}) });
+    const owner = new ShardOwner(shard, { db: this.deps.db, js: this.deps.bus.js, nc: this.deps.bus.nc, logger: log, pricing: this.config.pricing, dedupHorizonMs: this.config.dedupHorizonMs, readModel: this.readModel, ...(this.deps.clock ? { clock: this.deps.clock } : {}) });
     try {
       await owner.open();
     } catch (err) {
@@ -126,21 +130,6 @@ export class ShardWorkerService {
     consumer.on('failed', (job, err) => log.warn({ err, job: job?.id }, 'shard job failed'));
     consumer.on('error', (err) => log.error({ err }, 'shard consumer error'));
     this.held.set(shard, { owner, consumer });
-    await this.reportLag([owner]).catch((err) => log.warn({ err }, 'projection lag not reported'));
-  }
-
-  /**
-   * Tells stats how many accounts each owner has not projected yet (SPEC 9 "settled means
-   * readable"). Called before a job is reported done, so a record acked in NATS is either
-   * in a stored projection or counted here, and after every projection write.
-   */
-  private async reportLag(owners: readonly ShardOwner[]): Promise<void> {
-    const lags = new Map<number, ShardLag>();
-    for (const owner of owners) {
-      const accounts = owner.unprojected();
-      if (accounts !== null) lags.set(owner.shard, { accounts, seq: owner.seq });
-    }
-    await reportProjectionLag(this.deps.redis, this.config.namespace, lags);
   }
 
   private async process(owner: ShardOwner, job: Job<ShardJob, ShardJobResult>): Promise<ShardJobResult> {
@@ -150,7 +139,6 @@ export class ShardWorkerService {
       case 'usage': {
         const started = Date.now();
         const result = await owner.processUsage(data.records, id);
-        await this.reportLag([owner]);
         observeUsageBatch(data.records.map((r) => r[7]), result, started);
         this.counters.charged += result.charged;
         this.counters.duplicates += result.duplicates;
@@ -162,14 +150,10 @@ export class ShardWorkerService {
         const result = await owner.processFolds(data.entries.map((e) => ({ ...e, d: BigInt(e.d) })), id);
         // The API waits for this job and then reads the projection: write it now, not on the timer.
         await owner.flush();
-        await this.reportLag([owner]);
         return result;
       }
-      case 'tick': {
-        const result = await owner.processTick(data.tickId, data.now, id);
-        await this.reportLag([owner]);
-        return result;
-      }
+      case 'tick':
+        return owner.processTick(data.tickId, data.now, id);
     }
   }
 
@@ -208,8 +192,6 @@ export class ShardWorkerService {
     }
     const written = Date.now();
     for (const [owner, p] of pending) await owner.afterWrite(p, failure, final).catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'checkpoint failed'));
-    // Every round, not only after a write: a figure left behind by a former owner is corrected here.
-    await this.reportLag(owners).catch((err) => this.deps.logger.warn({ err }, 'projection lag not reported'));
     this.deps.logger.debug({ accounts: pending.reduce((n, [, p]) => n + p.write.docs.length, 0), writeMs: written - now, afterMs: Date.now() - written, final }, 'projections flushed');
   }
 

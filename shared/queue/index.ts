@@ -8,5 +8,3 @@ export { jobOutcome } from './outcome.js';
 export type { JobOutcome } from './outcome.js';
 export { runLadderTick, tickIdFrom, tickReport } from './tickRunner.js';
 export type { TickOptions, TickReport, TickRunnerDeps } from './tickRunner.js';
-export { projectionLagKey, readProjectionLag, reportProjectionLag } from './projectionLag.js';
-export type { ProjectionLag, ShardLag } from './projectionLag.js';

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { listAccounts } from './accounts.js';
-import { COLLECTIONS, type LedgerDoc, type ShardLogDoc } from './collections.js';
+import { COLLECTIONS, type AccountDoc, type LedgerDoc, type ShardLogDoc } from './collections.js';
 
 export interface LedgerTotals {
   /** Net ledger sum per account: usage deltas plus folded entries. */
@@ -41,12 +41,15 @@ export interface Mismatch {
   entry_id?: string;
 }
 
-/** `balance_micros == sum(ledger)` for every account, and every ledger entry folded. */
-export async function verifyLedger(db: Db): Promise<{ accounts: number; mismatches: Mismatch[] }> {
+/**
+ * `balance_micros == sum(ledger)` for every account, and every ledger entry folded.
+ * `accounts`: the balances as readers see them (the read model); default the store's projections.
+ */
+export async function verifyLedger(db: Db, accounts?: readonly AccountDoc[]): Promise<{ accounts: number; mismatches: Mismatch[] }> {
   const totals = await sumShardLog(db);
   const mismatches: Mismatch[] = [];
   const seen = new Set<string>();
-  for (const acc of await listAccounts(db)) {
+  for (const acc of accounts ?? (await listAccounts(db))) {
     seen.add(acc._id);
     const expected = totals.balances.get(acc._id) ?? 0n;
     if (expected !== acc.balance_micros) mismatches.push({ account_id: acc._id, problem: 'balance_differs', expected_micros: expected, actual_micros: acc.balance_micros });

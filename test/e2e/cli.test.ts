@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shardOf } from '../../shared/queue/index.js';
+import { redisConnection, shardOf } from '../../shared/queue/index.js';
 import { accountsCollection } from '../../shared/store/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
 import { probe, testConfig, type Probe } from '../support/pipeline.js';
@@ -76,10 +76,25 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
 
   it('verify passes on an exact ledger and fails, naming the account, when a balance is tampered with', async () => {
     expect((await tally(env, ['verify'])).code).toBe(0);
-    await p.mongo.db.collection(accountsCollection(shardOf('acct-1', 2))).updateOne({ account_id: 'acct-1' }, { $set: { balance_micros: 5n } });
+    // The balance readers see (the read model in Redis)...
+    const redis = redisConnection(servers.redisUrl);
+    const key = `tally:{${env['MONGO_DB']}:${shardOf('acct-1', 2)}}`;
+    try {
+      const doc = JSON.parse((await redis.hget(`${key}:accounts`, 'acct-1'))!) as Record<string, unknown>;
+      await redis.hset(`${key}:accounts`, 'acct-1', JSON.stringify({ ...doc, balance_micros: '5' }));
+      const { stdout, code } = await tally(env, ['verify']);
+      expect(code).toBe(1);
+      expect(ndjson(stdout)[0]).toMatchObject({ account_id: 'acct-1', problem: 'balance_differs', actual_micros: 5 });
+      // ...and, once Redis has lost the shard's model, the store's projection that readers fall back to.
+      await redis.del(`${key}:accounts`, `${key}:meta`);
+      expect((await tally(env, ['verify'])).code).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+    await p.mongo.db.collection(accountsCollection(shardOf('acct-1', 2))).updateOne({ account_id: 'acct-1' }, { $set: { balance_micros: 7n } });
     const { stdout, code } = await tally(env, ['verify']);
     expect(code).toBe(1);
-    expect(ndjson(stdout)[0]).toMatchObject({ account_id: 'acct-1', problem: 'balance_differs', actual_micros: 5 });
+    expect(ndjson(stdout)[0]).toMatchObject({ account_id: 'acct-1', problem: 'balance_differs', actual_micros: 7 });
   });
 
   it('a configuration error exits 2 and names the variable', async () => {

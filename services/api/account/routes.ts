@@ -117,7 +117,7 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
     await ctx.limits.byKey(request, reply, session.keyId);
     const id = session.accountId;
     const query = request.query as Record<string, unknown>;
-    const account = await readAccount(ctx.db, id, ctx.queues.shardOf(id));
+    const account = await ctx.accounts.account(id);
     // The ledger view scans this account's shard log (an operator view, SPEC 11 rule 4): the
     // page shows the latest lines only, and only to a signed-in holder under the key limit.
     const ledger = account ? (await readAccountLedger(ctx.db, id, account.shard, { limit: Number.MAX_SAFE_INTEGER })).entries.slice(-RECENT).reverse() : [];

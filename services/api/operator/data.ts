@@ -3,10 +3,11 @@ import type { Db } from 'mongodb';
 import { BRIDGE_CONSUMER, DLQ_STREAM, USAGE_STREAM, type Bus } from '../../../shared/bus/index.js';
 import { formatUsd, toJsonMicros } from '../../../shared/domain/index.js';
 import type { ScrapeSource } from '../../../shared/runtime/index.js';
-import { listAccounts, listRecentAllocations, listRecentTierTransitions, listTicks, type AccountDoc } from '../../../shared/store/index.js';
+import { listRecentAllocations, listRecentTierTransitions, listTicks, type AccountDoc } from '../../../shared/store/index.js';
 import { tickReport } from '../../../shared/queue/index.js';
 import { allocationView, transitionView } from '../views.js';
 import { Cached, type CacheVersion } from './cache.js';
+import type { AccountReader } from '../../../shared/readModel/index.js';
 import { deadLetterCounts } from './deadLetters.js';
 import type { RateSampler } from './rates.js';
 
@@ -19,6 +20,7 @@ const LIVE_TTL_MS = 1000;
 
 export interface OperatorDataDeps {
   db: Db;
+  accounts: AccountReader;
   bus: Bus;
   /** Every BullMQ queue of the product: the shard queues and the scheduler's. */
   queues: readonly Queue[];
@@ -62,7 +64,7 @@ export class OperatorData {
 
   constructor(private readonly deps: OperatorDataDeps) {
     const { db, bus } = deps;
-    this.accounts = new Cached(STORE_TTL_MS, () => listAccounts(db), Date.now, deps.version);
+    this.accounts = new Cached(STORE_TTL_MS, () => deps.accounts.list(), Date.now, deps.version);
     this.allocations = new Cached(STORE_TTL_MS, async () => (await listRecentAllocations(db, 50)).map(allocationView));
     this.ticks = new Cached(STORE_TTL_MS, async () => ({
       ticks: (await listTicks(db, 20)).map(tickReport),

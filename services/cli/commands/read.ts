@@ -3,14 +3,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 // Loaded by the actions that use them (see services/cli/main.ts).
 const bus = () => import('../../../shared/bus/index.js');
 const store = () => import('../../../shared/store/index.js');
-const queue = () => import('../../../shared/queue/index.js');
 
 function parseSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds >= 0');
   return n;
 }
-import { cliContext, endpointsFor, ndjson } from '../context.js';
+import { cliContext, endpointsFor, ndjson, openAccounts } from '../context.js';
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
 
@@ -20,10 +19,9 @@ export function registerReadCommands(program: Command): void {
     .description('NDJSON of every account: balance, tier, plan and quota')
     .action(async () => {
       const { config } = await cliContext('tally-accounts');
-      const { connectMongo, listAccounts } = await store();
-      const mongo = await connectMongo((await endpointsFor(config)).mongoUrl, config.mongoDb);
+      const opened = await openAccounts(config);
       try {
-        for (const a of await listAccounts(mongo.db)) {
+        for (const a of await opened.accounts.list()) {
           out(ndjson({
             account_id: a._id, balance_micros: a.balance_micros, first_paid_at: a.first_paid_at, last_active_at: a.last_active_at,
             discount_tier: a.discount_tier, current_plan_id: a.current_plan_id, vm_quota_total: a.vm_quota_total,
@@ -31,7 +29,7 @@ export function registerReadCommands(program: Command): void {
           }));
         }
       } finally {
-        await mongo.close();
+        await opened.close();
       }
     });
 
@@ -61,12 +59,10 @@ export function registerReadCommands(program: Command): void {
     .option('--timeout <seconds>', 'with --wait: how long to wait', parseSeconds, 600)
     .action(async (opts: { wait?: boolean; timeout: number }) => {
       const { config } = await cliContext('tally-stats');
-      const [{ connectBus, readPending, readPipelineStats }, { connectMongo }, { readProjectionLag, redisConnection }] = await Promise.all([bus(), store(), queue()]);
-      const endpoints = await endpointsFor(config);
-      const nats = await connectBus(endpoints.natsUrl, 'tally-stats');
-      const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
-      const redis = redisConnection(endpoints.redisUrl, { maxRetriesPerRequest: 2 });
-      const lag = () => readProjectionLag(redis, config.mongoDb, config.shards);
+      const { connectBus, readPending, readPipelineStats } = await bus();
+      const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-stats');
+      const opened = await openAccounts(config);
+      const lag = () => opened.accounts.status();
       try {
         let settled = true;
         if (opts.wait) {
@@ -80,13 +76,12 @@ export function registerReadCommands(program: Command): void {
             await new Promise((r) => setTimeout(r, 100));
           }
         }
-        out(JSON.stringify(await readPipelineStats(nats.jsm, mongo.db, lag)));
+        out(JSON.stringify(await readPipelineStats(nats.jsm, opened.db, lag)));
         if (!settled) process.stderr.write(`tally stats: not settled after ${opts.timeout} s\n`);
         process.exitCode = settled ? 0 : 1;
       } finally {
-        redis.disconnect();
         await nats.close();
-        await mongo.close();
+        await opened.close();
       }
     });
 
@@ -95,15 +90,15 @@ export function registerReadCommands(program: Command): void {
     .description('check balance == sum(ledger) for every account; exits 1 on any mismatch')
     .action(async () => {
       const { config } = await cliContext('tally-verify');
-      const { connectMongo, verifyLedger } = await store();
-      const mongo = await connectMongo((await endpointsFor(config)).mongoUrl, config.mongoDb);
+      const { verifyLedger } = await store();
+      const opened = await openAccounts(config);
       try {
-        const { accounts, mismatches } = await verifyLedger(mongo.db);
+        const { accounts, mismatches } = await verifyLedger(opened.db, await opened.accounts.list());
         for (const m of mismatches) out(ndjson(m));
         out(JSON.stringify({ accounts, mismatches: mismatches.length }));
         process.exitCode = mismatches.length === 0 ? 0 : 1;
       } finally {
-        await mongo.close();
+        await opened.close();
       }
     });
 }

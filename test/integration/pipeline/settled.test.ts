@@ -2,8 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPending } from '../../../shared/bus/index.js';
-import { readProjectionLag, redisConnection } from '../../../shared/queue/index.js';
-import { listAccounts } from '../../../shared/store/index.js';
+import { redisConnection, shardOf } from '../../../shared/queue/index.js';
+import { AccountReadModel, AccountReader } from '../../../shared/readModel/index.js';
 import { publishWithGo } from '../../support/goProducer.js';
 import { probe, startPipeline, type Probe } from '../../support/pipeline.js';
 import { startApi } from '../../../services/api/index.js';
@@ -44,7 +44,8 @@ describe('settled means readable', () => {
       const sent = await publishWithGo(servers.natsUrl, file);
       expect(sent).toMatchObject({ sent: lines.length, acked: lines.length, errors: 0 });
 
-      const lag = () => readProjectionLag(redis, config.mongoDb, config.shards);
+      const reader = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), p.mongo.db, config.shards, (id) => shardOf(id, config.shards));
+      const lag = () => reader.status();
       const deadline = Date.now() + 120_000;
       let polls = 0;
       while ((await readPending(p.bus.jsm, lag)).pending > 0) {
@@ -54,7 +55,7 @@ describe('settled means readable', () => {
         expect((await call(api.url, 'GET', '/v1/admin/dashboard/accounts?limit=10')).status).toBe(200);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const accounts = await listAccounts(p.mongo.db);
+      const accounts = await reader.list();
       const expected = expectedBalances(config, lines).balances;
       const equal = accounts.filter((a) => expected.get(a._id) === a.balance_micros).length;
       console.log(`balances equal at the first pending 0: ${equal} of ${expected.size} (after ${polls} polls)`);
@@ -69,6 +70,9 @@ describe('settled means readable', () => {
         expect(BigInt(rows.accounts.find((a) => a.account_id === id)!.balance_micros)).toBe(expected.get(id));
       }
 
+      const listed = await runTally(['accounts'], childEnv(config, servers));
+      const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { account_id: string; balance_micros: number });
+      expect(new Map(rows.map((r) => [r.account_id, BigInt(r.balance_micros)]))).toEqual(expected);
       const stats = await runTally(['stats', '--wait', '--timeout', '30'], childEnv(config, servers));
       expect(stats.code).toBe(0);
       expect(JSON.parse(stats.stdout)).toMatchObject({ received: lines.length, charged: lines.length, duplicates: 0, pending: 0, unprojected: 0 });

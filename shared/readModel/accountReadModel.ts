@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { AccountDoc } from '../store/index.js';
+
+/**
+ * The accounts as readers see them (SPEC 9 "settled means readable", SPEC 11 rule 4):
+ * one Redis hash per shard, account id -> JSON, written by the shard's owner before it
+ * reports a job done, so every read is one O(1) Redis command instead of a scan of the
+ * store. A meta hash per shard holds the log position the model is folded through; a
+ * write at an older position (a former owner waking up late) changes nothing, and a
+ * missing meta means the model is not loaded (Redis lost it): readers then fall back to
+ * the store's projections, and stats counts the shard as pending.
+ *
+ * Keys share a hash tag per shard (`{<namespace>:<shard>}`), so the scripts below touch
+ * one slot of a Redis Cluster.
+ */
+
+const tag = (namespace: string, shard: number): string => `tally:{${namespace}:${shard}}`;
+const accountsKey = (namespace: string, shard: number): string => `${tag(namespace, shard)}:accounts`;
+const metaKey = (namespace: string, shard: number): string => `${tag(namespace, shard)}:meta`;
+
+/** Fields per HSET while a full model is staged. */
+const STAGE_CHUNK = 1000;
+
+/** Writes changed accounts at `seq` unless a later position is stored; -1 when the model is not loaded (a full write is needed). */
+const WRITE = `
+local stored = redis.call('HGET', KEYS[2], 'seq')
+if not stored then return -1 end
+if tonumber(stored) > tonumber(ARGV[1]) then return 0 end
+if #ARGV > 1 then redis.call('HSET', KEYS[1], unpack(ARGV, 2)) end
+redis.call('HSET', KEYS[2], 'seq', ARGV[1])
+return 1`;
+
+/** Replaces the whole model with the staged hash (KEYS[3]; absent when the shard has no account) unless a later position is stored. */
+const REPLACE = `
+local stored = redis.call('HGET', KEYS[2], 'seq')
+if stored and tonumber(stored) > tonumber(ARGV[1]) then redis.call('DEL', KEYS[3]) return 0 end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[1]) else redis.call('DEL', KEYS[1]) end
+redis.call('HSET', KEYS[2], 'seq', ARGV[1])
+return 1`;
+
+type Json = Record<string, string | number | boolean | null>;
+
+function encode(doc: AccountDoc): string {
+  const out: Json = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (v === undefined) continue;
+    out[k] = typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.getTime() : (v as string | number | boolean | null);
+  }
+  return JSON.stringify(out);
+}
+
+const DATES = ['first_paid_at', 'last_active_at', 'vm_quota_period_end', 'created_at', 'updated_at'] as const;
+
+function decode(text: string): AccountDoc {
+  const raw = JSON.parse(text) as Json;
+  const doc = { ...raw, balance_micros: BigInt(raw['balance_micros'] as string) } as unknown as Record<string, unknown>;
+  for (const field of DATES) doc[field] = raw[field] === null || raw[field] === undefined ? null : new Date(raw[field] as number);
+  return doc as unknown as AccountDoc;
+}
+
+export type WriteOutcome = 'written' | 'stale' | 'not_loaded';
+
+export class AccountReadModel {
+  constructor(
+    private readonly redis: Redis,
+    private readonly namespace: string,
+    readonly shards: number,
+  ) {}
+
+  /** Owner: the accounts changed since its last write, now folded through `seq`. */
+  async write(shard: number, seq: number, docs: readonly AccountDoc[]): Promise<WriteOutcome> {
+    const args: string[] = [String(seq)];
+    for (const doc of docs) args.push(doc._id, encode(doc));
+    const result = (await this.redis.eval(WRITE, 2, accountsKey(this.namespace, shard), metaKey(this.namespace, shard), ...args)) as number;
+    return result === 1 ? 'written' : result === 0 ? 'stale' : 'not_loaded';
+  }
+
+  /** Owner, after taking a shard (or when the model was lost): every account of the shard, folded through `seq`. */
+  async replace(shard: number, seq: number, docs: Iterable<AccountDoc>): Promise<WriteOutcome> {
+    const staging = `${tag(this.namespace, shard)}:staging:${randomUUID()}`;
+    let batch: string[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      await this.redis.hset(staging, ...batch);
+      batch = [];
+    };
+    for (const doc of docs) {
+      batch.push(doc._id, encode(doc));
+      if (batch.length >= 2 * STAGE_CHUNK) await flush();
+    }
+    await flush();
+    // A staging hash left by an owner that died here expires on its own.
+    await this.redis.pexpire(staging, 600_000);
+    const result = (await this.redis.eval(REPLACE, 3, accountsKey(this.namespace, shard), metaKey(this.namespace, shard), staging, String(seq))) as number;
+    return result === 1 ? 'written' : 'stale';
+  }
+
+  /** One account: the doc, null when the shard has no such account, undefined when the shard's model is not loaded. */
+  async read(accountId: string, shard: number): Promise<AccountDoc | null | undefined> {
+    const [[, text], [, loaded]] = (await this.redis.multi().hget(accountsKey(this.namespace, shard), accountId).exists(metaKey(this.namespace, shard)).exec()) as [[null, string | null], [null, number]];
+    if (loaded !== 1) return undefined;
+    return text === null ? null : decode(text);
+  }
+
+  /** Every account of one shard, or undefined when its model is not loaded. */
+  async readShard(shard: number): Promise<AccountDoc[] | undefined> {
+    const [[, all], [, loaded]] = (await this.redis.multi().hgetall(accountsKey(this.namespace, shard)).exists(metaKey(this.namespace, shard)).exec()) as [[null, Record<string, string>], [null, number]];
+    if (loaded !== 1) return undefined;
+    return Object.values(all).map(decode);
+  }
+
+  /** Each shard's folded position, or null when its model is not loaded: what stats and caches watch. */
+  async positions(): Promise<(number | null)[]> {
+    const pipeline = this.redis.pipeline();
+    for (let shard = 0; shard < this.shards; shard++) pipeline.hget(metaKey(this.namespace, shard), 'seq');
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([err, seq]) => (err || seq === null ? null : Number(seq)));
+  }
+}

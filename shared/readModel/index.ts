@@ -1,0 +1,3 @@
+export { AccountReadModel } from './accountReadModel.js';
+export type { WriteOutcome } from './accountReadModel.js';
+export { AccountReader } from './accountReader.js';
