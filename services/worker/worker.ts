@@ -19,10 +19,10 @@ export interface WorkerConfig {
   namespace: string;
   dedupHorizonMs: number;
   pricing: PricingContext;
-  /** How often owned shards write their changed projections: each account at most once per interval. @defaultValue 1000 */
-  flushIntervalMs?: number;
-  /** Shard lease time to live; renewed every third of it. @defaultValue 15000 */
-  leaseTtlMs?: number;
+  /** How often owned shards write their changed projections to the store (PROJECTION_FLUSH_MS). */
+  flushIntervalMs: number;
+  /** Shard lease time to live (WORKER_LEASE_TTL_MS); renewed every third of it. */
+  leaseTtlMs: number;
 }
 
 export interface WorkerDeps {
@@ -65,15 +65,15 @@ export class ShardWorkerService {
   private readonly readModel: AccountReadModel;
 
   constructor(private readonly config: WorkerConfig, private readonly deps: WorkerDeps) {
-    this.leases = new Leases(deps.redis, this.id, config.leaseTtlMs ?? 15_000);
+    this.leases = new Leases(deps.redis, this.id, config.leaseTtlMs);
     this.readModel = new AccountReadModel(deps.redis, config.namespace, config.shards);
   }
 
   async start(): Promise<void> {
     await this.rebalance();
-    const ttl = this.config.leaseTtlMs ?? 15_000;
+    const ttl = this.config.leaseTtlMs;
     this.timer = setInterval(() => void this.rebalance(), Math.floor(ttl / 3));
-    this.flushTimer = setInterval(() => void this.flushAll(), this.config.flushIntervalMs ?? 1000);
+    this.flushTimer = setInterval(() => void this.flushAll(), this.config.flushIntervalMs);
   }
 
   shardsHeld(): number[] {
@@ -122,8 +122,8 @@ export class ShardWorkerService {
       connection: { url: this.deps.redisUrl, maxRetriesPerRequest: null },
       concurrency: 1,
       // A dead owner's job is handed on about when its lease has expired.
-      lockDuration: 2 * (this.config.leaseTtlMs ?? 15_000),
-      stalledInterval: this.config.leaseTtlMs ?? 15_000,
+      lockDuration: 2 * (this.config.leaseTtlMs),
+      stalledInterval: this.config.leaseTtlMs,
       maxStalledCount: 1000,
       autorun: true,
     });
@@ -147,10 +147,8 @@ export class ShardWorkerService {
         return result;
       }
       case 'fold': {
-        const result = await owner.processFolds(data.entries.map((e) => ({ ...e, d: BigInt(e.d) })), id);
-        // The API waits for this job and then reads the projection: write it now, not on the timer.
-        await owner.flush();
-        return result;
+        // The API waits for this job, then reads the read model, which the commit has written.
+        return owner.processFolds(data.entries.map((e) => ({ ...e, d: BigInt(e.d) })), id);
       }
       case 'tick':
         return owner.processTick(data.tickId, data.now, id);

@@ -63,7 +63,8 @@ export const envSchema = z.object({
   LATE_ARRIVAL_DAYS: int(1, 3650).default(35),
   DEDUP_HORIZON_HOURS: int(1, 24 * 90).default(24),
   SHARDS: int(1, 1024).default(16),
-  PROJECTION_FLUSH_MS: int(100, 600_000).default(5000),
+  /** Readers use the Redis read model: the store's projections are a takeover snapshot, written this often. */
+  PROJECTION_FLUSH_MS: int(100, 600_000).default(30_000),
   WORKER_LEASE_TTL_MS: int(1000, 600_000).default(15_000),
   BRIDGE_BATCH_SIZE: int(1, 10_000).default(1000),
   BRIDGE_LINGER_MS: int(1, 10_000).default(250),

@@ -2,6 +2,9 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { Quoter } from '../../shared/domain/index.js';
 import type { Config } from '../../shared/config/index.js';
 import { listAccounts, sumShardLog, verifyLedger } from '../../shared/store/index.js';
+import { redisConnection, shardOf } from '../../shared/queue/index.js';
+import { AccountReadModel, AccountReader } from '../../shared/readModel/index.js';
+import type { Endpoints } from '../../shared/runtime/index.js';
 import type { Db } from 'mongodb';
 import { usage } from './records.js';
 
@@ -53,4 +56,15 @@ export async function storeState(db: Db): Promise<{ balances: Map<string, bigint
   const totals = await sumShardLog(db);
   const verify = await verifyLedger(db);
   return { balances: new Map(accounts.map((a) => [a._id, a.balance_micros])), charged: totals.charged, mismatches: verify.mismatches.length };
+}
+
+/** `tally verify` as the CLI runs it: the balances readers are served (the read model) against the log. */
+export async function verifyServed(config: Config, endpoints: Endpoints, db: Db): ReturnType<typeof verifyLedger> {
+  const redis = redisConnection(endpoints.redisUrl);
+  try {
+    const reader = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), db, config.shards, (id) => shardOf(id, config.shards));
+    return await verifyLedger(db, await reader.list());
+  } finally {
+    redis.disconnect();
+  }
 }

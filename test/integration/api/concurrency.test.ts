@@ -1,6 +1,7 @@
+import { verifyServed } from '../../support/stream.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../shared/config/index.js';
-import { connectMongo, listAllocations, verifyLedger, type MongoConnection } from '../../../shared/store/index.js';
+import { connectMongo, listAllocations, type MongoConnection } from '../../../shared/store/index.js';
 import { startWorker } from '../../../services/worker/main.js';
 import { startTestServers, testLogger, type TestServers } from '../../support/servers.js';
 import { apiEnv, call, configOf, pay, spawnApi, type Answer, type ApiProcess } from '../../support/api.js';
@@ -88,7 +89,7 @@ describe('accounts API under concurrency, three API processes', () => {
   });
 
   it('balance == sum(ledger) for every account once quiet, and the ledger view shows each change', async () => {
-    const { mismatches, accounts } = await verifyLedger(mongo.db);
+    const { mismatches, accounts } = await verifyServed(config, servers, mongo.db);
     expect(mismatches).toEqual([]);
     expect(accounts).toBe(3);
     const ledger = (await call(url(0), 'GET', '/v1/accounts/acct-vm/ledger')).body;

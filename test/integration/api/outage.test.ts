@@ -1,5 +1,5 @@
+import { verifyServed } from '../../support/stream.js';
 import { describe, expect, it } from 'vitest';
-import { verifyLedger } from '../../../shared/store/index.js';
 import { call, pay, useApiStack } from '../../support/api.js';
 
 /**
@@ -26,6 +26,6 @@ describe('accounts API while Redis is away', () => {
       .toBe(201);
     expect(await (await call(api.stack.url, 'GET', '/v1/accounts/acct-out')).body).toMatchObject({ current_plan_id: 'basic', plan_seq: 1, balance_micros: 10_000_000 });
     expect((await call(api.stack.url, 'POST', '/v1/accounts/acct-out/plan', { body: { plan_id: 'basic' } })).body.error.code).toBe('plan_active');
-    expect((await verifyLedger(api.mongo.db)).mismatches).toEqual([]);
+    expect((await verifyServed(api.config, api.servers, api.mongo.db)).mismatches).toEqual([]);
   });
 });

@@ -1,10 +1,11 @@
+import { verifyServed } from '../../support/stream.js';
 import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../shared/domain/index.js';
-import { COLLECTIONS, verifyLedger, type TickDoc } from '../../../shared/store/index.js';
+import { COLLECTIONS, type TickDoc } from '../../../shared/store/index.js';
 import { SCHEDULER_QUEUE, startScheduler } from '../../../services/scheduler/index.js';
 import { testLogger } from '../../support/servers.js';
 import { call, pay, useApiStack } from '../../support/api.js';
@@ -98,7 +99,7 @@ describe('ladder tick', () => {
     expect(await api.mongo.db.collection(COLLECTIONS.tierTransitions).countDocuments({ account_id: { $in: ['acct-c0', 'acct-c1', 'acct-c2', 'acct-c3', 'acct-c4'] } })).toBe(5);
     const history = (await call(api.stack.url, 'GET', '/v1/admin/ticks?limit=100')).body.ticks;
     expect(history.map((t: { tick_id: string }) => t.tick_id)).toEqual(expect.arrayContaining([viaApi.body.tick_id, cli.tick_id]));
-    expect((await verifyLedger(api.mongo.db)).mismatches).toEqual([]);
+    expect((await verifyServed(api.config, api.servers, api.mongo.db)).mismatches).toEqual([]);
   });
 
   it('the scheduler runs the tick every LADDER_TICK_INTERVAL_MS and records it', async () => {

@@ -1,6 +1,7 @@
+import { verifyServed } from '../../support/stream.js';
 import { describe, expect, it } from 'vitest';
 import { shardOf } from '../../../shared/queue/index.js';
-import { COLLECTIONS, verifyLedger, type LedgerDoc } from '../../../shared/store/index.js';
+import { COLLECTIONS, type LedgerDoc } from '../../../shared/store/index.js';
 import { startWorker } from '../../../services/worker/main.js';
 import { testLogger } from '../../support/servers.js';
 import { signBody } from '../../../services/api/index.js';
@@ -92,7 +93,7 @@ describe('POST /v1/webhooks/payment', () => {
       await expect.poll(async () => (await call(api.stack.url, 'GET', '/v1/accounts/acct-crash')).body.balance_micros, { timeout: 10_000 }).toBe(5_000_000);
       const again = await pay(api.stack.url, payment('p-crash-2', 'acct-crash', 1_000_000, '2026-05-01T00:00:00Z'));
       expect(again.body.account.balance_micros).toBe(5_000_000);
-      const { mismatches } = await verifyLedger(api.mongo.db);
+      const { mismatches } = await verifyServed(api.config, api.servers, api.mongo.db);
       expect(mismatches).toEqual([]);
     } finally {
       await next.stop();
@@ -103,6 +104,6 @@ describe('POST /v1/webhooks/payment', () => {
     await insertOnly('p-crash-3', 'acct-crash', 2_000_000n);
     expect((await call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { body: {} })).body.complete).toBe(true);
     expect((await call(api.stack.url, 'GET', '/v1/accounts/acct-crash')).body.balance_micros).toBe(7_000_000);
-    expect((await verifyLedger(api.mongo.db)).mismatches).toEqual([]);
+    expect((await verifyServed(api.config, api.servers, api.mongo.db)).mismatches).toEqual([]);
   });
 });

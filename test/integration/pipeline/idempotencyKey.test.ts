@@ -1,7 +1,8 @@
+import { verifyServed } from '../../support/stream.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Quoter } from '../../../shared/domain/index.js';
 import { shardOf } from '../../../shared/queue/index.js';
-import { listAccounts, sumShardLog, verifyLedger } from '../../../shared/store/index.js';
+import { listAccounts, sumShardLog } from '../../../shared/store/index.js';
 import { startBridge } from '../../../services/bridge/main.js';
 import { startWorker } from '../../../services/worker/main.js';
 import { apiEnv, call, pay, useApiStack } from '../../support/api.js';
@@ -103,6 +104,6 @@ describe('the idempotency key is (account_id, id), in the pipeline (issue 16)', 
     expect(bought.body).toMatchObject({ folded: true, purchase: { entry_id: 'plan:acct-v:1', debit_micros: 10_000_000 } });
     const account = (await call(api.stack.url, 'GET', '/v1/accounts/acct-v')).body;
     expect(account).toMatchObject({ balance_micros: 9_999_000, current_plan_id: 'basic', plan_seq: 1, vm_quota_total: 5, vm_quota_used: 0 });
-    await waitFor(async () => (await verifyLedger(api.mongo.db)).mismatches.length === 0, 20_000, 'ledger and projections agree');
+    await waitFor(async () => (await verifyServed(api.config, api.servers, api.mongo.db)).mismatches.length === 0, 20_000, 'ledger and projections agree');
   });
 });

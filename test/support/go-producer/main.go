@@ -66,8 +66,10 @@ func main() {
 				msg.Header.Set(jetstream.MsgIDHeader, rec.ID)
 			}
 		}
-		f, err := js.PublishMsgAsync(msg)
+		// A full window waits (a slow server is back-pressure, not a reason to drop a record).
+		f, err := js.PublishMsgAsync(msg, jetstream.WithStallWait(2*time.Minute))
 		if err != nil {
+			fmt.Fprintln(os.Stderr, "go-producer: publish:", err)
 			errors++
 			continue
 		}
@@ -85,9 +87,10 @@ func main() {
 		select {
 		case <-f.Ok():
 			acked++
-		case <-f.Err():
+		case err := <-f.Err():
+			fmt.Fprintln(os.Stderr, "go-producer: ack:", err)
 			errors++
-		default:
+		case <-ctx.Done():
 			errors++
 		}
 	}
