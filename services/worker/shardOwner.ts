@@ -222,14 +222,14 @@ export class ShardOwner {
     if (!state) return;
     if (this.readModelFull) {
       state.takeUnread();
-      await this.deps.readModel.replace(this.shard, state.seq, state.accountDocs());
+      await this.deps.readModel.replace(this.shard, { seq: state.seq, ...state.totals }, state.accountDocs());
       this.readModelFull = false;
       return;
     }
     const docs = state.takeUnread();
     let outcome;
     try {
-      outcome = await this.deps.readModel.write(this.shard, state.seq, docs);
+      outcome = await this.deps.readModel.write(this.shard, { seq: state.seq, ...state.totals }, docs);
     } catch (err) {
       state.unreadAgain(docs.map((d) => d._id));
       throw err;

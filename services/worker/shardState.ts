@@ -1,5 +1,5 @@
 import { addInt64, type UsageRecord } from '../../shared/domain/index.js';
-import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
+import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
 import { accountVersionId, horizonKeys, shardLogId } from '../../shared/store/index.js';
 import { applyAccountFields } from './accountFolds.js';
 import { RecordHorizon } from './recordHorizon.js';
@@ -49,6 +49,8 @@ export class ShardState {
    * beyond the dedup horizon: a webhook retried days later must still fold nothing.
    */
   private readonly folded = new Set<string>();
+  /** Records charged and duplicates counted over the shard's whole log (stats, via the read model). */
+  private counted: LogTotals = { charged: 0, duplicates: 0 };
   /** Accounts changed since the owner last wrote them to the read model. */
   private readonly unread = new Set<string>();
   /** Folded entries refused as `amount_out_of_range`: a retry is answered so again. */
@@ -82,6 +84,8 @@ export class ShardState {
     const events: EventDoc[] = [];
     for (const entry of snap.tail) events.push(...state.apply(entry));
     state.seqValue = snap.seq;
+    // The tail is in the snapshot's totals already.
+    state.counted = { ...(snap.totals ?? { charged: 0, duplicates: 0 }) };
     return { state, events };
   }
 
@@ -141,6 +145,8 @@ export class ShardState {
     const events: EventDoc[] = [];
     const at = entry.at.getTime();
     this.records.add(at, horizonKeys(entry));
+    this.counted.duplicates += entry.duplicates;
+    for (const delta of entry.accounts) this.counted.charged += delta.n;
     for (const delta of entry.accounts) {
       const acc = this.account(delta.a, at);
       if (acc.doc.seq >= entry.seq) continue;
@@ -167,6 +173,10 @@ export class ShardState {
     }
     if (entry.seq > this.seqValue) this.seqValue = entry.seq;
     return events;
+  }
+
+  get totals(): LogTotals {
+    return { ...this.counted };
   }
 
   /** Forgets records charged before `before` (the dedup horizon moved on). */

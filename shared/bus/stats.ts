@@ -22,13 +22,16 @@ export interface PipelineStats {
   unprojected: number;
 }
 
-/** The shard owners' figures of unwritten projections (shared/queue's projection lag). */
-export type ProjectionLagReader = () => Promise<{ accounts: number; unknownShards: number; version: string }>;
+/**
+ * Where the read model stands (shared/readModel's AccountReader.status): shards not loaded
+ * (pending), a version that moves with every write, and the log's totals when known.
+ */
+export type ProjectionLagReader = () => Promise<{ unknownShards: number; version: string; totals: { charged: number; duplicates: number } | null }>;
 
-async function readSettlement(jsm: JetStreamManager, lag: ProjectionLagReader): Promise<Pick<PipelineStats, 'pending' | 'unprojected'> & { version: string }> {
+async function readSettlement(jsm: JetStreamManager, lag: ProjectionLagReader): Promise<Pick<PipelineStats, 'pending' | 'unprojected'> & { version: string; totals: { charged: number; duplicates: number } | null }> {
   const [consumer, projection] = await Promise.all([jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER), lag()]);
-  const unprojected = projection.accounts + projection.unknownShards;
-  return { pending: consumer.num_pending + consumer.num_ack_pending + unprojected, unprojected, version: projection.version };
+  const unprojected = projection.unknownShards;
+  return { pending: consumer.num_pending + consumer.num_ack_pending + unprojected, unprojected, version: projection.version, totals: projection.totals };
 }
 
 /** `pending` and `unprojected` alone: one NATS request and one Redis read, no store read (what `stats --wait` polls). */
@@ -38,16 +41,16 @@ export async function readPending(jsm: JetStreamManager, lag: ProjectionLagReade
 }
 
 /**
- * Reads the counts: the pending part first, then two stream infos and a scan of the shard
- * log (an operator read). Read in this order, a `pending` of 0 guarantees the counts
- * include every record it covered.
+ * Reads the counts: no store read while every shard's read model is loaded (the owners
+ * keep the log's totals in it); the shard log is summed only when Redis has lost a
+ * model. `pending` and the totals come from one read of the model, so a `pending` of 0
+ * guarantees the totals include every record it covered.
  */
 export async function readPipelineStats(jsm: JetStreamManager, db: Db, lag: ProjectionLagReader): Promise<PipelineStats> {
-  const pending = await readPending(jsm, lag);
-  const usage = await jsm.streams.info(USAGE_STREAM);
-  const dlq = await jsm.streams.info(DLQ_STREAM);
-  const totals = await sumShardLog(db);
-  return { received: usage.state.messages, charged: totals.charged, duplicates: totals.duplicates, dead: dlq.state.messages, ...pending };
+  const { pending, unprojected, totals } = await readSettlement(jsm, lag);
+  const [usage, dlq] = await Promise.all([jsm.streams.info(USAGE_STREAM), jsm.streams.info(DLQ_STREAM)]);
+  const { charged, duplicates } = totals ?? (await sumShardLog(db));
+  return { received: usage.state.messages, charged, duplicates, dead: dlq.state.messages, pending, unprojected };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { AccountDoc } from '../store/index.js';
+import type { AccountDoc, LogTotals } from '../store/index.js';
 
 /**
  * The accounts as readers see them (SPEC 9 "settled means readable", SPEC 11 rule 4):
@@ -22,13 +22,16 @@ const metaKey = (namespace: string, shard: number): string => `${tag(namespace, 
 /** Fields per HSET while a full model is staged. */
 const STAGE_CHUNK = 1000;
 
-/** Writes changed accounts at `seq` unless a later position is stored; -1 when the model is not loaded (a full write is needed). */
+/**
+ * Writes changed accounts at position ARGV[1] (with the log's totals, ARGV[2..3]) unless a
+ * later position is stored; -1 when the model is not loaded (a full write is needed).
+ */
 const WRITE = `
 local stored = redis.call('HGET', KEYS[2], 'seq')
 if not stored then return -1 end
 if tonumber(stored) > tonumber(ARGV[1]) then return 0 end
-if #ARGV > 1 then redis.call('HSET', KEYS[1], unpack(ARGV, 2)) end
-redis.call('HSET', KEYS[2], 'seq', ARGV[1])
+if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
+redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'charged', ARGV[2], 'duplicates', ARGV[3])
 return 1`;
 
 /** Replaces the whole model with the staged hash (KEYS[3]; absent when the shard has no account) unless a later position is stored. */
@@ -36,7 +39,7 @@ const REPLACE = `
 local stored = redis.call('HGET', KEYS[2], 'seq')
 if stored and tonumber(stored) > tonumber(ARGV[1]) then redis.call('DEL', KEYS[3]) return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[1]) else redis.call('DEL', KEYS[1]) end
-redis.call('HSET', KEYS[2], 'seq', ARGV[1])
+redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'charged', ARGV[2], 'duplicates', ARGV[3])
 return 1`;
 
 type Json = Record<string, string | number | boolean | null>;
@@ -61,6 +64,13 @@ function decode(text: string): AccountDoc {
 
 export type WriteOutcome = 'written' | 'stale' | 'not_loaded';
 
+/** Where a shard's model stands: the log position it is folded through, and the log's totals there. */
+export interface ModelPosition extends LogTotals {
+  seq: number;
+}
+
+const meta = (p: ModelPosition): string[] => [String(p.seq), String(p.charged), String(p.duplicates)];
+
 export class AccountReadModel {
   constructor(
     private readonly redis: Redis,
@@ -68,16 +78,16 @@ export class AccountReadModel {
     readonly shards: number,
   ) {}
 
-  /** Owner: the accounts changed since its last write, now folded through `seq`. */
-  async write(shard: number, seq: number, docs: readonly AccountDoc[]): Promise<WriteOutcome> {
-    const args: string[] = [String(seq)];
+  /** Owner: the accounts changed since its last write, now folded through `at.seq`. */
+  async write(shard: number, at: ModelPosition, docs: readonly AccountDoc[]): Promise<WriteOutcome> {
+    const args: string[] = meta(at);
     for (const doc of docs) args.push(doc._id, encode(doc));
     const result = (await this.redis.eval(WRITE, 2, accountsKey(this.namespace, shard), metaKey(this.namespace, shard), ...args)) as number;
     return result === 1 ? 'written' : result === 0 ? 'stale' : 'not_loaded';
   }
 
-  /** Owner, after taking a shard (or when the model was lost): every account of the shard, folded through `seq`. */
-  async replace(shard: number, seq: number, docs: Iterable<AccountDoc>): Promise<WriteOutcome> {
+  /** Owner, after taking a shard (or when the model was lost): every account of the shard, folded through `at.seq`. */
+  async replace(shard: number, at: ModelPosition, docs: Iterable<AccountDoc>): Promise<WriteOutcome> {
     const staging = `${tag(this.namespace, shard)}:staging:${randomUUID()}`;
     let batch: string[] = [];
     const flush = async (): Promise<void> => {
@@ -92,7 +102,7 @@ export class AccountReadModel {
     await flush();
     // A staging hash left by an owner that died here expires on its own.
     await this.redis.pexpire(staging, 600_000);
-    const result = (await this.redis.eval(REPLACE, 3, accountsKey(this.namespace, shard), metaKey(this.namespace, shard), staging, String(seq))) as number;
+    const result = (await this.redis.eval(REPLACE, 3, accountsKey(this.namespace, shard), metaKey(this.namespace, shard), staging, ...meta(at))) as number;
     return result === 1 ? 'written' : 'stale';
   }
 
@@ -110,11 +120,15 @@ export class AccountReadModel {
     return Object.values(all).map(decode);
   }
 
-  /** Each shard's folded position, or null when its model is not loaded: what stats and caches watch. */
-  async positions(): Promise<(number | null)[]> {
+  /** Each shard's position, or null when its model is not loaded: what stats and caches watch. */
+  async positions(): Promise<(ModelPosition | null)[]> {
     const pipeline = this.redis.pipeline();
-    for (let shard = 0; shard < this.shards; shard++) pipeline.hget(metaKey(this.namespace, shard), 'seq');
+    for (let shard = 0; shard < this.shards; shard++) pipeline.hmget(metaKey(this.namespace, shard), 'seq', 'charged', 'duplicates');
     const results = (await pipeline.exec()) ?? [];
-    return results.map(([err, seq]) => (err || seq === null ? null : Number(seq)));
+    return results.map(([err, fields]) => {
+      const [seq, charged, duplicates] = (fields ?? []) as (string | null)[];
+      if (err || seq === null || seq === undefined) return null;
+      return { seq: Number(seq), charged: Number(charged ?? 0), duplicates: Number(duplicates ?? 0) };
+    });
   }
 }

@@ -1,6 +1,13 @@
 import type { Db } from 'mongodb';
 import { loadShardAccounts, readAccount, type AccountDoc } from '../store/index.js';
 import type { AccountReadModel } from './accountReadModel.js';
+import type { LogTotals } from '../store/index.js';
+
+export interface ReadModelStatus {
+  unknownShards: number;
+  version: string;
+  totals: LogTotals | null;
+}
 
 /**
  * Every read of an account the product serves (API, pages, `tally accounts`, `verify`):
@@ -34,11 +41,14 @@ export class AccountReader {
   }
 
   /**
-   * What stats and caches watch: the shards whose model is not loaded (pending, SPEC 9),
-   * and a version that moves with every write of any owner.
+   * What stats and caches watch: the shards whose model is not loaded (pending, SPEC 9), a
+   * version that moves with every write of any owner, and the log's totals when every
+   * shard's model has them (null otherwise: stats then sums the log itself).
    */
-  async status(): Promise<{ accounts: number; unknownShards: number; version: string }> {
+  async status(): Promise<ReadModelStatus> {
     const positions = this.model ? await this.model.positions() : Array.from({ length: this.shards }, () => null);
-    return { accounts: 0, unknownShards: positions.filter((p) => p === null).length, version: positions.join(',') };
+    const loaded = positions.filter((p) => p !== null);
+    const totals = loaded.length === positions.length ? { charged: loaded.reduce((n, p) => n + p.charged, 0), duplicates: loaded.reduce((n, p) => n + p.duplicates, 0) } : null;
+    return { unknownShards: positions.length - loaded.length, version: positions.map((p) => p?.seq ?? '').join(','), totals };
   }
 }

@@ -1,3 +1,4 @@
 export { AccountReadModel } from './accountReadModel.js';
-export type { WriteOutcome } from './accountReadModel.js';
+export type { ModelPosition, WriteOutcome } from './accountReadModel.js';
+export type { ReadModelStatus } from './accountReader.js';
 export { AccountReader } from './accountReader.js';

@@ -40,6 +40,12 @@ export function horizonKeys(entry: Pick<ShardLogDoc, 'ids' | 'accounts' | 'sseq'
   return keys;
 }
 
+/** Records charged and duplicates counted, as sumShardLog counts them. */
+export interface LogTotals {
+  charged: number;
+  duplicates: number;
+}
+
 /** One log entry's records inside the dedup horizon, as `horizonKeys` gives them. */
 export interface HorizonBatch {
   at: number;
@@ -62,6 +68,8 @@ export interface ShardSnapshot {
   horizon: HorizonBatch[];
   /** Folded entries refused as `amount_out_of_range` (answered so again when retried). */
   refusedFolds?: Set<string>;
+  /** Records charged and duplicates counted over the whole log of the shard (what stats reports). */
+  totals?: LogTotals;
   /** Ids of every ledger entry and allocation the shard log has folded, whatever their age. */
   folded?: Set<string>;
   /** Ledger entries and allocations of the shard not folded yet: the owner folds them first. */
@@ -95,7 +103,12 @@ export async function loadShard(db: Db, shard: number, idsSince: Date): Promise<
     if (last) seq = last.seq;
   }
   const { folded, refusedFolds, unfolded } = await loadLedgerState(db, shard);
-  return { seq, checkpoint: from, accounts, staleVersions: projections.stale, tail, horizon, folded, refusedFolds, unfolded };
+  const totals: LogTotals = { charged: 0, duplicates: 0 };
+  for await (const entry of log.find({ shard }, { projection: { 'accounts.n': 1, duplicates: 1 } })) {
+    totals.duplicates += entry.duplicates;
+    for (const delta of entry.accounts) totals.charged += delta.n;
+  }
+  return { seq, checkpoint: from, accounts, staleVersions: projections.stale, tail, horizon, folded, refusedFolds, unfolded, totals };
 }
 
 /** Records that every projection of the shard is folded through `seq`. Written by the owner only. */
