@@ -17,6 +17,7 @@ export function childEnv(config: Config, endpoints: Endpoints, extra: Record<str
     MONGO_DB: config.mongoDb,
     SHARDS: String(config.shards),
     WORKER_LEASE_TTL_MS: String(config.workerLeaseTtlMs),
+    PROJECTION_FLUSH_MS: String(config.projectionFlushMs),
     NATS_ACK_WAIT_MS: String(config.natsAckWaitMs),
     NATS_DUPLICATE_WINDOW_MS: String(config.natsDuplicateWindowMs),
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'info',
