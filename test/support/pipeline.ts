@@ -5,7 +5,8 @@ import { connectMongo, type MongoConnection } from '../../shared/store/index.js'
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { startBridge } from '../../services/bridge/main.js';
 import { startWorker, type WorkerOptions } from '../../services/worker/main.js';
-import { testLogger } from './servers.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestServers, testLogger, type TestServers } from './servers.js';
 
 export type Started<T extends (...args: never[]) => unknown> = Awaited<ReturnType<T>>;
 
@@ -71,6 +72,32 @@ export async function startPipeline(config: Config, endpoints: Endpoints, worker
     async stop() {
       await bridge.stop();
       await worker.stop();
+    },
+  };
+}
+
+/**
+ * A describe block's own servers, started before its tests and stopped after them, with the
+ * probe a test opens on them (closed after too). Read `servers` inside the tests.
+ */
+export function useServers(): { readonly servers: TestServers; probe(config: Config): Promise<Probe> } {
+  let servers: TestServers | undefined;
+  let opened: Probe | undefined;
+  beforeAll(async () => {
+    servers = await startTestServers();
+  });
+  afterAll(async () => {
+    await opened?.close();
+    await servers?.stop();
+  });
+  return {
+    get servers(): TestServers {
+      if (!servers) throw new Error('useServers: the servers start in beforeAll');
+      return servers;
+    },
+    async probe(config: Config): Promise<Probe> {
+      opened = await probe(config, this.servers);
+      return opened;
     },
   };
 }

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BRIDGE_CONSUMER, USAGE_STREAM, batchDoneSubject } from '../../../shared/bus/index.js';
 import { sumShardLog } from '../../../shared/store/index.js';
 import { startBridge } from '../../../services/bridge/main.js';
 import { startWorker } from '../../../services/worker/main.js';
-import { probe, testConfig, type Probe } from '../../support/pipeline.js';
-import { startTestServers, testLogger, type TestServers } from '../../support/servers.js';
+import { testConfig, useServers } from '../../support/pipeline.js';
+import { testLogger } from '../../support/servers.js';
 import { expectedBalances, makeStream, publishAll } from '../../support/stream.js';
 import { listAccounts } from '../../../shared/store/index.js';
 
@@ -14,20 +14,12 @@ import { listAccounts } from '../../../shared/store/index.js';
  * job in Redis, never ack by itself.
  */
 describe('acknowledgements', () => {
-  let servers: TestServers;
-  let p: Probe;
-
-  beforeAll(async () => {
-    servers = await startTestServers();
-  });
-  afterAll(async () => {
-    await p?.close();
-    await servers?.stop();
-  });
+  const env = useServers();
 
   it('a forged done message for an in-flight job acks nothing; the records are charged once', async () => {
+    const servers = env.servers;
     const config = testConfig(servers, { SHARDS: '2', BRIDGE_LINGER_MS: '20' });
-    p = await probe(config, servers);
+    const p = await env.probe(config);
     const bridge = await startBridge(config, servers, testLogger());
     const lines = makeStream(60, 6, 'forge');
     await publishAll(p.bus.js, lines);

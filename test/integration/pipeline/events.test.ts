@@ -8,7 +8,7 @@ import { onFailpoint } from '../../../shared/runtime/index.js';
 import { COLLECTIONS, readAccount, sumShardLog, type EventDoc } from '../../../shared/store/index.js';
 import { startBridge } from '../../../services/bridge/main.js';
 import { apiEnv, configOf, pay, startStack } from '../../support/api.js';
-import { probe, type Probe } from '../../support/pipeline.js';
+import { probe, useServers, type Probe } from '../../support/pipeline.js';
 import { childEnv, spawnTally, type TallyProcess } from '../../support/processes.js';
 import { startTestServers, testLogger, type TestServers } from '../../support/servers.js';
 import { publishAll } from '../../support/stream.js';
@@ -74,21 +74,13 @@ describe('billing events under redelivery', () => {
  * client's publish timeout (10 s), so that publish fails; the outbox publishes it later.
  */
 describe('billing events when NATS is down at the publish', () => {
-  let servers: TestServers;
-  let p: Probe;
-
-  beforeAll(async () => {
-    servers = await startTestServers();
-  });
-  afterAll(async () => {
-    await p?.close();
-    await servers?.stop();
-  });
+  const env = useServers();
 
   it('publishes the event once NATS is back, and counts no duplicates', async () => {
+    const servers = env.servers;
     // A short ack wait: the acks sent while NATS was down are lost, and the redelivery must count as no duplicate.
     const config = configOf(servers, apiEnv(servers, { NATS_ACK_WAIT_MS: '5000' }));
-    p = await probe(config, servers);
+    const p = await env.probe(config);
     const stack = await startStack(config, servers);
     let bridge: Awaited<ReturnType<typeof startBridge>> | null = null;
     try {

@@ -1,7 +1,7 @@
 import { verifyServed } from '../../support/stream.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS, DLQ_STREAM, readStream } from '../../../shared/bus/index.js';
 import { INT64_MAX } from '../../../shared/domain/index.js';
 import { shardOf } from '../../../shared/queue/index.js';
@@ -9,9 +9,9 @@ import { readAccount, sumShardLog } from '../../../shared/store/index.js';
 import { startBridge } from '../../../services/bridge/main.js';
 import { apiEnv, configOf, pay, startStack } from '../../support/api.js';
 import { publishWithGo } from '../../support/goProducer.js';
-import { probe, type Probe } from '../../support/pipeline.js';
+import { useServers } from '../../support/pipeline.js';
 import { usage } from '../../support/records.js';
-import { startTestServers, testLogger, type TestServers } from '../../support/servers.js';
+import { testLogger } from '../../support/servers.js';
 
 /**
  * SPEC 2: nothing wraps. A charge or credit that would take a balance or a stored sum
@@ -20,20 +20,12 @@ import { startTestServers, testLogger, type TestServers } from '../../support/se
  * cost_micros 2^63-1 from the Go client once left a balance of 2 micros).
  */
 describe('amounts outside Int64', () => {
-  let servers: TestServers;
-  let p: Probe;
-
-  beforeAll(async () => {
-    servers = await startTestServers();
-  });
-  afterAll(async () => {
-    await p?.close();
-    await servers?.stop();
-  });
+  const env = useServers();
 
   it('dead-letters the record that would wrap and answers 422 to the credit that would', async () => {
+    const servers = env.servers;
     const config = configOf(servers, apiEnv(servers));
-    p = await probe(config, servers);
+    const p = await env.probe(config);
     const stack = await startStack(config, servers);
     const bridge = await startBridge(config, servers, testLogger());
     try {

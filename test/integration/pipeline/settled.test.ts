@@ -1,16 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readPending } from '../../../shared/bus/index.js';
 import { redisConnection, shardOf } from '../../../shared/queue/index.js';
 import { AccountReadModel, AccountReader } from '../../../shared/readModel/index.js';
 import { publishWithGo } from '../../support/goProducer.js';
-import { probe, startPipeline, type Probe } from '../../support/pipeline.js';
+import { startPipeline, useServers } from '../../support/pipeline.js';
 import { startApi } from '../../../services/api/index.js';
 import { apiEnv, call, configOf } from '../../support/api.js';
 import { testLogger } from '../../support/servers.js';
 import { childEnv, runTally } from '../../support/processes.js';
-import { startTestServers, type TestServers } from '../../support/servers.js';
 import { expectedBalances, makeStream } from '../../support/stream.js';
 
 /**
@@ -20,20 +19,12 @@ import { expectedBalances, makeStream } from '../../support/stream.js';
  * projection flush keeps its default interval, so reads that lagged the log would show.
  */
 describe('settled means readable', () => {
-  let servers: TestServers;
-  let p: Probe;
-
-  beforeAll(async () => {
-    servers = await startTestServers();
-  });
-  afterAll(async () => {
-    await p?.close();
-    await servers?.stop();
-  });
+  const env = useServers();
 
   it('at the first pending 0, every one of 10,000 balances equals the quote', async () => {
+    const servers = env.servers;
     const config = configOf(servers, apiEnv(servers, { SHARDS: '16', PROJECTION_FLUSH_MS: '5000' }));
-    p = await probe(config, servers);
+    const p = await env.probe(config);
     const pipeline = await startPipeline(config, servers);
     const api = await startApi({ ...config, httpPort: 0 }, servers, testLogger());
     const redis = redisConnection(servers.redisUrl);
