@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { TallyError, decideAllocateVm, decideBuyPlan, findPlan, type Plan } from '../../shared/domain/index.js';
-import { enqueueFold, waitForJob, type ShardQueues } from '../../shared/queue/index.js';
+import { awaitJob, enqueueFold, type ShardQueues } from '../../shared/queue/index.js';
 import type { AccountReader } from '../../shared/readModel/index.js';
 import {
   allocationId,
@@ -159,8 +159,8 @@ export class BillingService {
   /** Enqueues the fold and waits (bounded) for the owner, so the answer shows the new state. */
   private async fold<T>(shard: number, accountId: string, entry: FoldedEntry, value: T): Promise<Outcome<T>> {
     const queue = this.deps.queues.forShard(shard);
-    const jobId = await enqueueFold(queue, entry);
-    const outcome = await waitForJob(queue, jobId, this.foldWaitMs);
+    const job = await enqueueFold(queue, entry);
+    const outcome = await awaitJob(queue, job, this.deps.queues.events(shard), this.foldWaitMs);
     if (outcome.state !== 'completed') {
       this.deps.logger.warn({ entry: entry.id, shard, state: outcome.state }, 'entry stored, fold not confirmed in time');
       return { value, folded: false, account: null };

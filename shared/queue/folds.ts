@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import type { Job, Queue, QueueEvents } from 'bullmq';
 import type { FoldedEntry } from '../store/index.js';
 import type { FoldJob, ShardJob, ShardJobResult } from './jobs.js';
 import { jobOutcome, type JobOutcome } from './outcome.js';
@@ -18,13 +18,28 @@ const FOLD_JOB_OPTIONS = {
  * again (a retried webhook, a retried request) is a no-op while the job exists; a job that
  * ran out of attempts is retried. The owner folds an entry once whatever the number of jobs.
  */
-export async function enqueueFold(queue: Queue<ShardJob, ShardJobResult>, entry: FoldedEntry): Promise<string> {
+export async function enqueueFold(queue: Queue<ShardJob, ShardJobResult>, entry: FoldedEntry): Promise<Job<ShardJob, ShardJobResult>> {
   const jobId = foldJobId(entry.id);
   const data: FoldJob = { type: 'fold', entries: [{ ...entry, d: entry.d.toString() }] };
   const job = await queue.add('fold', data, { ...FOLD_JOB_OPTIONS, jobId });
   // A failed retry is harmless: the owner also folds every unfolded entry when it takes the shard.
   if ((await job.getState()) === 'failed') await job.retry('failed').catch(() => undefined);
-  return jobId;
+  return job;
+}
+
+/**
+ * Waits for a job's outcome on its queue's events (no polling), at most `timeoutMs`: a
+ * missing owner shows up as `pending`. A wait that ends without an answer asks Redis for
+ * the job's state once, so a failure is told apart from a timeout.
+ */
+export async function awaitJob(queue: Queue<ShardJob, ShardJobResult>, job: Job<ShardJob, ShardJobResult>, events: QueueEvents, timeoutMs: number): Promise<JobOutcome> {
+  try {
+    const result = (await job.waitUntilFinished(events, timeoutMs)) as ShardJobResult | undefined;
+    return { state: 'completed', result };
+  } catch {
+    const outcome = await jobOutcome(queue, job.id ?? '');
+    return outcome.state === 'unknown' ? { state: 'pending' } : outcome;
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ShardJob, ShardJobResult } from './jobs.js';
@@ -10,6 +10,7 @@ import { shardOf, shardQueueName } from './shards.js';
  */
 export class ShardQueues {
   private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
+  private readonly listeners = new Map<number, QueueEvents>();
 
   constructor(private readonly redis: Redis, readonly shards: number, private readonly logger?: Logger) {}
 
@@ -25,12 +26,32 @@ export class ShardQueues {
     return queue;
   }
 
+  /**
+   * The shard queue's completion events (a blocking Redis connection of its own, opened on
+   * first use), so a request waits for its job's outcome instead of polling for it.
+   */
+  events(shard: number): QueueEvents {
+    let events = this.listeners.get(shard);
+    if (!events) {
+      events = new QueueEvents(shardQueueName(shard), { connection: this.redis.duplicate({ maxRetriesPerRequest: null }) });
+      events.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events error'));
+      this.listeners.set(shard, events);
+    }
+    return events;
+  }
+
   shardOf(accountId: string): number {
     return shardOf(accountId, this.shards);
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await Promise.all([...this.listeners.values()].map(async (e) => {
+      const connection = await e.client;
+      await e.close();
+      connection.disconnect();
+    }));
     this.queues.clear();
+    this.listeners.clear();
   }
 }
