@@ -47,6 +47,7 @@ export {
   MAX_PAYLOAD_BYTES,
   isCategory,
   isKind,
+  jsonBytesWithin,
   validateRecord,
 } from './record.js';
 export type { RawMessage, Validation, ValidationContext } from './record.js';
