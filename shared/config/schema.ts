@@ -12,6 +12,9 @@ import {
 } from '../domain/index.js';
 
 const HOUR_MS = 3_600_000;
+const GIB = 2 ** 30;
+/** A stream's byte limit: at least one message of the largest size a stream takes (64 KiB). */
+const streamBytes = (dflt: number) => int(64 * 1024, Number.MAX_SAFE_INTEGER).default(dflt);
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -70,6 +73,9 @@ export const envSchema = z.object({
   BRIDGE_MAX_IN_FLIGHT: int(100, 10_000_000).default(100_000),
   NATS_ACK_WAIT_MS: int(1000, 3_600_000).default(60_000),
   NATS_DUPLICATE_WINDOW_MS: int(1000, 86_400_000).default(120_000),
+  USAGE_MAX_BYTES: streamBytes(8 * GIB),
+  DLQ_MAX_BYTES: streamBytes(GIB),
+  EVENTS_MAX_BYTES: streamBytes(GIB),
   KYC_REQUIRED: bool.default(false),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -108,6 +114,12 @@ export interface Config {
   bridgeMaxInFlight: number;
   natsAckWaitMs: number;
   natsDuplicateWindowMs: number;
+  /** Bytes the usage stream holds at most; past it JetStream refuses publishes (the producer retries later). */
+  usageMaxBytes: number;
+  /** Bytes the dead-letter stream holds at most; past it the oldest dead letters go. */
+  dlqMaxBytes: number;
+  /** Bytes the billing-events stream holds at most; past it the oldest events go (the events collection keeps them). */
+  eventsMaxBytes: number;
   kycRequired: boolean;
   adminToken: string | undefined;
   webhookSecret: string | undefined;
@@ -147,6 +159,9 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     bridgeMaxInFlight: env.BRIDGE_MAX_IN_FLIGHT,
     natsAckWaitMs: env.NATS_ACK_WAIT_MS,
     natsDuplicateWindowMs: env.NATS_DUPLICATE_WINDOW_MS,
+    usageMaxBytes: env.USAGE_MAX_BYTES,
+    dlqMaxBytes: env.DLQ_MAX_BYTES,
+    eventsMaxBytes: env.EVENTS_MAX_BYTES,
     kycRequired: env.KYC_REQUIRED,
     adminToken: env.ADMIN_TOKEN,
     webhookSecret: env.WEBHOOK_SECRET,
