@@ -1,4 +1,5 @@
-export { createLogger, REDACT_PATHS } from './logger.js';
+export { createLogger, REDACT_PATHS, URL_PATHS } from './logger.js';
+export { redactUrl } from './redact.js';
 export type { Logger, LoggerConfig } from './logger.js';
 export { Shutdown } from './shutdown.js';
 export type { ShutdownOptions, ShutdownStep } from './shutdown.js';
