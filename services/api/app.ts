@@ -7,6 +7,7 @@ import type { Config } from '../../shared/config/index.js';
 import { DEFAULT_LADDER } from '../../shared/domain/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
 import { BillingService } from './billing.js';
+import { Cached } from './cache.js';
 import type { ApiContext } from './context.js';
 import { BODY_LIMIT_BYTES, installErrorHandling, installJsonBodies } from './http.js';
 import { accountPage, memorySessions, redisSessions } from './account/index.js';
@@ -19,13 +20,14 @@ import { opsRoutes } from './routes/ops.js';
 import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './operator/index.js';
 import { webhookRoutes } from './routes/webhook.js';
 
-export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret'> &
+export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs'> &
   Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'accountSessionHours'>>;
 
 export interface ApiDeps {
   db: Db;
   queues: ShardQueues;
   logger: Logger;
+  /** The pipeline's counts, read afresh; GET /v1/stats serves them through a cache (STATS_CACHE_MS). */
   stats: () => Promise<PipelineStats>;
   /** Resolves (with each check's outcome, when known) if the servers answer; rejects otherwise (NotReadyError lists why). */
   ready: () => Promise<ReadyChecks | void>;
@@ -54,6 +56,8 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   // runs) sharing one Redis never see each other's revocations, sessions or counters.
   const namespace = config.mongoDb ?? 'tally';
   const sessionTtlMs = (config.accountSessionHours ?? 12) * 3_600_000;
+  // Open to anyone: whatever the request rate, the store sees one read per interval.
+  const stats = new Cached(config.statsCacheMs, deps.stats);
   const ctx: ApiContext = {
     billing: new BillingService(
       { plans: config.plans, kycRequired: config.kycRequired },
@@ -64,7 +68,7 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
     credentials: { adminToken: config.adminToken, webhookSecret: config.webhookSecret },
     logger,
     clock,
-    stats: deps.stats,
+    stats: () => stats.get(),
     ready: deps.ready,
     tickTimeoutMs: deps.tickTimeoutMs ?? 30_000,
     keys: new KeyRing({ db: deps.db, redis: deps.redis, namespace, logger, clock }),

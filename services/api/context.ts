@@ -18,6 +18,7 @@ export interface ApiContext {
   credentials: Credentials;
   logger: Logger;
   clock: () => number;
+  /** The pipeline's counts, at most STATS_CACHE_MS old. */
   stats: () => Promise<PipelineStats>;
   /** Resolves when the store and Redis answer; rejects otherwise. */
   ready: () => Promise<ReadyChecks | void>;

@@ -6,7 +6,7 @@ import type { ScrapeSource } from '../../../shared/runtime/index.js';
 import { listAccounts, listRecentAllocations, listRecentTierTransitions, listTicks, type AccountDoc } from '../../../shared/store/index.js';
 import { tickReport } from '../../../shared/queue/index.js';
 import { allocationView, transitionView } from '../views.js';
-import { Cached } from './cache.js';
+import { Cached } from '../cache.js';
 import { deadLetterCounts } from './deadLetters.js';
 import type { RateSampler } from './rates.js';
 
