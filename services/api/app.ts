@@ -12,6 +12,7 @@ import type { ApiContext } from './context.js';
 import { BODY_LIMIT_BYTES, installErrorHandling, installJsonBodies } from './http.js';
 import { accountPage, memorySessions, redisSessions } from './account/index.js';
 import { KeyRing } from './keys/index.js';
+import { LedgerPages } from './ledger.js';
 import { installRateLimits } from './rateLimit.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
@@ -20,7 +21,7 @@ import { opsRoutes } from './routes/ops.js';
 import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './operator/index.js';
 import { webhookRoutes } from './routes/webhook.js';
 
-export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs'> &
+export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs' | 'ledgerCacheMs'> &
   Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'accountSessionHours'>>;
 
 export interface ApiDeps {
@@ -58,11 +59,17 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   const sessionTtlMs = (config.accountSessionHours ?? 12) * 3_600_000;
   // Open to anyone: whatever the request rate, the store sees one read per interval.
   const stats = new Cached(config.statsCacheMs, deps.stats);
+  const billing = new BillingService(
+    { plans: config.plans, kycRequired: config.kycRequired },
+    {
+      db: deps.db, queues: deps.queues, logger, clock, onWrite: (accountId) => ledger.forget(accountId),
+      ...(deps.foldWaitMs !== undefined ? { foldWaitMs: deps.foldWaitMs } : {}),
+    },
+  );
+  const ledger = new LedgerPages({ db: deps.db, billing }, config.ledgerCacheMs);
   const ctx: ApiContext = {
-    billing: new BillingService(
-      { plans: config.plans, kycRequired: config.kycRequired },
-      { db: deps.db, queues: deps.queues, logger, clock, ...(deps.foldWaitMs !== undefined ? { foldWaitMs: deps.foldWaitMs } : {}) },
-    ),
+    billing,
+    ledger,
     db: deps.db,
     queues: deps.queues,
     credentials: { adminToken: config.adminToken, webhookSecret: config.webhookSecret },

@@ -7,6 +7,7 @@ import type { ReadyChecks } from './operator/health.js';
 import type { Ladder, Plan } from '../../shared/domain/index.js';
 import type { BillingService } from './billing.js';
 import type { KeyRing } from './keys/index.js';
+import type { LedgerPages } from './ledger.js';
 import type { RateLimits } from './rateLimit.js';
 import type { SessionStore } from './account/index.js';
 
@@ -27,6 +28,8 @@ export interface ApiContext {
   /** Account keys: create, revoke, verify (SPEC 13 "Who may call what"). */
   keys: KeyRing;
   limits: RateLimits;
+  /** Ledger pages, cached for LEDGER_CACHE_MS. */
+  ledger: LedgerPages;
   /** The account page's sign-in sessions. */
   sessions: SessionStore;
   /** The plan registry, for the account page's plan buttons. */

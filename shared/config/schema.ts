@@ -88,6 +88,7 @@ export const envSchema = z.object({
   /** `tally worker` / `tally bridge` serve /metrics on this port when set (the API serves its own on HTTP_PORT). */
   METRICS_PORT: int(0, 65535).optional(),
   STATS_CACHE_MS: int(100, 60_000).default(1000),
+  LEDGER_CACHE_MS: int(0, 60_000).default(1000),
   RATE_LIMIT_KEY_PER_MINUTE: int(1, 1_000_000).default(300),
   RATE_LIMIT_IP_PER_MINUTE: int(1, 1_000_000).default(1200),
   ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
@@ -130,6 +131,8 @@ export interface Config {
   logLevel: string;
   /** GET /v1/stats (open to anyone) reads the pipeline's counts at most once per this many ms. */
   statsCacheMs: number;
+  /** A ledger page (account, limit, cursor) is read at most once per this many ms; 0 reads every request. */
+  ledgerCacheMs: number;
   /** Account and webhook routes: requests per minute per account key (after authentication). */
   rateLimitKeyPerMinute: number;
   /** Account and webhook routes and the account page: requests per minute per client IP (before authentication). */
@@ -173,6 +176,7 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,
     statsCacheMs: env.STATS_CACHE_MS,
+    ledgerCacheMs: env.LEDGER_CACHE_MS,
     rateLimitKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE,
     rateLimitIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
     accountSessionHours: env.ACCOUNT_SESSION_HOURS,

@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../../shared/domain/index.js';
-import { listAllocations, listEvents, readAccount, readAccountLedger } from '../../../shared/store/index.js';
+import { listAllocations, listEvents, readAccount } from '../../../shared/store/index.js';
 import type { ApiContext } from '../context.js';
 import { bannerFor } from './banners.js';
 import { renderAccountPage, renderErrorPage, renderLoginPage } from './page.js';
@@ -118,9 +118,8 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
     const id = session.accountId;
     const query = request.query as Record<string, unknown>;
     const account = await readAccount(ctx.db, id, ctx.queues.shardOf(id));
-    // The ledger view scans this account's shard log (an operator view, SPEC 11 rule 4): the
-    // page shows the latest lines only, and only to a signed-in holder under the key limit.
-    const ledger = account ? (await readAccountLedger(ctx.db, id, account.shard, { limit: Number.MAX_SAFE_INTEGER })).entries.slice(-RECENT).reverse() : [];
+    // The newest lines only: one bounded ledger page, shared with the JSON route's cache.
+    const ledger = account ? (await ctx.ledger.read(id, RECENT)).page.entries : [];
     const [allocations, events] = await Promise.all([listAllocations(ctx.db, id), listEvents(ctx.db, id, RECENT)]);
     return html(
       reply,

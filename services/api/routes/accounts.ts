@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TallyError } from '../../../shared/domain/index.js';
-import { listAllocations, readAccountLedger, UnknownCursorError, type AccountDoc } from '../../../shared/store/index.js';
+import { listAllocations, type AccountDoc } from '../../../shared/store/index.js';
 import { authorize } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { accountParams, allocateVmBody, buyPlanBody, ledgerQuery, parseInput } from '../schemas.js';
@@ -26,14 +25,8 @@ export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/accounts/:id/ledger', limited, async (request, reply) => {
     const id = await accountId(request.params, request, reply);
     const query = parseInput(ledgerQuery, request.query, 'query');
-    const account = await ctx.billing.account(id);
-    try {
-      const page = await readAccountLedger(ctx.db, id, account.shard, { limit: query.limit ?? 100, after: query.after });
-      return { account_id: id, balance_micros: accountView(account).balance_micros, entries: page.entries.map(ledgerLineView), next: page.next };
-    } catch (err) {
-      if (err instanceof UnknownCursorError) throw new TallyError('invalid_request', err.message);
-      throw err;
-    }
+    const { account, page } = await ctx.ledger.read(id, query.limit ?? 100, query.after);
+    return { account_id: id, balance_micros: accountView(account).balance_micros, entries: page.entries.map(ledgerLineView), next: page.next };
   });
 
   app.get('/v1/accounts/:id/allocations', limited, async (request, reply) => {

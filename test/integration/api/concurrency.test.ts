@@ -93,8 +93,8 @@ describe('accounts API under concurrency, three API processes', () => {
     expect(accounts).toBe(3);
     const ledger = (await call(url(0), 'GET', '/v1/accounts/acct-vm/ledger')).body;
     expect(ledger.entries.map((e: { kind: string; amount_micros: number; balance_after_micros: number }) => [e.kind, e.amount_micros, e.balance_after_micros])).toEqual([
-      ['payment', 10_000_000, 10_000_000],
       ['plan_purchase', -10_000_000, 0],
+      ['payment', 10_000_000, 10_000_000],
     ]);
   });
 });
