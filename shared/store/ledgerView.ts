@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type AccountDoc, type LedgerDoc, type ShardLogDoc } from './collections.js';
+import { InvalidCursorError } from './errors.js';
 
 /** One balance change of an account. */
 export interface LedgerLine {
@@ -37,9 +38,6 @@ export interface LedgerCursor {
   index: number;
   balance: bigint;
 }
-
-/** `after` is not a cursor this API gave out. */
-export class InvalidCursorError extends Error {}
 
 const CURSOR = /^(\d{1,16}):(\d{1,6}):(-?\d{1,19})$/;
 const INT64 = 2n ** 63n;

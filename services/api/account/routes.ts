@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../../shared/domain/index.js';
-import { listAllocations, listEvents, readAccount } from '../../../shared/store/index.js';
+import { listEvents, pageAllocations, readAccount } from '../../../shared/store/index.js';
 import type { ApiContext } from '../context.js';
 import { bannerFor } from './banners.js';
 import { renderAccountPage, renderErrorPage, renderLoginPage } from './page.js';
@@ -10,6 +10,8 @@ import type { Session } from './session.js';
 
 const COOKIE = 'tally_account';
 const RECENT = 10;
+/** VMs listed, newest first: a plan's whole quota fits. */
+const VMS_SHOWN = 50;
 
 /** Page answers are private and never framed; the pages run no script at all. */
 const HEADERS = {
@@ -120,12 +122,12 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
     const account = await readAccount(ctx.db, id, ctx.queues.shardOf(id));
     // The newest lines only: one bounded ledger page, shared with the JSON route's cache.
     const ledger = account ? (await ctx.ledger.read(id, RECENT)).page.entries : [];
-    const [allocations, events] = await Promise.all([listAllocations(ctx.db, id), listEvents(ctx.db, id, RECENT)]);
+    const [allocations, events] = await Promise.all([pageAllocations(ctx.db, id, { limit: VMS_SHOWN }), listEvents(ctx.db, id, RECENT)]);
     return html(
       reply,
       renderAccountPage({
         accountId: id, now: ctx.clock(), banner: bannerFor(query['error']) ?? bannerFor(query['ok']) ?? (account ? null : bannerFor('account_not_found')),
-        account, plans: ctx.plans, ladder: ctx.ladder, allocations: [...allocations].reverse(), ledger, events,
+        account, plans: ctx.plans, ladder: ctx.ladder, allocations: allocations.allocations, ledger, events,
       }),
     );
   });

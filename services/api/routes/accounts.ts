@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { listAllocations, type AccountDoc } from '../../../shared/store/index.js';
+import { TallyError } from '../../../shared/domain/index.js';
+import { InvalidCursorError, pageAllocations, type AccountDoc } from '../../../shared/store/index.js';
 import { authorize } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { accountParams, allocateVmBody, buyPlanBody, ledgerQuery, parseInput } from '../schemas.js';
+import { accountParams, allocateVmBody, allocationsQuery, buyPlanBody, ledgerQuery, parseInput } from '../schemas.js';
 import { accountView, allocationView, ledgerLineView, purchaseView } from '../views.js';
 
 /** 201 once the owner has folded the write, 202 when the entry is stored and its fold is still pending. */
@@ -31,8 +32,15 @@ export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/v1/accounts/:id/allocations', limited, async (request, reply) => {
     const id = await accountId(request.params, request, reply);
+    const query = parseInput(allocationsQuery, request.query, 'query');
     await ctx.billing.account(id);
-    return { account_id: id, allocations: (await listAllocations(ctx.db, id)).map(allocationView) };
+    try {
+      const page = await pageAllocations(ctx.db, id, { limit: query.limit ?? 100, after: query.after });
+      return { account_id: id, allocations: page.allocations.map(allocationView), next: page.next };
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw new TallyError('invalid_request', err.message);
+      throw err;
+    }
   });
 
   app.post('/v1/accounts/:id/plan', limited, async (request, reply) => {

@@ -76,7 +76,15 @@ describe('accounts API under concurrency, three API processes', () => {
     expect(account).toMatchObject({ vm_quota_total: 5, vm_quota_used: 5, balance_micros: 0 });
     expect(await listAllocations(mongo.db, 'acct-vm')).toHaveLength(5);
     const listed = (await call(url(1), 'GET', '/v1/accounts/acct-vm/allocations')).body.allocations;
-    expect(listed.map((a: { slot: number }) => a.slot)).toEqual([1, 2, 3, 4, 5]);
+    expect(listed.map((a: { slot: number }) => a.slot)).toEqual([5, 4, 3, 2, 1]);
+    const pages: number[][] = [];
+    for (let after: string | null = ''; after !== null; ) {
+      const page: { allocations: { slot: number }[]; next: string | null } = (await call(url(1), 'GET', `/v1/accounts/acct-vm/allocations?limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`)).body;
+      pages.push(page.allocations.map((a) => a.slot));
+      after = page.next;
+    }
+    expect(pages).toEqual([[5, 4], [3, 2], [1]]);
+    expect((await call(url(1), 'GET', '/v1/accounts/acct-vm/allocations?after=vm:acct-other:1:2')).body.error.code).toBe('invalid_request');
     expect((await call(url(0), 'POST', '/v1/accounts/acct-vm/vms')).body.error.code).toBe('quota_exhausted');
   });
 
