@@ -21,7 +21,7 @@ import { opsRoutes } from './routes/ops.js';
 import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './operator/index.js';
 import { webhookRoutes } from './routes/webhook.js';
 
-export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs' | 'ledgerCacheMs'> &
+export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs' | 'ledgerCacheMs' | 'rateLimitAuthFailuresPerMinute'> &
   Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'accountSessionHours'>>;
 
 export interface ApiDeps {
@@ -82,6 +82,7 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
     limits: installRateLimits(app, {
       ipPerMinute: config.rateLimitIpPerMinute ?? 1200,
       keyPerMinute: config.rateLimitKeyPerMinute ?? 300,
+      authFailuresPerMinute: config.rateLimitAuthFailuresPerMinute,
       redis: deps.redis,
       namespace,
     }),

@@ -91,6 +91,7 @@ export const envSchema = z.object({
   LEDGER_CACHE_MS: int(0, 60_000).default(1000),
   RATE_LIMIT_KEY_PER_MINUTE: int(1, 1_000_000).default(300),
   RATE_LIMIT_IP_PER_MINUTE: int(1, 1_000_000).default(1200),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(1, 1_000_000).default(10),
   ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -137,6 +138,8 @@ export interface Config {
   rateLimitKeyPerMinute: number;
   /** Account and webhook routes and the account page: requests per minute per client IP (before authentication). */
   rateLimitIpPerMinute: number;
+  /** Refused sign-ins (admin token, account key, sign-in forms) per minute per client IP; past it every sign-in from the IP is 429. */
+  rateLimitAuthFailuresPerMinute: number;
   /** How long an account page session lasts. */
   accountSessionHours: number;
 }
@@ -179,6 +182,7 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     ledgerCacheMs: env.LEDGER_CACHE_MS,
     rateLimitKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE,
     rateLimitIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
+    rateLimitAuthFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     accountSessionHours: env.ACCOUNT_SESSION_HOURS,
   };
 }

@@ -98,8 +98,17 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
       return redirect(reply, `/account/login?error=${codeOf(err)}`);
     }
     const presented = (request.body as Record<string, unknown> | undefined)?.['key'];
-    const identity = typeof presented === 'string' ? await ctx.keys.verify(presented.trim()) : null;
-    if (identity === null) return redirect(reply, '/account/login?error=unauthorized');
+    let identity;
+    try {
+      identity = await ctx.limits.signIn(request, reply, true, async () => {
+        const found = typeof presented === 'string' ? await ctx.keys.verify(presented.trim()) : null;
+        if (found === null) throw new TallyError('unauthorized', 'not a key of any account');
+        return found;
+      });
+    } catch (err) {
+      if (!(err instanceof TallyError)) throw err;
+      return redirect(reply, `/account/login?error=${err.code}`);
+    }
     const sessionId = await ctx.sessions.create(identity);
     reply.setCookie(COOKIE, sessionId, cookieOptions(request));
     return redirect(reply, '/account');

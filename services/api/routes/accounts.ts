@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../../shared/domain/index.js';
 import { InvalidCursorError, pageAllocations, type AccountDoc } from '../../../shared/store/index.js';
-import { authorize } from '../auth.js';
+import { authorize, presentsBearer } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { accountParams, allocateVmBody, allocationsQuery, buyPlanBody, ledgerQuery, parseInput } from '../schemas.js';
 import { accountView, allocationView, ledgerLineView, purchaseView } from '../views.js';
@@ -15,7 +15,8 @@ const view = (account: AccountDoc | null) => (account ? accountView(account) : n
 export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** Who may call (SPEC 13) before what was asked: an outsider learns nothing from a 400. Then the per-key limit. */
   const accountId = async (params: unknown, request: FastifyRequest, reply: FastifyReply): Promise<string> => {
-    const caller = await authorize(request, String((params as { id?: unknown }).id ?? ''), ctx.credentials, ctx.keys);
+    const id = String((params as { id?: unknown }).id ?? '');
+    const caller = await ctx.limits.signIn(request, reply, presentsBearer(request), () => authorize(request, id, ctx.credentials, ctx.keys));
     if (caller.kind === 'key') await ctx.limits.byKey(request, reply, caller.keyId);
     return parseInput(accountParams, params, 'params').id;
   };

@@ -16,7 +16,7 @@ describe('GET /v1/stats is cached', () => {
   let fail = false;
   const counts: PipelineStats = { received: 3, charged: 2, duplicates: 0, dead: 1, pending: 0 };
   const app = buildApi(
-    { plans: DEFAULT_PLANS, kycRequired: false, adminToken: undefined, webhookSecret: undefined, statsCacheMs: 1500, ledgerCacheMs: 1000 },
+    { plans: DEFAULT_PLANS, kycRequired: false, adminToken: undefined, webhookSecret: undefined, statsCacheMs: 1500, ledgerCacheMs: 1000, rateLimitAuthFailuresPerMinute: 10 },
     {
       db: {} as Db,
       queues: {} as ShardQueues,
