@@ -7,7 +7,7 @@ import type { Config } from '../../shared/config/index.js';
 import { DEFAULT_LADDER } from '../../shared/domain/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
 import { BillingService } from './billing.js';
-import { Cached } from './cache.js';
+import { Cached, SCAN_COST_FACTOR, timedRead } from './cache.js';
 import type { ApiContext } from './context.js';
 import { BODY_LIMIT_BYTES, installErrorHandling, installJsonBodies } from './http.js';
 import { accountPage, memorySessions, redisSessions } from './account/index.js';
@@ -57,8 +57,9 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   // runs) sharing one Redis never see each other's revocations, sessions or counters.
   const namespace = config.mongoDb ?? 'tally';
   const sessionTtlMs = (config.accountSessionHours ?? 12) * 3_600_000;
-  // Open to anyone: whatever the request rate, the store sees one read per interval.
-  const stats = new Cached(config.statsCacheMs, deps.stats);
+  // Open to anyone, and a read scans the shard log: whatever the request rate, one read per
+  // STATS_CACHE_MS, and never more than SCAN_COST_FACTOR allows.
+  const stats = new Cached({ ttlMs: config.statsCacheMs, costFactor: SCAN_COST_FACTOR }, () => timedRead('stats', deps.stats));
   const billing = new BillingService(
     { plans: config.plans, kycRequired: config.kycRequired },
     {

@@ -26,6 +26,7 @@ export {
   batchApplySeconds,
   publishToChargedSeconds,
   tickRuns,
+  apiViewReadSeconds,
 } from './metrics.js';
 export type { ScrapeSource } from './metrics.js';
 export { readOrCreateAdminToken, ADMIN_TOKEN_FILE } from './adminToken.js';

@@ -3,6 +3,7 @@ import { TallyError } from '../../../shared/domain/index.js';
 import { InvalidCursorError, pageAllocations, type AccountDoc } from '../../../shared/store/index.js';
 import { authorize, presentsBearer } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import type { AccountLedgerPage } from '../ledger.js';
 import { accountParams, allocateVmBody, allocationsQuery, buyPlanBody, ledgerQuery, parseInput } from '../schemas.js';
 import { accountView, allocationView, ledgerLineView, purchaseView } from '../views.js';
 
@@ -13,6 +14,7 @@ const view = (account: AccountDoc | null) => (account ? accountView(account) : n
 
 /** `/v1/accounts/:id/*`: read an account, buy a plan, allocate a VM (SPEC 7, 13). */
 export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const ledgerBodies = new WeakMap<AccountLedgerPage, string>();
   /** Who may call (SPEC 13) before what was asked: an outsider learns nothing from a 400. Then the per-key limit. */
   const accountId = async (params: unknown, request: FastifyRequest, reply: FastifyReply): Promise<string> => {
     const id = String((params as { id?: unknown }).id ?? '');
@@ -27,8 +29,14 @@ export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/accounts/:id/ledger', limited, async (request, reply) => {
     const id = await accountId(request.params, request, reply);
     const query = parseInput(ledgerQuery, request.query, 'query');
-    const { account, page } = await ctx.ledger.read(id, query.limit ?? 100, query.after);
-    return { account_id: id, balance_micros: accountView(account).balance_micros, entries: page.entries.map(ledgerLineView), next: page.next };
+    const read = await ctx.ledger.read(id, query.limit ?? 100, query.after);
+    // A cached page is shared by every caller until it expires: its body is written once.
+    let body = ledgerBodies.get(read);
+    if (body === undefined) {
+      body = JSON.stringify({ account_id: id, balance_micros: accountView(read.account).balance_micros, entries: read.page.entries.map(ledgerLineView), next: read.page.next });
+      ledgerBodies.set(read, body);
+    }
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
   app.get('/v1/accounts/:id/allocations', limited, async (request, reply) => {
