@@ -8,10 +8,12 @@ import { DEFAULT_LADDER } from '../../shared/domain/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
 import { AccountReader } from '../../shared/readModel/index.js';
 import { BillingService } from './billing.js';
+import { Cached, SCAN_COST_FACTOR, timedRead } from './cache.js';
 import type { ApiContext } from './context.js';
 import { BODY_LIMIT_BYTES, installErrorHandling, installJsonBodies } from './http.js';
 import { accountPage, memorySessions, redisSessions } from './account/index.js';
 import { KeyRing } from './keys/index.js';
+import { LedgerPages } from './ledger.js';
 import { installRateLimits } from './rateLimit.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
@@ -20,13 +22,14 @@ import { opsRoutes } from './routes/ops.js';
 import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './operator/index.js';
 import { webhookRoutes } from './routes/webhook.js';
 
-export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret'> &
+export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs' | 'ledgerCacheMs' | 'rateLimitAuthFailuresPerMinute'> &
   Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'accountSessionHours'>>;
 
 export interface ApiDeps {
   db: Db;
   queues: ShardQueues;
   logger: Logger;
+  /** The pipeline's counts, read afresh; GET /v1/stats serves them through a cache (STATS_CACHE_MS). */
   stats: () => Promise<PipelineStats>;
   /** Resolves (with each check's outcome, when known) if the servers answer; rejects otherwise (NotReadyError lists why). */
   ready: () => Promise<ReadyChecks | void>;
@@ -58,24 +61,34 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   const namespace = config.mongoDb ?? 'tally';
   const sessionTtlMs = (config.accountSessionHours ?? 12) * 3_600_000;
   const accounts = deps.accounts ?? new AccountReader(null, deps.db, deps.queues.shards, (id) => deps.queues.shardOf(id));
+  // Open to anyone, and a read scans the shard log: whatever the request rate, one read per
+  // STATS_CACHE_MS, and never more than SCAN_COST_FACTOR allows.
+  const stats = new Cached({ ttlMs: config.statsCacheMs, costFactor: SCAN_COST_FACTOR }, () => timedRead('stats', deps.stats));
+  const billing = new BillingService(
+    { plans: config.plans, kycRequired: config.kycRequired },
+    {
+      db: deps.db, queues: deps.queues, accounts, logger, clock, onWrite: (accountId) => ledger.forget(accountId),
+      ...(deps.foldWaitMs !== undefined ? { foldWaitMs: deps.foldWaitMs } : {}),
+    },
+  );
+  const ledger = new LedgerPages({ db: deps.db, billing }, config.ledgerCacheMs);
   const ctx: ApiContext = {
-    billing: new BillingService(
-      { plans: config.plans, kycRequired: config.kycRequired },
-      { db: deps.db, queues: deps.queues, accounts, logger, clock, ...(deps.foldWaitMs !== undefined ? { foldWaitMs: deps.foldWaitMs } : {}) },
-    ),
+    billing,
+    ledger,
     accounts,
     db: deps.db,
     queues: deps.queues,
     credentials: { adminToken: config.adminToken, webhookSecret: config.webhookSecret },
     logger,
     clock,
-    stats: deps.stats,
+    stats: () => stats.get(),
     ready: deps.ready,
     tickTimeoutMs: deps.tickTimeoutMs ?? 30_000,
     keys: new KeyRing({ db: deps.db, redis: deps.redis, namespace, logger, clock }),
     limits: installRateLimits(app, {
       ipPerMinute: config.rateLimitIpPerMinute ?? 1200,
       keyPerMinute: config.rateLimitKeyPerMinute ?? 300,
+      authFailuresPerMinute: config.rateLimitAuthFailuresPerMinute,
       redis: deps.redis,
       namespace,
     }),

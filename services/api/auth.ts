@@ -1,7 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../shared/domain/index.js';
 import type { KeyRing } from './keys/index.js';
+import type { RateLimits } from './rateLimit.js';
 
 /** Who the API trusts: the admin token and the webhook secret, from the config. */
 export interface Credentials {
@@ -24,6 +25,11 @@ function bearer(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
+/** Whether the request carries a Bearer credential: a refusal of it counts against the address (RateLimits.signIn). */
+export function presentsBearer(request: FastifyRequest): boolean {
+  return request.headers.authorization !== undefined;
+}
+
 function isAdmin(request: FastifyRequest, credentials: Credentials): boolean {
   const token = bearer(request);
   return token !== null && sameSecret(token, credentials.adminToken);
@@ -32,6 +38,11 @@ function isAdmin(request: FastifyRequest, credentials: Credentials): boolean {
 /** Admin routes: `authorization: Bearer <ADMIN_TOKEN>`, else 401 `unauthorized`. */
 export function requireAdmin(request: FastifyRequest, credentials: Credentials): void {
   if (!isAdmin(request, credentials)) throw new TallyError('unauthorized', 'this route needs authorization: Bearer <ADMIN_TOKEN>');
+}
+
+/** `/v1/admin/*`: requireAdmin under the address's budget of refused sign-ins, so the token cannot be guessed at request rate. */
+export function admitAdmin(request: FastifyRequest, reply: FastifyReply, credentials: Credentials, limits: RateLimits): Promise<void> {
+  return limits.signIn(request, reply, presentsBearer(request), () => requireAdmin(request, credentials));
 }
 
 /** Who is calling an account route: the operator, or the holder of one of the account's keys. */

@@ -34,6 +34,8 @@ export interface BillingDeps {
   clock?: () => number;
   /** How long a request waits for the shard owner to fold its entry. @defaultValue 5000 */
   foldWaitMs?: number;
+  /** Told after every write, folded or not, with the account written (the API drops what it cached of it). */
+  onWrite?: (accountId: string) => void;
 }
 
 /** What a write did: the entry is durable either way; `account` is the projection once folded, null while pending. */
@@ -161,6 +163,7 @@ export class BillingService {
     const queue = this.deps.queues.forShard(shard);
     const job = await enqueueFold(queue, entry);
     const outcome = await awaitJob(queue, job, this.deps.queues.events(shard), this.foldWaitMs);
+    this.deps.onWrite?.(accountId);
     if (outcome.state !== 'completed') {
       this.deps.logger.warn({ entry: entry.id, shard, state: outcome.state }, 'entry stored, fold not confirmed in time');
       return { value, folded: false, account: null };

@@ -8,6 +8,7 @@ import type { ReadyChecks } from './operator/health.js';
 import type { Ladder, Plan } from '../../shared/domain/index.js';
 import type { BillingService } from './billing.js';
 import type { KeyRing } from './keys/index.js';
+import type { LedgerPages } from './ledger.js';
 import type { RateLimits } from './rateLimit.js';
 import type { SessionStore } from './account/index.js';
 
@@ -21,6 +22,7 @@ export interface ApiContext {
   credentials: Credentials;
   logger: Logger;
   clock: () => number;
+  /** The pipeline's counts, at most STATS_CACHE_MS old. */
   stats: () => Promise<PipelineStats>;
   /** Resolves when the store and Redis answer; rejects otherwise. */
   ready: () => Promise<ReadyChecks | void>;
@@ -29,6 +31,8 @@ export interface ApiContext {
   /** Account keys: create, revoke, verify (SPEC 13 "Who may call what"). */
   keys: KeyRing;
   limits: RateLimits;
+  /** Ledger pages, cached for LEDGER_CACHE_MS. */
+  ledger: LedgerPages;
   /** The account page's sign-in sessions. */
   sessions: SessionStore;
   /** The plan registry, for the account page's plan buttons. */

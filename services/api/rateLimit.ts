@@ -8,18 +8,28 @@ export interface RateLimitConfig {
   ipPerMinute: number;
   /** Requests per minute per account key, counted once the key is verified. */
   keyPerMinute: number;
+  /** Refused sign-ins per minute per client IP (admin token, account key, sign-in forms). */
+  authFailuresPerMinute: number;
   /** Shared by every API process, so a limit holds across replicas; without it each process counts alone (tests). */
   redis?: Redis | undefined;
   /** This deployment's prefix for the counters in Redis. */
   namespace: string;
 }
 
-/** The two limits of the account and webhook routes and the account page. */
+/** The limits of the account and webhook routes, the account page and every sign-in. */
 export interface RateLimits {
   /** Per client IP: an onRequest hook, so failed sign-ins and unsigned webhooks count too (guessing keys is capped here). */
   byIp(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Per account key, after authentication: one key cannot use the whole IP budget of a shared address, nor a leaked key more than its own. */
   byKey(request: FastifyRequest, reply: FastifyReply, keyId: string): Promise<void>;
+  /**
+   * Runs `verify` (a credential check that throws `unauthorized`) under the address's budget
+   * of refused sign-ins. Once the budget is spent, every sign-in from the address is 429
+   * before its credentials are looked at, so a guess past the budget learns nothing, a
+   * right one included. A refusal counts when the request `presented` credentials (a
+   * browser that simply is not signed in is no guess).
+   */
+  signIn<T>(request: FastifyRequest, reply: FastifyReply, presented: boolean, verify: () => T | Promise<T>): Promise<T>;
 }
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
@@ -49,11 +59,71 @@ export function installRateLimits(app: FastifyInstance, config: RateLimitConfig)
   const keyLimiter = () =>
     (key ??= app.createRateLimit({ max: config.keyPerMinute, timeWindow: WINDOW_MS, keyGenerator: (req) => `key:${(req as KeyedRequest).rateKeyId ?? ''}` }));
 
+  const failures = config.redis ? redisFailures(config.redis, `tally:${config.namespace}:rl:fail:`) : memoryFailures();
+
   return {
     byIp: async (request, reply) => enforce(await ipLimiter()(request), reply, 'from this address'),
     byKey: async (request, reply, keyId) => {
       (request as KeyedRequest).rateKeyId = keyId;
       enforce(await keyLimiter()(request), reply, 'with this key');
+    },
+    signIn: async (request, reply, presented, verify) => {
+      const ip = fastifyRateLimit.normalizeIP(request.ip);
+      // Like skipOnError above: a Redis that does not answer lets the request through.
+      const spent = await failures.read(ip).catch(() => null);
+      if (spent !== null && spent.count >= config.authFailuresPerMinute) {
+        const retry = Math.max(1, Math.ceil(spent.ttlMs / 1000));
+        reply.header('retry-after', retry);
+        throw new TallyError('rate_limited', `more than ${config.authFailuresPerMinute} refused sign-ins a minute from this address; retry in ${retry} s`);
+      }
+      try {
+        return await verify();
+      } catch (err) {
+        if (presented && err instanceof TallyError && err.code === 'unauthorized') await failures.add(ip).catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}
+
+/** Refused sign-ins per address in fixed one-minute windows; read without counting, unlike the plugin's limiters. */
+interface FailureCounter {
+  read(ip: string): Promise<{ count: number; ttlMs: number }>;
+  add(ip: string): Promise<void>;
+}
+
+function redisFailures(redis: Redis, prefix: string): FailureCounter {
+  return {
+    read: async (ip) => {
+      const [count, ttl] = (await redis.multi().get(`${prefix}${ip}`).pttl(`${prefix}${ip}`).exec()) ?? [];
+      return { count: Number(count?.[1] ?? 0), ttlMs: Number(ttl?.[1] ?? 0) };
+    },
+    add: async (ip) => {
+      // The window starts at the first refusal; INCR keeps the key's expiry.
+      await redis.multi().set(`${prefix}${ip}`, '0', 'PX', WINDOW_MS, 'NX').incr(`${prefix}${ip}`).exec();
+    },
+  };
+}
+
+/** Without Redis (tests driving the app with inject): per process, old windows pruned as it grows. */
+function memoryFailures(): FailureCounter {
+  const windows = new Map<string, { count: number; ends: number }>();
+  const current = (ip: string, now: number) => {
+    const w = windows.get(ip);
+    return w && w.ends > now ? w : null;
+  };
+  return {
+    read: async (ip) => {
+      const now = Date.now();
+      const w = current(ip, now);
+      return { count: w?.count ?? 0, ttlMs: w ? w.ends - now : 0 };
+    },
+    add: async (ip) => {
+      const now = Date.now();
+      if (windows.size > 10_000) for (const [key, w] of windows) if (w.ends <= now) windows.delete(key);
+      const w = current(ip, now) ?? { count: 0, ends: now + WINDOW_MS };
+      w.count++;
+      windows.set(ip, w);
     },
   };
 }

@@ -61,6 +61,8 @@ const limit = z
 
 export const ledgerQuery = z.strictObject({ limit: limit.optional(), after: z.string().min(1).max(300).optional() });
 
+export const allocationsQuery = z.strictObject({ limit: limit.optional(), after: z.string().min(1).max(200).optional() });
+
 export const ticksQuery = z.strictObject({ limit: limit.optional() });
 
 /** Parses `value` or throws `invalid_request` naming the first problem (`body.plan_id: ...`). */

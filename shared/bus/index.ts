@@ -1,7 +1,7 @@
 export { connectBus } from './connect.js';
 export type { Bus } from './connect.js';
 export { ensureStreams, streamOptions } from './streams.js';
-export type { StreamOptions } from './streams.js';
+export type { StreamLimits, StreamOptions } from './streams.js';
 export { publishDeadLetter } from './deadLetter.js';
 export type { DeadLetter } from './deadLetter.js';
 export {

@@ -4,7 +4,23 @@ import { BRIDGE_CONSUMER, DLQ_STREAM, EVENTS_STREAM, USAGE_STREAM, USAGE_SUBJECT
 
 const DAY_MS = 86_400_000;
 
-export interface StreamOptions {
+/**
+ * How much each stream may hold on disk (SPEC 10: nothing unbounded), from the config
+ * (USAGE_MAX_BYTES, DLQ_MAX_BYTES, EVENTS_MAX_BYTES), which holds their defaults.
+ */
+export interface StreamLimits {
+  /**
+   * USAGE refuses new messages once full (discard New): the producer gets a publish error
+   * and retries later, so a record JetStream accepted is never dropped to make room.
+   */
+  usageMaxBytes: number;
+  /** USAGE_DLQ drops its oldest dead letters once full (discard Old): the bridge never blocks on it. */
+  dlqMaxBytes: number;
+  /** BILLING_EVENTS drops its oldest events once full: the events collection keeps every one. */
+  eventsMaxBytes: number;
+}
+
+export interface StreamOptions extends StreamLimits {
   /** JetStream's own Nats-Msg-Id window; the product's 24 h dedup covers the rest. @defaultValue 120000 */
   duplicateWindowMs?: number;
   /** How long usage stays replayable/exportable. @defaultValue 7 days */
@@ -20,18 +36,24 @@ export interface StreamOptions {
 function streamConfigs(o: Required<StreamOptions>): (Partial<StreamConfig> & { name: string })[] {
   const common = { storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, num_replicas: 1 };
   return [
-    { ...common, name: USAGE_STREAM, subjects: [USAGE_SUBJECTS], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.usageMaxAgeMs), max_msg_size: 64 * 1024 },
-    { ...common, name: DLQ_STREAM, subjects: ['dlq.usage.>'], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.dlqMaxAgeMs) },
-    { ...common, name: EVENTS_STREAM, subjects: ['billing.events.>'], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.dlqMaxAgeMs) },
+    {
+      ...common, name: USAGE_STREAM, subjects: [USAGE_SUBJECTS], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.usageMaxAgeMs),
+      max_msg_size: 64 * 1024, max_bytes: o.usageMaxBytes, discard: DiscardPolicy.New,
+    },
+    { ...common, name: DLQ_STREAM, subjects: ['dlq.usage.>'], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.dlqMaxAgeMs), max_bytes: o.dlqMaxBytes },
+    { ...common, name: EVENTS_STREAM, subjects: ['billing.events.>'], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.dlqMaxAgeMs), max_bytes: o.eventsMaxBytes },
   ];
 }
 
 /** The stream options a configuration asks for. */
-export function streamOptions(config: { natsAckWaitMs: number; natsDuplicateWindowMs: number }): StreamOptions {
-  return { ackWaitMs: config.natsAckWaitMs, duplicateWindowMs: config.natsDuplicateWindowMs };
+export function streamOptions(
+  config: { natsAckWaitMs: number; natsDuplicateWindowMs: number; usageMaxBytes: number; dlqMaxBytes: number; eventsMaxBytes: number },
+): StreamOptions {
+  const { usageMaxBytes, dlqMaxBytes, eventsMaxBytes } = config;
+  return { ackWaitMs: config.natsAckWaitMs, duplicateWindowMs: config.natsDuplicateWindowMs, usageMaxBytes, dlqMaxBytes, eventsMaxBytes };
 }
 
-const DEFAULTS: Required<StreamOptions> = {
+const DEFAULTS: Omit<Required<StreamOptions>, keyof StreamLimits> = {
   duplicateWindowMs: 120_000,
   usageMaxAgeMs: 7 * DAY_MS,
   dlqMaxAgeMs: 30 * DAY_MS,
@@ -44,13 +66,22 @@ const DEFAULTS: Required<StreamOptions> = {
  * every process at every start: `add` of an identical config is a no-op, a changed one
  * is applied with `update`.
  */
-export async function ensureStreams(jsm: JetStreamManager, options: StreamOptions = {}): Promise<void> {
+export async function ensureStreams(jsm: JetStreamManager, options: StreamOptions): Promise<void> {
   const o = { ...DEFAULTS, ...options };
   for (const config of streamConfigs(o)) {
     const name = config.name;
     const existing = await jsm.streams.info(name).catch(() => null);
-    if (existing) await jsm.streams.update(name, config);
-    else await jsm.streams.add(config);
+    try {
+      if (existing) await jsm.streams.update(name, config);
+      else await jsm.streams.add(config);
+    } catch (err) {
+      // JetStream reserves each stream's max_bytes up front, against its max_file_store
+      // (by default 75% of the free disk): say which setting to lower.
+      if (err instanceof Error && /insufficient storage/i.test(err.message)) {
+        throw new Error(`JetStream cannot reserve ${config.max_bytes} bytes for stream ${name}: lower USAGE_MAX_BYTES, DLQ_MAX_BYTES or EVENTS_MAX_BYTES, or give nats-server more storage (${err.message})`, { cause: err });
+      }
+      throw err;
+    }
   }
   const consumer = {
     durable_name: BRIDGE_CONSUMER,

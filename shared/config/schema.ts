@@ -12,6 +12,9 @@ import {
 } from '../domain/index.js';
 
 const HOUR_MS = 3_600_000;
+const GIB = 2 ** 30;
+/** A stream's byte limit: at least one message of the largest size a stream takes (64 KiB). */
+const streamBytes = (dflt: number) => int(64 * 1024, Number.MAX_SAFE_INTEGER).default(dflt);
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -71,6 +74,9 @@ export const envSchema = z.object({
   BRIDGE_MAX_IN_FLIGHT: int(100, 10_000_000).default(100_000),
   NATS_ACK_WAIT_MS: int(1000, 3_600_000).default(60_000),
   NATS_DUPLICATE_WINDOW_MS: int(1000, 86_400_000).default(120_000),
+  USAGE_MAX_BYTES: streamBytes(8 * GIB),
+  DLQ_MAX_BYTES: streamBytes(GIB),
+  EVENTS_MAX_BYTES: streamBytes(GIB),
   KYC_REQUIRED: bool.default(false),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -82,8 +88,11 @@ export const envSchema = z.object({
   HTTP_PORT: int(0, 65535).default(8080),
   /** `tally worker` / `tally bridge` serve /metrics on this port when set (the API serves its own on HTTP_PORT). */
   METRICS_PORT: int(0, 65535).optional(),
+  STATS_CACHE_MS: int(100, 60_000).default(1000),
+  LEDGER_CACHE_MS: int(0, 60_000).default(1000),
   RATE_LIMIT_KEY_PER_MINUTE: int(1, 1_000_000).default(300),
   RATE_LIMIT_IP_PER_MINUTE: int(1, 1_000_000).default(1200),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(1, 1_000_000).default(10),
   ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -109,6 +118,12 @@ export interface Config {
   bridgeMaxInFlight: number;
   natsAckWaitMs: number;
   natsDuplicateWindowMs: number;
+  /** Bytes the usage stream holds at most; past it JetStream refuses publishes (the producer retries later). */
+  usageMaxBytes: number;
+  /** Bytes the dead-letter stream holds at most; past it the oldest dead letters go. */
+  dlqMaxBytes: number;
+  /** Bytes the billing-events stream holds at most; past it the oldest events go (the events collection keeps them). */
+  eventsMaxBytes: number;
   kycRequired: boolean;
   adminToken: string | undefined;
   webhookSecret: string | undefined;
@@ -116,10 +131,16 @@ export interface Config {
   httpPort: number;
   metricsPort: number | undefined;
   logLevel: string;
+  /** GET /v1/stats (open to anyone) reads the pipeline's counts at most once per this many ms. */
+  statsCacheMs: number;
+  /** A ledger page (account, limit, cursor) is read at most once per this many ms; 0 reads every request. */
+  ledgerCacheMs: number;
   /** Account and webhook routes: requests per minute per account key (after authentication). */
   rateLimitKeyPerMinute: number;
   /** Account and webhook routes and the account page: requests per minute per client IP (before authentication). */
   rateLimitIpPerMinute: number;
+  /** Refused sign-ins (admin token, account key, sign-in forms) per minute per client IP; past it every sign-in from the IP is 429. */
+  rateLimitAuthFailuresPerMinute: number;
   /** How long an account page session lasts. */
   accountSessionHours: number;
 }
@@ -148,6 +169,9 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     bridgeMaxInFlight: env.BRIDGE_MAX_IN_FLIGHT,
     natsAckWaitMs: env.NATS_ACK_WAIT_MS,
     natsDuplicateWindowMs: env.NATS_DUPLICATE_WINDOW_MS,
+    usageMaxBytes: env.USAGE_MAX_BYTES,
+    dlqMaxBytes: env.DLQ_MAX_BYTES,
+    eventsMaxBytes: env.EVENTS_MAX_BYTES,
     kycRequired: env.KYC_REQUIRED,
     adminToken: env.ADMIN_TOKEN,
     webhookSecret: env.WEBHOOK_SECRET,
@@ -155,8 +179,11 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     httpPort: env.HTTP_PORT,
     metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,
+    statsCacheMs: env.STATS_CACHE_MS,
+    ledgerCacheMs: env.LEDGER_CACHE_MS,
     rateLimitKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE,
     rateLimitIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
+    rateLimitAuthFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     accountSessionHours: env.ACCOUNT_SESSION_HOURS,
   };
 }

@@ -51,6 +51,7 @@ export {
   isCategory,
   isKind,
   recordKey,
+  jsonBytesWithin,
   validateRecord,
 } from './record.js';
 export type { RawMessage, Validation, ValidationContext } from './record.js';

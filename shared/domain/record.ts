@@ -128,8 +128,61 @@ function parseDocument(payload: Uint8Array | string): Json | null {
   return isObject(doc) ? doc : null;
 }
 
-/** Checks one raw message against every rule of SPEC 3. Pure: `now` comes from ctx. */
+/**
+ * The UTF-8 length of `JSON.stringify(value)` for a value JSON.parse returned, counted
+ * without recursion and given up once past `limit` (the answer is then some number above
+ * it). JSON.stringify recurses and overflows the stack near 5,000 levels, which a record
+ * of 8 KiB can almost reach (`[[[...]]]`). Depth needs no bound of its own: each level
+ * adds at least two bytes, so a deep value passes `limit` within limit/2 levels.
+ */
+export function jsonBytesWithin(value: unknown, limit: number): number {
+  let bytes = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      bytes += 2 + Math.max(0, v.length - 1);
+      if (bytes > limit) return bytes;
+      for (const item of v) stack.push(item);
+    } else if (isObject(v)) {
+      const keys = Object.keys(v);
+      bytes += 2 + Math.max(0, keys.length - 1);
+      for (const key of keys) {
+        bytes += Buffer.byteLength(JSON.stringify(key), 'utf8') + 1;
+        if (bytes > limit) return bytes;
+        stack.push(v[key]);
+      }
+    } else {
+      bytes += Buffer.byteLength(JSON.stringify(v) ?? 'null', 'utf8');
+    }
+    if (bytes > limit) return bytes;
+  }
+  return bytes;
+}
+
+/** Whatever goes wrong while measuring meta is the meta's fault, reported as invalid_meta. */
+function validMeta(meta: unknown): meta is Json {
+  try {
+    return isObject(meta) && jsonBytesWithin(meta, MAX_META_BYTES) <= MAX_META_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks one raw message against every rule of SPEC 3. Pure: `now` comes from ctx. Total:
+ * whatever the bytes, it answers a code and never throws, since a throw would leave the
+ * message neither acked nor dead-lettered and cut every later fetch short.
+ */
 export function validateRecord(input: RawMessage, ctx: ValidationContext): Validation {
+  try {
+    return check(input, ctx);
+  } catch {
+    return fail('malformed_json', 'payload could not be read as a JSON record');
+  }
+}
+
+function check(input: RawMessage, ctx: ValidationContext): Validation {
   const { payload } = input;
   if (typeof payload === 'string' ? exceeds(payload, MAX_PAYLOAD_BYTES) : payload.byteLength > MAX_PAYLOAD_BYTES) {
     return fail('too_large', `payload is over ${MAX_PAYLOAD_BYTES} bytes`);
@@ -175,7 +228,7 @@ export function validateRecord(input: RawMessage, ctx: ValidationContext): Valid
   if (!absent(rawCost) && costMicros === null) return fail('invalid_cost', 'cost_micros must be an integer >= 0');
 
   const meta = absent(body['meta']) ? null : body['meta'];
-  if (meta !== null && (!isObject(meta) || exceeds(JSON.stringify(meta), MAX_META_BYTES))) {
+  if (meta !== null && !validMeta(meta)) {
     return fail('invalid_meta', `meta must be an object of at most ${MAX_META_BYTES} bytes`);
   }
 

@@ -1,4 +1,5 @@
-export { createLogger, REDACT_PATHS } from './logger.js';
+export { createLogger, REDACT_PATHS, URL_PATHS } from './logger.js';
+export { redactUrl } from './redact.js';
 export type { Logger, LoggerConfig } from './logger.js';
 export { Shutdown } from './shutdown.js';
 export type { ShutdownOptions, ShutdownStep } from './shutdown.js';
@@ -25,6 +26,7 @@ export {
   batchApplySeconds,
   publishToChargedSeconds,
   tickRuns,
+  apiViewReadSeconds,
 } from './metrics.js';
 export type { ScrapeSource } from './metrics.js';
 export { readOrCreateAdminToken, ADMIN_TOKEN_FILE } from './adminToken.js';

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { redactUrl } from './redact.js';
 
 /** Paths pino blanks out wherever they appear in a log object: secrets are never logged (SPEC 12). */
 export const REDACT_PATHS: readonly string[] = [
@@ -21,6 +22,13 @@ export const REDACT_PATHS: readonly string[] = [
   'config.webhookSecret',
 ];
 
+/** Fields that hold server URLs: logged with any `user:pass@` masked (redactUrl), the rest kept. */
+const URL_FIELDS = new Set(['url', 'uri', 'natsUrl', 'redisUrl', 'mongoUrl']);
+export const URL_PATHS: readonly string[] = [...URL_FIELDS].flatMap((field) => [field, `*.${field}`]);
+
+const censor = (value: unknown, path: string[]): unknown =>
+  URL_FIELDS.has(path.at(-1) ?? '') ? (typeof value === 'string' ? redactUrl(value) : value) : '[redacted]';
+
 export interface LoggerConfig {
   /** @defaultValue 'info' */
   level?: string;
@@ -34,7 +42,7 @@ export interface LoggerConfig {
 export function createLogger(config: LoggerConfig = {}): Logger {
   const options: LoggerOptions = {
     level: config.level ?? 'info',
-    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    redact: { paths: [...REDACT_PATHS, ...URL_PATHS], censor },
     base: config.name ? { name: config.name } : {},
     timestamp: pino.stdTimeFunctions.isoTime,
   };

@@ -73,6 +73,14 @@ export const tickRuns = new Counter({
   registers: [metricsRegistry],
 });
 
+export const apiViewReadSeconds = new Histogram({
+  name: 'tally_api_view_read_seconds',
+  help: 'Store reads behind the API\'s cached views (stats, ledger pages): each scans the shard log, at most one per freshness period.',
+  labelNames: ['view'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [metricsRegistry],
+});
+
 /** Shared state read at scrape time; each read may fail on its own (its `_up` gauge says so). */
 export interface ScrapeSource {
   /** The bridges' durable consumer: messages not yet delivered, and delivered but not acked. */

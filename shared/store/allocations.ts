@@ -1,7 +1,7 @@
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import { MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
 import { COLLECTIONS, type AllocationDoc } from './collections.js';
-import { insertUnique } from './errors.js';
+import { InvalidCursorError, insertUnique } from './errors.js';
 
 /** The claim key of one quota slot: at most one allocation per (account, plan, slot). */
 export const allocationId = (accountId: string, planSeq: number, slot: number): string => `vm:${accountId}:${planSeq}:${slot}`;
@@ -11,10 +11,35 @@ export async function insertAllocation(db: Db, doc: AllocationDoc): Promise<'ins
   return insertUnique<AllocationDoc>(db, COLLECTIONS.allocations, doc);
 }
 
-/** An account's allocations by plan and slot (a scan of one small collection; a request-path read); every account's without an id. */
+/** Every allocation (one account's with an id) by account, plan and slot: the CLI's listing; the API pages (pageAllocations). */
 export async function listAllocations(db: Db, accountId?: string): Promise<AllocationDoc[]> {
   const filter = accountId === undefined ? {} : { account_id: accountId };
   return db.collection<AllocationDoc>(COLLECTIONS.allocations).find(filter).sort({ account_id: 1, plan_seq: 1, slot: 1 }).toArray();
+}
+
+export interface AllocationPage {
+  /** Newest plan first, highest slot first. */
+  allocations: AllocationDoc[];
+  /** Pass as `after` for the next page (the last allocation's id); null on the last page. */
+  next: string | null;
+}
+
+/**
+ * One page of an account's allocations, newest first (SPEC 10: every list the API serves is
+ * paged). `after` is an allocation id of the account, as `next` gives it; any other value
+ * is refused with an InvalidCursorError.
+ */
+export async function pageAllocations(db: Db, accountId: string, page: { limit: number; after?: string | undefined }): Promise<AllocationPage> {
+  let below = {};
+  if (page.after !== undefined) {
+    const match = /^(\d{1,9}):(\d{1,9})$/.exec(page.after.startsWith(`vm:${accountId}:`) ? page.after.slice(`vm:${accountId}:`.length) : '');
+    if (!match) throw new InvalidCursorError(`after: not an allocation of account ${accountId} (pass the \`next\` of the previous page)`);
+    const [planSeq, slot] = [Number(match[1]), Number(match[2])];
+    below = { $or: [{ plan_seq: { $lt: planSeq } }, { plan_seq: planSeq, slot: { $lt: slot } }] };
+  }
+  const found = await db.collection<AllocationDoc>(COLLECTIONS.allocations).find({ account_id: accountId, ...below }).sort({ plan_seq: -1, slot: -1 }).limit(page.limit + 1).toArray();
+  const allocations = found.slice(0, page.limit);
+  return { allocations, next: found.length > page.limit ? allocations.at(-1)!._id : null };
 }
 
 /**

@@ -34,3 +34,6 @@ export async function insertUnique<T extends Document>(db: Db, collection: strin
     throw err;
   }
 }
+
+/** `after` is not a cursor this store gave out (the `next` of a previous page). */
+export class InvalidCursorError extends Error {}

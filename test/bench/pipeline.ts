@@ -19,7 +19,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { USAGE_STREAM, connectBus, ensureStreams } from '../../shared/bus/index.js';
+import { USAGE_STREAM, connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { publishAll, type RecordedLine } from '../support/stream.js';
 import { StreamGenerator } from '../../services/cli/load/generate.js';
@@ -54,7 +54,7 @@ const { servers } = bench;
 const env = benchEnv(servers, 'bench', Number(values.shards));
 const config = loadConfig(env);
 const bus = await connectBus(servers.natsUrl, 'bench');
-await ensureStreams(bus.jsm);
+await ensureStreams(bus.jsm, streamOptions(config));
 const now = Date.now();
 // --generator: `tally generate`'s stream (what `npm run bench` replays) instead of the simple one above.
 const lines = values.generator ? [...new StreamGenerator({ records: N, accounts: A, seed: 1, now, badRate: 0, dupRate: 0 }).lines()] : stream(now);

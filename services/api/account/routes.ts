@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../../shared/domain/index.js';
-import { listAllocations, listEvents, readAccount, readAccountLedger } from '../../../shared/store/index.js';
+import { listEvents, pageAllocations, readAccount } from '../../../shared/store/index.js';
 import type { ApiContext } from '../context.js';
 import { bannerFor } from './banners.js';
 import { renderAccountPage, renderErrorPage, renderLoginPage } from './page.js';
@@ -10,6 +10,8 @@ import type { Session } from './session.js';
 
 const COOKIE = 'tally_account';
 const RECENT = 10;
+/** VMs listed, newest first: a plan's whole quota fits. */
+const VMS_SHOWN = 50;
 
 /** Page answers are private and never framed; the pages run no script at all. */
 const HEADERS = {
@@ -96,8 +98,17 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
       return redirect(reply, `/account/login?error=${codeOf(err)}`);
     }
     const presented = (request.body as Record<string, unknown> | undefined)?.['key'];
-    const identity = typeof presented === 'string' ? await ctx.keys.verify(presented.trim()) : null;
-    if (identity === null) return redirect(reply, '/account/login?error=unauthorized');
+    let identity;
+    try {
+      identity = await ctx.limits.signIn(request, reply, true, async () => {
+        const found = typeof presented === 'string' ? await ctx.keys.verify(presented.trim()) : null;
+        if (found === null) throw new TallyError('unauthorized', 'not a key of any account');
+        return found;
+      });
+    } catch (err) {
+      if (!(err instanceof TallyError)) throw err;
+      return redirect(reply, `/account/login?error=${err.code}`);
+    }
     const sessionId = await ctx.sessions.create(identity);
     reply.setCookie(COOKIE, sessionId, cookieOptions(request));
     return redirect(reply, '/account');
@@ -118,15 +129,14 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
     const id = session.accountId;
     const query = request.query as Record<string, unknown>;
     const account = await ctx.accounts.account(id);
-    // The ledger view scans this account's shard log (an operator view, SPEC 11 rule 4): the
-    // page shows the latest lines only, and only to a signed-in holder under the key limit.
-    const ledger = account ? (await readAccountLedger(ctx.db, id, account.shard, { limit: Number.MAX_SAFE_INTEGER })).entries.slice(-RECENT).reverse() : [];
-    const [allocations, events] = await Promise.all([listAllocations(ctx.db, id), listEvents(ctx.db, id, RECENT)]);
+    // The newest lines only: one bounded ledger page, shared with the JSON route's cache.
+    const ledger = account ? (await ctx.ledger.read(id, RECENT)).page.entries : [];
+    const [allocations, events] = await Promise.all([pageAllocations(ctx.db, id, { limit: VMS_SHOWN }), listEvents(ctx.db, id, RECENT)]);
     return html(
       reply,
       renderAccountPage({
         accountId: id, now: ctx.clock(), banner: bannerFor(query['error']) ?? bannerFor(query['ok']) ?? (account ? null : bannerFor('account_not_found')),
-        account, plans: ctx.plans, ladder: ctx.ladder, allocations: [...allocations].reverse(), ledger, events,
+        account, plans: ctx.plans, ladder: ctx.ladder, allocations: allocations.allocations, ledger, events,
       }),
     );
   });

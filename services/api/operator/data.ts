@@ -6,7 +6,7 @@ import type { ScrapeSource } from '../../../shared/runtime/index.js';
 import { listRecentAllocations, listRecentTierTransitions, listTicks, type AccountDoc } from '../../../shared/store/index.js';
 import { tickReport } from '../../../shared/queue/index.js';
 import { allocationView, transitionView } from '../views.js';
-import { Cached, type CacheVersion } from './cache.js';
+import { Cached, type CacheVersion } from '../cache.js';
 import type { AccountReader } from '../../../shared/readModel/index.js';
 import { deadLetterCounts } from './deadLetters.js';
 import type { RateSampler } from './rates.js';
@@ -64,20 +64,20 @@ export class OperatorData {
 
   constructor(private readonly deps: OperatorDataDeps) {
     const { db, bus } = deps;
-    this.accounts = new Cached(STORE_TTL_MS, () => deps.accounts.list(), Date.now, deps.version);
-    this.allocations = new Cached(STORE_TTL_MS, async () => (await listRecentAllocations(db, 50)).map(allocationView));
-    this.ticks = new Cached(STORE_TTL_MS, async () => ({
+    this.accounts = new Cached({ ttlMs: STORE_TTL_MS, ...(deps.version ? { version: deps.version } : {}) }, () => deps.accounts.list());
+    this.allocations = new Cached({ ttlMs: STORE_TTL_MS }, async () => (await listRecentAllocations(db, 50)).map(allocationView));
+    this.ticks = new Cached({ ttlMs: STORE_TTL_MS }, async () => ({
       ticks: (await listTicks(db, 20)).map(tickReport),
       transitions: (await listRecentTierTransitions(db, 50)).map((t) => ({ account_id: t.account_id, ...transitionView(t) })),
     }));
-    this.lag = new Cached(LIVE_TTL_MS, async () => {
+    this.lag = new Cached({ ttlMs: LIVE_TTL_MS }, async () => {
       const info = await bus.jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER);
       return { pending: info.num_pending, ackPending: info.num_ack_pending };
     });
-    this.depths = new Cached(LIVE_TTL_MS, () =>
+    this.depths = new Cached({ ttlMs: LIVE_TTL_MS }, () =>
       Promise.all(deps.queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts(...QUEUE_STATES) }))),
     );
-    this.streams = new Cached(LIVE_TTL_MS, async () => {
+    this.streams = new Cached({ ttlMs: LIVE_TTL_MS }, async () => {
       const [usage, dlq, deadByCode] = await Promise.all([bus.jsm.streams.info(USAGE_STREAM), bus.jsm.streams.info(DLQ_STREAM), deadLetterCounts(bus)]);
       return { usageMessages: usage.state.messages, deadLetters: dlq.state.messages, deadByCode };
     });

@@ -8,7 +8,7 @@ import type { ApiContext } from '../context.js';
 import { loadAssets } from './assets.js';
 import { registerBullBoard } from './bullBoard.js';
 import { OperatorData } from './data.js';
-import type { CacheVersion } from './cache.js';
+import type { CacheVersion } from '../cache.js';
 import { RateSampler } from './rates.js';
 import { assetRoutes, dashboardRoutes, guardOperator, sessionRoutes } from './routes.js';
 

@@ -9,7 +9,7 @@ import type { Asset } from './assets.js';
 import type { OperatorData } from './data.js';
 import { deadLetterAt, latestDeadLetters } from './deadLetters.js';
 import { dashboardPage, loginPage, unauthorizedPage } from './pages.js';
-import { clearSession, requireOperator, safeNext, setSession, wantsHtml } from './session.js';
+import { clearSession, presentsOperatorCredentials, requireOperator, safeNext, setSession, wantsHtml } from './session.js';
 
 /** Our own pages run only our own scripts and cannot be framed (clickjacking of the sign-out, the viewer). */
 const PAGE_HEADERS = {
@@ -39,9 +39,15 @@ export function sessionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const form = loginForm.safeParse(request.body);
       const next = safeNext(form.success ? form.data.next : undefined);
       const token = form.success ? form.data.token : '';
-      if (!sameSecret(token, ctx.credentials.adminToken)) {
-        ctx.logger.warn({ ip: request.ip }, 'operator sign-in refused');
-        return page(reply, 401, loginPage({ next, error: 'That is not the admin token.', configured: ctx.credentials.adminToken !== undefined }));
+      const configured = ctx.credentials.adminToken !== undefined;
+      try {
+        await ctx.limits.signIn(request, reply, true, () => {
+          if (!sameSecret(token, ctx.credentials.adminToken)) throw new TallyError('unauthorized', 'That is not the admin token.');
+        });
+      } catch (err) {
+        if (!(err instanceof TallyError)) throw err;
+        ctx.logger.warn({ ip: request.ip, code: err.code }, 'operator sign-in refused');
+        return page(reply, err.status, loginPage({ next, error: err.message, configured }));
       }
       setSession(reply, request, token, ctx.clock());
       return reply.code(303).header('location', next).send();
@@ -69,10 +75,10 @@ export function assetRoutes(app: FastifyInstance, assets: ReadonlyMap<string, As
 export function guardOperator(scope: FastifyInstance, ctx: ApiContext): void {
   scope.addHook('onRequest', async (request, reply) => {
     try {
-      requireOperator(request, ctx.credentials, ctx.clock());
+      await ctx.limits.signIn(request, reply, presentsOperatorCredentials(request), () => requireOperator(request, ctx.credentials, ctx.clock()));
     } catch (err) {
       if (!(err instanceof TallyError)) throw err;
-      if (request.method === 'GET' && wantsHtml(request)) return page(reply, 401, unauthorizedPage(request.url));
+      if (err.code === 'unauthorized' && request.method === 'GET' && wantsHtml(request)) return page(reply, 401, unauthorizedPage(request.url));
       // Answered here rather than thrown: bull-board's routes have their own error handler,
       // which would turn the 401 into a 500.
       return reply.code(err.status).send(err.toBody());

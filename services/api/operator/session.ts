@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { requireAdmin, type Credentials } from '../auth.js';
+import { presentsBearer, requireAdmin, type Credentials } from '../auth.js';
 
 /** The operator's browser session: HttpOnly, SameSite=Strict, never the token itself. */
 export const SESSION_COOKIE = 'tally_admin';
@@ -44,6 +44,11 @@ function sessionOf(request: FastifyRequest): string | undefined {
 export function requireOperator(request: FastifyRequest, credentials: Credentials, now: number): void {
   if (validSession(sessionOf(request), credentials, now)) return;
   requireAdmin(request, credentials);
+}
+
+/** A session cookie or a Bearer token: credentials whose refusal counts as a guess (RateLimits.signIn). */
+export function presentsOperatorCredentials(request: FastifyRequest): boolean {
+  return sessionOf(request) !== undefined || presentsBearer(request);
 }
 
 /** Browsers navigating ask for HTML; they get a page with a sign-in link instead of JSON. */

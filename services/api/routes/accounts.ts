@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../../shared/domain/index.js';
-import { listAllocations, readAccountLedger, UnknownCursorError, type AccountDoc } from '../../../shared/store/index.js';
-import { authorize } from '../auth.js';
+import { InvalidCursorError, pageAllocations, type AccountDoc } from '../../../shared/store/index.js';
+import { authorize, presentsBearer } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { accountParams, allocateVmBody, buyPlanBody, ledgerQuery, parseInput } from '../schemas.js';
+import type { AccountLedgerPage } from '../ledger.js';
+import { accountParams, allocateVmBody, allocationsQuery, buyPlanBody, ledgerQuery, parseInput } from '../schemas.js';
 import { accountView, allocationView, ledgerLineView, purchaseView } from '../views.js';
 
 /** 201 once the owner has folded the write, 202 when the entry is stored and its fold is still pending. */
@@ -13,9 +14,11 @@ const view = (account: AccountDoc | null) => (account ? accountView(account) : n
 
 /** `/v1/accounts/:id/*`: read an account, buy a plan, allocate a VM (SPEC 7, 13). */
 export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const ledgerBodies = new WeakMap<AccountLedgerPage, string>();
   /** Who may call (SPEC 13) before what was asked: an outsider learns nothing from a 400. Then the per-key limit. */
   const accountId = async (params: unknown, request: FastifyRequest, reply: FastifyReply): Promise<string> => {
-    const caller = await authorize(request, String((params as { id?: unknown }).id ?? ''), ctx.credentials, ctx.keys);
+    const id = String((params as { id?: unknown }).id ?? '');
+    const caller = await ctx.limits.signIn(request, reply, presentsBearer(request), () => authorize(request, id, ctx.credentials, ctx.keys));
     if (caller.kind === 'key') await ctx.limits.byKey(request, reply, caller.keyId);
     return parseInput(accountParams, params, 'params').id;
   };
@@ -26,20 +29,27 @@ export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/accounts/:id/ledger', limited, async (request, reply) => {
     const id = await accountId(request.params, request, reply);
     const query = parseInput(ledgerQuery, request.query, 'query');
-    const account = await ctx.billing.account(id);
-    try {
-      const page = await readAccountLedger(ctx.db, id, account.shard, { limit: query.limit ?? 100, after: query.after });
-      return { account_id: id, balance_micros: accountView(account).balance_micros, entries: page.entries.map(ledgerLineView), next: page.next };
-    } catch (err) {
-      if (err instanceof UnknownCursorError) throw new TallyError('invalid_request', err.message);
-      throw err;
+    const read = await ctx.ledger.read(id, query.limit ?? 100, query.after);
+    // A cached page is shared by every caller until it expires: its body is written once.
+    let body = ledgerBodies.get(read);
+    if (body === undefined) {
+      body = JSON.stringify({ account_id: id, balance_micros: accountView(read.account).balance_micros, entries: read.page.entries.map(ledgerLineView), next: read.page.next });
+      ledgerBodies.set(read, body);
     }
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
   app.get('/v1/accounts/:id/allocations', limited, async (request, reply) => {
     const id = await accountId(request.params, request, reply);
+    const query = parseInput(allocationsQuery, request.query, 'query');
     await ctx.billing.account(id);
-    return { account_id: id, allocations: (await listAllocations(ctx.db, id)).map(allocationView) };
+    try {
+      const page = await pageAllocations(ctx.db, id, { limit: query.limit ?? 100, after: query.after });
+      return { account_id: id, allocations: page.allocations.map(allocationView), next: page.next };
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw new TallyError('invalid_request', err.message);
+      throw err;
+    }
   });
 
   app.post('/v1/accounts/:id/plan', limited, async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { TallyError } from '../../../shared/domain/index.js';
-import { requireAdmin } from '../auth.js';
+import { admitAdmin } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { accountParams, keyParams, parseInput } from '../schemas.js';
 
@@ -10,7 +10,7 @@ import { accountParams, keyParams, parseInput } from '../schemas.js';
  */
 export function keyRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/v1/admin/accounts/:id/keys', async (request, reply) => {
-    requireAdmin(request, ctx.credentials);
+    await admitAdmin(request, reply, ctx.credentials, ctx.limits);
     const { id } = parseInput(accountParams, request.params, 'params');
     const created = await ctx.keys.create(id);
     // The key must not linger in shared caches or proxies: it is shown once.
@@ -18,15 +18,15 @@ export function keyRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return reply.code(201).send({ account_id: id, key_id: created.keyId, key: created.key, created_at: created.createdAt.toISOString() });
   });
 
-  app.get('/v1/admin/accounts/:id/keys', async (request) => {
-    requireAdmin(request, ctx.credentials);
+  app.get('/v1/admin/accounts/:id/keys', async (request, reply) => {
+    await admitAdmin(request, reply, ctx.credentials, ctx.limits);
     const { id } = parseInput(accountParams, request.params, 'params');
     const keys = await ctx.keys.list(id);
     return { account_id: id, keys: keys.map((k) => ({ key_id: k.keyId, created_at: k.createdAt.toISOString() })) };
   });
 
-  app.delete('/v1/admin/accounts/:id/keys/:key_id', async (request) => {
-    requireAdmin(request, ctx.credentials);
+  app.delete('/v1/admin/accounts/:id/keys/:key_id', async (request, reply) => {
+    await admitAdmin(request, reply, ctx.credentials, ctx.limits);
     const params = parseInput(keyParams, request.params, 'params');
     const revoked = await ctx.keys.revoke(params.id, params.key_id);
     if (revoked === null) throw new TallyError('not_found', `account ${params.id} has no key ${params.key_id}`);

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Command } from 'commander';
+import type { Config } from '../../../shared/config/index.js';
 import type { Endpoints, Shutdown } from '../../../shared/runtime/index.js';
+import { redactUrl } from '../../../shared/runtime/redact.js';
 import { cliContext, endpointsFor } from '../context.js';
 
 // Each action loads what it runs (see services/cli/main.ts): the CLI starts in a blink.
@@ -27,6 +29,23 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: { token: stri
     lines.unshift(`  Operator ${url}/login   (dashboard: set ADMIN_TOKEN to enable sign-in)`);
   }
   return lines;
+}
+
+/** What `tally up` prints once everything runs. Server URLs may carry credentials: never printed (SPEC 10). */
+export function upBanner(
+  endpoints: Endpoints, config: Pick<Config, 'mongoDb' | 'dataDir' | 'adminToken'>, apiUrl: string, local: { token: string; path: string; created: boolean } | null,
+): string {
+  return [
+    'tally is up',
+    `  NATS     ${redactUrl(endpoints.natsUrl)}   (publish usage to usage.<account_id>)`,
+    `  Redis    ${redactUrl(endpoints.redisUrl)}`,
+    `  MongoDB  ${redactUrl(endpoints.mongoUrl)}   (database ${config.mongoDb})`,
+    `  data     ${config.dataDir}`,
+    `  API      ${apiUrl}   (plans, VMs, payment webhook; admin: Bearer ADMIN_TOKEN)`,
+    ...dashboardLines(apiUrl, config.adminToken !== undefined, local),
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n');
 }
 
 /** METRICS_PORT set: this process's counters at /metrics, for Prometheus to add up across replicas. */
@@ -69,19 +88,7 @@ export function registerPipelineCommands(program: Command): void {
       shutdown.add('scheduler', () => scheduler.stop());
       const api = await startApi(localToken ? { ...config, adminToken: localToken.token } : config, endpoints, logger);
       shutdown.add('api', () => api.stop());
-      process.stdout.write(
-        [
-          'tally is up',
-          `  NATS     ${endpoints.natsUrl}   (publish usage to usage.<account_id>)`,
-          `  Redis    ${endpoints.redisUrl}`,
-          `  MongoDB  ${endpoints.mongoUrl}   (database ${config.mongoDb})`,
-          `  data     ${config.dataDir}`,
-          `  API      ${api.url}   (plans, VMs, payment webhook; admin: Bearer ADMIN_TOKEN)`,
-          ...dashboardLines(api.url, config.adminToken !== undefined, localToken),
-          'Ctrl-C stops everything.',
-          '',
-        ].join('\n'),
-      );
+      process.stdout.write(upBanner(endpoints, config, api.url, localToken));
     });
 
   program

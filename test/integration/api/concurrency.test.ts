@@ -77,7 +77,15 @@ describe('accounts API under concurrency, three API processes', () => {
     expect(account).toMatchObject({ vm_quota_total: 5, vm_quota_used: 5, balance_micros: 0 });
     expect(await listAllocations(mongo.db, 'acct-vm')).toHaveLength(5);
     const listed = (await call(url(1), 'GET', '/v1/accounts/acct-vm/allocations')).body.allocations;
-    expect(listed.map((a: { slot: number }) => a.slot)).toEqual([1, 2, 3, 4, 5]);
+    expect(listed.map((a: { slot: number }) => a.slot)).toEqual([5, 4, 3, 2, 1]);
+    const pages: number[][] = [];
+    for (let after: string | null = ''; after !== null; ) {
+      const page: { allocations: { slot: number }[]; next: string | null } = (await call(url(1), 'GET', `/v1/accounts/acct-vm/allocations?limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`)).body;
+      pages.push(page.allocations.map((a) => a.slot));
+      after = page.next;
+    }
+    expect(pages).toEqual([[5, 4], [3, 2], [1]]);
+    expect((await call(url(1), 'GET', '/v1/accounts/acct-vm/allocations?after=vm:acct-other:1:2')).body.error.code).toBe('invalid_request');
     expect((await call(url(0), 'POST', '/v1/accounts/acct-vm/vms')).body.error.code).toBe('quota_exhausted');
   });
 
@@ -94,8 +102,8 @@ describe('accounts API under concurrency, three API processes', () => {
     expect(accounts).toBe(3);
     const ledger = (await call(url(0), 'GET', '/v1/accounts/acct-vm/ledger')).body;
     expect(ledger.entries.map((e: { kind: string; amount_micros: number; balance_after_micros: number }) => [e.kind, e.amount_micros, e.balance_after_micros])).toEqual([
-      ['payment', 10_000_000, 10_000_000],
       ['plan_purchase', -10_000_000, 0],
+      ['payment', 10_000_000, 10_000_000],
     ]);
   });
 });

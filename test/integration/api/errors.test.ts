@@ -105,12 +105,12 @@ describe('accounts API errors', () => {
     expectError(await pay(stack.url, { payment_id: 'p-poor', account_id: 'acct-poor', amount_micros: 2_000_000, paid_at: '2026-01-01T00:00:00Z' }), 'payment_conflict');
   });
 
-  it('pages the ledger with limit and after', async () => {
+  it('pages the ledger newest first with limit and the previous page\'s next', async () => {
     const first = (await call(stack.url, 'GET', '/v1/accounts/acct-rich/ledger?limit=1')).body;
     expect(first.entries).toHaveLength(1);
-    expect(first.entries[0]).toMatchObject({ kind: 'payment', amount_micros: 50_000_000, folded: true });
+    expect(first.entries[0]).toMatchObject({ kind: 'plan_purchase', amount_micros: -10_000_000, balance_after_micros: 40_000_000, folded: true });
     const second = (await call(stack.url, 'GET', `/v1/accounts/acct-rich/ledger?limit=1&after=${encodeURIComponent(first.next)}`)).body;
-    expect(second.entries[0]).toMatchObject({ kind: 'plan_purchase', amount_micros: -10_000_000, balance_after_micros: 40_000_000 });
+    expect(second.entries).toEqual([expect.objectContaining({ kind: 'payment', amount_micros: 50_000_000, balance_after_micros: 50_000_000 })]);
     expect(second.next).toBeNull();
   });
 

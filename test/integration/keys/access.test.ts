@@ -37,7 +37,8 @@ describe('account keys: who may call what', () => {
   };
 
   beforeAll(async () => {
-    env = apiEnv(servers, { LOG_LEVEL: 'debug' });
+    // Dozens of deliberate refusals: the budget of refused sign-ins (test/integration/ops/signInLimit.test.ts) is raised here.
+    env = apiEnv(servers, { LOG_LEVEL: 'debug', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000' });
     config = configOf(servers, env);
     worker = await startWorker(config, servers, testLogger());
     apis = await Promise.all([0, 1].map(() => spawnApi(env, { onStderr: (chunk) => (logs += chunk) })));

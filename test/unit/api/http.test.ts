@@ -13,7 +13,7 @@ let ready = true;
 
 /** No store, no queues: these paths must answer before touching either. */
 const app = buildApi(
-  { plans: DEFAULT_PLANS, kycRequired: false, adminToken: ADMIN, webhookSecret: SECRET },
+  { plans: DEFAULT_PLANS, kycRequired: false, adminToken: ADMIN, webhookSecret: SECRET, statsCacheMs: 1000, ledgerCacheMs: 1000, rateLimitAuthFailuresPerMinute: 10 },
   {
     db: {} as Db,
     queues: {} as ShardQueues,

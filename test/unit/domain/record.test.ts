@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEAD_LETTER_CODES,
+  MAX_META_BYTES,
+  jsonBytesWithin,
   parsePriceBook,
   validateRecord,
   type DeadLetterCode,
@@ -226,5 +228,73 @@ describe('validateRecord: CloudEvents 1.0 structured JSON', () => {
     expect(codeOf(msg(ce({}, { quantity: -1 })))).toBe('invalid_quantity');
     expect(codeOf(msg(ce({ time: undefined })))).toBe('invalid_occurred_at');
     expect(codeOf(msg(ce({ id: undefined })))).toBe('invalid_id');
+  });
+});
+
+/**
+ * Issue 16 item 6: a record nested thousands of levels deep made validation throw
+ * (JSON.stringify of meta overflows the stack near 5,000 levels), so the bridge neither
+ * acked nor dead-lettered it. Validation is total: every payload gets a code.
+ */
+describe('validateRecord: deeply nested payloads never throw', () => {
+  const deep = (levels: number, leaf = '1'): string => '['.repeat(levels) + leaf + ']'.repeat(levels);
+  const record = (extra: string) => `{"id":"rec-1","account_id":"acct-1","kind":"llm_token","quantity":1000,"occurred_at":"${iso(NOW - DAY)}",${extra}}`;
+  const cloudEvent = (dataExtra: string) =>
+    `{"specversion":"1.0","type":"usage","source":"/m","id":"ce-1","subject":"acct-1","time":"${iso(NOW - DAY)}","data":{"kind":"vm_hour","quantity":2,${dataExtra}}}`;
+
+  it.each([10_000, 100_000])('%i levels: in meta, in another field, in a CloudEvent data, as the whole payload', (levels) => {
+    for (const payload of [record(`"meta":{"a":${deep(levels)}}`), record(`"extra":${deep(levels)}`), cloudEvent(`"meta":{"a":${deep(levels)}}`), deep(levels)]) {
+      // Over 8 KiB: refused by size before anything parses it, as bytes or as text.
+      expect(codeOf(msg(payload))).toBe('too_large');
+      expect(codeOf({ subject: 'usage.acct-1', payload: new TextEncoder().encode(payload) })).toBe('too_large');
+    }
+  });
+
+  it('as deep as 8 KiB allows (~4,000 levels): invalid_meta in meta, ignored elsewhere', () => {
+    const levels = 4000;
+    expect(codeOf(msg(record(`"meta":{"a":${deep(levels)}}`)))).toBe('invalid_meta');
+    expect(codeOf(msg(cloudEvent(`"meta":{"a":${deep(levels)}}`)))).toBe('invalid_meta');
+    expect(codeOf(msg(record(`"extra":${deep(levels)}`)))).toBe('ok');
+    expect(codeOf(msg(cloudEvent(`"extra":${deep(levels)}`)))).toBe('ok');
+    expect(codeOf(msg(record(`"quantity":${deep(levels)}`).replace('"quantity":1000,', '')))).toBe('invalid_quantity');
+    expect(codeOf(msg(deep(levels)))).toBe('malformed_json');
+  });
+
+  it('still answers with a nearly exhausted stack', () => {
+    const payload = msg(record(`"meta":{"a":${deep(4000)}}`));
+    let deepest: DeadLetterCode | 'ok' | 'threw' = 'threw';
+    const descend = (n: number): void => {
+      try {
+        descend(n + 1);
+      } catch {
+        // The frames just above the overflow: validation runs with almost no stack left.
+        if (deepest === 'threw') deepest = codeOf(payload);
+      }
+    };
+    descend(0);
+    expect(['invalid_meta', 'malformed_json']).toContain(deepest);
+  });
+
+  it('an unexpected failure inside validation becomes a dead letter with a code, not a throw', () => {
+    const priceBook = new Proxy(CTX.priceBook, { get: () => { throw new Error('boom'); } });
+    const result = validateRecord(msg(v1()), { ...CTX, priceBook });
+    expect(result).toMatchObject({ ok: false, code: 'malformed_json' });
+  });
+});
+
+describe('jsonBytesWithin', () => {
+  it('equals the UTF-8 length of JSON.stringify on ordinary values', () => {
+    for (const value of [{}, [], { a: 1, 'é': ['x', null, true, 1.5e21, -0.25] }, { nested: { deeper: [[], {}, 'ü\u2028"\\'] } }, 'x', 0]) {
+      expect(jsonBytesWithin(value, 1 << 20)).toBe(Buffer.byteLength(JSON.stringify(value), 'utf8'));
+    }
+  });
+
+  it('measures 100,000 levels that JSON.stringify cannot, stopping once past the limit', () => {
+    let value: unknown = 1;
+    for (let i = 0; i < 100_000; i++) value = { a: [value] };
+    expect(() => JSON.stringify(value)).toThrow(RangeError);
+    const bytes = jsonBytesWithin(value, MAX_META_BYTES);
+    expect(bytes).toBeGreaterThan(MAX_META_BYTES);
+    expect(bytes).toBeLessThan(MAX_META_BYTES + 16);
   });
 });

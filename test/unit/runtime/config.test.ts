@@ -20,6 +20,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ HTTP_HOST: 'two words' })).toThrow(/^HTTP_HOST: must be a host name or an IP address/);
   });
 
+  it('bounds every stream on disk by default, and refuses a byte limit below one largest message', () => {
+    expect(loadConfig({})).toMatchObject({ usageMaxBytes: 8 * 2 ** 30, dlqMaxBytes: 2 ** 30, eventsMaxBytes: 2 ** 30 });
+    expect(loadConfig({ USAGE_MAX_BYTES: '65536' }).usageMaxBytes).toBe(65536);
+    for (const value of ['-1', '0', '65535', '1.5', 'lots']) expect(() => loadConfig({ USAGE_MAX_BYTES: value })).toThrow(/^USAGE_MAX_BYTES: /);
+    expect(() => loadConfig({ DLQ_MAX_BYTES: '-1' })).toThrow(/^DLQ_MAX_BYTES: /);
+  });
+
   it('the README configuration table lists every variable the schema reads', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
