@@ -10,7 +10,7 @@ import { shardOf, shardQueueName } from './shards.js';
  */
 export class ShardQueues {
   private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
-  private readonly listeners = new Map<number, QueueEvents>();
+  private readonly listeners = new Map<number, { events: QueueEvents; connection: Redis }>();
 
   constructor(private readonly redis: Redis, readonly shards: number, private readonly logger?: Logger) {}
 
@@ -31,13 +31,17 @@ export class ShardQueues {
    * first use), so a request waits for its job's outcome instead of polling for it.
    */
   events(shard: number): QueueEvents {
-    let events = this.listeners.get(shard);
-    if (!events) {
-      events = new QueueEvents(shardQueueName(shard), { connection: this.redis.duplicate({ maxRetriesPerRequest: null }) });
+    let listener = this.listeners.get(shard);
+    if (!listener) {
+      const connection = this.redis.duplicate({ maxRetriesPerRequest: null });
+      // Redis away is reported by the shared connection's owner; unheard, it would print for every retry.
+      connection.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events connection error'));
+      const events = new QueueEvents(shardQueueName(shard), { connection });
       events.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events error'));
-      this.listeners.set(shard, events);
+      listener = { events, connection };
+      this.listeners.set(shard, listener);
     }
-    return events;
+    return listener.events;
   }
 
   shardOf(accountId: string): number {
@@ -46,9 +50,8 @@ export class ShardQueues {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
-    await Promise.all([...this.listeners.values()].map(async (e) => {
-      const connection = await e.client;
-      await e.close();
+    await Promise.all([...this.listeners.values()].map(async ({ events, connection }) => {
+      await events.close();
       connection.disconnect();
     }));
     this.queues.clear();

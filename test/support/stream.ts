@@ -60,10 +60,18 @@ export async function storeState(db: Db): Promise<{ balances: Map<string, bigint
 
 /** `tally verify` as the CLI runs it: the balances readers are served (the read model) against the log. */
 export async function verifyServed(config: Config, endpoints: Endpoints, db: Db): ReturnType<typeof verifyLedger> {
+  return (await servedState(config, endpoints, db)).verify;
+}
+
+/** What readers are served (the read model, as `tally accounts` reads it), the log's totals and `verify` on both. */
+export async function servedState(config: Config, endpoints: Endpoints, db: Db): Promise<{ balances: Map<string, bigint>; charged: number; mismatches: number; verify: Awaited<ReturnType<typeof verifyLedger>> }> {
   const redis = redisConnection(endpoints.redisUrl);
   try {
     const reader = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), db, config.shards, (id) => shardOf(id, config.shards));
-    return await verifyLedger(db, await reader.list());
+    const accounts = await reader.list();
+    const verify = await verifyLedger(db, accounts);
+    const totals = await sumShardLog(db);
+    return { balances: new Map(accounts.map((a) => [a._id, a.balance_micros])), charged: totals.charged, mismatches: verify.mismatches.length, verify };
   } finally {
     redis.disconnect();
   }
