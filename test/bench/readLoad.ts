@@ -37,6 +37,7 @@ const { values } = parseArgs({
     'warmup-s': { type: 'string', default: '2' },
     rounds: { type: 'string', default: '2' },
     'pace-ms': { type: 'string', default: '0' },
+    'max-run-s': { type: 'string', default: '1800' },
     // Internal: this file run as the load process.
     client: { type: 'boolean', default: false },
     url: { type: 'string' },
@@ -152,11 +153,15 @@ async function timedRun(name: string, lines: readonly RecordedLine[], loaded: bo
   let clientOut = '';
   clients?.stdout!.on('data', (d: Buffer) => (clientOut += d.toString()));
   // The load is already going when the stream arrives: both routes have answered (their
-  // first reads are done), then --warmup-s more.
-  while (clients && !clientOut.includes('"ready"')) {
-    if (clients.exitCode !== null) throw new Error('the load clients exited');
+  // first reads are done), then --warmup-s more. Routes that do not answer within a minute
+  // are part of the result: the stream starts anyway.
+  const waitUntil = Date.now() + 60_000;
+  while (clients && !clientOut.includes('"ready"') && Date.now() < waitUntil) {
+    if (clients.exitCode !== null || clients.signalCode !== null) throw new Error('the load clients exited');
     await new Promise((r) => setTimeout(r, 50));
   }
+  const answered = clients === null || clientOut.includes('"ready"');
+  if (!answered) log(`${name}: the routes gave no answer within 60 s; starting the stream anyway`);
   if (clients) await new Promise((r) => setTimeout(r, Number(values['warmup-s']) * 1000));
   const readsBefore = await viewReads();
   const cpuBefore = await cpuSnapshot(procs, servers);
@@ -164,7 +169,7 @@ async function timedRun(name: string, lines: readonly RecordedLine[], loaded: bo
   const started = performance.now();
   const published = await runReplay({ js: bus.js, lines: recordedBatches(lines), window: 4000 });
   if (published.errors > 0) throw new Error(`${published.errors} publishes failed (${published.first_error})`);
-  await waitDrained(bus.jsm, (await bus.jsm.streams.info(USAGE_STREAM)).state.last_seq);
+  await waitDrained(bus.jsm, (await bus.jsm.streams.info(USAGE_STREAM)).state.last_seq, Number(values['max-run-s']) * 1000);
   const seconds = (performance.now() - started) / 1000;
   const cpuAfter = { ...(await cpuSnapshot(procs, servers)), api: await cpuSeconds(api.pid), clients: await cpuSeconds(clients?.pid) };
   const before: Record<string, number | null> = { ...cpuBefore, ...extraBefore };
@@ -172,9 +177,12 @@ async function timedRun(name: string, lines: readonly RecordedLine[], loaded: bo
   const readsAfter = await viewReads();
   const run: Run = { name, seconds: +seconds.toFixed(2), cpu_s: cpu, view_reads: Object.fromEntries(Object.entries(readsAfter).map(([k, v]) => [k, v - (readsBefore[k] ?? 0)])) };
   if (clients) {
-    const exited = new Promise((r) => clients.once('exit', r));
-    clients.kill('SIGTERM');
-    await exited;
+    // Stopped by itself after --max-load-s, or now.
+    if (clients.exitCode === null && clients.signalCode === null) {
+      const exited = new Promise((r) => clients.once('exit', r));
+      clients.kill('SIGTERM');
+      await exited;
+    }
     const counts = JSON.parse(clientOut.trim().split('\n').pop()!) as Omit<NonNullable<Run['load']>, 'requests_per_s'>;
     run.load = { ...counts, requests_per_s: Math.round((counts.stats + counts.ledger) / counts.seconds) };
   }
