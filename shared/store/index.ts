@@ -6,7 +6,7 @@ export { COLLECTIONS } from './collections.js';
 export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, AccountDoc, CheckpointDoc, BillingEventType, EventDoc } from './collections.js';
 export { isDuplicateKey, duplicateIndexes, insertUnique } from './errors.js';
 export { appendShardLog, forEachRecord, horizonKeys, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
-export type { HorizonBatch, LogTotals, ShardSnapshot } from './shardLog.js';
+export type { HorizonBatch, LoadShardOptions, LogTotals, ShardSnapshot } from './shardLog.js';
 export { writeAccounts, readAccount, listAccounts, loadShardAccounts, accountVersionId, accountsCollection, MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
 export type { StoredAccount, ShardProjections, ProjectionVersions } from './accounts.js';
 export { insertEvents, listEvents, listUnpublishedEvents, markEventsPublished } from './events.js';
