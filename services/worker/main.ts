@@ -30,7 +30,7 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
   // Redis going away is a case the worker handles (leases lost, shards reloaded): log it, no crash.
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const service = new ShardWorkerService(
-    { shards: config.shards, namespace: config.mongoDb, flushIntervalMs: config.projectionFlushMs, leaseTtlMs: config.workerLeaseTtlMs, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros } },
+    { shards: config.shards, namespace: config.mongoDb, flushIntervalMs: config.projectionFlushMs, leaseTtlMs: config.workerLeaseTtlMs, horizonSnapshotMs: config.horizonSnapshotMs, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros } },
     { db: mongo.db, bus, redis, redisUrl: endpoints.redisUrl, logger: log, ...(clock ? { clock } : {}) },
   );
   await service.start();

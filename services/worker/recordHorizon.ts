@@ -37,6 +37,7 @@ export class RecordHorizon {
   private current = 0;
   private epochLimit = MIN_EPOCH;
   private count = 0;
+  private addedCount = 0;
   private newestAt = -Infinity;
   private readonly k = new Int32Array(4);
 
@@ -47,6 +48,11 @@ export class RecordHorizon {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Keys added since this horizon was made or restored (expiry does not lower it). */
+  get added(): number {
+    return this.addedCount;
   }
 
   /** The bytes held by the tables' arrays. */
@@ -69,6 +75,7 @@ export class RecordHorizon {
       if (!this.parts[this.k[0]! >>> 24]!.insert(this.k, seq, tag)) continue;
       this.epochKeys[tag]!++;
       this.count++;
+      this.addedCount++;
       if (at < this.firstAt[tag]!) this.firstAt[tag] = at;
       if (at > this.lastAt[tag]!) this.lastAt[tag] = at;
     }

@@ -4,13 +4,15 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { UsageRecord, Kind, Category } from '../../shared/domain/index.js';
 import type { ShardJobResult, WireRecord } from '../../shared/queue/index.js';
-import { appendShardLog, compactShardLog, type AccountDoc, loadShard, writeAccounts, writeCheckpoint, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
+import { appendShardLog, compactShardLog, type AccountDoc, writeAccounts, writeCheckpoint, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
 import { expireAllocations, insertTierTransitions, listUnpublishedEvents, loadLedgerState } from '../../shared/store/index.js';
 import { EventOutbox } from './eventOutbox.js';
 import type { AccountReadModel } from '../../shared/readModel/index.js';
 import { failpoint } from '../../shared/runtime/index.js';
 import { ShardState, type PlannedBatch, type PricingContext, type ProjectionWrite } from './shardState.js';
 import { planTick } from './accountFolds.js';
+import { HorizonSnapshots } from './horizonSnapshots.js';
+import { loadShardState } from './takeover.js';
 
 export interface ShardOwnerDeps {
   db: Db;
@@ -19,6 +21,8 @@ export interface ShardOwnerDeps {
   logger: Logger;
   pricing: PricingContext;
   dedupHorizonMs: number;
+  /** HORIZON_SNAPSHOT_MS: how often the owner snapshots its dedup horizon for the next takeover. */
+  horizonSnapshotMs: number;
   readModel: AccountReadModel;
   clock?: () => number;
 }
@@ -61,6 +65,7 @@ export class ShardOwner {
   private sweeping = false;
   private readonly clock: () => number;
   private readonly outbox: EventOutbox;
+  private readonly snapshots: HorizonSnapshots;
   /** The next read-model write must replace the shard's whole model (after a load). */
   private readModelFull = true;
 
@@ -71,6 +76,7 @@ export class ShardOwner {
     this.clock = deps.clock ?? Date.now;
     this.compactedAt = this.clock();
     this.outbox = new EventOutbox({ db: deps.db, js: deps.js, logger: deps.logger, clock: this.clock });
+    this.snapshots = new HorizonSnapshots(shard, { db: deps.db, logger: deps.logger, intervalMs: deps.horizonSnapshotMs, clock: this.clock });
   }
 
   /** Documents this owner wrote (inserted or updated), for the benchmark's docs-per-record figure. */
@@ -95,14 +101,14 @@ export class ShardOwner {
   /** Loads the shard's state from the store; callers hold the lock. Returns the entries to sweep. */
   private async load(): Promise<FoldedEntry[]> {
     const started = this.clock();
-    const snap = await loadShard(this.deps.db, this.shard, new Date(started - this.deps.dedupHorizonMs));
-    const { state, events } = ShardState.fromSnapshot(this.shard, snap, this.deps.pricing);
+    const { db, logger, pricing } = this.deps;
+    const { state, events, snap, restoredSeq } = await loadShardState({ db, logger, pricing, snapshots: this.snapshots }, this.shard, started - this.deps.dedupHorizonMs);
     this.state = state;
     this.readModelFull = true;
     this.outbox.add(events);
     this.outbox.adopt(await listUnpublishedEvents(this.deps.db, this.shard));
     await this.outbox.deliver();
-    this.deps.logger.info({ shard: this.shard, seq: state.seq, accounts: snap.accounts.length, replayed: snap.tail.length, ids: state.idCount, ms: this.clock() - started }, 'shard loaded');
+    this.deps.logger.info({ shard: this.shard, seq: state.seq, accounts: snap.accounts.length, replayed: snap.tail.length, ids: state.idCount, snapshot: restoredSeq, ms: this.clock() - started }, 'shard loaded');
     return snap.unfolded ?? [];
   }
 
@@ -203,6 +209,7 @@ export class ShardOwner {
       this.lastAppendAt = this.clock();
       failpoint('worker.after-log-append');
       this.outbox.add(state.apply(planned.doc));
+      this.snapshots.afterApply(state);
       await this.outbox.deliver();
       // Before the job is done: an acked record is readable (SPEC 9). A failure fails the job, whose retry writes it.
       await this.publishReadModel();
@@ -351,6 +358,11 @@ export class ShardOwner {
   /** Milliseconds since this owner last appended to the log (a fence counts). */
   idleFor(): number {
     return this.clock() - this.lastAppendAt;
+  }
+
+  /** Resolves once the horizon snapshot being written, if any, is stored or given up (before the store connection closes). */
+  settled(): Promise<void> {
+    return this.snapshots.settled();
   }
 
   /** Drops the in-memory state (lease lost): the next owner, maybe this one again, reloads. */

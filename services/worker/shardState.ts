@@ -72,9 +72,26 @@ export class ShardState {
     return this.records.size;
   }
 
-  /** Rebuilds from the store: projections, then every log entry they have not folded yet. */
-  static fromSnapshot(shard: number, snap: ShardSnapshot, ctx: PricingContext): { state: ShardState; events: EventDoc[] } {
-    const horizon = new RecordHorizon();
+  /** Keys added to the horizon since it was built or restored (the snapshot policy counts them). */
+  get idsAdded(): number {
+    return this.records.added;
+  }
+
+  /**
+   * The dedup horizon through `seq` as binary chunks (RecordHorizon.serialize), for a
+   * takeover to restore. Synchronous: call it right after `apply`, before anything else can
+   * change the state.
+   */
+  snapshotRecords(): { seq: number; keys: number; chunks: Buffer[] } {
+    return { seq: this.seqValue, keys: this.records.size, chunks: this.records.serialize() };
+  }
+
+  /**
+   * Rebuilds from the store: projections, then every log entry they have not folded yet.
+   * `horizon`: the one restored from a snapshot through an earlier position, which
+   * `snap.horizon` (read with `recordsAfter` that position) completes.
+   */
+  static fromSnapshot(shard: number, snap: ShardSnapshot, ctx: PricingContext, horizon = new RecordHorizon()): { state: ShardState; events: EventDoc[] } {
     for (const batch of snap.horizon) horizon.add(batch.at, batch.keys);
     const state = new ShardState(shard, snap.seq, horizon, ctx);
     for (const id of snap.refusedFolds ?? []) state.refusedFolds.add(id);

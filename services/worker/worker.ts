@@ -23,6 +23,8 @@ export interface WorkerConfig {
   flushIntervalMs: number;
   /** Shard lease time to live (WORKER_LEASE_TTL_MS); renewed every third of it. */
   leaseTtlMs: number;
+  /** How often an owner snapshots its dedup horizon (HORIZON_SNAPSHOT_MS). */
+  horizonSnapshotMs: number;
 }
 
 export interface WorkerDeps {
@@ -110,7 +112,7 @@ export class ShardWorkerService {
 
   private async startShard(shard: number): Promise<void> {
     const log = this.deps.logger.child({ shard });
-    const owner = new ShardOwner(shard, { db: this.deps.db, js: this.deps.bus.js, nc: this.deps.bus.nc, logger: log, pricing: this.config.pricing, dedupHorizonMs: this.config.dedupHorizonMs, readModel: this.readModel, ...(this.deps.clock ? { clock: this.deps.clock } : {}) });
+    const owner = new ShardOwner(shard, { db: this.deps.db, js: this.deps.bus.js, nc: this.deps.bus.nc, logger: log, pricing: this.config.pricing, dedupHorizonMs: this.config.dedupHorizonMs, horizonSnapshotMs: this.config.horizonSnapshotMs, readModel: this.readModel, ...(this.deps.clock ? { clock: this.deps.clock } : {}) });
     try {
       await owner.open();
     } catch (err) {
@@ -230,6 +232,8 @@ export class ShardWorkerService {
       h.owner.drop();
       await this.leases.release(h.owner.shard);
     }
+    // After the handover: a snapshot still being written finishes before the store may close.
+    await Promise.all(held.map((h) => h.owner.settled()));
   }
 
   /** Finishes the job in hand on every shard, writes projections, releases the leases. */

@@ -68,6 +68,8 @@ export const envSchema = z.object({
   SHARDS: int(1, 1024).default(16),
   /** Readers use the Redis read model: the store's projections are a takeover snapshot, written this often. */
   PROJECTION_FLUSH_MS: int(100, 600_000).default(30_000),
+  /** A shard owner snapshots its dedup horizon at most this often (sooner once 1/16 of its keys are new): what a takeover restores. */
+  HORIZON_SNAPSHOT_MS: int(1000, 86_400_000).default(600_000),
   WORKER_LEASE_TTL_MS: int(1000, 600_000).default(15_000),
   BRIDGE_BATCH_SIZE: int(1, 10_000).default(1000),
   BRIDGE_LINGER_MS: int(1, 10_000).default(250),
@@ -112,6 +114,7 @@ export interface Config {
   dedupHorizonHours: number;
   shards: number;
   projectionFlushMs: number;
+  horizonSnapshotMs: number;
   workerLeaseTtlMs: number;
   bridgeBatchSize: number;
   bridgeLingerMs: number;
@@ -163,6 +166,7 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     dedupHorizonHours: env.DEDUP_HORIZON_HOURS,
     shards: env.SHARDS,
     projectionFlushMs: env.PROJECTION_FLUSH_MS,
+    horizonSnapshotMs: env.HORIZON_SNAPSHOT_MS,
     workerLeaseTtlMs: env.WORKER_LEASE_TTL_MS,
     bridgeBatchSize: env.BRIDGE_BATCH_SIZE,
     bridgeLingerMs: env.BRIDGE_LINGER_MS,

@@ -1,3 +1,5 @@
+import type { Binary } from 'mongodb';
+
 /**
  * Collection names and document shapes. Money fields are Int64 in MongoDB and bigint in
  * TypeScript (the driver runs with `useBigInt64: true`).
@@ -16,6 +18,7 @@ export const COLLECTIONS = {
   ticks: 'ticks',
   tierTransitions: 'tier_transitions',
   accountKeys: 'account_keys',
+  horizonSnapshots: 'horizon_snapshots',
 } as const;
 
 /** One account's net change in one shard-log entry. */
@@ -149,6 +152,30 @@ export interface CheckpointDoc {
   /** Every account projection of the shard is folded through at least this position. */
   seq: number;
   at: Date;
+}
+
+/**
+ * A complete snapshot of a shard's dedup horizon through log position `seq`: its chunks are
+ * in their own collection (`horizonChunksCollection`), written before this manifest, which
+ * is what makes them count. `_id` = `<shard>:<seq>`. Written by the owner that applied `seq`.
+ */
+export interface HorizonManifestDoc {
+  _id: string;
+  shard: number;
+  seq: number;
+  chunks: number;
+  bytes: number;
+  /** Hex SHA-256 of the chunks' bytes in order: what is restored is what was written. */
+  sha256: string;
+  /** Keys the horizon held. */
+  keys: number;
+  at: Date;
+}
+
+/** One chunk of a horizon snapshot (`_id` = its index from 0). */
+export interface HorizonChunkDoc {
+  _id: number;
+  data: Binary;
 }
 
 export type BillingEventType = 'low_balance' | 'depleted';

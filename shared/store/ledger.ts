@@ -48,21 +48,29 @@ export interface LedgerState {
   unfolded: FoldedEntry[];
 }
 
+/** Adds a log entry's folds to the folded (and refused) ids. */
+export function addFolded(state: Pick<LedgerState, 'folded' | 'refusedFolds'>, folds: readonly Pick<FoldedEntry, 'id' | 'refused'>[]): void {
+  for (const fold of folds) {
+    state.folded.add(fold.id);
+    if (fold.refused) state.refusedFolds.add(fold.id);
+  }
+}
+
 /**
- * At takeover: which API-written entries of the shard are folded, and which are not. An
- * entry whose writer died between its insert and its fold job (or whose job Redis lost) is
- * in `unfolded`; the owner folds those in its first step. Three scans, once per takeover.
+ * Which API-written entries of the shard are folded, and which are not. An entry whose
+ * writer died between its insert and its fold job (or whose job Redis lost) is in
+ * `unfolded`; the owner folds those in its first step. Three scans (the tick's sweep; a
+ * takeover reads the folds with the shard's totals, `loadShard`).
  */
 export async function loadLedgerState(db: Db, shard: number): Promise<LedgerState> {
-  const folded = new Set<string>();
-  const refusedFolds = new Set<string>();
+  const state = { folded: new Set<string>(), refusedFolds: new Set<string>() };
   const logs = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, 'folds.0': { $exists: true } }, { projection: { 'folds.id': 1, 'folds.refused': 1 } });
-  for await (const entry of logs) {
-    for (const fold of entry.folds) {
-      folded.add(fold.id);
-      if (fold.refused) refusedFolds.add(fold.id);
-    }
-  }
+  for await (const entry of logs) addFolded(state, entry.folds);
+  return { ...state, unfolded: await unfoldedEntries(db, shard, state.folded) };
+}
+
+/** The shard's ledger entries and allocations that no log entry has folded (not in `folded`), oldest first. Two scans. */
+export async function unfoldedEntries(db: Db, shard: number, folded: ReadonlySet<string>): Promise<FoldedEntry[]> {
   const pending: { at: number; entry: FoldedEntry }[] = [];
   for await (const doc of db.collection<LedgerDoc>(COLLECTIONS.ledger).find({ shard })) {
     if (!folded.has(doc._id)) pending.push({ at: doc.at.getTime(), entry: foldOfLedger(doc) });
@@ -71,5 +79,5 @@ export async function loadLedgerState(db: Db, shard: number): Promise<LedgerStat
     if (!folded.has(doc._id)) pending.push({ at: doc.created_at.getTime(), entry: foldOfAllocation(doc) });
   }
   pending.sort((x, y) => x.at - y.at || (x.entry.id < y.entry.id ? -1 : 1));
-  return { folded, refusedFolds, unfolded: pending.map((p) => p.entry) };
+  return pending.map((p) => p.entry);
 }

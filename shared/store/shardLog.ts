@@ -3,7 +3,7 @@ import { recordKey } from '../domain/index.js';
 import { COLLECTIONS, type AccountDoc, type CheckpointDoc, type FoldedEntry, type ShardLogDoc } from './collections.js';
 import { insertUnique, isDuplicateKey } from './errors.js';
 import { MAX_STATEMENTS_PER_COMMAND, loadShardAccounts } from './accounts.js';
-import { loadLedgerState } from './ledger.js';
+import { addFolded, unfoldedEntries, type LedgerState } from './ledger.js';
 
 export const shardLogId = (shard: number, seq: number): string => `${shard}:${seq}`;
 
@@ -76,39 +76,62 @@ export interface ShardSnapshot {
   unfolded?: FoldedEntry[];
 }
 
+export interface LoadShardOptions {
+  /**
+   * The dedup horizon is restored through this log position (a snapshot): only the records
+   * of later entries are read. @defaultValue 0, every entry inside the horizon
+   */
+  recordsAfter?: number;
+}
+
 /**
- * Everything an owner needs to take a shard: a handful of full scans, once, at takeover
- * (FerretDB scans every query anyway; the hot path then reads nothing).
+ * Everything an owner needs to take a shard, read once, at takeover; the hot path then
+ * reads nothing. FerretDB scans the whole collection for every query, at a cost that grows
+ * with the ids the log holds, so the log is read in two scans, run at once: the entries
+ * after the checkpoint and those whose records the horizon needs, whole; and the counts
+ * and folds of the entries up to the checkpoint. The first scan's entries complete the
+ * second's, so totals and folds describe exactly the log through the position loaded.
  */
-export async function loadShard(db: Db, shard: number, idsSince: Date): Promise<ShardSnapshot> {
-  const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
+export async function loadShard(db: Db, shard: number, idsSince: Date, options: LoadShardOptions = {}): Promise<ShardSnapshot> {
   const checkpoint = await db.collection<CheckpointDoc>(COLLECTIONS.checkpoints).findOne({ _id: shard });
   const from = checkpoint?.seq ?? 0;
   const projections = await loadShardAccounts(db, shard);
-  const accounts = [...projections.latest.values()];
-  const tail = await log.find({ shard, seq: { $gt: from } }).sort({ seq: 1 }).toArray();
-  const horizon: HorizonBatch[] = [];
-  const recent = log
-    .find({ shard, at: { $gte: idsSince } }, { projection: { ids: 1, sseq: 1, refused: 1, 'accounts.a': 1, 'accounts.n': 1, at: 1, seq: 1 } })
-    .sort({ seq: 1 });
+  const [{ tail, horizon }, counted] = await Promise.all([readRecent(db, shard, from, options.recordsAfter ?? 0, idsSince), readCounts(db, shard, from)]);
+  const { totals, ledger } = counted;
   let seq = from;
-  for await (const entry of recent) {
-    horizon.push({ at: entry.at.getTime(), keys: horizonKeys(entry) });
-    if (entry.seq > seq) seq = entry.seq;
-  }
-  for (const entry of tail) if (entry.seq > seq) seq = entry.seq;
-  if (seq === from && from === 0) {
-    // No checkpoint and nothing recent: the shard may still have old entries.
-    const last = await log.find({ shard }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).next();
-    if (last) seq = last.seq;
-  }
-  const { folded, refusedFolds, unfolded } = await loadLedgerState(db, shard);
-  const totals: LogTotals = { charged: 0, duplicates: 0 };
-  for await (const entry of log.find({ shard }, { projection: { 'accounts.n': 1, duplicates: 1 } })) {
+  for (const entry of tail) {
     totals.duplicates += entry.duplicates;
     for (const delta of entry.accounts) totals.charged += delta.n;
+    addFolded(ledger, entry.folds);
+    seq = entry.seq;
   }
-  return { seq, checkpoint: from, accounts, staleVersions: projections.stale, tail, horizon, folded, refusedFolds, unfolded, totals };
+  const unfolded = await unfoldedEntries(db, shard, ledger.folded);
+  return { seq, checkpoint: from, accounts: [...projections.latest.values()], staleVersions: projections.stale, tail, horizon, ...ledger, unfolded, totals };
+}
+
+/** The entries after `from` (the tail, ascending) and the records of those after `after` inside the horizon. */
+async function readRecent(db: Db, shard: number, from: number, after: number, idsSince: Date): Promise<{ tail: ShardLogDoc[]; horizon: HorizonBatch[] }> {
+  const tail: ShardLogDoc[] = [];
+  const horizon: HorizonBatch[] = [];
+  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, $or: [{ seq: { $gt: from } }, { seq: { $gt: after }, at: { $gte: idsSince } }] }).sort({ seq: 1 });
+  for await (const entry of entries) {
+    if (entry.seq > after && entry.at >= idsSince) horizon.push({ at: entry.at.getTime(), keys: horizonKeys(entry) });
+    if (entry.seq > from) tail.push(entry);
+  }
+  return { tail, horizon };
+}
+
+/** Records charged, duplicates and folded ids of the entries up to `through`. */
+async function readCounts(db: Db, shard: number, through: number): Promise<{ totals: LogTotals; ledger: Pick<LedgerState, 'folded' | 'refusedFolds'> }> {
+  const totals: LogTotals = { charged: 0, duplicates: 0 };
+  const ledger = { folded: new Set<string>(), refusedFolds: new Set<string>() };
+  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, seq: { $lte: through } }, { projection: { duplicates: 1, 'accounts.n': 1, 'folds.id': 1, 'folds.refused': 1 } });
+  for await (const entry of entries) {
+    totals.duplicates += entry.duplicates;
+    for (const delta of entry.accounts) totals.charged += delta.n;
+    addFolded(ledger, entry.folds);
+  }
+  return { totals, ledger };
 }
 
 /** Records that every projection of the shard is folded through `seq`. Written by the owner only. */
