@@ -103,16 +103,20 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEnd> {
   const started = performance.now();
   const reads = readAccounts(o, () => settled);
   let publish: { acked: number; errors: number; seconds: number };
-  if (o.producer === 'go') {
-    publish = await publishGo(o.natsUrl, o.file);
-  } else {
-    const r = await runReplay({ js: o.bus.js, lines: recordedBatches(o.lines), window: 4000 });
-    publish = { acked: r.acked, errors: r.errors, seconds: r.seconds };
+  let seconds: number;
+  try {
+    if (o.producer === 'go') {
+      publish = await publishGo(o.natsUrl, o.file);
+    } else {
+      const r = await runReplay({ js: o.bus.js, lines: recordedBatches(o.lines), window: 4000 });
+      publish = { acked: r.acked, errors: r.errors, seconds: r.seconds };
+    }
+    if (publish.errors > 0) throw new Error(`${publish.errors} publishes failed`);
+    await waitSettled(o.bus, o.reader);
+    seconds = (performance.now() - started) / 1000;
+  } finally {
+    settled = true;
   }
-  if (publish.errors > 0) throw new Error(`${publish.errors} publishes failed`);
-  await waitSettled(o.bus, o.reader);
-  const seconds = (performance.now() - started) / 1000;
-  settled = true;
   return {
     producer: o.producer,
     records: o.lines.length,
