@@ -2,25 +2,38 @@
  * One benchmark run, phase by phase, on one set of embedded servers (run.ts is the CLI):
  *   1. raw ceiling: JetStream pull + JSON.parse + ack, nothing else (raw.ts);
  *   2. the naive design: a job and an $inc per record, on a subset (naive.ts);
- *   3. tally end to end: bridge and worker processes, every record published as fast as
- *      JetStream acks it, timed from the first publish to the last charge durable;
- *   4. latency at half the rate of 3 (latency.ts); then peak RSS and the balance check.
+ *   3. tally end to end (endToEnd.ts): bridge, worker and api processes; the stream
+ *      published by the official NATS Go client, timed from the first publish to settled
+ *      (`tally stats --wait`'s condition), with HTTP clients reading accounts meanwhile and
+ *      the store documents it writes counted (scale.ts); then the same reads quiet, and
+ *      `tally accounts`;
+ *   4. latency at half the rate of 3 (latency.ts), the balance check; then webhooks, plan
+ *      purchases and VM allocations at a seeded ledger of `ledgerEntries` (billing.ts);
+ *      peak RSS, and a graceful stop (the worker reports its writes over the whole run);
+ *   5. the dedup horizon's bytes per id and, with `takeoverIds`, the 5M-id takeover (scale.ts).
  * Phases run one after another so they never compete for the two cores.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { USAGE_STREAM, connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
+import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import { loadConfig } from '../../shared/config/index.js';
+import { redisConnection } from '../../shared/queue/index.js';
+import { AccountReadModel } from '../../shared/readModel/index.js';
+import { freePort } from '../../shared/runtime/index.js';
 import { connectMongo, sumShardLog } from '../../shared/store/index.js';
 import { StreamGenerator } from '../../services/cli/load/generate.js';
-import { runReplay } from '../../services/cli/load/replay.js';
-import type { RecordedLine } from '../support/stream.js';
-import { benchEnv, checkBalances, cpuSnapshot, peakRss, recordedBatches, spawnServices, startBenchServers, stopServices, waitDrained, type BalanceCheck } from './harness.js';
+import { expectedBalances } from '../support/stream.js';
+import { billingLoad, type BillingResult } from './billing.js';
+import { accountReader, endToEnd, readAccounts, waitSettled, writeRecorded, type EndToEnd, type Producer } from './endToEnd.js';
+import { benchEnv, checkBalances, cpuSnapshot, peakRss, spawnServices, startBenchServers, stopServices, type BalanceCheck, type ServiceProcess } from './harness.js';
+import type { LoadResult } from './httpLoad.js';
 import { latencyAtRate, type LatencyResult } from './latency.js';
 import { naiveDesign, type NaiveResult } from './naive.js';
 import { natsCliReference, rawCeiling, type RawCeiling } from './raw.js';
 import { summarizeFile, type ProfileSummary } from './profile.js';
+import { PhaseWrites, docsPer1000, horizonBytesPerId, takeoverScript, timeAccountsCommand, workerWrites, type WorkerWrites } from './scale.js';
 
 export interface BenchOptions {
   records: number;
@@ -29,6 +42,8 @@ export interface BenchOptions {
   seed?: number;
   /** @defaultValue the configured SHARDS */
   shards?: number;
+  /** Who publishes the end-to-end stream: the NATS Go client, or `tally replay`'s engine. @defaultValue 'go' */
+  producer?: Producer;
   /** Records through the naive design. @defaultValue min(5000, records) */
   naiveRecords?: number;
   /** Records of the latency phase. @defaultValue 15 s at half the measured rate, within [500, records] */
@@ -37,21 +52,47 @@ export interface BenchOptions {
   dupRate?: number;
   /** Also run `nats bench js` for a reference figure. */
   natsCli?: boolean;
-  /** Run bridge and worker under `--cpu-prof`, profiles written here and summarized. */
+  /** HTTP clients reading accounts during the end-to-end phase, and each one's pause between reads. @defaultValue 8, 10 ms */
+  readClients?: number;
+  readPauseMs?: number;
+  /** Reads after the stream has settled. @defaultValue 5000 */
+  quietReads?: number;
+  /** Ledger entries before the webhooks, webhooks at most (within `webhookSeconds`), plan purchases at most. @defaultValue 100000, 10000, 20, 1000 */
+  ledgerEntries?: number;
+  webhooks?: number;
+  webhookSeconds?: number;
+  purchases?: number;
+  /** Ids of the dedup-horizon measurement (0: skip). @defaultValue 1000000 */
+  horizonIds?: number;
+  /** Run test/bench/takeover.ts with this many ids (when it exists). @defaultValue not run */
+  takeoverIds?: number;
+  /** More variables for the services, e.g. a shorter PROJECTION_FLUSH_MS (tests). */
+  env?: Record<string, string>;
+  /** Run bridge, worker and api under `--cpu-prof`, profiles written here and summarized. */
   profileDir?: string;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
 }
 
-export interface TallyResult {
-  records: number;
-  publish_per_s: number;
-  seconds: number;
-  records_per_s: number;
-  /** Stream messages (what JetStream kept after its own Nats-Msg-Id dedup). */
-  stream_messages: number;
-  /** CPU seconds each process used during this phase (the benchmark's own publisher not included). */
+export interface TallyResult extends EndToEnd {
+  /** CPU seconds each process used during this phase (the producer and the readers not included). */
   cpu_s: Record<string, number | null>;
+  /** Accounts whose read-model balance differed from the domain core's at the first `pending` 0 (settled means readable). */
+  readable_wrong: number;
+  /** The same reads as during the phase, after it settled. */
+  quiet_reads: LoadResult;
+}
+
+export interface ScaleResult {
+  /** `tally accounts > /dev/null` after the end-to-end phase settled. */
+  accounts_command: { seconds: number; lines: number };
+  /** Store documents the worker wrote for the end-to-end phase (through its first projection flush after settling). */
+  phase_writes: WorkerWrites & { flushes: number };
+  docs_per_1000_records: ReturnType<typeof docsPer1000>;
+  /** What the worker reported at its stop: every phase, the billing phase's folds included. */
+  run_writes: WorkerWrites | null;
+  horizon: { ids: number; bytes_per_id: number | null; table_bytes_per_id: number | null } | null;
+  takeover: { ids: number | null; seconds: number | null; note: string };
 }
 
 export interface BenchResult {
@@ -66,28 +107,42 @@ export interface BenchResult {
   naive: NaiveResult;
   tally: TallyResult;
   latency: LatencyResult;
+  billing: BillingResult;
+  scale: ScaleResult;
+  /** Peak RSS per process (VmHWM at the end of the run). */
   rss_mb: Record<string, number | null>;
   /** Distinct valid records charged in the shard log, against what the domain core says. */
   charged: number;
   expected_charged: number;
   balances: BalanceCheck;
-  /** From the end of the latency phase until every account projection matched (0: already did). */
+  /** From the end of the latency phase until every account projection in the store matched (0: already did). */
   projections_settle_s: number;
-  /** Exit codes of bridge and worker after SIGTERM (0: drained and stopped cleanly). */
+  /** Exit codes after SIGTERM (0: drained and stopped cleanly). */
   exit_codes: Record<string, number | null>;
   profiles: Record<string, ProfileSummary>;
   ok: boolean;
 }
 
+const SERVICES = ['worker', 'bridge', 'api'] as const;
+const onlyOk = (r: LoadResult, codes: readonly string[]): boolean => Object.keys(r.statuses).every((s) => codes.includes(s));
 
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const log = o.log ?? (() => undefined);
   const load = loadavg().map((x) => Math.round(x * 100) / 100);
   const bench = await startBenchServers();
   const { servers } = bench;
-  const env = benchEnv(servers, 'bench', o.shards);
+  const secrets = { ADMIN_TOKEN: `bench-admin-${randomBytes(12).toString('hex')}`, WEBHOOK_SECRET: `bench-webhook-${randomBytes(12).toString('hex')}` };
+  const port = await freePort();
+  // One address sends every request here, so the per-IP limit is lifted to the schema's maximum.
+  const env = benchEnv(servers, 'bench', o.shards, { ...secrets, HTTP_PORT: String(port), RATE_LIMIT_IP_PER_MINUTE: '1000000', ...o.env });
+  const api = { url: `http://127.0.0.1:${port}`, adminToken: secrets.ADMIN_TOKEN, webhookSecret: secrets.WEBHOOK_SECRET };
   const config = loadConfig(env);
   const bus = await connectBus(servers.natsUrl, 'bench');
+  const redis = redisConnection(servers.redisUrl);
+  const mongo = await connectMongo(servers.mongoUrl, 'bench');
+  const reader = accountReader(redis, mongo.db, config);
+  const reads = { api, accounts: o.accounts, readClients: o.readClients ?? 8, readPauseMs: o.readPauseMs ?? 10 };
+  const profiling = o.profileDir ? { cpuProfDir: o.profileDir } : {};
   try {
     await ensureStreams(bus.jsm, streamOptions(config));
     const now = Date.now();
@@ -102,35 +157,49 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     log(`naive design: ${naiveLines.length} records`);
     const naive = await naiveDesign(servers, config, naiveLines, now);
 
+    const file = join(bench.dataDir, 'stream.ndjson');
+    await writeRecorded(file, lines);
     if (o.profileDir) await mkdir(o.profileDir, { recursive: true });
-    const procs = await spawnServices(env, o.profileDir ? { cpuProfDir: o.profileDir } : {});
-    let latency: LatencyResult;
+    // The worker at debug level logs each projection flush (what PhaseWrites counts); nothing else of it logs at debug.
+    const procs = await spawnServices(env, { ...profiling, names: SERVICES, envFor: { worker: { LOG_LEVEL: 'debug' } } });
+    const worker = procs.find((p) => p.name === 'worker')!;
     let tally: TallyResult;
-    let latencyLines: RecordedLine[];
-    let rss: Record<string, number | null>;
+    let phaseWrites: ScaleResult['phase_writes'];
+    let accountsCommand: ScaleResult['accounts_command'];
+    let latency: LatencyResult;
     let balances: BalanceCheck;
     let settleSeconds: number;
+    let billing: BillingResult;
+    let rss: Record<string, number | null>;
     let exitCodes: Record<string, number | null>;
     try {
-      log(`tally end to end: ${lines.length} records`);
+      // Every shard's read model loaded before the clock starts.
+      await waitSettled(bus, reader, 120_000);
+      log(`tally end to end: ${lines.length} records, producer ${o.producer ?? 'go'}, ${reads.readClients} readers`);
+      const writes = new PhaseWrites(mongo.db, new AccountReadModel(redis, config.mongoDb, config.shards));
+      await writes.start();
       const cpuBefore = await cpuSnapshot(procs, servers);
-      const started = performance.now();
-      const published = await runReplay({ js: bus.js, lines: recordedBatches(lines), window: 4000 });
-      if (published.errors > 0) throw new Error(`${published.errors} publishes failed (${published.first_error})`);
-      const streamMessages = (await bus.jsm.streams.info(USAGE_STREAM)).state.last_seq;
-      await waitDrained(bus.jsm, streamMessages);
-      const seconds = (performance.now() - started) / 1000;
+      const e2e = await endToEnd({ ...reads, producer: o.producer ?? 'go', bus, natsUrl: servers.natsUrl, reader, lines, file });
+      const settledAt = Date.now();
       const cpuAfter = await cpuSnapshot(procs, servers);
       const cpu = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v === null || cpuBefore[k] == null ? null : Math.round((v - cpuBefore[k]!) * 10) / 10]));
-      tally = { records: lines.length, publish_per_s: published.rate, seconds: Math.round(seconds * 100) / 100, records_per_s: Math.round(lines.length / seconds), stream_messages: streamMessages, cpu_s: cpu };
+      const expected = expectedBalances(config, lines, now).balances;
+      const served = await reader.list();
+      const readableWrong = served.filter((a) => a.balance_micros !== (expected.get(a._id) ?? 0n)).length + Math.abs(expected.size - served.length);
+      log('reads, quiet; tally accounts');
+      const quiet = await readAccounts(reads, () => false, o.quietReads ?? 5000);
+      tally = { ...e2e, cpu_s: cpu, readable_wrong: readableWrong, quiet_reads: quiet };
+      accountsCommand = await timeAccountsCommand(env);
+      log('waiting for the first projection flush after the phase');
+      phaseWrites = await writes.stop(() => worker.log(), settledAt, config.projectionFlushMs + 10_000);
 
       const rate = Math.max(1, tally.records_per_s / 2);
       const n = o.latencyRecords ?? Math.min(lines.length, Math.max(500, Math.round(rate * 15)));
-      latencyLines = [...new StreamGenerator({ ...gen, records: n, seed: (o.seed ?? 1) + 1, now: Date.now(), idPrefix: 'lat' }).lines()];
+      const latencyLines = [...new StreamGenerator({ ...gen, records: n, seed: (o.seed ?? 1) + 1, now: Date.now(), idPrefix: 'lat' }).lines()];
       log(`latency: ${n} records at ${Math.round(rate)}/s`);
       latency = await latencyAtRate(bus, servers.mongoUrl, 'bench', latencyLines, rate);
-      // Balances are projections the worker writes behind the log, in bounded flushes; after
-      // a burst over many accounts they lag it. Wait for them rather than stop mid-flush.
+      // The store's projections are a takeover snapshot the worker writes every
+      // PROJECTION_FLUSH_MS; wait for them rather than stop mid-flush.
       log('waiting for the account projections to match the log');
       const settling = performance.now();
       for (;;) {
@@ -139,33 +208,52 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         await new Promise((r) => setTimeout(r, 3000));
       }
       settleSeconds = Math.round((performance.now() - settling) / 100) / 10;
+
+      log(`webhooks, plans and VMs at ${o.ledgerEntries ?? 100_000} ledger entries`);
+      billing = await billingLoad({
+        db: mongo.db, shards: config.shards, api, accounts: o.accounts, clients: 8,
+        ledgerEntries: o.ledgerEntries ?? 100_000, webhooks: o.webhooks ?? 10_000, seconds: o.webhookSeconds ?? 20, purchases: o.purchases ?? 1000,
+      });
       rss = await peakRss(procs, servers);
     } finally {
       exitCodes = await stopServices(procs);
     }
 
-    const mongo = await connectMongo(servers.mongoUrl, 'bench');
-    const { charged } = await sumShardLog(mongo.db).finally(() => mongo.close());
-    const profiles: Record<string, ProfileSummary> = {};
-    if (o.profileDir) {
-      for (const file of (await readdir(o.profileDir)).filter((f) => f.endsWith('.cpuprofile'))) {
-        // Node names them CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile.
-        const pid = Number(file.split('.')[3]);
-        const name = procs.find((p) => p.child.pid === pid)?.name ?? file;
-        profiles[name] = await summarizeFile(join(o.profileDir, file));
-      }
-    }
+    const { charged } = await sumShardLog(mongo.db);
+    const horizonIds = o.horizonIds ?? 1_000_000;
+    log(horizonIds > 0 ? `dedup horizon: ${horizonIds} ids` : 'dedup horizon: skipped');
+    const horizon = horizonIds > 0 ? await horizonBytesPerId(horizonIds) : null;
+    const takeover = o.takeoverIds !== undefined ? await takeoverScript(o.takeoverIds) : { ids: null, seconds: null, note: 'not run (--takeover)' };
+    const profiles = o.profileDir ? await readProfiles(o.profileDir, procs) : {};
+    const scale: ScaleResult = {
+      accounts_command: accountsCommand, phase_writes: phaseWrites, docs_per_1000_records: docsPer1000(phaseWrites, lines.length), run_writes: workerWrites(worker.log()), horizon, takeover,
+    };
+    const requestsOk = onlyOk(tally.reads, ['200', '404']) && onlyOk(tally.quiet_reads, ['200', '404']) && onlyOk(billing.webhooks, ['200', '202'])
+      && onlyOk(billing.purchases, ['201', '202']) && onlyOk(billing.vms, ['201', '202']);
     return {
       date: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       load_avg: load,
       records: o.records, accounts: o.accounts, shards: config.shards,
-      raw, nats_cli: natsCli, naive, tally, latency, rss_mb: rss, charged, expected_charged: balances.unique, balances,
+      raw, nats_cli: natsCli, naive, tally, latency, billing, scale, rss_mb: rss, charged, expected_charged: balances.unique, balances,
       projections_settle_s: settleSeconds, exit_codes: exitCodes, profiles,
-      ok: balances.wrong === 0 && balances.ledgerMismatches === 0 && charged === balances.unique && naive.failed === 0 && latency.samples > 0 && Object.values(exitCodes).every((c) => c === 0),
+      ok: balances.wrong === 0 && balances.ledgerMismatches === 0 && charged === balances.unique && tally.readable_wrong === 0 && naive.failed === 0
+        && latency.samples > 0 && requestsOk && Object.values(exitCodes).every((c) => c === 0),
     };
   } finally {
+    redis.disconnect();
+    await mongo.close();
     await bus.close();
     await bench.stop();
   }
+}
+
+/** Node names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; the pid says whose. */
+async function readProfiles(dir: string, procs: readonly ServiceProcess[]): Promise<Record<string, ProfileSummary>> {
+  const profiles: Record<string, ProfileSummary> = {};
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'))) {
+    const name = procs.find((p) => p.child.pid === Number(file.split('.')[3]))?.name;
+    if (name) profiles[name] = await summarizeFile(join(dir, file));
+  }
+  return profiles;
 }

@@ -21,6 +21,8 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 
 export interface BenchServers {
   servers: Embedded;
+  /** The temporary folder everything lives in (removed by stop). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startBenchServers(): Promise<BenchServers> {
   const servers = await startEmbedded({ dataDir, logger: pino({ level: 'warn' }) });
   return {
     servers,
+    dataDir,
     async stop() {
       await servers.stop();
       await rm(dataDir, { recursive: true, force: true });
@@ -44,29 +47,44 @@ export function benchEnv(servers: Embedded, db: string, shards?: number, extra: 
   };
 }
 
+export type ServiceName = 'worker' | 'bridge' | 'api';
+
 export interface ServiceProcess {
-  name: 'worker' | 'bridge';
+  name: ServiceName;
   child: ChildProcess;
-  /** Everything the process wrote to stderr (pino JSON lines). */
+  /** What the process wrote (pino JSON lines); the API's only as a bounded tail (it logs every request). */
   log(): string;
 }
 
+/** The line each service logs once it is up. */
+const STARTED: Record<ServiceName, string> = { worker: '"worker started"', bridge: '"bridge started"', api: '"api listening"' };
+const API_LOG_TAIL = 1 << 16;
+
 /**
- * Starts `tally worker` and `tally bridge` from dist/ and resolves once both have logged
- * that they started. `cpuProfDir`: each writes a V8 .cpuprofile there when it exits.
+ * Starts `tally worker` and `tally bridge` (and `tally api` when named; it needs HTTP_PORT,
+ * ADMIN_TOKEN and WEBHOOK_SECRET in `env`) from dist/ and resolves once each has logged
+ * that it started. `cpuProfDir`: each writes a V8 .cpuprofile there when it exits;
+ * `envFor`: variables for one service only.
  */
-export async function spawnServices(env: NodeJS.ProcessEnv, options: { cpuProfDir?: string } = {}): Promise<ServiceProcess[]> {
+export async function spawnServices(
+  env: NodeJS.ProcessEnv,
+  options: { cpuProfDir?: string; names?: readonly ServiceName[]; envFor?: Partial<Record<ServiceName, Record<string, string>>> } = {},
+): Promise<ServiceProcess[]> {
   const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
-  const procs = (['worker', 'bridge'] as const).map((name) => {
-    const child = spawn(process.execPath, [...prof, join(ROOT, 'dist/services/cli/main.js'), name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const procs = (options.names ?? ['worker', 'bridge']).map((name) => {
+    const child = spawn(process.execPath, [...prof, join(ROOT, 'dist/services/cli/main.js'), name], { env: { ...env, ...options.envFor?.[name] }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    const keep = (d: Buffer): void => {
+      log += d.toString();
+      if (name === 'api' && log.length > 2 * API_LOG_TAIL) log = log.slice(-API_LOG_TAIL);
+    };
+    child.stderr!.on('data', keep);
+    child.stdout!.on('data', keep);
     return { name, child, log: () => log };
   });
   const deadline = Date.now() + 60_000;
   for (const p of procs) {
-    while (!p.log().includes(`"${p.name} started"`)) {
+    while (!p.log().includes(STARTED[p.name])) {
       if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`${p.name} did not start:\n${p.log().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -120,7 +138,7 @@ const pidsOf = (procs: readonly ServiceProcess[], servers: Embedded): [string, n
   ...Object.entries(servers.pids()),
 ];
 
-/** Peak RSS (MiB) of the bridge, the worker and each embedded server; read before anything stops. */
+/** Peak RSS (MiB) of each service process and each embedded server; read before anything stops. */
 export async function peakRss(procs: readonly ServiceProcess[], servers: Embedded): Promise<Record<string, number | null>> {
   return Object.fromEntries(await Promise.all(pidsOf(procs, servers).map(async ([name, pid]) => [name, await peakRssMb(pid)] as const)));
 }

@@ -2,15 +2,16 @@
  * The side-by-side benchmark (issue 8): raw JetStream ceiling, the naive design, tally end
  * to end, latency at half rate, peak RSS, balance check; one run, one set of servers.
  *
- *   npm run bench -- --records 300000 --accounts 10000 [--profile DIR] [--nats-cli] [--out FILE]
+ *   npm run bench -- --records 1000000 --accounts 100000 [--nats-cli] [--takeover] [--profile DIR] [--out FILE]
  *
- * Prints a table, then as its LAST line a JSON object {records_per_s, naive_records_per_s,
- * raw_consume_per_s, p50_ms, p99_ms, rss_mb}. `--out` keeps the whole result as JSON.
- * Exits 1 if any balance is wrong. Results and method: docs/benchmarks.md.
+ * Prints a table, then as its LAST line one flat JSON object of every headline figure
+ * (snake_case, numbers or null; `rss_mb` per process). `--out` keeps the whole result as
+ * JSON. Exits 1 if any balance or request went wrong. Results and method: docs/benchmarks.md.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { runBench, type BenchResult } from './bench.js';
+import type { LoadResult } from './httpLoad.js';
 import { formatSummary } from './profile.js';
 
 const { values } = parseArgs({
@@ -24,20 +25,42 @@ const { values } = parseArgs({
     'bad-rate': { type: 'string', default: '0' },
     'dup-rate': { type: 'string', default: '0' },
     'nats-cli': { type: 'boolean', default: false },
+    replay: { type: 'boolean', default: false },
+    'read-clients': { type: 'string' },
+    'read-pause-ms': { type: 'string' },
+    'ledger-entries': { type: 'string' },
+    webhooks: { type: 'string' },
+    'horizon-ids': { type: 'string' },
+    takeover: { type: 'boolean', default: false },
+    'takeover-ids': { type: 'string', default: '5000000' },
     profile: { type: 'string' },
     out: { type: 'string' },
   },
 });
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 
+const ms = (r: LoadResult): string => `${r.p50_ms ?? '?'} / ${r.p99_ms ?? '?'} ms`;
+const load = (r: LoadResult): string => `${r.requests} requests, ${r.per_s}/s, max ${r.max_ms ?? '?'} ms, ${JSON.stringify(r.statuses)}`;
+
 function table(r: BenchResult): string {
   const rss = Object.entries(r.rss_mb).map(([k, v]) => `${k} ${v ?? '?'}`).join(', ');
+  const s = r.scale;
+  const docs = s.docs_per_1000_records;
   const rows: [string, string, string][] = [
     ['raw ceiling: JetStream pull + JSON.parse + ack', `${r.raw.consume_per_s} rec/s`, `${r.raw.records} records; publish ${r.raw.publish_per_s} rec/s`],
     ...(r.nats_cli ? [['nats bench js (official CLI, 200 B)', `${r.nats_cli.fetch_per_s} msg/s`, `fetch; pub async ${r.nats_cli.pub_per_s} msg/s`] as [string, string, string]] : []),
     ['naive: 1 BullMQ job + 1 updateOne per record', `${r.naive.per_s} rec/s`, `${r.naive.records} records; lost to $inc races: ${r.naive.lost_micros} micros`],
-    ['tally end to end (first publish -> last charge)', `${r.tally.records_per_s} rec/s`, `${r.tally.records} records in ${r.tally.seconds} s; publish ${r.tally.publish_per_s} rec/s`],
+    ['tally end to end (first publish -> settled)', `${r.tally.records_per_s} rec/s`, `${r.tally.records} records in ${r.tally.seconds} s; producer ${r.tally.producer} at ${r.tally.publish_per_s} rec/s; ${r.tally.readable_wrong} balances unreadable at settle`],
+    ['reads under load, p50 / p99', ms(r.tally.reads), load(r.tally.reads)],
+    ['reads quiet, p50 / p99', ms(r.tally.quiet_reads), load(r.tally.quiet_reads)],
+    ['tally accounts', `${s.accounts_command.seconds} s`, `${s.accounts_command.lines} lines`],
+    ['store documents per 1,000 records (end to end)', `${docs.total ?? '?'}`, `log ${docs.log}, projections ${docs.projections} (${s.phase_writes.flushes} flushes), checkpoints ${docs.checkpoints}, events ${docs.events}; whole run, worker's count: ${JSON.stringify(s.run_writes)}`],
     ['latency publish -> charged, p50 / p99', `${r.latency.p50_ms} / ${r.latency.p99_ms} ms`, `at ${r.latency.achieved_per_s} rec/s (target ${r.latency.target_per_s}), ${r.latency.samples} samples, max ${r.latency.max_ms} ms`],
+    ['webhooks, p50 / p99', ms(r.billing.webhooks), `at ${r.billing.ledger_entries} ledger entries (${r.billing.seeded} seeded in ${r.billing.seed_seconds} s); ${load(r.billing.webhooks)}`],
+    ['plan purchases, p50 / p99', ms(r.billing.purchases), load(r.billing.purchases)],
+    ['VM allocations, p50 / p99', ms(r.billing.vms), load(r.billing.vms)],
+    ['dedup horizon bytes per id (horizon.ts, this run)', `${s.horizon?.bytes_per_id ?? '-'}`, s.horizon ? `${s.horizon.ids} ids; table ${s.horizon.table_bytes_per_id}` : 'not run'],
+    ['takeover', `${s.takeover.seconds ?? '-'} s`, `${s.takeover.ids ?? '-'} ids; ${s.takeover.note}`],
     ['CPU seconds during the end-to-end phase', '', Object.entries(r.tally.cpu_s).map(([k, v]) => `${k} ${v ?? '?'}`).join(', ')],
     ['peak RSS (MiB)', '', rss],
     ['balances', r.ok ? 'ok' : 'WRONG', `${r.balances.accounts} accounts, ${r.balances.wrong} wrong, ${r.balances.ledgerMismatches} ledger mismatches; charged ${r.charged} of ${r.expected_charged}; projections settled in ${r.projections_settle_s} s; exit codes ${JSON.stringify(r.exit_codes)}`],
@@ -50,6 +73,45 @@ function table(r: BenchResult): string {
   ].join('\n');
 }
 
+/** The last line: every headline figure, flat. */
+function headline(r: BenchResult): Record<string, unknown> {
+  const s = r.scale;
+  const fetch = r.nats_cli?.fetch_per_s;
+  return {
+    records_per_s: r.tally.records_per_s,
+    end_to_end_s: r.tally.seconds,
+    producer: r.tally.producer,
+    publish_per_s: r.tally.publish_per_s,
+    naive_records_per_s: r.naive.per_s,
+    raw_consume_per_s: r.raw.consume_per_s,
+    nats_bench_fetch_per_s: fetch ?? null,
+    share_of_nats_fetch: fetch ? Math.round((r.tally.records_per_s / fetch) * 1000) / 1000 : null,
+    p50_ms: r.latency.p50_ms,
+    p99_ms: r.latency.p99_ms,
+    read_load_p50_ms: r.tally.reads.p50_ms,
+    read_load_p99_ms: r.tally.reads.p99_ms,
+    read_load_per_s: r.tally.reads.per_s,
+    read_quiet_p50_ms: r.tally.quiet_reads.p50_ms,
+    read_quiet_p99_ms: r.tally.quiet_reads.p99_ms,
+    ledger_entries: r.billing.ledger_entries,
+    webhook_per_s: r.billing.webhooks.per_s,
+    webhook_p50_ms: r.billing.webhooks.p50_ms,
+    webhook_p99_ms: r.billing.webhooks.p99_ms,
+    purchase_per_s: r.billing.purchases.per_s,
+    purchase_p50_ms: r.billing.purchases.p50_ms,
+    purchase_p99_ms: r.billing.purchases.p99_ms,
+    vm_per_s: r.billing.vms.per_s,
+    vm_p50_ms: r.billing.vms.p50_ms,
+    vm_p99_ms: r.billing.vms.p99_ms,
+    accounts_command_s: s.accounts_command.seconds,
+    accounts_command_lines: s.accounts_command.lines,
+    docs_per_1000_records: s.docs_per_1000_records.total,
+    worker_bytes_per_id: s.horizon?.bytes_per_id ?? null,
+    takeover_5m_ids_s: s.takeover.seconds,
+    rss_mb: r.rss_mb,
+  };
+}
+
 const result = await runBench({
   records: Number(values.records),
   accounts: Number(values.accounts),
@@ -58,6 +120,13 @@ const result = await runBench({
   badRate: Number(values['bad-rate']),
   dupRate: Number(values['dup-rate']),
   natsCli: values['nats-cli'],
+  producer: values.replay ? 'replay' : 'go',
+  ...(values['read-clients'] !== undefined ? { readClients: num(values['read-clients'])! } : {}),
+  ...(values['read-pause-ms'] !== undefined ? { readPauseMs: num(values['read-pause-ms'])! } : {}),
+  ...(values['ledger-entries'] !== undefined ? { ledgerEntries: num(values['ledger-entries'])! } : {}),
+  ...(values.webhooks !== undefined ? { webhooks: num(values.webhooks)! } : {}),
+  ...(values['horizon-ids'] !== undefined ? { horizonIds: num(values['horizon-ids'])! } : {}),
+  ...(values.takeover ? { takeoverIds: Number(values['takeover-ids']) } : {}),
   ...(values.naive !== undefined ? { naiveRecords: num(values.naive)! } : {}),
   ...(values['latency-records'] !== undefined ? { latencyRecords: num(values['latency-records'])! } : {}),
   ...(values.profile !== undefined ? { profileDir: values.profile } : {}),
@@ -66,12 +135,5 @@ const result = await runBench({
 if (values.out) await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(table(result));
 for (const [name, summary] of Object.entries(result.profiles)) console.log(`\n${formatSummary(name, summary)}`);
-console.log(JSON.stringify({
-  records_per_s: result.tally.records_per_s,
-  naive_records_per_s: result.naive.per_s,
-  raw_consume_per_s: result.raw.consume_per_s,
-  p50_ms: result.latency.p50_ms,
-  p99_ms: result.latency.p99_ms,
-  rss_mb: result.rss_mb,
-}));
+console.log(JSON.stringify(headline(result)));
 process.exitCode = result.ok ? 0 : 1;

@@ -1,0 +1,149 @@
+/**
+ * The state-at-scale figures of issue 21 that come from outside the pipeline's own phases:
+ * `tally accounts` as a user runs it, the store documents the worker writes per record,
+ * the dedup horizon's bytes per id
+ * (test/bench/horizon.ts in a child process) and the 5M-id takeover (test/bench/takeover.ts,
+ * when it exists).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Db } from 'mongodb';
+import type { AccountReadModel } from '../../shared/readModel/index.js';
+import { COLLECTIONS, type CheckpointDoc } from '../../shared/store/index.js';
+import { ROOT } from './harness.js';
+
+/** Runs a command to completion; stdout is counted in lines (and its last line kept), not stored. */
+async function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; seconds: number; lines: number; last: string; stderr: string }> {
+  const started = performance.now();
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let lines = 0;
+  let tail = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    for (const byte of d) if (byte === 10) lines++;
+    tail = (tail + d.toString()).slice(-65_536);
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const last = tail.trim().split('\n').pop() ?? '';
+  return { code, seconds: Math.round((performance.now() - started) / 10) / 100, lines, last, stderr };
+}
+
+/** `node bin/tally.js accounts > /dev/null` with the services' environment: seconds and lines. */
+export async function timeAccountsCommand(env: NodeJS.ProcessEnv): Promise<{ seconds: number; lines: number }> {
+  const r = await run(process.execPath, [join(ROOT, 'bin/tally.js'), 'accounts'], env);
+  if (r.code !== 0) throw new Error(`tally accounts exited ${r.code}: ${r.stderr}`);
+  return { seconds: r.seconds, lines: r.lines };
+}
+
+export interface WorkerWrites {
+  log: number;
+  projections: number;
+  checkpoints: number;
+  events: number;
+}
+
+/** The store documents a worker wrote in its life, from the "worker stopped" line it logs on a graceful stop. */
+export function workerWrites(log: string): WorkerWrites | null {
+  const line = log.split('\n').filter((l) => l.includes('"worker stopped"')).pop();
+  return line ? (JSON.parse(line) as { writes: WorkerWrites }).writes : null;
+}
+
+/** Documents per 1,000 records, in all and by kind. */
+export function docsPer1000(writes: WorkerWrites | null, records: number): { total: number | null } & Record<keyof WorkerWrites, number | null> {
+  const per = (n: number | undefined): number | null => (n === undefined || records === 0 ? null : Math.round((n / records) * 10_000) / 10);
+  const total = writes ? writes.log + writes.projections + writes.checkpoints + writes.events : undefined;
+  return { total: per(total), log: per(writes?.log), projections: per(writes?.projections), checkpoints: per(writes?.checkpoints), events: per(writes?.events) };
+}
+
+const parseLines = <T>(log: string, msg: string): (T & { time: number })[] =>
+  log.split('\n').filter((l) => l.includes(`"${msg}"`)).map((l) => {
+    const o = JSON.parse(l) as T & { time: number | string };
+    return { ...o, time: typeof o.time === 'number' ? o.time : Date.parse(o.time) };
+  });
+
+/**
+ * The store documents the worker writes during one phase, counted the way its own
+ * counters count them (ShardOwner.writes; the process reports them only when it stops):
+ * log entries from the read model's positions (one log step each), projection versions
+ * from its "projections flushed" lines (LOG_LEVEL debug) up to the first flush after the
+ * phase, checkpoints by watching the 16-document checkpoint collection, billing events by
+ * counting their collection.
+ */
+export class PhaseWrites {
+  private logSeq = 0;
+  private events = 0;
+  private from = 0;
+  private checkpoints = 0;
+  private seen = new Map<number, number>();
+  private polling: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(private readonly db: Db, private readonly model: AccountReadModel) {}
+
+  private async positionsSum(): Promise<number> {
+    return (await this.model.positions()).reduce((n, p) => n + (p?.seq ?? 0), 0);
+  }
+
+  private async pollCheckpoints(): Promise<void> {
+    while (!this.stopped) {
+      for (const c of await this.db.collection<CheckpointDoc>(COLLECTIONS.checkpoints).find({}).toArray()) {
+        if (this.seen.get(c._id) !== c.seq) this.checkpoints++;
+        this.seen.set(c._id, c.seq);
+      }
+      // Each shard checkpoints at most every 10 s (CHECKPOINT_EVERY_MS): a second apart sees each one.
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  async start(): Promise<void> {
+    this.from = Date.now();
+    this.logSeq = await this.positionsSum();
+    this.events = await this.db.collection(COLLECTIONS.events).countDocuments();
+    for (const c of await this.db.collection<CheckpointDoc>(COLLECTIONS.checkpoints).find({}).toArray()) this.seen.set(c._id, c.seq);
+    this.polling = this.pollCheckpoints();
+  }
+
+  /** Once the phase has settled at `settledAt`: waits (up to `waitMs`) for the worker's next flush, which writes what the phase left dirty. */
+  async stop(workerLog: () => string, settledAt: number, waitMs: number): Promise<WorkerWrites & { flushes: number }> {
+    const logSeq = (await this.positionsSum()) - this.logSeq;
+    const deadline = Date.now() + waitMs;
+    let flushes = parseLines<{ accounts: number }>(workerLog(), 'projections flushed').filter((f) => f.time >= this.from);
+    while (!flushes.some((f) => f.time > settledAt) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      flushes = parseLines<{ accounts: number }>(workerLog(), 'projections flushed').filter((f) => f.time >= this.from);
+    }
+    const last = flushes.findIndex((f) => f.time > settledAt);
+    const counted = last < 0 ? flushes : flushes.slice(0, last + 1);
+    // The checkpoints follow their flush: one more poll.
+    await new Promise((r) => setTimeout(r, 1500));
+    this.stopped = true;
+    await this.polling;
+    const events = (await this.db.collection(COLLECTIONS.events).countDocuments()) - this.events;
+    return { log: logSeq, projections: counted.reduce((n, f) => n + f.accounts, 0), checkpoints: this.checkpoints, events, flushes: counted.length };
+  }
+}
+
+/** RecordHorizon's bytes per id at `ids`, from test/bench/horizon.ts run here (its Map comparison included). */
+export async function horizonBytesPerId(ids: number): Promise<{ ids: number; bytes_per_id: number | null; table_bytes_per_id: number | null }> {
+  const r = await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'test/bench/horizon.ts'), String(ids)], process.env);
+  const rows = r.code === 0 && r.last.startsWith('{') ? (JSON.parse(r.last) as { rows: Record<string, number | string>[] }).rows : [];
+  const row = rows.find((x) => x['name'] === 'RecordHorizon');
+  return { ids, bytes_per_id: typeof row?.['bytes_per_id'] === 'number' ? row['bytes_per_id'] : null, table_bytes_per_id: typeof row?.['table_bytes_per_id'] === 'number' ? row['table_bytes_per_id'] : null };
+}
+
+const TAKEOVER_SCRIPT = join(ROOT, 'test/bench/takeover.ts');
+
+/**
+ * The 5M-id takeover: runs test/bench/takeover.ts (`--ids N`) if it exists and reads
+ * `takeover_s` from its JSON last line; null with the reason otherwise.
+ */
+export async function takeoverScript(ids: number): Promise<{ ids: number; seconds: number | null; note: string }> {
+  if (!(await access(TAKEOVER_SCRIPT).then(() => true, () => false))) return { ids, seconds: null, note: 'test/bench/takeover.ts does not exist on this branch' };
+  const r = await run(process.execPath, ['--import', 'tsx', TAKEOVER_SCRIPT, '--ids', String(ids)], process.env);
+  const result = r.last.startsWith('{') ? (JSON.parse(r.last) as { takeover_s?: unknown }) : {};
+  if (r.code !== 0 || typeof result.takeover_s !== 'number') return { ids, seconds: null, note: `takeover.ts exited ${r.code} without takeover_s: ${r.stderr.slice(-300)}` };
+  return { ids, seconds: result.takeover_s, note: 'test/bench/takeover.ts' };
+}
