@@ -119,6 +119,8 @@ export interface BenchResult {
   projections_settle_s: number;
   /** Exit codes after SIGTERM (0: drained and stopped cleanly). */
   exit_codes: Record<string, number | null>;
+  /** The end of the log of each service that did not exit 0. */
+  exit_logs: Record<string, string>;
   profiles: Record<string, ProfileSummary>;
   ok: boolean;
 }
@@ -189,7 +191,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       log('reads, quiet; tally accounts');
       const quiet = await readAccounts(reads, () => false, o.quietReads ?? 5000);
       tally = { ...e2e, cpu_s: cpu, readable_wrong: readableWrong, quiet_reads: quiet };
-      accountsCommand = await timeAccountsCommand(env);
+      accountsCommand = await timeAccountsCommand(env, join(bench.dataDir, 'accounts.ndjson'));
       log('waiting for the first projection flush after the phase');
       phaseWrites = await writes.stop(() => worker.log(), settledAt, config.projectionFlushMs + 10_000);
 
@@ -229,14 +231,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       accounts_command: accountsCommand, phase_writes: phaseWrites, docs_per_1000_records: docsPer1000(phaseWrites, lines.length), run_writes: workerWrites(worker.log()), horizon, takeover,
     };
     const requestsOk = onlyOk(tally.reads, ['200', '404']) && onlyOk(tally.quiet_reads, ['200', '404']) && onlyOk(billing.webhooks, ['200', '202'])
-      && onlyOk(billing.purchases, ['201', '202']) && onlyOk(billing.vms, ['201', '202']);
+      && onlyOk(billing.purchases, ['201', '202', '402']) && onlyOk(billing.vms, ['201', '202']);
     return {
       date: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       load_avg: load,
       records: o.records, accounts: o.accounts, shards: config.shards,
       raw, nats_cli: natsCli, naive, tally, latency, billing, scale, rss_mb: rss, charged, expected_charged: balances.unique, balances,
-      projections_settle_s: settleSeconds, exit_codes: exitCodes, profiles,
+      projections_settle_s: settleSeconds, exit_codes: exitCodes, exit_logs: Object.fromEntries(procs.filter((p) => exitCodes[p.name] !== 0).map((p) => [p.name, p.log().slice(-4000)])), profiles,
       ok: balances.wrong === 0 && balances.ledgerMismatches === 0 && charged === balances.unique && tally.readable_wrong === 0 && naive.failed === 0
         && latency.samples > 0 && requestsOk && Object.values(exitCodes).every((c) => c === 0),
     };

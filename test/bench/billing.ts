@@ -11,9 +11,10 @@
  * the seed accounts: correct, just slow; the run ends before any.
  *
  * Then, from `clients` concurrent senders: signed payments to accounts of the stream
- * (`acct-<n>`, 1,000 USD each, so every one can afford a plan), a `basic` plan for each
- * paid account, then its VMs (round by round, so concurrent requests mostly hit
- * different accounts). Each step: rate, p50/p99, answers by status.
+ * (`acct-<n>`, 1,000 USD each), a `basic` plan for each paid account (402
+ * `insufficient_balance` for the few whose usage exceeds the payment), then the VMs of
+ * each plan bought (round by round, so concurrent requests mostly hit different accounts).
+ * Each step: rate, p50/p99, answers by status.
  */
 import type { Db } from 'mongodb';
 import { signBody } from '../../services/api/index.js';
@@ -93,15 +94,20 @@ export async function billingLoad(o: BillingOptions): Promise<BillingResult> {
   });
 
   const buyers = paid.slice(0, o.purchases);
+  const bought = new Set<number>();
   const purchases = await httpLoad({
     url: o.api.url,
     clients: o.clients,
     next: (i) => (i < buyers.length ? { method: 'POST', path: `/v1/accounts/${buyers[i]}/plan`, body: '{"plan_id":"basic"}', headers: admin } : null),
+    onAnswer: (i, status) => {
+      if (status === 201) bought.add(i);
+    },
   });
+  const planned = buyers.filter((_, i) => bought.has(i));
   const vms = await httpLoad({
     url: o.api.url,
     clients: o.clients,
-    next: (i) => (i < buyers.length * VMS_PER_BASIC ? { method: 'POST', path: `/v1/accounts/${buyers[i % buyers.length]}/vms`, body: '{}', headers: admin } : null),
+    next: (i) => (i < planned.length * VMS_PER_BASIC ? { method: 'POST', path: `/v1/accounts/${planned[i % planned.length]}/vms`, body: '{}', headers: admin } : null),
   });
   return { ledger_entries: total, seeded, seed_seconds: seedSeconds, webhooks, purchases, vms };
 }

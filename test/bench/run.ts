@@ -135,5 +135,6 @@ const result = await runBench({
 if (values.out) await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(table(result));
 for (const [name, summary] of Object.entries(result.profiles)) console.log(`\n${formatSummary(name, summary)}`);
+for (const [name, tail] of Object.entries(result.exit_logs)) console.log(`\n${name} exited ${result.exit_codes[name]}; the end of its log:\n${tail}`);
 console.log(JSON.stringify(headline(result)));
 process.exitCode = result.ok ? 0 : 1;

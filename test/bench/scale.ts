@@ -7,35 +7,47 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { access, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
 import type { AccountReadModel } from '../../shared/readModel/index.js';
 import { COLLECTIONS, type CheckpointDoc } from '../../shared/store/index.js';
 import { ROOT } from './harness.js';
 
-/** Runs a command to completion; stdout is counted in lines (and its last line kept), not stored. */
-async function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; seconds: number; lines: number; last: string; stderr: string }> {
-  const started = performance.now();
+/** Runs a command to completion; of its stdout only the last line is kept. */
+async function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; last: string; stderr: string }> {
   const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let lines = 0;
   let tail = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    for (const byte of d) if (byte === 10) lines++;
-    tail = (tail + d.toString()).slice(-65_536);
-  });
+  child.stdout.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-65_536)));
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
   const [code] = (await once(child, 'exit')) as [number | null];
   const last = tail.trim().split('\n').pop() ?? '';
-  return { code, seconds: Math.round((performance.now() - started) / 10) / 100, lines, last, stderr };
+  return { code, last, stderr };
 }
 
-/** `node bin/tally.js accounts > /dev/null` with the services' environment: seconds and lines. */
-export async function timeAccountsCommand(env: NodeJS.ProcessEnv): Promise<{ seconds: number; lines: number }> {
-  const r = await run(process.execPath, [join(ROOT, 'bin/tally.js'), 'accounts'], env);
-  if (r.code !== 0) throw new Error(`tally accounts exited ${r.code}: ${r.stderr}`);
-  return { seconds: r.seconds, lines: r.lines };
+/**
+ * `node bin/tally.js accounts > FILE` with the services' environment: seconds, and the lines
+ * of FILE (a file, like the issue's `> /dev/null`: no reader paces the command's writes).
+ */
+export async function timeAccountsCommand(env: NodeJS.ProcessEnv, file: string): Promise<{ seconds: number; lines: number }> {
+  const out = await open(file, 'w');
+  const started = performance.now();
+  let code: number | null;
+  let stderr = '';
+  try {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/tally.js'), 'accounts'], { cwd: ROOT, env, stdio: ['ignore', out.fd, 'pipe'] });
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
+    [code] = (await once(child, 'exit')) as [number | null];
+  } finally {
+    await out.close();
+  }
+  const seconds = Math.round((performance.now() - started) / 10) / 100;
+  if (code !== 0) throw new Error(`tally accounts exited ${code}: ${stderr}`);
+  let lines = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) for (const byte of chunk) if (byte === 10) lines++;
+  return { seconds, lines };
 }
 
 export interface WorkerWrites {
@@ -88,11 +100,15 @@ export class PhaseWrites {
   }
 
   private async pollCheckpoints(): Promise<void> {
+    for (const c of await this.db.collection<CheckpointDoc>(COLLECTIONS.checkpoints).find({}).toArray()) {
+      if (this.seen.get(c._id) !== c.seq) this.checkpoints++;
+      this.seen.set(c._id, c.seq);
+    }
+  }
+
+  private async watchCheckpoints(): Promise<void> {
     while (!this.stopped) {
-      for (const c of await this.db.collection<CheckpointDoc>(COLLECTIONS.checkpoints).find({}).toArray()) {
-        if (this.seen.get(c._id) !== c.seq) this.checkpoints++;
-        this.seen.set(c._id, c.seq);
-      }
+      await this.pollCheckpoints();
       // Each shard checkpoints at most every 10 s (CHECKPOINT_EVERY_MS): a second apart sees each one.
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -103,7 +119,7 @@ export class PhaseWrites {
     this.logSeq = await this.positionsSum();
     this.events = await this.db.collection(COLLECTIONS.events).countDocuments();
     for (const c of await this.db.collection<CheckpointDoc>(COLLECTIONS.checkpoints).find({}).toArray()) this.seen.set(c._id, c.seq);
-    this.polling = this.pollCheckpoints();
+    this.polling = this.watchCheckpoints();
   }
 
   /** Once the phase has settled at `settledAt`: waits (up to `waitMs`) for the worker's next flush, which writes what the phase left dirty. */
@@ -117,10 +133,10 @@ export class PhaseWrites {
     }
     const last = flushes.findIndex((f) => f.time > settledAt);
     const counted = last < 0 ? flushes : flushes.slice(0, last + 1);
-    // The checkpoints follow their flush: one more poll.
-    await new Promise((r) => setTimeout(r, 1500));
     this.stopped = true;
     await this.polling;
+    // The flush line comes after its checkpoints: one more look sees them.
+    await this.pollCheckpoints();
     const events = (await this.db.collection(COLLECTIONS.events).countDocuments()) - this.events;
     return { log: logSeq, projections: counted.reduce((n, f) => n + f.accounts, 0), checkpoints: this.checkpoints, events, flushes: counted.length };
   }
