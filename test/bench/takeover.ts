@@ -1,0 +1,151 @@
+/**
+ * A shard takeover with N ids inside the dedup horizon (issue 21): the time to load the
+ * shard as ShardOwner.load does (loadShardState: the log's reads in loadShard, then
+ * ShardState.fromSnapshot) with a horizon snapshot, and without one (the horizon read from
+ * every log entry inside it), on the embedded servers `tally up` runs (FerretDB, SQLite).
+ *   npx tsx test/bench/takeover.ts [N]   (default 5,000,000, a multiple of 1000)
+ * The data: N/1000 shard-log entries of 1000 ids each (10 accounts x 100 ids), all inside
+ * the horizon, inserted with insertMany 1000 entries at a time; a checkpoint at the head
+ * and the 1000 accounts' projections, so the takeover replays no tail; then the snapshot
+ * of that horizon, serialized and written as an owner does (both timed). Also timed: one
+ * scan of the log (a query that matches nothing), what every log query costs on FerretDB,
+ * and, for comparison, one scan of the same entries with each entry's ids stored as one
+ * string and its sequences as one binary (a log format tally does not use).
+ * TAKEOVER_DATA_DIR keeps the servers' folder, and the shard log written, between runs (the
+ * snapshot is written again each run).
+ * Results: a line per phase, then the JSON last line. Method and figures: test/bench/takeover.md.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { Binary } from 'mongodb';
+import { pino } from 'pino';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../shared/domain/index.js';
+import { startEmbedded } from '../../shared/runtime/index.js';
+import {
+  COLLECTIONS, connectMongo, findHorizonSnapshot, horizonKeys, pruneHorizonSnapshots, readHorizonChunks, writeAccounts, writeCheckpoint, writeHorizonSnapshot,
+  type AccountDoc, type ShardLogDoc,
+} from '../../shared/store/index.js';
+import { HorizonSnapshots } from '../../services/worker/horizonSnapshots.js';
+import { RecordHorizon } from '../../services/worker/recordHorizon.js';
+import { loadShardState, type TakeoverDeps } from '../../services/worker/takeover.js';
+
+const N = Number(process.argv[2] ?? 5_000_000);
+const IDS_PER_ENTRY = 1000;
+const INSERT_BATCH = 1000;
+const ACCOUNTS = 1000;
+const HORIZON_MS = 86_400_000;
+if (!Number.isSafeInteger(N) || N <= 0 || N % IDS_PER_ENTRY !== 0) throw new Error('N must be a positive multiple of 1000');
+const ENTRIES = N / IDS_PER_ENTRY;
+
+const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' });
+const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version, load1: +os.loadavg()[0]!.toFixed(2) };
+console.log(JSON.stringify(machine));
+const seconds = (since: number): number => +((performance.now() - since) / 1000).toFixed(2);
+const report = (what: string, s: number, extra: Record<string, unknown> = {}): void => console.log(JSON.stringify({ what, seconds: s, ...extra }));
+
+const keep = process.env.TAKEOVER_DATA_DIR;
+const dataDir = keep ?? (await mkdtemp(join(os.tmpdir(), 'tally-takeover-')));
+const servers = await startEmbedded({ dataDir, logger });
+const mongo = await connectMongo(servers.mongoUrl, `bench_takeover_${N}`);
+const db = mongo.db;
+const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
+/** The alternative log format measured for comparison: ids joined by spaces, sequences as float64s. */
+const packed = db.collection<Omit<ShardLogDoc, 'ids' | 'sseq'> & { ids: string; sseq: Binary }>('bench_packed_log');
+const pack = (d: ShardLogDoc) => ({ ...d, ids: d.ids.join(' '), sseq: new Binary(new Uint8Array(Float64Array.from(d.sseq ?? []).buffer)) });
+
+/** Entry e (1-based) of the shard's log, written `at`. */
+function entry(e: number, at: number): ShardLogDoc {
+  const ids: string[] = [];
+  const sseq: number[] = [];
+  for (let i = (e - 1) * IDS_PER_ENTRY; i < e * IDS_PER_ENTRY; i++) {
+    ids.push(`r-${i}`);
+    sseq.push(i + 1);
+  }
+  const per = IDS_PER_ENTRY / 10;
+  const accounts = Array.from({ length: 10 }, (_, k) => ({ a: `acct-${(e * 10 + k) % ACCOUNTS}`, d: -1000n * BigInt(per), n: per, t: at }));
+  return { _id: `0:${e}`, shard: 0, seq: e, at: new Date(at), job: `bench-${e}`, ids, sseq, duplicates: 0, accounts, folds: [] };
+}
+
+const now = Date.now();
+const results: Record<string, number> = {};
+// Entries one second apart, the newest written at the first run: inside the horizon for a day.
+const first = await log.find({ shard: 0, seq: 1 }).next();
+const reuse = (await log.countDocuments({ shard: 0 })) === ENTRIES && (await packed.countDocuments({})) === ENTRIES && first !== null && first.at.getTime() > now - HORIZON_MS / 2;
+const atOf = (e: number): number => (reuse ? first.at.getTime() : now - (ENTRIES - 1) * 1000) + (e - 1) * 1000;
+const horizon = new RecordHorizon();
+let started = performance.now();
+if (reuse) {
+  console.log(JSON.stringify({ note: 'reusing the shard log written before', dataDir }));
+  for (let e = 1; e <= ENTRIES; e++) {
+    const d = entry(e, atOf(e));
+    horizon.add(d.at.getTime(), horizonKeys(d));
+  }
+} else {
+  await db.dropDatabase();
+  for (let e0 = 1; e0 <= ENTRIES; e0 += INSERT_BATCH) {
+    const docs: ShardLogDoc[] = [];
+    for (let e = e0; e < Math.min(ENTRIES + 1, e0 + INSERT_BATCH); e++) docs.push(entry(e, atOf(e)));
+    await log.insertMany(docs, { ordered: false });
+    await packed.insertMany(docs.map(pack), { ordered: false });
+    for (const d of docs) horizon.add(d.at.getTime(), horizonKeys(d));
+  }
+  results.generate_s = seconds(started);
+  report('shard log written', results.generate_s, { entries: ENTRIES, ids: N });
+  const projections: AccountDoc[] = Array.from({ length: ACCOUNTS }, (_, a) => ({
+    _id: `acct-${a}`, shard: 0, seq: ENTRIES, balance_micros: 0n, first_paid_at: null, last_active_at: new Date(now), discount_tier: 'none', current_plan_id: null,
+    vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null, kyc_verified: false, low: true, depleted: true, created_at: new Date(now), updated_at: new Date(now),
+  }));
+  await writeAccounts(db, { docs: projections }, () => 0);
+  await writeCheckpoint(db, 0, ENTRIES);
+}
+// What an owner does after applying the head entry: serialize, then write and prune (a former snapshot goes first).
+await pruneHorizonSnapshots(db, 0, Number.MAX_SAFE_INTEGER);
+started = performance.now();
+const serialized = horizon.serialize();
+results.serialize_s = seconds(started);
+started = performance.now();
+const { bytes: snapshotBytes } = await writeHorizonSnapshot(db, { shard: 0, seq: ENTRIES, chunks: serialized, keys: horizon.size, at: new Date(now) });
+await pruneHorizonSnapshots(db, 0, ENTRIES);
+results.snapshot_write_s = seconds(started);
+const chunks = serialized.length;
+serialized.length = 0;
+report('snapshot serialized', results.serialize_s, { keys: horizon.size });
+report('snapshot written', results.snapshot_write_s, { bytes: snapshotBytes, chunks });
+
+const pricing = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+const idsSince = Date.now() - HORIZON_MS;
+const snapshots = new HorizonSnapshots(0, { db, logger, intervalMs: 600_000, clock: Date.now });
+const deps = (withSnapshot: boolean): TakeoverDeps => ({ db, logger, pricing, snapshots: withSnapshot ? snapshots : null });
+
+async function takeover(withSnapshot: boolean): Promise<number> {
+  const started = performance.now();
+  const loaded = await loadShardState(deps(withSnapshot), 0, idsSince);
+  const s = seconds(started);
+  if (loaded.state.idCount !== N || loaded.state.seq !== ENTRIES || loaded.restoredSeq !== (withSnapshot ? ENTRIES : null)) {
+    throw new Error(`takeover loaded ${loaded.state.idCount} ids at ${loaded.state.seq}, snapshot ${loaded.restoredSeq}`);
+  }
+  report(withSnapshot ? 'takeover with the snapshot' : 'takeover without a snapshot (every entry inside the horizon)', s, { ids: loaded.state.idCount });
+  return s;
+}
+
+started = performance.now();
+const found = (await findHorizonSnapshot(db, 0))!;
+const restored = RecordHorizon.restore(await readHorizonChunks(db, found));
+results.snapshot_read_restore_s = seconds(started);
+report('snapshot read and restored alone', results.snapshot_read_restore_s, { keys: restored.size });
+started = performance.now();
+await log.find({ shard: 0, seq: { $gt: ENTRIES } }).toArray();
+results.log_scan_s = seconds(started);
+report('one scan of the shard log (matches nothing)', results.log_scan_s);
+started = performance.now();
+await packed.find({ shard: 0, seq: { $gt: ENTRIES } }).toArray();
+results.packed_log_scan_s = seconds(started);
+report('one scan of the same log with ids as one string, sequences as one binary (not tally\'s format)', results.packed_log_scan_s);
+results.with_snapshot_s = await takeover(true);
+results.without_snapshot_s = await takeover(false);
+
+await mongo.close();
+await servers.stop();
+if (!keep) await rm(dataDir, { recursive: true, force: true });
+console.log(JSON.stringify({ machine, ids: N, entries: ENTRIES, snapshot_bytes: snapshotBytes, chunks, ...results }));
