@@ -164,9 +164,18 @@ export class ShardState {
     this.records.add(at, horizonKeys(entry));
     this.counted.duplicates += entry.duplicates;
     for (const delta of entry.accounts) this.counted.charged += delta.n;
+    // During a rebuild an account whose projection is already at or past the entry is left
+    // alone. Decided once per account and entry: the entry's own first change moves the
+    // account to its position, and a second fold of the same account must still apply.
+    const passed = new Map<string, boolean>();
+    const alreadyPast = (acc: AccountState): boolean => {
+      let past = passed.get(acc.doc._id);
+      if (past === undefined) passed.set(acc.doc._id, (past = acc.doc.seq >= entry.seq));
+      return past;
+    };
     for (const delta of entry.accounts) {
       const acc = this.account(delta.a, at);
-      if (acc.doc.seq >= entry.seq) continue;
+      if (alreadyPast(acc)) continue;
       acc.doc.balance_micros += delta.d;
       const last = acc.doc.last_active_at?.getTime() ?? 0;
       if (at > last) acc.doc.last_active_at = new Date(at);
@@ -176,7 +185,7 @@ export class ShardState {
       this.folded.add(fold.id);
       if (fold.refused) this.refusedFolds.add(fold.id);
       const acc = this.account(fold.a, at);
-      if (acc.doc.seq >= entry.seq) continue;
+      if (alreadyPast(acc)) continue;
       acc.doc.balance_micros += fold.d;
       if (fold.paid !== undefined && acc.doc.first_paid_at === null) acc.doc.first_paid_at = new Date(fold.paid);
       if (fold.plan) {

@@ -92,3 +92,14 @@ describe('amounts out of Int64 range, redeliveries and duplicates', () => {
     );
   });
 });
+
+describe('several folds of one account in one log entry', () => {
+  it('applies every one of them (a takeover sweep folds a payment and a purchase together), live and on a rebuild', () => {
+    const { state } = ShardState.fromSnapshot(0, empty(), ctx);
+    const doc = state.planFolds([{ id: 'payment:p1', a: 'a', d: 30_000_000n, paid: T0 }, { id: 'payment:p2', a: 'a', d: 5_000_000n, paid: T0 }], 'sweep', T0);
+    state.apply(doc);
+    expect(state.getAccount('a')?.balance_micros).toBe(35_000_000n);
+    const rebuilt = ShardState.fromSnapshot(0, { seq: 1, checkpoint: 0, accounts: [], tail: [doc], horizon: [] }, ctx).state;
+    expect(rebuilt.getAccount('a')?.balance_micros).toBe(35_000_000n);
+  });
+});
