@@ -1,8 +1,7 @@
 import { DiscardPolicy } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS, DLQ_STREAM, USAGE_STREAM, ensureStreams, readStream, streamOptions } from '../../../shared/bus/index.js';
-import { startTestServers, type TestServers } from '../../support/servers.js';
-import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
+import { startPipeline, testConfig, useServers, type Probe } from '../../support/pipeline.js';
 import { expectedBalances, makeStream, storeState, type RecordedLine } from '../../support/stream.js';
 import { usage } from '../../support/records.js';
 
@@ -12,20 +11,12 @@ import { usage } from '../../support/records.js';
  * when full, drops its oldest and the bridge keeps going.
  */
 describe('stream byte limits', () => {
-  let servers: TestServers;
+  const env = useServers();
   let p: Probe;
 
-  beforeAll(async () => {
-    servers = await startTestServers();
-  });
-  afterAll(async () => {
-    await p?.close();
-    await servers?.stop();
-  });
-
   it('a full USAGE refuses the producer; every record it accepted is charged', async () => {
-    const config = testConfig(servers, { USAGE_MAX_BYTES: '65536' });
-    p = await probe(config, servers);
+    const config = testConfig(env.servers, { USAGE_MAX_BYTES: '65536' });
+    p = await env.probe(config);
     // An existing deployment's stream (discard old, no byte limit) is updated in place.
     await p.bus.jsm.streams.update(USAGE_STREAM, { discard: DiscardPolicy.Old, max_bytes: -1 });
     await ensureStreams(p.bus.jsm, streamOptions(config));
@@ -52,7 +43,7 @@ describe('stream byte limits', () => {
     const state = (await p.bus.jsm.streams.info(USAGE_STREAM)).state;
     expect([state.first_seq, state.messages]).toEqual([1, accepted.length]);
 
-    const pipeline = await startPipeline(config, servers);
+    const pipeline = await startPipeline(config, env.servers);
     try {
       await p.drained(60_000);
     } finally {
@@ -65,7 +56,7 @@ describe('stream byte limits', () => {
   });
 
   it('a full dead-letter stream drops its oldest while the bridge acks every bad record', async () => {
-    const config = testConfig(servers, { MONGO_DB: p.mongo.db.databaseName, USAGE_MAX_BYTES: String(4 * 2 ** 20), DLQ_MAX_BYTES: '65536' });
+    const config = testConfig(env.servers, { MONGO_DB: p.mongo.db.databaseName, USAGE_MAX_BYTES: String(4 * 2 ** 20), DLQ_MAX_BYTES: '65536' });
     await ensureStreams(p.bus.jsm, streamOptions(config));
     const now = new Date();
     const bad = Array.from({ length: 100 }, (_, i) => JSON.stringify({ ...usage(`bad-${i}`, 'acct-dlq', {}, now), kind: 'gpu_second', note: 'x'.repeat(1500) }));
@@ -73,7 +64,7 @@ describe('stream byte limits', () => {
     const good = JSON.stringify(usage('after-bad', 'acct-dlq', {}, now));
     await p.bus.js.publish('usage.acct-dlq', good);
 
-    const pipeline = await startPipeline(config, servers);
+    const pipeline = await startPipeline(config, env.servers);
     try {
       await p.drained(60_000);
     } finally {

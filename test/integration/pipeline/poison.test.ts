@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS, DLQ_STREAM, readStream } from '../../../shared/bus/index.js';
-import { startTestServers, type TestServers } from '../../support/servers.js';
-import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
+import { startPipeline, testConfig, useServers, type Probe } from '../../support/pipeline.js';
 import { expectedBalances, makeStream, publishAll, storeState, type RecordedLine } from '../../support/stream.js';
 
 /**
@@ -11,20 +10,12 @@ import { expectedBalances, makeStream, publishAll, storeState, type RecordedLine
  * charged, every poison one is a dead letter with its code, and the stream drains.
  */
 describe('poison records in the stream', () => {
-  let servers: TestServers;
+  const env = useServers();
   let p: Probe;
 
-  beforeAll(async () => {
-    servers = await startTestServers();
-  });
-  afterAll(async () => {
-    await p?.close();
-    await servers?.stop();
-  });
-
   it('dead-letters deeply nested records with a code and charges every valid record around them', async () => {
-    const config = testConfig(servers, { SHARDS: '4' });
-    p = await probe(config, servers);
+    const config = testConfig(env.servers, { SHARDS: '4' });
+    p = await env.probe(config);
     const now = Date.now();
     const at = new Date(now - 60_000).toISOString();
     const deep = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels);
@@ -50,7 +41,7 @@ describe('poison records in the stream', () => {
     }
     await publishAll(p.bus.js, lines, false);
 
-    const pipeline = await startPipeline(config, servers);
+    const pipeline = await startPipeline(config, env.servers);
     try {
       await p.drained(60_000);
     } finally {
