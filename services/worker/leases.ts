@@ -3,8 +3,9 @@ import type { Redis } from 'ioredis';
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
-const leaseKey = (shard: number): string => `tally:lease:${shard}`;
-const WORKERS_KEY = 'tally:workers';
+/** Redis keys of a deployment's leases and live workers, prefixed with its namespace (MONGO_DB) like every key it keeps. */
+export const leaseKey = (namespace: string, shard: number): string => `tally:${namespace}:lease:${shard}`;
+export const workersKey = (namespace: string): string => `tally:${namespace}:workers`;
 
 /**
  * Shard leases in Redis: which worker process consumes which shard queue. A lease is a
@@ -14,20 +15,25 @@ const WORKERS_KEY = 'tally:workers';
 export class Leases {
   constructor(
     private readonly redis: Redis,
+    private readonly namespace: string,
     readonly ownerId: string,
     private readonly ttlMs: number,
   ) {}
 
+  private key(shard: number): string {
+    return leaseKey(this.namespace, shard);
+  }
+
   async acquire(shard: number): Promise<boolean> {
-    return (await this.redis.set(leaseKey(shard), this.ownerId, 'PX', this.ttlMs, 'NX')) === 'OK';
+    return (await this.redis.set(this.key(shard), this.ownerId, 'PX', this.ttlMs, 'NX')) === 'OK';
   }
 
   async renew(shard: number): Promise<boolean> {
-    return (await this.redis.eval(RENEW, 1, leaseKey(shard), this.ownerId, String(this.ttlMs))) === 1;
+    return (await this.redis.eval(RENEW, 1, this.key(shard), this.ownerId, String(this.ttlMs))) === 1;
   }
 
   async release(shard: number): Promise<void> {
-    await this.redis.eval(RELEASE, 1, leaseKey(shard), this.ownerId);
+    await this.redis.eval(RELEASE, 1, this.key(shard), this.ownerId);
   }
 
   /** Announces this worker and returns how many are alive, for an even split of shards. */
@@ -35,14 +41,14 @@ export class Leases {
     const cutoff = now - this.ttlMs;
     const [, , count] = (await this.redis
       .multi()
-      .zadd(WORKERS_KEY, now, this.ownerId)
-      .zremrangebyscore(WORKERS_KEY, 0, cutoff)
-      .zcard(WORKERS_KEY)
+      .zadd(workersKey(this.namespace), now, this.ownerId)
+      .zremrangebyscore(workersKey(this.namespace), 0, cutoff)
+      .zcard(workersKey(this.namespace))
       .exec()) ?? [];
     return Math.max(1, Number(count?.[1] ?? 1));
   }
 
   async leave(): Promise<void> {
-    await this.redis.zrem(WORKERS_KEY, this.ownerId);
+    await this.redis.zrem(workersKey(this.namespace), this.ownerId);
   }
 }

@@ -51,8 +51,12 @@ interface Held {
  */
 export class ShardWorkerService {
   private readonly held = new Map<number, Held>();
+  /** Shards whose lease this process holds: those in `held` and those still loading. */
+  private readonly leased = new Set<number>();
   private readonly leases: Leases;
   private timer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private balancing: Promise<void> | null = null;
   private flushing: Promise<void> | null = null;
@@ -67,13 +71,16 @@ export class ShardWorkerService {
   private readonly readModel: AccountReadModel;
 
   constructor(private readonly config: WorkerConfig, private readonly deps: WorkerDeps) {
-    this.leases = new Leases(deps.redis, this.id, config.leaseTtlMs);
+    this.leases = new Leases(deps.redis, config.namespace, this.id, config.leaseTtlMs);
     this.readModel = new AccountReadModel(deps.redis, config.namespace, config.shards);
   }
 
   async start(): Promise<void> {
-    await this.rebalance();
     const ttl = this.config.leaseTtlMs;
+    // Renewal has its own timer, started first: a rebalance that is loading a shard (minutes
+    // for a large log) must not let the leases it already holds, or the one it is loading, expire.
+    this.renewTimer = setInterval(() => void this.renewAll(), Math.floor(ttl / 3));
+    await this.rebalance();
     this.timer = setInterval(() => void this.rebalance(), Math.floor(ttl / 3));
     this.flushTimer = setInterval(() => void this.flushAll(), this.config.flushIntervalMs);
   }
@@ -92,21 +99,36 @@ export class ShardWorkerService {
     return this.balancing;
   }
 
-  private async balanceOnce(): Promise<void> {
-    const live = await this.leases.heartbeat((this.deps.clock ?? Date.now)());
-    for (const shard of [...this.held.keys()]) {
-      if (!(await this.leases.renew(shard))) {
-        this.deps.logger.warn({ shard }, 'shard lease lost');
+  /** Renews every lease this process holds; a lease found lost is let go at once (a shard still loading is dropped when its load ends). */
+  private renewAll(): Promise<void> {
+    if (this.renewing) return this.renewing;
+    this.renewing = (async () => {
+      for (const shard of [...this.leased]) {
+        if (await this.leases.renew(shard)) continue;
+        this.leased.delete(shard);
+        this.deps.logger.warn({ shard, loading: !this.held.has(shard) }, 'shard lease lost');
         await this.dropShard(shard);
       }
-    }
+    })()
+      .catch((err) => this.deps.logger.error({ err }, 'lease renewal failed'))
+      .finally(() => {
+        this.renewing = null;
+      });
+    return this.renewing;
+  }
+
+  private async balanceOnce(): Promise<void> {
+    const live = await this.leases.heartbeat((this.deps.clock ?? Date.now)());
+    await this.renewAll();
     const target = Math.ceil(this.config.shards / live);
     await this.releaseShards([...this.held.keys()].slice(target));
     const start = Math.floor(Math.random() * this.config.shards);
     for (let i = 0; i < this.config.shards && this.held.size < target && !this.stopped; i++) {
       const shard = (start + i) % this.config.shards;
       if (this.held.has(shard)) continue;
-      if (await this.leases.acquire(shard)) await this.startShard(shard);
+      if (!(await this.leases.acquire(shard))) continue;
+      this.leased.add(shard);
+      await this.startShard(shard);
     }
   }
 
@@ -117,7 +139,15 @@ export class ShardWorkerService {
       await owner.open();
     } catch (err) {
       log.error({ err }, 'shard load failed; releasing');
+      this.leased.delete(shard);
       await this.leases.release(shard);
+      return;
+    }
+    if (!this.leased.has(shard) || this.stopped) {
+      // The lease expired during the load (renewal found it taken) or the process is stopping.
+      log.warn('shard lease lost while loading; not starting it');
+      owner.drop();
+      if (this.leased.delete(shard)) await this.leases.release(shard);
       return;
     }
     const consumer = new Worker<ShardJob, ShardJobResult>(shardQueueName(shard), (job) => this.process(owner, job), {
@@ -201,6 +231,7 @@ export class ShardWorkerService {
 
   /** A lost lease (Redis emptied, this process paused): let go at once, without a final write. */
   private async dropShard(shard: number): Promise<void> {
+    this.leased.delete(shard);
     const held = this.held.get(shard);
     if (!held) return;
     this.held.delete(shard);
@@ -228,6 +259,7 @@ export class ShardWorkerService {
     log.info({ shards: held.map((h) => h.owner.shard), ms: Date.now() - started }, 'shards released');
     for (const h of held) {
       this.held.delete(h.owner.shard);
+      this.leased.delete(h.owner.shard);
       this.addWrites(h.owner);
       h.owner.drop();
       await this.leases.release(h.owner.shard);
@@ -242,7 +274,10 @@ export class ShardWorkerService {
     if (this.timer) clearInterval(this.timer);
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.balancing;
+    // Leases are renewed until their shards are handed over: a long final flush must not lose them.
     await this.releaseShards([...this.held.keys()]);
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.renewing;
     await this.leases.leave();
     this.deps.logger.info({ counters: this.counters, writes: this.writes }, 'worker stopped');
   }

@@ -215,6 +215,39 @@ describe('exactly once under faults', () => {
     await expectExact(config, lines);
   }, HEAVY_TEST_MS);
 
+  it('a store that stalls while a worker loads its shards costs it no lease: renewal does not wait for the loads', async () => {
+    const { config, servers, p } = await setup({ WORKER_LEASE_TTL_MS: '1000', SHARDS: '16' });
+    const pipeline = await startPipeline(config, servers);
+    await pipeline.worker.stop();
+    const lines = makeStream(2000, 40, 'l');
+    const w = spawn('worker', config);
+    // The moment the first shard is loaded, the store stops answering: the worker is now
+    // loading its next shard, for three lease lifetimes.
+    await waitFor(async () => shardsLoaded(w) > 0, 60_000, 'the first shard loaded', 2);
+    await servers.kill('ferretdb', 'SIGSTOP');
+    const first = Number(/"shard":(\d+),[^\n]*"msg":"shard loaded"/.exec(w.output())![1]);
+    const redis = redisConnection(servers.redisUrl);
+    try {
+      const key = `tally:${config.mongoDb}:lease:${first}`;
+      const holder = await redis.get(key);
+      expect(holder).toMatch(/^worker-/);
+      await new Promise((r) => setTimeout(r, 3000));
+      // Before renewal had its own timer the lease had expired here (renewals ran between loads).
+      expect(await redis.get(key)).toBe(holder);
+      expect(shardsLoaded(w)).toBeLessThan(config.shards);
+    } finally {
+      await servers.kill('ferretdb', 'SIGCONT');
+      await redis.quit();
+    }
+    await publishAll(p.bus.js, lines, true, 64);
+    await p.drained(120_000);
+    await pipeline.bridge.stop();
+    expect((await w.stop()).code).toBe(0);
+    expect(w.output()).not.toMatch(/shard lease lost/);
+    expect(shardsLoaded(w)).toBe(config.shards);
+    await expectExact(config, lines);
+  }, HEAVY_TEST_MS);
+
   it('two worker and two bridge processes at once, with redeliveries overlapping, stay exact', async () => {
     const { config, p } = await setup({ NATS_ACK_WAIT_MS: '1000' });
     const procs = [spawn('worker', config), spawn('worker', config), spawn('bridge', config), spawn('bridge', config)];
