@@ -23,7 +23,7 @@ import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './
 import { webhookRoutes } from './routes/webhook.js';
 
 export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs' | 'ledgerCacheMs' | 'rateLimitAuthFailuresPerMinute'> &
-  Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'accountSessionHours'>>;
+  Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'rateLimitPauseMs' | 'accountSessionHours'>>;
 
 export interface ApiDeps {
   db: Db;
@@ -89,6 +89,8 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
       ipPerMinute: config.rateLimitIpPerMinute ?? 1200,
       keyPerMinute: config.rateLimitKeyPerMinute ?? 300,
       authFailuresPerMinute: config.rateLimitAuthFailuresPerMinute,
+      // Tests driving the app with inject answer refusals at once unless they ask.
+      pauseMs: config.rateLimitPauseMs ?? 0,
       redis: deps.redis,
       namespace,
     }),

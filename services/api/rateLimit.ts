@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -10,6 +11,13 @@ export interface RateLimitConfig {
   keyPerMinute: number;
   /** Refused sign-ins per minute per client IP (admin token, account key, sign-in forms). */
   authFailuresPerMinute: number;
+  /**
+   * A refused request's 429 goes out after this long (at most the rest of its window), so
+   * a client that sends its next request as soon as the last is answered, a loop of curl
+   * say, is held to about one request per pause instead of spinning on refusals: each
+   * refusal costs a timer, not a core. 0 answers at once.
+   */
+  pauseMs: number;
   /** Shared by every API process, so a limit holds across replicas; without it each process counts alone (tests). */
   redis?: Redis | undefined;
   /** This deployment's prefix for the counters in Redis. */
@@ -37,6 +45,12 @@ type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 const WINDOW_MS = 60_000;
 
 /**
+ * At most this many refusals are held at once per process; past it they are answered at
+ * once, so a flood from many addresses cannot pile up held sockets without bound.
+ */
+export const MAX_HELD_REFUSALS = 1000;
+
+/**
  * @fastify/rate-limit with its Redis store (fixed one-minute windows, counters expire on
  * their own), used through `createRateLimit` rather than route hooks because a request
  * passes two limits and the plugin's route hook runs only the first. A limit exceeded is
@@ -60,12 +74,13 @@ export function installRateLimits(app: FastifyInstance, config: RateLimitConfig)
     (key ??= app.createRateLimit({ max: config.keyPerMinute, timeWindow: WINDOW_MS, keyGenerator: (req) => `key:${(req as KeyedRequest).rateKeyId ?? ''}` }));
 
   const failures = config.redis ? redisFailures(config.redis, `tally:${config.namespace}:rl:fail:`) : memoryFailures();
+  const refuse = refusals(config.pauseMs);
 
   return {
-    byIp: async (request, reply) => enforce(await ipLimiter()(request), reply, 'from this address'),
+    byIp: async (request, reply) => refuse(await ipLimiter()(request), reply, 'from this address'),
     byKey: async (request, reply, keyId) => {
       (request as KeyedRequest).rateKeyId = keyId;
-      enforce(await keyLimiter()(request), reply, 'with this key');
+      await refuse(await keyLimiter()(request), reply, 'with this key');
     },
     signIn: async (request, reply, presented, verify) => {
       const ip = fastifyRateLimit.normalizeIP(request.ip);
@@ -74,6 +89,7 @@ export function installRateLimits(app: FastifyInstance, config: RateLimitConfig)
       if (spent !== null && spent.count >= config.authFailuresPerMinute) {
         const retry = Math.max(1, Math.ceil(spent.ttlMs / 1000));
         reply.header('retry-after', retry);
+        await refuse.pause(spent.ttlMs);
         throw new TallyError('rate_limited', `more than ${config.authFailuresPerMinute} refused sign-ins a minute from this address; retry in ${retry} s`);
       }
       try {
@@ -130,10 +146,31 @@ function memoryFailures(): FailureCounter {
 
 type KeyedRequest = FastifyRequest & { rateKeyId?: string };
 
-function enforce(result: Awaited<ReturnType<Limiter>>, reply: FastifyReply, scope: string): void {
-  if (result.isAllowed) return;
-  reply.header('x-ratelimit-limit', result.max).header('x-ratelimit-remaining', result.remaining).header('x-ratelimit-reset', result.ttlInSeconds);
-  if (!result.isExceeded) return;
-  reply.header('retry-after', result.ttlInSeconds);
-  throw new TallyError('rate_limited', `more than ${result.max} requests a minute ${scope}; retry in ${result.ttlInSeconds} s`);
+type Refuse = ((result: Awaited<ReturnType<Limiter>>, reply: FastifyReply, scope: string) => Promise<void>) & {
+  /** Holds a refusal for the pause, at most `restMs` (the rest of its window), unless MAX_HELD_REFUSALS are held already. */
+  pause(restMs: number): Promise<void>;
+};
+
+/** Sets the limit's headers; past the limit, holds the request for the pause and throws 429 `rate_limited`. */
+function refusals(pauseMs: number): Refuse {
+  let held = 0;
+  const pause = async (restMs: number): Promise<void> => {
+    const ms = Math.min(pauseMs, restMs);
+    if (ms <= 0 || held >= MAX_HELD_REFUSALS) return;
+    held++;
+    try {
+      await sleep(ms);
+    } finally {
+      held--;
+    }
+  };
+  const refuse = async (result: Awaited<ReturnType<Limiter>>, reply: FastifyReply, scope: string): Promise<void> => {
+    if (result.isAllowed) return;
+    reply.header('x-ratelimit-limit', result.max).header('x-ratelimit-remaining', result.remaining).header('x-ratelimit-reset', result.ttlInSeconds);
+    if (!result.isExceeded) return;
+    reply.header('retry-after', result.ttlInSeconds);
+    await pause(result.ttlInSeconds * 1000);
+    throw new TallyError('rate_limited', `more than ${result.max} requests a minute ${scope}; retry in ${result.ttlInSeconds} s`);
+  };
+  return Object.assign(refuse, { pause });
 }

@@ -95,6 +95,7 @@ export const envSchema = z.object({
   RATE_LIMIT_KEY_PER_MINUTE: int(1, 1_000_000).default(300),
   RATE_LIMIT_IP_PER_MINUTE: int(1, 1_000_000).default(1200),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(1, 1_000_000).default(10),
+  RATE_LIMIT_PAUSE_MS: int(0, 60_000).default(1000),
   ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -144,6 +145,8 @@ export interface Config {
   rateLimitIpPerMinute: number;
   /** Refused sign-ins (admin token, account key, sign-in forms) per minute per client IP; past it every sign-in from the IP is 429. */
   rateLimitAuthFailuresPerMinute: number;
+  /** A refused request's 429 is answered after this long (at most the rest of its window). */
+  rateLimitPauseMs: number;
   /** How long an account page session lasts. */
   accountSessionHours: number;
 }
@@ -188,6 +191,7 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     rateLimitKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE,
     rateLimitIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
     rateLimitAuthFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+    rateLimitPauseMs: env.RATE_LIMIT_PAUSE_MS,
     accountSessionHours: env.ACCOUNT_SESSION_HOURS,
   };
 }

@@ -20,5 +20,6 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
   });
 
-  app.get('/v1/stats', async () => ctx.stats());
+  // Open to anyone: the address limit holds a flood of it to paused refusals, like every /v1 route.
+  app.get('/v1/stats', { onRequest: ctx.limits.byIp }, async () => ctx.stats());
 }
