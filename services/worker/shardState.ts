@@ -125,7 +125,7 @@ export class ShardState {
   /** An empty next log entry: takes the next step so that no former owner can (see ShardOwner.catchUp). */
   planFence(now: number): ShardLogDoc {
     const seq = this.seqValue + 1;
-    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job: 'fence', ids: [], duplicates: 0, accounts: [], folds: [] };
+    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job: 'fence', duplicates: 0, accounts: [], folds: [] };
   }
 
   /**
@@ -150,7 +150,7 @@ export class ShardState {
       balances.set(e.a, balance);
       fresh.push(e);
     }
-    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, ids: [], duplicates: entries.length - fresh.length, accounts: [], folds: fresh };
+    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, duplicates: entries.length - fresh.length, accounts: [], folds: fresh };
   }
 
   /**

@@ -74,16 +74,24 @@ export interface ShardLogDoc {
    * The ids of the records charged, grouped as `accounts` is ordered: the `accounts[0].n`
    * ids of `accounts[0].a` first, then those of `accounts[1]`, and so on, so each id's
    * account (half of the idempotency key, SPEC 3) is known without storing it again
-   * (`forEachRecord` in shardLog.ts pairs them). Empty in fold entries (their ids are
-   * `folds[].id`, a namespace of their own) and fences. Emptied by compaction once older
-   * than the dedup horizon (the deltas stay: they are the ledger).
+   * (`forEachRecord` in shardLog.ts pairs them), as the text of one JSON array. One string
+   * rather than a BSON array: FerretDB v1 decodes every document of the collection for
+   * every query, and an array costs it per element (a 5 M-id log scanned 8-14x slower;
+   * test/bench/takeover.md). Absent in fold entries (their ids are `folds[].id`, a
+   * namespace of their own) and fences. Removed by compaction once older than the dedup
+   * horizon (the deltas stay: they are the ledger).
    */
-  ids: string[];
+  rids?: string;
   /**
-   * The JetStream sequence of the message that carried each id, parallel to `ids` (a
-   * redelivered message is then told apart from a duplicate after a takeover too). Absent
-   * on entries written before it was kept; emptied by compaction with `ids`.
+   * The JetStream sequence of the message that carried each id, parallel to the ids (a
+   * redelivered message is then told apart from a duplicate after a takeover too): the
+   * first, then each one's difference from the one before, in decimal, comma-separated
+   * (a batch's sequences mostly follow one another: "5120,1,1,1"). Removed with `rids`.
    */
+  rseq?: string;
+  /** Entries written before `rids` (format 1): the ids as an array. Read, never written. */
+  ids?: string[];
+  /** Format 1's sequences, parallel to `ids`. Read, never written. */
   sseq?: number[];
   /** Records refused as `amount_out_of_range` (not charged); a redelivery of one is refused again. */
   refused?: RefusedRecord[];

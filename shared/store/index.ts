@@ -5,7 +5,7 @@ export type { IndexPlan } from './indexes.js';
 export { COLLECTIONS } from './collections.js';
 export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, AccountDoc, CheckpointDoc, BillingEventType, EventDoc, HorizonManifestDoc } from './collections.js';
 export { isDuplicateKey, duplicateIndexes, insertUnique, InvalidCursorError } from './errors.js';
-export { appendShardLog, forEachRecord, horizonKeys, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
+export { appendShardLog, forEachRecord, horizonKeys, packRecords, unpackRecords, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
 export type { HorizonBatch, LoadShardOptions, LogTotals, ShardSnapshot } from './shardLog.js';
 export { findHorizonSnapshot, horizonChunksCollection, pruneHorizonSnapshots, readHorizonChunks, writeHorizonSnapshot } from './horizonSnapshots.js';
 export type { HorizonSnapshotWrite } from './horizonSnapshots.js';

@@ -15,17 +15,35 @@ export async function appendShardLog(db: Db, doc: ShardLogDoc): Promise<'ok' | '
   return (await insertUnique<ShardLogDoc>(db, COLLECTIONS.shardLog, doc)) === 'inserted' ? 'ok' : 'conflict';
 }
 
+/** An entry's charged records as stored: `rids` and `rseq` (ShardLogDoc). */
+export function packRecords(ids: readonly string[], seqs: readonly number[]): Required<Pick<ShardLogDoc, 'rids' | 'rseq'>> {
+  let rseq = '';
+  for (let i = 0; i < seqs.length; i++) rseq += i === 0 ? String(seqs[0]) : `,${seqs[i]! - seqs[i - 1]!}`;
+  return { rids: JSON.stringify(ids), rseq };
+}
+
+/** The ids and message sequences of an entry's charged records, from either stored format. */
+export function unpackRecords(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq'>): { ids: string[]; seqs: number[] } {
+  if (entry.rids === undefined) return { ids: entry.ids ?? [], seqs: entry.sseq ?? [] };
+  const ids = JSON.parse(entry.rids) as string[];
+  const seqs: number[] = [];
+  if (entry.rseq) {
+    let s = 0;
+    for (const part of entry.rseq.split(',')) seqs.push((s += Number(part)));
+  }
+  return { ids, seqs };
+}
+
 /**
  * Calls `fn` with the account, id and message sequence of every record a usage entry
- * charged: `ids` holds them grouped as `accounts` is ordered, `accounts[0].n` ids first
- * (ShardLogDoc.ids), `sseq` parallel to them. A compacted entry (ids emptied) has none.
+ * charged, paired with `accounts` as ShardLogDoc.rids documents. A compacted entry has none.
  */
-export function forEachRecord(entry: Pick<ShardLogDoc, 'ids' | 'accounts' | 'sseq'>, fn: (account: string, id: string, streamSeq: number) => void): void {
-  const { ids } = entry;
+export function forEachRecord(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'accounts'>, fn: (account: string, id: string, streamSeq: number) => void): void {
+  const { ids, seqs } = unpackRecords(entry);
   let i = 0;
   for (const { a, n } of entry.accounts) {
     const end = Math.min(i + n, ids.length);
-    for (; i < end; i++) fn(a, ids[i]!, entry.sseq?.[i] ?? 0);
+    for (; i < end; i++) fn(a, ids[i]!, seqs[i] ?? 0);
   }
 }
 
@@ -33,7 +51,7 @@ export function forEachRecord(entry: Pick<ShardLogDoc, 'ids' | 'accounts' | 'sse
  * The records of a usage entry as the dedup horizon keeps them: `[recordKey, +sequence]`
  * for those charged, `[recordKey, -sequence]` for those refused.
  */
-export function horizonKeys(entry: Pick<ShardLogDoc, 'ids' | 'accounts' | 'sseq' | 'refused'>): [string, number][] {
+export function horizonKeys(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'accounts' | 'refused'>): [string, number][] {
   const keys: [string, number][] = [];
   forEachRecord(entry, (account, id, s) => keys.push([recordKey(account, id), s]));
   for (const r of entry.refused ?? []) keys.push([recordKey(r.a, r.id), -r.s]);
@@ -156,7 +174,7 @@ export async function compactShardLog(db: Db, shard: number, before: Date, limit
   const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
   const old = await log.find({ shard, at: { $lt: before }, compacted: { $ne: true } }, { projection: { _id: 1 } }).limit(limit).toArray();
   for (let i = 0; i < old.length; i += MAX_STATEMENTS_PER_COMMAND) {
-    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { ids: [], sseq: [], compacted: true } } } }));
+    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { compacted: true }, $unset: { rids: true, rseq: true, ids: true, sseq: true } } } }) as const);
     await log.bulkWrite(ops, { ordered: false });
   }
   return old.length;

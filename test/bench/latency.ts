@@ -11,7 +11,7 @@
  * leaves out the insert itself (one insertOne, tens of ms on FerretDB) and the NATS ack
  * that follows it, and includes the bridge's linger (BRIDGE_LINGER_MS, 150 ms).
  */
-import { COLLECTIONS, connectMongo, type ShardLogDoc } from '../../shared/store/index.js';
+import { COLLECTIONS, connectMongo, unpackRecords, type ShardLogDoc } from '../../shared/store/index.js';
 import { USAGE_STREAM, type Bus } from '../../shared/bus/index.js';
 import { runReplay } from '../../services/cli/load/replay.js';
 import type { RecordedLine } from '../support/stream.js';
@@ -53,10 +53,10 @@ export async function latencyAtRate(bus: Bus, mongoUrl: string, db: string, line
   const mongo = await connectMongo(mongoUrl, db);
   const latencies: number[] = [];
   try {
-    const entries = mongo.db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ at: { $gte: phaseStart } }, { projection: { ids: 1, at: 1 } });
+    const entries = mongo.db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ at: { $gte: phaseStart } }, { projection: { rids: 1, ids: 1, at: 1 } });
     for await (const e of entries) {
       const at = e.at.getTime();
-      for (const id of e.ids) {
+      for (const id of unpackRecords(e).ids) {
         const sent = sentAt.get(id);
         if (sent !== undefined) latencies.push(at - sent);
       }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
-import { forEachRecord, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
+import { forEachRecord, unpackRecords, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
 import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
@@ -62,7 +62,7 @@ describe('ShardState', () => {
     const { state } = ShardState.fromSnapshot(0, empty(), ctx);
     const { doc } = state.planUsage([rec('r1', 'a', 1n), rec('r2', 'b', 1n), rec('r3', 'a', 1n), rec('r1', 'b', 1n)], 'j', T0);
     expect(doc.accounts.map((d) => [d.a, d.n])).toEqual([['a', 2], ['b', 2]]);
-    expect(doc.ids).toEqual(['r1', 'r3', 'r2', 'r1']);
+    expect(unpackRecords(doc).ids).toEqual(['r1', 'r3', 'r2', 'r1']);
     const pairs: string[] = [];
     forEachRecord(doc, (account, id) => pairs.push(recordKey(account, id)));
     expect(pairs).toEqual(['a/r1', 'a/r3', 'b/r2', 'b/r1']);
@@ -75,7 +75,7 @@ describe('ShardState', () => {
   it('a record whose id spells a payment key is charged, and the payment still folds once (issue 16)', () => {
     const { state } = ShardState.fromSnapshot(0, empty(), ctx);
     const pay = state.planFolds([{ id: 'payment:pay-x', a: 'a', d: 100n, paid: T0 }], 'f1', T0);
-    expect(pay.ids).toEqual([]);
+    expect(unpackRecords(pay).ids).toEqual([]);
     state.apply(pay);
     const usage = state.planUsage([rec('payment:pay-x', 'a', 30n)], 'j1', T0);
     expect([usage.charged, usage.duplicates]).toEqual([1, 0]);
