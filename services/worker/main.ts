@@ -23,7 +23,7 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
   const { clock } = options;
   const log = logger.child({ service: 'worker' });
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb, log, options.mongoOptions);
-  await ensureIndexes(mongo.db, undefined, config.shards);
+  await ensureIndexes(mongo.db);
   const bus = await connectBus(endpoints.natsUrl, 'tally-worker');
   await ensureStreams(bus.jsm, streamOptions(config));
   const redis = redisConnection(endpoints.redisUrl);

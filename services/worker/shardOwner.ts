@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { UsageRecord, Kind, Category } from '../../shared/domain/index.js';
 import type { ShardJobResult, WireRecord } from '../../shared/queue/index.js';
-import { appendShardLog, compactShardLog, type AccountDoc, writeAccounts, writeCheckpoint, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
+import { appendShardLog, compactShardLog, type AccountDoc, writeProjectionSnapshot, writeCheckpoint, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
 import { expireAllocations, insertTierTransitions, listUnpublishedEvents, loadLedgerState } from '../../shared/store/index.js';
 import { EventOutbox } from './eventOutbox.js';
 import type { AccountReadModel } from '../../shared/readModel/index.js';
@@ -40,7 +40,8 @@ const MAX_CONFLICTS = 5;
 export interface PendingWrite {
   state: ShardState;
   seq: number;
-  write: ProjectionWrite;
+  /** The projection snapshot to write; null when no projection changed since the last one. */
+  write: ProjectionWrite | null;
 }
 
 export function fromWire(w: WireRecord): UsageRecord {
@@ -276,7 +277,7 @@ export class ShardOwner {
     if (!pending) return;
     let failure: unknown = null;
     try {
-      await writeAccounts(this.deps.db, pending.write, () => this.shard);
+      await this.storeWrite(pending);
     } catch (err) {
       failure = err;
     }
@@ -284,16 +285,21 @@ export class ShardOwner {
     if (failure) throw failure;
   }
 
-  /**
-   * Takes the projections changed so far, for a write that may be shared with the other
-   * shards of the process (one insert and one delete for all of them).
-   */
+  /** Writes a taken projection snapshot (a chunk or a few and a manifest); counted in `writes`. */
+  async storeWrite(pending: PendingWrite): Promise<void> {
+    const { write } = pending;
+    if (!write) return;
+    await writeProjectionSnapshot(this.deps.db, this.shard, write.seq, write, new Date(this.clock()));
+    this.written.projections += write.chunks.length + 1;
+  }
+
+  /** Takes the shard's projections as a snapshot when any changed since the last (`storeWrite` writes it). */
   takeWrite(): PendingWrite | null {
     const state = this.state;
     // A projection written past an entry whose events are not stored would leave them to nobody.
     if (!state || this.outbox.blocking) return null;
     this.writesInFlight++;
-    return { state, seq: state.seq, write: state.takeDirty() };
+    return { state, seq: state.seq, write: state.takeProjections() };
   }
 
   /**
@@ -304,15 +310,16 @@ export class ShardOwner {
     const { state, seq, write } = pending;
     this.writesInFlight--;
     if (failure) {
-      state.markDirty(write.docs.map((d) => d._id));
-      state.keepGarbage([...write.replace, ...write.superseded]);
+      if (write) state.projectionsUnwritten();
       return;
     }
-    this.written.projections += write.docs.length;
     if (state !== this.state) return;
+    // The store holds every projection through `seq` when this write was a snapshot at
+    // `seq`, or when nothing changed since the last one and no other write is under way.
+    const complete = write !== null || (!state.hasUnwritten() && this.writesInFlight === 0);
     // The checkpoint only shortens the next takeover's replay: at most every few seconds,
     // and whenever `final` (a handover).
-    if (!state.hasDirty() && this.writesInFlight === 0 && seq > this.checkpointed && (final || this.clock() - this.checkpointedAt >= CHECKPOINT_EVERY_MS)) {
+    if (complete && seq > this.checkpointed && (final || this.clock() - this.checkpointedAt >= CHECKPOINT_EVERY_MS)) {
       this.checkpointedAt = this.clock();
       await writeCheckpoint(this.deps.db, this.shard, seq);
       this.written.checkpoints++;
@@ -337,22 +344,6 @@ export class ShardOwner {
    */
   async catchUp(): Promise<void> {
     await this.commit(`fence-${this.shard}`, (state, now) => ({ doc: state.planFence(now), charged: 0, duplicates: 0 }), true);
-  }
-
-  /**
-   * Anti-entropy on the stored projections (`stored`: this shard's latest versions and the
-   * superseded ones): marks missing or wrong ones for rewriting and stale versions for
-   * deletion. Accounts with a write pending are left to that write.
-   */
-  reconcileWith(stored: { latest: ReadonlyMap<string, AccountDoc>; stale: readonly string[] }): number {
-    const state = this.state;
-    if (!state) return 0;
-    const { missing, wrong } = state.differing(stored.latest);
-    state.markDirty(missing);
-    state.repair(stored.stale, wrong);
-    const repaired = missing.length + wrong.length;
-    if (repaired > 0) this.deps.logger.warn({ shard: this.shard, accounts: repaired }, 'rewriting projections that differ from the shard log');
-    return repaired;
   }
 
   /** Milliseconds since this owner last appended to the log (a fence counts). */

@@ -1,27 +1,22 @@
 import { addInt64, type UsageRecord } from '../../shared/domain/index.js';
 import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
-import { accountVersionId, horizonKeys, shardLogId } from '../../shared/store/index.js';
+import { encodeAccounts, horizonKeys, shardLogId } from '../../shared/store/index.js';
 import { applyAccountFields } from './accountFolds.js';
 import { RecordHorizon } from './recordHorizon.js';
 import { planUsage, usageEntry, type PricingContext } from './usagePlan.js';
 
 export type { PricingContext } from './usagePlan.js';
 
-/** What the owner keeps per account: the projection, plus whether it must be written. */
+/** What the owner keeps per account: its projection. */
 interface AccountState {
   doc: AccountDoc;
-  dirty: boolean;
-  /** The projection version this owner knows to be in the store (null: none yet). */
-  stored: string | null;
 }
 
-/** What a flush writes: new projection versions, and the version ids to delete. */
+/** What a flush writes: every projection of the shard as of `seq`, encoded (a projection snapshot). */
 export interface ProjectionWrite {
-  docs: AccountDoc[];
-  /** Versions whose id equals a new one but whose content is wrong: deleted before the insert. */
-  replace: string[];
-  /** Versions superseded by the new ones, or left behind by others: deleted after the insert. */
-  superseded: string[];
+  seq: number;
+  chunks: Uint8Array[];
+  count: number;
 }
 
 export interface PlannedBatch {
@@ -42,8 +37,8 @@ export interface PlannedBatch {
  */
 export class ShardState {
   private readonly accounts = new Map<string, AccountState>();
-  private readonly garbage = new Set<string>();
-  private readonly replace = new Set<string>();
+  /** Whether a projection changed since the last snapshot taken (`takeProjections`). */
+  private unwritten = false;
   /**
    * Ledger entries (payments, purchases, KYC, allocations, tick changes) ever folded. Kept
    * beyond the dedup horizon: a webhook retried days later must still fold nothing.
@@ -95,8 +90,9 @@ export class ShardState {
     for (const batch of snap.horizon) horizon.add(batch.at, batch.keys);
     const state = new ShardState(shard, snap.seq, horizon, ctx);
     for (const id of snap.refusedFolds ?? []) state.refusedFolds.add(id);
-    for (const doc of snap.accounts) state.accounts.set(doc._id, { doc, dirty: false, stored: accountVersionId(doc._id, doc.seq) });
-    for (const id of snap.staleVersions ?? []) state.garbage.add(id);
+    for (const doc of snap.accounts) state.accounts.set(doc._id, { doc });
+    // Projections of the earlier layout (no snapshot yet): the first flush writes the shard's first snapshot.
+    state.unwritten = snap.projectionsSeq === null && snap.accounts.length > 0;
     for (const id of snap.folded ?? []) state.folded.add(id);
     const events: EventDoc[] = [];
     for (const entry of snap.tail) events.push(...state.apply(entry));
@@ -216,70 +212,24 @@ export class ShardState {
   }
 
   /**
-   * Projections changed since the last call, marked clean, with the versions they
-   * supersede. A write that fails is handed back with `markDirty` (and `keepGarbage`).
+   * Every projection of the shard as of the current position, encoded now (the docs are
+   * live: they change with the next entry), when any changed since the last call; null
+   * otherwise. A write that fails hands it back with `projectionsUnwritten`.
    */
-  takeDirty(): ProjectionWrite {
-    const docs: AccountDoc[] = [];
-    for (const acc of this.accounts.values()) {
-      if (!acc.dirty) continue;
-      acc.dirty = false;
-      const version = accountVersionId(acc.doc._id, acc.doc.seq);
-      if (acc.stored !== null && acc.stored !== version) this.garbage.add(acc.stored);
-      acc.stored = version;
-      docs.push({ ...acc.doc });
-    }
-    const replace = [...this.replace];
-    this.replace.clear();
-    const superseded = [...this.garbage];
-    this.garbage.clear();
-    return { docs, replace, superseded };
+  takeProjections(): ProjectionWrite | null {
+    if (!this.unwritten) return null;
+    this.unwritten = false;
+    return { seq: this.seqValue, ...encodeAccounts(Array.from(this.accounts.values(), (acc) => acc.doc)) };
   }
 
-  /** Version ids a failed write did not delete: tried again with the next flush. */
-  keepGarbage(ids: readonly string[]): void {
-    for (const id of ids) this.garbage.add(id);
+  /** A projection snapshot was not written: the next flush writes one again. */
+  projectionsUnwritten(): void {
+    this.unwritten = true;
   }
 
-  /**
-   * Reconcile's findings: versions to delete, and accounts whose stored version is wrong.
-   * A wrong version at the owner's own position must go before the rewrite (same `_id`).
-   */
-  repair(stale: readonly string[], wrong: readonly AccountDoc[]): void {
-    for (const id of stale) this.garbage.add(id);
-    for (const doc of wrong) {
-      const acc = this.accounts.get(doc._id);
-      if (!acc) continue;
-      acc.dirty = true;
-      if (doc.seq === acc.doc.seq) this.replace.add(accountVersionId(doc._id, doc.seq));
-      else this.garbage.add(accountVersionId(doc._id, doc.seq));
-    }
-  }
-
-  /** Puts projections back in the queue after a failed write. */
-  markDirty(ids: readonly string[]): void {
-    for (const id of ids) {
-      const acc = this.accounts.get(id);
-      if (acc) acc.dirty = true;
-    }
-  }
-
-  /** Accounts whose stored projection is missing or differs from this state. */
-  differing(stored: ReadonlyMap<string, AccountDoc>): { missing: string[]; wrong: AccountDoc[] } {
-    const missing: string[] = [];
-    const wrong: AccountDoc[] = [];
-    for (const [id, acc] of this.accounts) {
-      if (acc.dirty) continue;
-      const doc = stored.get(id);
-      if (!doc) missing.push(id);
-      else if (doc.seq !== acc.doc.seq || doc.balance_micros !== acc.doc.balance_micros) wrong.push(doc);
-    }
-    return { missing, wrong };
-  }
-
-  hasDirty(): boolean {
-    for (const acc of this.accounts.values()) if (acc.dirty) return true;
-    return false;
+  /** Whether a projection changed since the last snapshot taken. */
+  hasUnwritten(): boolean {
+    return this.unwritten;
   }
 
   /**
@@ -312,7 +262,7 @@ export class ShardState {
   private touch(acc: AccountState, entry: ShardLogDoc, events: EventDoc[]): void {
     acc.doc.seq = entry.seq;
     acc.doc.updated_at = entry.at;
-    acc.dirty = true;
+    this.unwritten = true;
     this.unread.add(acc.doc._id);
     const balance = acc.doc.balance_micros;
     const low = balance < this.ctx.lowBalanceMicros;
@@ -335,9 +285,8 @@ export class ShardState {
     let acc = this.accounts.get(id);
     if (!acc) {
       const created = new Date(at);
+      this.unwritten = true;
       acc = {
-        dirty: true,
-        stored: null,
         doc: {
           _id: id, shard: this.shard, seq: 0, balance_micros: 0n, first_paid_at: null, last_active_at: null,
           discount_tier: 'none', current_plan_id: null, vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null,

@@ -5,11 +5,10 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { shardOf, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import { shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
 import { AccountReadModel } from '../../shared/readModel/index.js';
 import { Leases } from './leases.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
-import { loadShardAccounts, writeAccounts } from '../../shared/store/index.js';
 import { ShardOwner, type PendingWrite } from './shardOwner.js';
 import type { PricingContext } from './shardState.js';
 
@@ -37,8 +36,8 @@ export interface WorkerDeps {
   clock?: () => number;
 }
 
-/** How often a worker compares the stored projections of its shards with their owners' state. */
-const RECONCILE_EVERY_MS = 60_000;
+/** How long a shard may stay quiet before its owner checks that no former owner appended since (a fence). */
+const IDLE_CHECK_MS = 60_000;
 
 interface Held {
   owner: ShardOwner;
@@ -60,7 +59,7 @@ export class ShardWorkerService {
   private flushTimer: NodeJS.Timeout | null = null;
   private balancing: Promise<void> | null = null;
   private flushing: Promise<void> | null = null;
-  private reconciledAt = Date.now();
+  private idleCheckedAt = Date.now();
   private stopped = false;
   readonly id = `worker-${randomUUID().slice(0, 8)}`;
   /** Records charged and duplicates seen by this process's shard owners. */
@@ -188,10 +187,10 @@ export class ShardWorkerService {
   }
 
   /**
-   * The periodic projection write, one for every shard this process holds: one insert and
-   * one delete in all (each command is a store transaction, an fsync on the embedded
-   * store), then each owner's checkpoint when due. Every RECONCILE_EVERY_MS it first
-   * compares the stored projections of all held shards with the owners' state, in one scan.
+   * The periodic projection write, one for every shard this process holds: each owner's
+   * snapshot of its projections when any changed, then its checkpoint when due. Every
+   * IDLE_CHECK_MS, owners of shards quiet since catch up with the log first (a former
+   * owner may have appended after they loaded).
    */
   private async flushAll(final = false): Promise<void> {
     while (this.flushing) await this.flushing;
@@ -203,26 +202,30 @@ export class ShardWorkerService {
 
   private async flushOwners(owners: ShardOwner[], final: boolean): Promise<void> {
     const now = (this.deps.clock ?? Date.now)();
-    if (!final && owners.length > 0 && now - this.reconciledAt >= RECONCILE_EVERY_MS) {
-      this.reconciledAt = now;
+    if (!final && owners.length > 0 && now - this.idleCheckedAt >= IDLE_CHECK_MS) {
+      this.idleCheckedAt = now;
       for (const owner of owners) {
-        if (owner.idleFor() >= RECONCILE_EVERY_MS) await owner.catchUp().catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'catch-up failed'));
+        if (owner.idleFor() >= IDLE_CHECK_MS) await owner.catchUp().catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'catch-up failed'));
       }
-      for (const owner of owners) owner.reconcileWith(await loadShardAccounts(this.deps.db, owner.shard));
     }
     for (const owner of owners) await owner.deliverEvents(final);
     const pending = owners.map((o) => [o, o.takeWrite()] as const).filter((p): p is readonly [ShardOwner, PendingWrite] => p[1] !== null);
-    let failure: unknown = null;
-    if (pending.some(([, p]) => p.write.docs.length + p.write.superseded.length + p.write.replace.length > 0)) {
-      const merged = { docs: pending.flatMap(([, p]) => p.write.docs), replace: pending.flatMap(([, p]) => p.write.replace), superseded: pending.flatMap(([, p]) => p.write.superseded) };
-      await writeAccounts(this.deps.db, merged, (account) => shardOf(account, this.config.shards)).catch((err) => {
+    let snapshots = 0;
+    for (const [owner, p] of pending) {
+      let failure: unknown = null;
+      const started = Date.now();
+      try {
+        await owner.storeWrite(p);
+        if (p.write) snapshots++;
+      } catch (err) {
         failure = err;
-        this.deps.logger.error({ err }, 'projection flush failed');
-      });
+        this.deps.logger.error({ err, shard: owner.shard }, 'projection snapshot not written');
+      }
+      const writeMs = Date.now() - started;
+      await owner.afterWrite(p, failure, final).catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'checkpoint failed'));
+      if (p.write) this.deps.logger.debug({ shard: owner.shard, seq: p.write.seq, accounts: p.write.count, chunks: p.write.chunks.length, writeMs, final }, 'projections flushed');
     }
-    const written = Date.now();
-    for (const [owner, p] of pending) await owner.afterWrite(p, failure, final).catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'checkpoint failed'));
-    this.deps.logger.debug({ accounts: pending.reduce((n, [, p]) => n + p.write.docs.length, 0), writeMs: written - now, afterMs: Date.now() - written, final }, 'projections flushed');
+    if (snapshots > 0) this.deps.logger.debug({ snapshots, ms: (this.deps.clock ?? Date.now)() - now, final }, 'projection flush done');
   }
 
   private addWrites(owner: ShardOwner): void {

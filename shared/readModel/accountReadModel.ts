@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { AccountDoc, LogTotals } from '../store/index.js';
+import { decodeAccount, encodeAccount, type AccountDoc, type LogTotals } from '../store/index.js';
 
 /**
  * The accounts as readers see them (SPEC 9 "settled means readable", SPEC 11 rule 4):
@@ -42,26 +42,6 @@ if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[1]
 redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'charged', ARGV[2], 'duplicates', ARGV[3])
 return 1`;
 
-type Json = Record<string, string | number | boolean | null>;
-
-function encode(doc: AccountDoc): string {
-  const out: Json = {};
-  for (const [k, v] of Object.entries(doc)) {
-    if (v === undefined) continue;
-    out[k] = typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.getTime() : (v as string | number | boolean | null);
-  }
-  return JSON.stringify(out);
-}
-
-const DATES = ['first_paid_at', 'last_active_at', 'vm_quota_period_end', 'created_at', 'updated_at'] as const;
-
-function decode(text: string): AccountDoc {
-  const raw = JSON.parse(text) as Json;
-  const doc = { ...raw, balance_micros: BigInt(raw['balance_micros'] as string) } as unknown as Record<string, unknown>;
-  for (const field of DATES) doc[field] = raw[field] === null || raw[field] === undefined ? null : new Date(raw[field] as number);
-  return doc as unknown as AccountDoc;
-}
-
 export type WriteOutcome = 'written' | 'stale' | 'not_loaded';
 
 /** Where a shard's model stands: the log position it is folded through, and the log's totals there. */
@@ -81,7 +61,7 @@ export class AccountReadModel {
   /** Owner: the accounts changed since its last write, now folded through `at.seq`. */
   async write(shard: number, at: ModelPosition, docs: readonly AccountDoc[]): Promise<WriteOutcome> {
     const args: string[] = meta(at);
-    for (const doc of docs) args.push(doc._id, encode(doc));
+    for (const doc of docs) args.push(doc._id, encodeAccount(doc));
     const result = (await this.redis.eval(WRITE, 2, accountsKey(this.namespace, shard), metaKey(this.namespace, shard), ...args)) as number;
     return result === 1 ? 'written' : result === 0 ? 'stale' : 'not_loaded';
   }
@@ -96,7 +76,7 @@ export class AccountReadModel {
       batch = [];
     };
     for (const doc of docs) {
-      batch.push(doc._id, encode(doc));
+      batch.push(doc._id, encodeAccount(doc));
       if (batch.length >= 2 * STAGE_CHUNK) await flush();
     }
     await flush();
@@ -110,14 +90,14 @@ export class AccountReadModel {
   async read(accountId: string, shard: number): Promise<AccountDoc | null | undefined> {
     const [[, text], [, loaded]] = (await this.redis.multi().hget(accountsKey(this.namespace, shard), accountId).exists(metaKey(this.namespace, shard)).exec()) as [[null, string | null], [null, number]];
     if (loaded !== 1) return undefined;
-    return text === null ? null : decode(text);
+    return text === null ? null : decodeAccount(text);
   }
 
   /** Every account of one shard, or undefined when its model is not loaded. */
   async readShard(shard: number): Promise<AccountDoc[] | undefined> {
     const [[, all], [, loaded]] = (await this.redis.multi().hgetall(accountsKey(this.namespace, shard)).exists(metaKey(this.namespace, shard)).exec()) as [[null, Record<string, string>], [null, number]];
     if (loaded !== 1) return undefined;
-    return Object.values(all).map(decode);
+    return Object.values(all).map(decodeAccount);
   }
 
   /** Each shard's position, or null when its model is not loaded: what stats and caches watch. */

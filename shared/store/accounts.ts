@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
+import { decodeAccounts } from './accountCodec.js';
 import { COLLECTIONS, type AccountDoc } from './collections.js';
-import { duplicateIndexes } from './errors.js';
+import { PROJECTION_SNAPSHOTS, findSnapshot, pruneSnapshots, readSnapshotChunks, writeSnapshot } from './snapshots.js';
 
 /**
  * FerretDB v1 holds one pooled connection per statement of an update command until the
@@ -9,33 +10,20 @@ import { duplicateIndexes } from './errors.js';
  */
 export const MAX_STATEMENTS_PER_COMMAND = 20;
 
-/** Ids per `$in` of one delete statement (FerretDB fails past 32,766 SQL variables). */
-const DELETE_CHUNK = 5000;
 
 /**
- * The account projections of one shard live in their own collection, `accounts_<shard>`:
- * FerretDB v1 scans a whole collection for every query (SPEC 11), so a read or a flush
- * pays for one shard's accounts, not for all of them.
+ * Before projection snapshots (2026-12-02), each shard's projections were versions in a
+ * collection of their own, `accounts_<shard>`: read when a shard has no snapshot yet (a
+ * store written by an earlier version), and dropped once its first snapshot is written.
  */
 export const accountsCollection = (shard: number): string => `${COLLECTIONS.accounts}_${shard}`;
 
 /**
- * Account projections are stored as versions: `_id` = `<account_id>@<seq>`, the shard-log
- * position the version is folded through. A flush inserts the new versions in one
- * `insertMany` and then deletes the versions they supersede in one single-statement
- * delete, so writing 1000 accounts costs two store transactions instead of 1000 updates
- * (each an fsync on the embedded SQLite store). A version never overwrites another: a
- * former owner writing late adds an older version, which readers ignore and the current
- * owner's reconcile deletes. Readers take the highest `seq` of an account.
+ * A stored version of the earlier layout: `_id` = `<account_id>@<seq>`, the highest `seq`
+ * of an account is its projection; fields holding the values of UNSET left out.
  */
-export type StoredAccount = Omit<AccountDoc, '_id' | keyof typeof UNSET> & Partial<Pick<AccountDoc, keyof typeof UNSET>> & { _id: string; account_id: string };
+type StoredAccount = Omit<AccountDoc, '_id' | keyof typeof UNSET> & Partial<Pick<AccountDoc, keyof typeof UNSET>> & { _id: string; account_id: string };
 
-/**
- * Fields a stored version leaves out while they hold these values (an account that never
- * paid nor bought a plan), filled back on read. FerretDB spends its CPU per field of every
- * document it writes or scans (a flush's delete scans the shard's whole collection), so a
- * version half the size costs about half (test/bench/ferretdb-deletes.ts).
- */
 const UNSET = {
   first_paid_at: null,
   last_active_at: null,
@@ -47,111 +35,83 @@ const UNSET = {
   kyc_verified: false,
 } as const satisfies Partial<AccountDoc>;
 
-export const accountVersionId = (accountId: string, seq: number): string => `${accountId}@${seq}`;
-
-function toStored(doc: AccountDoc): StoredAccount {
-  const stored: Record<string, unknown> = { _id: accountVersionId(doc._id, doc.seq), account_id: doc._id };
-  for (const [field, value] of Object.entries(doc)) {
-    if (field === '_id' || value === undefined) continue;
-    if (field in UNSET && UNSET[field as keyof typeof UNSET] === value) continue;
-    stored[field] = value;
-  }
-  return stored as StoredAccount;
-}
-
 function fromStored(doc: StoredAccount): AccountDoc {
   const { account_id, ...fields } = doc;
   return { ...UNSET, ...fields, _id: account_id };
 }
 
-/** `<account>@<seq>` → the account id (ids never contain `@`: SPEC 3's account charset). */
-const accountOfVersion = (versionId: string): string => versionId.slice(0, versionId.lastIndexOf('@'));
-
-function groupByShard<T>(items: readonly T[], shardOf: (item: T) => number): Map<number, T[]> {
-  const out = new Map<number, T[]>();
-  for (const item of items) {
-    const shard = shardOf(item);
-    const list = out.get(shard);
-    if (list) list.push(item);
-    else out.set(shard, [item]);
-  }
-  return out;
-}
-
-async function deleteVersions(db: Db, shard: number, ids: readonly string[]): Promise<void> {
-  const accounts = db.collection<StoredAccount>(accountsCollection(shard));
-  for (let i = 0; i < ids.length; i += DELETE_CHUNK) await accounts.deleteMany({ _id: { $in: ids.slice(i, i + DELETE_CHUNK) } });
-}
-
-export interface ProjectionVersions {
-  docs: readonly AccountDoc[];
-  /** Version ids deleted before the insert (a wrong version under a new version's id). */
-  replace?: readonly string[];
-  /** Version ids deleted after the insert. */
-  superseded?: readonly string[];
-}
-
 /**
- * Writes projection versions, shard by shard: deletes the wrong ones that share an id with a
- * new one, inserts the new ones, then deletes the superseded. Owners only, each for its own
- * shards. `shardOfAccount` places a version id's account (the caller knows its shards).
+ * Writes a shard's projections as one snapshot: every account of the shard as of log
+ * position `seq` (`encodeAccounts` chunks, written like the horizon's snapshots: chunks in
+ * a collection of their own, then the manifest), then drops the older snapshots and the
+ * earlier layout's versions. A flush thus costs a few documents whatever the number of
+ * accounts that changed (SPEC 11: the embedded store pays per document and per scan), and
+ * a former owner writing late adds an older snapshot, which readers never pick. Owners only.
  */
-export async function writeAccounts(db: Db, write: ProjectionVersions, shardOfAccount: (accountId: string) => number): Promise<void> {
-  const byVersion = (id: string): number => shardOfAccount(accountOfVersion(id));
-  const replace = groupByShard(write.replace ?? [], byVersion);
-  const docs = groupByShard(write.docs, (d) => d.shard);
-  const superseded = groupByShard(write.superseded ?? [], byVersion);
-  for (const shard of new Set([...replace.keys(), ...docs.keys(), ...superseded.keys()])) {
-    await deleteVersions(db, shard, replace.get(shard) ?? []);
-    const batch = docs.get(shard) ?? [];
-    if (batch.length > 0) {
-      try {
-        await db.collection<StoredAccount>(accountsCollection(shard)).insertMany(batch.map(toStored), { ordered: false });
-      } catch (err) {
-        duplicateIndexes(err); // the same version written twice (a retried flush) is the same content
-      }
-    }
-    await deleteVersions(db, shard, superseded.get(shard) ?? []);
-  }
+export async function writeProjectionSnapshot(db: Db, shard: number, seq: number, encoded: { chunks: Uint8Array[]; count: number }, at: Date): Promise<{ outcome: 'inserted' | 'exists'; bytes: number }> {
+  const written = await writeSnapshot(db, PROJECTION_SNAPSHOTS, { shard, seq, chunks: encoded.chunks, keys: encoded.count, at });
+  await pruneSnapshots(db, PROJECTION_SNAPSHOTS, shard, seq);
+  await dropLegacyVersions(db, shard);
+  return written;
 }
 
-/** The latest version of every account in `docs`, plus the ids of the versions it supersedes. */
-function latestOf(docs: Iterable<StoredAccount>): { latest: Map<string, AccountDoc>; stale: string[] } {
+async function dropLegacyVersions(db: Db, shard: number): Promise<void> {
+  const name = accountsCollection(shard);
+  if ((await db.listCollections({ name }, { nameOnly: true }).toArray()).length > 0) await db.collection(name).drop();
+}
+
+/** The latest version of every account in `docs` (the earlier layout). */
+function latestOf(docs: Iterable<StoredAccount>): Map<string, AccountDoc> {
   const best = new Map<string, StoredAccount>();
-  const stale: string[] = [];
   for (const doc of docs) {
     const current = best.get(doc.account_id);
-    if (!current || doc.seq > current.seq) {
-      if (current) stale.push(current._id);
-      best.set(doc.account_id, doc);
-    } else {
-      stale.push(doc._id);
-    }
+    if (!current || doc.seq > current.seq) best.set(doc.account_id, doc);
   }
-  return { latest: new Map([...best].map(([id, d]) => [id, fromStored(d)])), stale };
-}
-
-/** An account's latest projection; `shard` is `shardOf(accountId, SHARDS)`. */
-export async function readAccount(db: Db, accountId: string, shard: number): Promise<AccountDoc | null> {
-  const doc = await db.collection<StoredAccount>(accountsCollection(shard)).find({ account_id: accountId }).sort({ seq: -1 }).limit(1).next();
-  return doc ? fromStored(doc) : null;
+  return new Map([...best].map(([id, d]) => [id, fromStored(d)]));
 }
 
 export interface ShardProjections {
   latest: Map<string, AccountDoc>;
-  /** Versions superseded by a later one of the same account. */
-  stale: string[];
+  /** The log position the projections are folded through (the snapshot's), or null (the earlier layout, or none). */
+  seq: number | null;
 }
 
-/** The shard's projections (latest versions) and the ids of versions left behind. */
+/**
+ * The shard's projections: its newest snapshot, or, for a shard that has none yet, the
+ * latest versions of the earlier layout. A snapshot that cannot be read whole (a chunk
+ * missing, a digest that differs) throws: projections are what a takeover starts from.
+ */
 export async function loadShardAccounts(db: Db, shard: number): Promise<ShardProjections> {
-  return latestOf(await db.collection<StoredAccount>(accountsCollection(shard)).find({}).toArray());
+  for (let attempt = 1; ; attempt++) {
+    const manifest = await findSnapshot(db, PROJECTION_SNAPSHOTS, shard);
+    if (!manifest) return { latest: latestOf(await db.collection<StoredAccount>(accountsCollection(shard)).find({}).toArray()), seq: null };
+    try {
+      const docs = decodeAccounts(await readSnapshotChunks(db, PROJECTION_SNAPSHOTS, manifest));
+      return { latest: new Map(docs.map((d) => [d._id, d])), seq: manifest.seq };
+    } catch (err) {
+      // The owner's next flush dropped this snapshot while it was read: read its successor.
+      const newest = await findSnapshot(db, PROJECTION_SNAPSHOTS, shard);
+      if (attempt >= 3 || !newest || newest.seq === manifest.seq) throw err;
+    }
+  }
 }
 
-/** Every account's latest projection, sorted by account id. An operator-side scan of every shard. */
+/**
+ * An account's stored projection; `shard` is `shardOf(accountId, SHARDS)`. Reads the shard's
+ * snapshot: the fallback of readers whose Redis read model is gone, not a request path.
+ */
+export async function readAccount(db: Db, accountId: string, shard: number): Promise<AccountDoc | null> {
+  return (await loadShardAccounts(db, shard)).latest.get(accountId) ?? null;
+}
+
+/** Every account's stored projection, sorted by account id. An operator-side read of every shard. */
 export async function listAccounts(db: Db): Promise<AccountDoc[]> {
-  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => /^accounts_\d+$/.test(n));
+  const shards = new Set((await db.collection<{ shard: number }>(COLLECTIONS.projectionSnapshots).find({}, { projection: { shard: 1 } }).toArray()).map((m) => m.shard));
+  for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
+    const m = /^accounts_(\d+)$/.exec(name);
+    if (m) shards.add(Number(m[1]));
+  }
   const all: AccountDoc[] = [];
-  for (const name of names) all.push(...latestOf(await db.collection<StoredAccount>(name).find({}).toArray()).latest.values());
+  for (const shard of shards) all.push(...(await loadShardAccounts(db, shard)).latest.values());
   return all.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
 }

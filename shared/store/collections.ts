@@ -19,6 +19,7 @@ export const COLLECTIONS = {
   tierTransitions: 'tier_transitions',
   accountKeys: 'account_keys',
   horizonSnapshots: 'horizon_snapshots',
+  projectionSnapshots: 'projection_snapshots',
 } as const;
 
 /** One account's net change in one shard-log entry. */

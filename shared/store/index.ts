@@ -7,10 +7,11 @@ export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, 
 export { isDuplicateKey, duplicateIndexes, insertUnique, InvalidCursorError } from './errors.js';
 export { appendShardLog, forEachRecord, horizonKeys, packRecords, unpackRecords, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
 export type { HorizonBatch, LoadShardOptions, LogTotals, ShardSnapshot } from './shardLog.js';
-export { findHorizonSnapshot, horizonChunksCollection, pruneHorizonSnapshots, readHorizonChunks, writeHorizonSnapshot } from './horizonSnapshots.js';
-export type { HorizonSnapshotWrite } from './horizonSnapshots.js';
-export { writeAccounts, readAccount, listAccounts, loadShardAccounts, accountVersionId, accountsCollection, MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
-export type { StoredAccount, ShardProjections, ProjectionVersions } from './accounts.js';
+export { findHorizonSnapshot, horizonChunksCollection, pruneHorizonSnapshots, readHorizonChunks, writeHorizonSnapshot, findSnapshot, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from './snapshots.js';
+export type { HorizonSnapshotWrite } from './snapshots.js';
+export { writeProjectionSnapshot, readAccount, listAccounts, loadShardAccounts, accountsCollection, MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
+export type { ShardProjections } from './accounts.js';
+export { encodeAccount, decodeAccount, encodeAccounts, decodeAccounts } from './accountCodec.js';
 export { insertEvents, listEvents, listUnpublishedEvents, markEventsPublished } from './events.js';
 export { sumShardLog, verifyLedger } from './audit.js';
 export type { LedgerTotals, Mismatch } from './audit.js';

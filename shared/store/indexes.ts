@@ -1,5 +1,4 @@
 import type { Db, IndexDescription } from 'mongodb';
-import { accountsCollection } from './accounts.js';
 import { COLLECTIONS } from './collections.js';
 
 /** Secondary indexes by collection name. */
@@ -14,17 +13,13 @@ export const STORE_INDEXES: IndexPlan = {
   [COLLECTIONS.shardLog]: [{ key: { shard: 1, seq: 1 }, name: 'shard_seq' }],
 };
 
-/** Indexes of each shard's account collection (`accounts_<shard>`), for real MongoDB's reads. */
-export const ACCOUNT_INDEXES: readonly IndexDescription[] = [{ key: { account_id: 1, seq: -1 }, name: 'account_seq' }];
-
 /**
  * Creates the indexes that do not exist yet (idempotent; a changed definition under the same
  * name fails loudly). One index per command: FerretDB v1.24 panics ("slice bounds out of
  * range") on a createIndexes of several indexes that already exist, i.e. on every restart.
  */
-export async function ensureIndexes(db: Db, plan: IndexPlan = STORE_INDEXES, shards = 0): Promise<void> {
-  const accounts = Object.fromEntries(Array.from({ length: shards }, (_, s) => [accountsCollection(s), ACCOUNT_INDEXES]));
-  for (const [collection, indexes] of Object.entries({ ...plan, ...accounts })) {
+export async function ensureIndexes(db: Db, plan: IndexPlan = STORE_INDEXES): Promise<void> {
+  for (const [collection, indexes] of Object.entries(plan)) {
     for (const index of indexes) await db.collection(collection).createIndexes([index]);
   }
 }

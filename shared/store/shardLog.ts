@@ -75,8 +75,8 @@ export interface ShardSnapshot {
   seq: number;
   checkpoint: number;
   accounts: AccountDoc[];
-  /** Projection versions superseded by a later one (left by a crash or a late former owner). */
-  staleVersions?: string[];
+  /** The log position of the projection snapshot `accounts` come from; null: none (a new shard) or the earlier layout's versions. */
+  projectionsSeq?: number | null;
   /** Log entries after the checkpoint, ascending: replayed onto the projections. */
   tail: ShardLogDoc[];
   /**
@@ -106,14 +106,15 @@ export interface LoadShardOptions {
  * Everything an owner needs to take a shard, read once, at takeover; the hot path then
  * reads nothing. FerretDB scans the whole collection for every query, at a cost that grows
  * with the ids the log holds, so the log is read in two scans, run at once: the entries
- * after the checkpoint and those whose records the horizon needs, whole; and the counts
- * and folds of the entries up to the checkpoint. The first scan's entries complete the
+ * after the checkpoint (or the projection snapshot's position, if later) and those whose
+ * records the horizon needs, whole; and the counts and folds of the entries up to it. The first scan's entries complete the
  * second's, so totals and folds describe exactly the log through the position loaded.
  */
 export async function loadShard(db: Db, shard: number, idsSince: Date, options: LoadShardOptions = {}): Promise<ShardSnapshot> {
   const checkpoint = await db.collection<CheckpointDoc>(COLLECTIONS.checkpoints).findOne({ _id: shard });
-  const from = checkpoint?.seq ?? 0;
   const projections = await loadShardAccounts(db, shard);
+  // A projection snapshot holds every account through its position: a checkpoint too.
+  const from = Math.max(checkpoint?.seq ?? 0, projections.seq ?? 0);
   const [{ tail, horizon }, counted] = await Promise.all([readRecent(db, shard, from, options.recordsAfter ?? 0, idsSince), readCounts(db, shard, from)]);
   const { totals, ledger } = counted;
   let seq = from;
@@ -124,7 +125,7 @@ export async function loadShard(db: Db, shard: number, idsSince: Date, options: 
     seq = entry.seq;
   }
   const unfolded = await unfoldedEntries(db, shard, ledger.folded);
-  return { seq, checkpoint: from, accounts: [...projections.latest.values()], staleVersions: projections.stale, tail, horizon, ...ledger, unfolded, totals };
+  return { seq, checkpoint: from, accounts: [...projections.latest.values()], projectionsSeq: projections.seq, tail, horizon, ...ledger, unfolded, totals };
 }
 
 /** The entries after `from` (the tail, ascending) and the records of those after `after` inside the horizon. */

@@ -79,9 +79,9 @@ const parseLines = <T>(log: string, msg: string): (T & { time: number })[] =>
 /**
  * The store documents the worker writes during one phase, counted the way its own
  * counters count them (ShardOwner.writes; the process reports them only when it stops):
- * log entries from the read model's positions (one log step each), projection versions
- * from its "projections flushed" lines (LOG_LEVEL debug) up to the first flush after the
- * phase, checkpoints by watching the 16-document checkpoint collection, billing events by
+ * log entries from the read model's positions (one log step each), projection snapshot
+ * documents (chunks and manifest) from its "projections flushed" lines (LOG_LEVEL debug,
+ * one per shard snapshot) up to the end of the first flush after the phase, checkpoints by watching the 16-document checkpoint collection, billing events by
  * counting their collection.
  */
 export class PhaseWrites {
@@ -122,23 +122,26 @@ export class PhaseWrites {
     this.polling = this.watchCheckpoints();
   }
 
-  /** Once the phase has settled at `settledAt`: waits (up to `waitMs`) for the worker's next flush, which writes what the phase left dirty. */
+  /** Once the phase has settled at `settledAt`: waits (up to `waitMs`) for the worker's next flush, which writes what the phase left unwritten. */
   async stop(workerLog: () => string, settledAt: number, waitMs: number): Promise<WorkerWrites & { flushes: number }> {
     const logSeq = (await this.positionsSum()) - this.logSeq;
     const deadline = Date.now() + waitMs;
-    let flushes = parseLines<{ accounts: number }>(workerLog(), 'projections flushed').filter((f) => f.time >= this.from);
+    const done = () => parseLines(workerLog(), 'projection flush done').filter((f) => f.time >= this.from);
+    let flushes = done();
     while (!flushes.some((f) => f.time > settledAt) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
-      flushes = parseLines<{ accounts: number }>(workerLog(), 'projections flushed').filter((f) => f.time >= this.from);
+      flushes = done();
     }
     const last = flushes.findIndex((f) => f.time > settledAt);
-    const counted = last < 0 ? flushes : flushes.slice(0, last + 1);
+    const through = last < 0 ? Number.POSITIVE_INFINITY : flushes[last]!.time;
+    // One line per shard snapshot: its chunk documents and its manifest.
+    const snapshots = parseLines<{ chunks: number }>(workerLog(), 'projections flushed').filter((f) => f.time >= this.from && f.time <= through);
     this.stopped = true;
     await this.polling;
     // The flush line comes after its checkpoints: one more look sees them.
     await this.pollCheckpoints();
     const events = (await this.db.collection(COLLECTIONS.events).countDocuments()) - this.events;
-    return { log: logSeq, projections: counted.reduce((n, f) => n + f.accounts, 0), checkpoints: this.checkpoints, events, flushes: counted.length };
+    return { log: logSeq, projections: snapshots.reduce((n, f) => n + f.chunks + 1, 0), checkpoints: this.checkpoints, events, flushes: last < 0 ? flushes.length : last + 1 };
   }
 }
 

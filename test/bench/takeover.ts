@@ -22,7 +22,7 @@ import { pino } from 'pino';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../shared/domain/index.js';
 import { startEmbedded } from '../../shared/runtime/index.js';
 import {
-  COLLECTIONS, connectMongo, findHorizonSnapshot, horizonKeys, packRecords, pruneHorizonSnapshots, readHorizonChunks, writeAccounts, writeCheckpoint, writeHorizonSnapshot,
+  COLLECTIONS, connectMongo, findHorizonSnapshot, horizonKeys, packRecords, pruneHorizonSnapshots, readHorizonChunks, encodeAccounts, writeProjectionSnapshot, writeCheckpoint, writeHorizonSnapshot,
   type AccountDoc, type ShardLogDoc,
 } from '../../shared/store/index.js';
 import { HorizonSnapshots } from '../../services/worker/horizonSnapshots.js';
@@ -98,7 +98,7 @@ if (reuse) {
     _id: `acct-${a}`, shard: 0, seq: ENTRIES, balance_micros: 0n, first_paid_at: null, last_active_at: new Date(now), discount_tier: 'none', current_plan_id: null,
     vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null, kyc_verified: false, low: true, depleted: true, created_at: new Date(now), updated_at: new Date(now),
   }));
-  await writeAccounts(db, { docs: projections }, () => 0);
+  await writeProjectionSnapshot(db, 0, ENTRIES, encodeAccounts(projections), new Date(now));
   await writeCheckpoint(db, 0, ENTRIES);
 }
 // What an owner does after applying the head entry: serialize, then write and prune (a former snapshot goes first).

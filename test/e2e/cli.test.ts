@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisConnection, shardOf } from '../../shared/queue/index.js';
-import { accountsCollection } from '../../shared/store/index.js';
+import { encodeAccounts, loadShardAccounts, writeProjectionSnapshot } from '../../shared/store/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
 import { probe, testConfig, type Probe } from '../support/pipeline.js';
 import { childEnv, runTally } from '../support/processes.js';
@@ -91,7 +91,11 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
     } finally {
       redis.disconnect();
     }
-    await p.mongo.db.collection(accountsCollection(shardOf('acct-1', 2))).updateOne({ account_id: 'acct-1' }, { $set: { balance_micros: 7n } });
+    // A projection snapshot that disagrees with the log, newer than the owner's.
+    const shard = shardOf('acct-1', 2);
+    const stored = await loadShardAccounts(p.mongo.db, shard);
+    const tampered = [...stored.latest.values()].map((d) => (d._id === 'acct-1' ? { ...d, balance_micros: 7n } : d));
+    await writeProjectionSnapshot(p.mongo.db, shard, (stored.seq ?? 0) + 1_000_000, encodeAccounts(tampered), new Date());
     const { stdout, code } = await tally(env, ['verify']);
     expect(code).toBe(1);
     expect(ndjson(stdout)[0]).toMatchObject({ account_id: 'acct-1', problem: 'balance_differs', actual_micros: 7 });

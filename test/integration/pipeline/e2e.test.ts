@@ -79,10 +79,11 @@ describe('pipeline end to end: NATS -> BullMQ -> MongoDB', () => {
     const writes = commands.filter((c) => c.name === 'update' || c.name === 'delete');
     expect(writes.length).toBeGreaterThan(0);
     expect(Math.max(...writes.map((c) => c.statements))).toBeLessThanOrEqual(20);
-    // Projections are written as batches of versions (one insert for many accounts), not one update each.
-    const projectionInserts = commands.filter((c) => c.name === 'insert' && c.collection.startsWith('accounts_'));
-    expect(projectionInserts.some((c) => c.statements > 1)).toBe(true);
-    expect(commands.filter((c) => c.name === 'update' && c.collection.startsWith('accounts')).length).toBe(0);
+    // Projections are written as snapshots, a chunk document holding many accounts, never a document or an update per account.
+    const chunkInserts = commands.filter((c) => c.name === 'insert' && c.collection.startsWith('projections_'));
+    expect(chunkInserts.length).toBeGreaterThan(0);
+    expect(chunkInserts.every((c) => c.statements === 1)).toBe(true);
+    expect(commands.filter((c) => c.collection.startsWith('accounts')).length).toBe(0);
 
     // Independent computation: the domain core's quoter over the same stream.
     const quoter = new Quoter({ priceBook: cfg.priceBook, ladder: cfg.ladder, lateArrivalDays: cfg.lateArrivalDays });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, INT64_MAX, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
-import { horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
+import { decodeAccounts, horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
 import { snapshotDue } from '../../../services/worker/horizonSnapshots.js';
 import { RecordHorizon } from '../../../services/worker/recordHorizon.js';
 import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
@@ -99,7 +99,7 @@ describe('a takeover from a horizon snapshot', () => {
           if (i + 1 === at) ({ seq: snapSeq, chunks } = live.snapshotRecords());
         });
         if (at === 0) ({ seq: snapSeq, chunks } = live.snapshotRecords());
-        const projections = live.takeDirty().docs;
+        const projections = decodeAccounts(live.takeProjections()!.chunks);
         const full = takeover(projections, live.seq, log);
         const restored = takeover(projections, live.seq, log.filter((e) => e.seq > snapSeq), RecordHorizon.restore(chunks));
         expect(restored.idCount).toBe(full.idCount);
@@ -135,7 +135,7 @@ describe('a takeover from a horizon snapshot', () => {
     const { seq, chunks } = live.snapshotRecords();
     const now = T0 + rounds * step;
     const since = now - H;
-    const projections = live.takeDirty().docs;
+    const projections = decodeAccounts(live.takeProjections()!.chunks);
     const full = takeover(projections, seq, log.filter((e) => e.at.getTime() >= since));
     const restored = takeover(projections, seq, [], RecordHorizon.restore(chunks));
     for (const s of [full, restored, live]) s.expireIds(since);

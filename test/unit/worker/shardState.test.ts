@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
-import { forEachRecord, unpackRecords, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
+import { decodeAccounts, forEachRecord, unpackRecords, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
 import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
@@ -126,7 +126,7 @@ describe('ShardState', () => {
   it('rebuilding from projections plus the log tail gives the same balances and the same events', () => {
     const { state } = ShardState.fromSnapshot(0, empty(), ctx);
     state.apply(state.planFolds([{ id: 'payment:p1', a: 'a', d: 2_000_000n }], 'f', T0));
-    const projections = state.takeDirty().docs.map((d) => ({ ...d }));
+    const projections = decodeAccounts(state.takeProjections()!.chunks);
     const tail = run(state, [[rec('r1', 'a', 1_500_000n), rec('r2', 'b', 1n)], [rec('r3', 'a', 600_000n)]]);
     const horizon = [{ at: T0, keys: [[recordKey('a', 'r1'), 0], [recordKey('b', 'r2'), 0], [recordKey('a', 'r3'), 0]] as [string, number][] }];
     const rebuilt = ShardState.fromSnapshot(0, { seq: 3, checkpoint: 1, accounts: projections, tail, horizon, folded: new Set(['payment:p1']) }, ctx);

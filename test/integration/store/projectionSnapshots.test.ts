@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  COLLECTIONS, accountsCollection, connectMongo, encodeAccounts, listAccounts, loadShard, loadShardAccounts, readAccount, snapshotChunksCollection, writeCheckpoint,
+  writeProjectionSnapshot, PROJECTION_SNAPSHOTS, type AccountDoc, type MongoConnection,
+} from '../../../shared/store/index.js';
+
+/**
+ * Account projections are stored as one snapshot per shard and flush (a few documents
+ * whatever the number of accounts), on the real store (FerretDB). Readers take the newest;
+ * a former owner's late, older snapshot changes nothing; a shard stored in the earlier
+ * layout (a version per account and flush) is still read, until its first snapshot.
+ */
+const at = new Date(Date.UTC(2026, 11, 1));
+const account = (id: string, shard: number, seq: number, balance: bigint): AccountDoc => ({
+  _id: id, shard, seq, balance_micros: balance, first_paid_at: null, last_active_at: null, discount_tier: 'none', current_plan_id: null,
+  vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null, kyc_verified: false, low: true, depleted: balance <= 0n, created_at: at, updated_at: at,
+});
+
+describe('projection snapshots on the store', () => {
+  let conn: MongoConnection;
+  beforeAll(async () => {
+    conn = await connectMongo(inject('servers').mongoUrl, `t_${randomUUID().slice(0, 8)}`);
+  });
+  afterAll(async () => {
+    await conn.db.dropDatabase();
+    await conn.close();
+  });
+  const names = async () => (await conn.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+
+  it('the newest snapshot is what every reader gets; older ones are dropped, and a late older one is never picked', async () => {
+    const shard = 1;
+    await writeProjectionSnapshot(conn.db, shard, 10, encodeAccounts([account('a', shard, 10, 5n), account('b', shard, 7, -3n)]), at);
+    const second = await writeProjectionSnapshot(conn.db, shard, 20, encodeAccounts([account('a', shard, 20, 9n), account('b', shard, 7, -3n), account('c', shard, 15, 1n)]), at);
+    expect(second.outcome).toBe('inserted');
+    expect((await names()).filter((n) => n.startsWith('projections_1_'))).toEqual([snapshotChunksCollection(PROJECTION_SNAPSHOTS, shard, 20)]);
+    // A former owner, paused, writes its older view afterwards.
+    await writeProjectionSnapshot(conn.db, shard, 15, encodeAccounts([account('a', shard, 15, 6n)]), at);
+    const loaded = await loadShardAccounts(conn.db, shard);
+    expect(loaded.seq).toBe(20);
+    expect([...loaded.latest.values()].map((d) => [d._id, d.balance_micros])).toEqual([['a', 9n], ['b', -3n], ['c', 1n]]);
+    expect(await readAccount(conn.db, 'c', shard)).toMatchObject({ _id: 'c', seq: 15, balance_micros: 1n });
+    expect(await readAccount(conn.db, 'zz', shard)).toBeNull();
+    // The same position written again (a retried flush): the manifest is there already.
+    expect((await writeProjectionSnapshot(conn.db, shard, 20, encodeAccounts([account('a', shard, 20, 9n)]), at)).outcome).toBe('exists');
+    expect((await loadShardAccounts(conn.db, shard)).latest.size).toBe(3);
+  });
+
+  it('a shard in the earlier layout is read from its versions, and its first snapshot replaces them', async () => {
+    const shard = 2;
+    const versions = conn.db.collection<{ _id: string } & Record<string, unknown>>(accountsCollection(shard));
+    await versions.insertMany([
+      { _id: 'x@3', account_id: 'x', shard, seq: 3, balance_micros: 1n, low: true, depleted: false, created_at: at, updated_at: at },
+      { _id: 'x@8', account_id: 'x', shard, seq: 8, balance_micros: 4n, low: true, depleted: false, created_at: at, updated_at: at },
+    ]);
+    const legacy = await loadShardAccounts(conn.db, shard);
+    expect(legacy.seq).toBeNull();
+    expect(legacy.latest.get('x')).toMatchObject({ seq: 8, balance_micros: 4n, discount_tier: 'none', vm_quota_total: 0 });
+    expect((await listAccounts(conn.db)).map((d) => d._id)).toEqual(['a', 'b', 'c', 'x']);
+    await writeProjectionSnapshot(conn.db, shard, 9, encodeAccounts([{ ...legacy.latest.get('x')!, seq: 9, balance_micros: 5n }]), at);
+    expect(await names()).not.toContain(accountsCollection(shard));
+    expect((await loadShardAccounts(conn.db, shard)).latest.get('x')?.balance_micros).toBe(5n);
+  });
+
+  it('a takeover starts after the newest snapshot even when the checkpoint is older', async () => {
+    const shard = 3;
+    await writeCheckpoint(conn.db, shard, 4);
+    await writeProjectionSnapshot(conn.db, shard, 6, encodeAccounts([account('p', shard, 6, 2n)]), at);
+    const log = conn.db.collection(COLLECTIONS.shardLog);
+    const entry = (seq: number) => ({ _id: `${shard}:${seq}`, shard, seq, at, job: `j${seq}`, duplicates: 0, accounts: [{ a: 'p', d: -1n, n: 1, t: 0 }], folds: [] });
+    await log.insertMany([4, 5, 6, 7].map(entry) as never[]);
+    const snap = await loadShard(conn.db, shard, new Date(0));
+    expect(snap.checkpoint).toBe(6);
+    expect(snap.tail.map((e) => e.seq)).toEqual([7]);
+    expect(snap.projectionsSeq).toBe(6);
+    expect(snap.totals).toEqual({ charged: 4, duplicates: 0 });
+  });
+});
