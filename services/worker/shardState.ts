@@ -1,6 +1,6 @@
 import { addInt64, type UsageRecord } from '../../shared/domain/index.js';
 import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
-import { encodeAccounts, horizonKeys, shardLogId } from '../../shared/store/index.js';
+import { deltasOf, encodeAccounts, horizonKeys, shardLogId } from '../../shared/store/index.js';
 import { applyAccountFields } from './accountFolds.js';
 import { RecordHorizon } from './recordHorizon.js';
 import { planUsage, usageEntry, type PricingContext } from './usagePlan.js';
@@ -121,7 +121,7 @@ export class ShardState {
   /** An empty next log entry: takes the next step so that no former owner can (see ShardOwner.catchUp). */
   planFence(now: number): ShardLogDoc {
     const seq = this.seqValue + 1;
-    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job: 'fence', duplicates: 0, accounts: [], folds: [] };
+    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job: 'fence', duplicates: 0, folds: [] };
   }
 
   /**
@@ -146,7 +146,7 @@ export class ShardState {
       balances.set(e.a, balance);
       fresh.push(e);
     }
-    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, duplicates: entries.length - fresh.length, accounts: [], folds: fresh };
+    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, duplicates: entries.length - fresh.length, folds: fresh };
   }
 
   /**
@@ -159,7 +159,8 @@ export class ShardState {
     const at = entry.at.getTime();
     this.records.add(at, horizonKeys(entry));
     this.counted.duplicates += entry.duplicates;
-    for (const delta of entry.accounts) this.counted.charged += delta.n;
+    const deltas = deltasOf(entry);
+    for (const delta of deltas) this.counted.charged += delta.n;
     // During a rebuild an account whose projection is already at or past the entry is left
     // alone. Decided once per account and entry: the entry's own first change moves the
     // account to its position, and a second fold of the same account must still apply.
@@ -169,7 +170,7 @@ export class ShardState {
       if (past === undefined) passed.set(acc.doc._id, (past = acc.doc.seq >= entry.seq));
       return past;
     };
-    for (const delta of entry.accounts) {
+    for (const delta of deltas) {
       const acc = this.account(delta.a, at);
       if (alreadyPast(acc)) continue;
       acc.doc.balance_micros += delta.d;

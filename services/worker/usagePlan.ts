@@ -1,5 +1,5 @@
 import { addInt64, priceRecord, recordKey, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
-import { packRecords, type AccountDelta, type RefusedRecord, type ShardLogDoc } from '../../shared/store/index.js';
+import { packDeltas, packRecords, type AccountDelta, type RefusedRecord, type ShardLogDoc } from '../../shared/store/index.js';
 import type { RecordHorizon } from './recordHorizon.js';
 
 export interface PricingContext {
@@ -82,7 +82,7 @@ export function planUsage(records: readonly UsageRecord[], streamSeqs: readonly 
 
 /** The plan as a log entry at the given position. */
 export function usageEntry(plan: PlannedUsage, header: Pick<ShardLogDoc, '_id' | 'shard' | 'seq' | 'at' | 'job'>): ShardLogDoc {
-  const doc: ShardLogDoc = { ...header, ...packRecords(plan.ids, plan.sseq), duplicates: plan.duplicates, accounts: plan.accounts, folds: [] };
+  const doc: ShardLogDoc = { ...header, ...packRecords(plan.ids, plan.sseq), duplicates: plan.duplicates, deltas: packDeltas(plan.accounts), folds: [] };
   if (plan.refusedRecords.length > 0) doc.refused = plan.refusedRecords;
   return doc;
 }

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import { listAccounts } from './accounts.js';
+import { deltasOf } from './shardLog.js';
 import { COLLECTIONS, type AccountDoc, type LedgerDoc, type ShardLogDoc } from './collections.js';
 
 export interface LedgerTotals {
@@ -21,7 +22,7 @@ export async function sumShardLog(db: Db): Promise<LedgerTotals> {
   };
   for await (const entry of db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({})) {
     duplicates += entry.duplicates;
-    for (const delta of entry.accounts) {
+    for (const delta of deltasOf(entry)) {
       add(delta.a, delta.d);
       charged += delta.n;
     }

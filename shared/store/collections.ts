@@ -98,7 +98,17 @@ export interface ShardLogDoc {
   refused?: RefusedRecord[];
   compacted?: boolean;
   duplicates: number;
-  accounts: AccountDelta[];
+  /**
+   * The per-account deltas of a usage entry (log format 3): one line per account, `<account>
+   * <delta micros> <records> <latest occurred_at ms>`, in the order the ids in `rids` are
+   * grouped (`packDeltas`, `deltasOf` in shardLog.ts). Text, not an array of subdocuments:
+   * FerretDB v1 pays per element and per field to insert and to scan (test/bench/logEntryCost.ts:
+   * an entry of 200 deltas costs it ~4x the CPU to insert and ~13x to scan as subdocuments).
+   * Absent in fold entries and fences.
+   */
+  deltas?: string;
+  /** The deltas of entries written before format 3, as subdocuments. Read, never written. */
+  accounts?: AccountDelta[];
   folds: FoldedEntry[];
 }
 

@@ -5,7 +5,7 @@ export type { IndexPlan } from './indexes.js';
 export { COLLECTIONS } from './collections.js';
 export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, AccountDoc, CheckpointDoc, BillingEventType, EventDoc, HorizonManifestDoc } from './collections.js';
 export { isDuplicateKey, duplicateIndexes, insertUnique, InvalidCursorError } from './errors.js';
-export { appendShardLog, forEachRecord, horizonKeys, packRecords, unpackRecords, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
+export { appendShardLog, deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, unpackRecords, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
 export type { HorizonBatch, LoadShardOptions, LogTotals, ShardSnapshot } from './shardLog.js';
 export { findHorizonSnapshot, horizonChunksCollection, pruneHorizonSnapshots, readHorizonChunks, writeHorizonSnapshot, findSnapshot, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from './snapshots.js';
 export type { HorizonSnapshotWrite } from './snapshots.js';

@@ -1,6 +1,9 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type AccountDoc, type LedgerDoc, type ShardLogDoc } from './collections.js';
 import { InvalidCursorError } from './errors.js';
+import { deltasOf } from './shardLog.js';
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** One balance change of an account. */
 export interface LedgerLine {
@@ -60,13 +63,13 @@ type Unbalanced = Omit<LedgerLine, 'balance_after'>;
 
 /** How many lines of the account one log entry holds (linesOf's length, before the ledger entries are read). */
 function lineCount(entry: ShardLogDoc, accountId: string): number {
-  return entry.accounts.filter((d) => d.a === accountId).length + entry.folds.filter((f) => f.a === accountId && f.d !== 0n).length;
+  return deltasOf(entry).filter((d) => d.a === accountId).length + entry.folds.filter((f) => f.a === accountId && f.d !== 0n).length;
 }
 
 /** The account's lines of one log entry, in the order the owner applied them. */
 function linesOf(entry: ShardLogDoc, accountId: string, details: ReadonlyMap<string, LedgerDoc>): Unbalanced[] {
   const lines: Unbalanced[] = [];
-  for (const delta of entry.accounts) {
+  for (const delta of deltasOf(entry)) {
     if (delta.a === accountId) lines.push({ id: `usage:${entry._id}`, kind: 'usage', amount_micros: delta.d, at: entry.at, seq: entry.seq, folded: true, records: delta.n });
   }
   for (const fold of entry.folds) {
@@ -94,7 +97,11 @@ export async function readAccountLedger(db: Db, account: AccountDoc, page: { lim
   })();
   const log = db
     .collection<ShardLogDoc>(COLLECTIONS.shardLog)
-    .find({ shard, $or: [{ 'accounts.a': accountId }, { 'folds.a': accountId }], ...(cursor ? { seq: { $lte: cursor.seq } } : {}) }, { projection: { seq: 1, at: 1, accounts: 1, folds: 1 } })
+    .find(
+      // Format 3 holds the deltas as text, one line per account: a line that starts with the id and a space.
+      { shard, $or: [{ deltas: { $regex: `^${escapeRegExp(accountId)} `, $options: 'm' } }, { 'accounts.a': accountId }, { 'folds.a': accountId }], ...(cursor ? { seq: { $lte: cursor.seq } } : {}) },
+      { projection: { seq: 1, at: 1, deltas: 1, accounts: 1, folds: 1 } },
+    )
     .sort({ seq: -1 })
     .batchSize(limit + 1);
   const entries: ShardLogDoc[] = [];

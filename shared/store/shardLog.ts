@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { recordKey } from '../domain/index.js';
-import { COLLECTIONS, type AccountDoc, type CheckpointDoc, type FoldedEntry, type ShardLogDoc } from './collections.js';
+import { COLLECTIONS, type AccountDelta, type AccountDoc, type CheckpointDoc, type FoldedEntry, type ShardLogDoc } from './collections.js';
 import { insertUnique, isDuplicateKey } from './errors.js';
 import { MAX_STATEMENTS_PER_COMMAND, loadShardAccounts } from './accounts.js';
 import { addFolded, unfoldedEntries, type LedgerState } from './ledger.js';
@@ -13,6 +13,30 @@ export const shardLogId = (shard: number, seq: number): string => `${shard}:${se
  */
 export async function appendShardLog(db: Db, doc: ShardLogDoc): Promise<'ok' | 'conflict'> {
   return (await insertUnique<ShardLogDoc>(db, COLLECTIONS.shardLog, doc)) === 'inserted' ? 'ok' : 'conflict';
+}
+
+/** An entry's per-account deltas as stored: `deltas` (ShardLogDoc, log format 3). */
+export function packDeltas(deltas: readonly AccountDelta[]): string {
+  return deltas.map((d) => `${d.a} ${d.d} ${d.n} ${d.t}`).join('\n');
+}
+
+const parsedDeltas = new WeakMap<object, AccountDelta[]>();
+
+/** The per-account deltas of an entry, from either stored form (parsed once per entry object). */
+export function deltasOf(entry: Pick<ShardLogDoc, 'deltas' | 'accounts'>): AccountDelta[] {
+  if (entry.deltas === undefined) return entry.accounts ?? [];
+  let parsed = parsedDeltas.get(entry);
+  if (parsed === undefined) {
+    parsed = [];
+    if (entry.deltas !== '') {
+      for (const line of entry.deltas.split('\n')) {
+        const [a, d, n, t] = line.split(' ');
+        parsed.push({ a: a!, d: BigInt(d!), n: Number(n), t: Number(t) });
+      }
+    }
+    parsedDeltas.set(entry, parsed);
+  }
+  return parsed;
 }
 
 /** An entry's charged records as stored: `rids` and `rseq` (ShardLogDoc). */
@@ -38,10 +62,10 @@ export function unpackRecords(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' |
  * Calls `fn` with the account, id and message sequence of every record a usage entry
  * charged, paired with `accounts` as ShardLogDoc.rids documents. A compacted entry has none.
  */
-export function forEachRecord(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'accounts'>, fn: (account: string, id: string, streamSeq: number) => void): void {
+export function forEachRecord(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'deltas' | 'accounts'>, fn: (account: string, id: string, streamSeq: number) => void): void {
   const { ids, seqs } = unpackRecords(entry);
   let i = 0;
-  for (const { a, n } of entry.accounts) {
+  for (const { a, n } of deltasOf(entry)) {
     const end = Math.min(i + n, ids.length);
     for (; i < end; i++) fn(a, ids[i]!, seqs[i] ?? 0);
   }
@@ -51,7 +75,7 @@ export function forEachRecord(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' |
  * The records of a usage entry as the dedup horizon keeps them: `[recordKey, +sequence]`
  * for those charged, `[recordKey, -sequence]` for those refused.
  */
-export function horizonKeys(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'accounts' | 'refused'>): [string, number][] {
+export function horizonKeys(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'deltas' | 'accounts' | 'refused'>): [string, number][] {
   const keys: [string, number][] = [];
   forEachRecord(entry, (account, id, s) => keys.push([recordKey(account, id), s]));
   for (const r of entry.refused ?? []) keys.push([recordKey(r.a, r.id), -r.s]);
@@ -120,7 +144,7 @@ export async function loadShard(db: Db, shard: number, idsSince: Date, options: 
   let seq = from;
   for (const entry of tail) {
     totals.duplicates += entry.duplicates;
-    for (const delta of entry.accounts) totals.charged += delta.n;
+    for (const delta of deltasOf(entry)) totals.charged += delta.n;
     addFolded(ledger, entry.folds);
     seq = entry.seq;
   }
@@ -144,10 +168,10 @@ async function readRecent(db: Db, shard: number, from: number, after: number, id
 async function readCounts(db: Db, shard: number, through: number): Promise<{ totals: LogTotals; ledger: Pick<LedgerState, 'folded' | 'refusedFolds'> }> {
   const totals: LogTotals = { charged: 0, duplicates: 0 };
   const ledger = { folded: new Set<string>(), refusedFolds: new Set<string>() };
-  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, seq: { $lte: through } }, { projection: { duplicates: 1, 'accounts.n': 1, 'folds.id': 1, 'folds.refused': 1 } });
+  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, seq: { $lte: through } }, { projection: { duplicates: 1, deltas: 1, 'accounts.n': 1, 'folds.id': 1, 'folds.refused': 1 } });
   for await (const entry of entries) {
     totals.duplicates += entry.duplicates;
-    for (const delta of entry.accounts) totals.charged += delta.n;
+    for (const delta of deltasOf(entry)) totals.charged += delta.n;
     addFolded(ledger, entry.folds);
   }
   return { totals, ledger };

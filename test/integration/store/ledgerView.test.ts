@@ -13,6 +13,9 @@ import {
   type LedgerLine,
   type MongoConnection,
   type ShardLogDoc,
+  type AccountDelta,
+  deltasOf,
+  packDeltas,
 } from '../../../shared/store/index.js';
 
 /**
@@ -24,8 +27,10 @@ const ACCOUNT = 'acct-l';
 const SHARD = 3;
 const at = (seq: number): Date => new Date(Date.UTC(2026, 0, 1, 0, seq));
 
-function entry(seq: number, accounts: ShardLogDoc['accounts'], folds: ShardLogDoc['folds'] = [], shard = SHARD): ShardLogDoc {
-  return { _id: `${shard}:${seq}`, shard, seq, at: at(seq), job: `j${seq}`, ids: [], duplicates: 0, accounts, folds };
+/** Odd positions in the log's format 3 (deltas as text), even ones as written before it (subdocuments): a ledger reads both. */
+function entry(seq: number, accounts: AccountDelta[], folds: ShardLogDoc['folds'] = [], shard = SHARD): ShardLogDoc {
+  const deltas = seq % 2 === 1 ? { deltas: packDeltas(accounts) } : { accounts };
+  return { _id: `${shard}:${seq}`, shard, seq, at: at(seq), job: `j${seq}`, duplicates: 0, ...deltas, folds };
 }
 const usage = (a: string, d: bigint, n = 1) => ({ a, d, n, t: 0 });
 
@@ -54,7 +59,7 @@ function history(): LedgerLine[] {
   const lines: LedgerLine[] = [];
   let balance = 0n;
   for (const e of log.filter((x) => x.shard === SHARD)) {
-    for (const d of e.accounts.filter((x) => x.a === ACCOUNT)) lines.push({ id: `usage:${e._id}`, kind: 'usage', amount_micros: d.d, at: e.at, seq: e.seq, balance_after: (balance += d.d), folded: true, records: d.n });
+    for (const d of deltasOf(e).filter((x) => x.a === ACCOUNT)) lines.push({ id: `usage:${e._id}`, kind: 'usage', amount_micros: d.d, at: e.at, seq: e.seq, balance_after: (balance += d.d), folded: true, records: d.n });
     for (const f of e.folds.filter((x) => x.a === ACCOUNT && x.d !== 0n)) {
       const doc = ledgerDocs.find((l) => l._id === f.id)!;
       const line: LedgerLine = { id: f.id, kind: doc.kind === 'plan_purchase' ? 'plan_purchase' : 'payment', amount_micros: f.d, at: doc.at, seq: e.seq, balance_after: (balance += f.d), folded: true };

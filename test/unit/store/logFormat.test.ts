@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { forEachRecord, horizonKeys, packRecords, unpackRecords, type AccountDelta } from '../../../shared/store/index.js';
+import { deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, unpackRecords, type AccountDelta } from '../../../shared/store/index.js';
 
 /**
- * The shard log's format 2 (docs/pipeline.md "How the log stores it"): an entry's ids as
- * the text of one JSON array, their message sequences delta-encoded in one string. Entries
- * of format 1 (BSON arrays) are still read, so a store written before needs no migration.
+ * The shard log's formats 2 and 3 (docs/pipeline.md "How the log stores it"): an entry's
+ * ids as the text of one JSON array, their message sequences delta-encoded in one string,
+ * and (3) its per-account deltas as lines of text. Entries of the earlier formats (BSON
+ * arrays, subdocuments) are still read, so a store written before needs no migration.
  */
 const id = fc.string({ minLength: 1, maxLength: 64, unit: 'binary' });
 const seq = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
@@ -58,5 +59,26 @@ describe('shard log format 2', () => {
     const seen: string[] = [];
     forEachRecord({ accounts: [{ a: 'acct-1', d: -5n, n: 5, t: 0 }] }, (_a, i) => seen.push(i));
     expect(seen).toEqual([]);
+  });
+
+  it('deltasOf(packDeltas(deltas)) gives back every delta (format 3), exact to the micro at the Int64 ends', () => {
+    const delta = fc.record({
+      a: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+      d: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      n: fc.integer({ min: 0, max: 1_000_000 }),
+      t: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+    });
+    fc.assert(
+      fc.property(fc.array(delta, { maxLength: 300 }), (deltas) => {
+        const packed = packDeltas(deltas);
+        expect(typeof packed).toBe('string');
+        expect(deltasOf({ deltas: packed })).toEqual(deltas);
+        // An entry of the earlier formats reads as it is.
+        expect(deltasOf({ accounts: deltas })).toBe(deltas);
+      }),
+      { numRuns: 300 },
+    );
+    expect(deltasOf({})).toEqual([]);
+    expect(packDeltas([{ a: 'acct-1', d: -1500n, n: 2, t: 7 }, { a: 'b', d: 3n, n: 1, t: 9 }])).toBe('acct-1 -1500 2 7\nb 3 1 9');
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, INT64_MAX, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
-import { decodeAccounts, horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
+import { decodeAccounts, deltasOf, horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
 import { snapshotDue } from '../../../services/worker/horizonSnapshots.js';
 import { RecordHorizon } from '../../../services/worker/recordHorizon.js';
 import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
@@ -79,7 +79,7 @@ function probe(producer: Producer): Sent[] {
 function answers(state: ShardState, sent: readonly Sent[], now: number): unknown[] {
   return sent.map((s) => {
     const p = state.planUsage([s.record], 'probe', now, [s.seq]);
-    return [s.record.accountId, s.record.id, s.seq, p.charged, p.duplicates, p.refused, p.doc.accounts];
+    return [s.record.accountId, s.record.id, s.seq, p.charged, p.duplicates, p.refused, deltasOf(p.doc)];
   });
 }
 

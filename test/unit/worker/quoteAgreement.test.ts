@@ -10,7 +10,7 @@ import {
   type UsageRecord,
 } from '../../../shared/domain/index.js';
 import { shardOf } from '../../../shared/queue/index.js';
-import { forEachRecord } from '../../../shared/store/index.js';
+import { deltasOf, forEachRecord } from '../../../shared/store/index.js';
 import { ShardState } from '../../../services/worker/shardState.js';
 import { CTX, DAY, NOW, iso, line } from '../domain/helpers.js';
 
@@ -82,7 +82,7 @@ describe('tally quote and the pipeline agree (issue 16)', () => {
               const { doc } = state.planUsage(records.slice(i, i + size), `job-${k}`, NOW);
               state.apply(doc);
               forEachRecord(doc, (account, id) => charged.push(recordKey(account, id)));
-              for (const delta of doc.accounts) pipelineTotals.set(delta.a, (pipelineTotals.get(delta.a) ?? 0n) - delta.d);
+              for (const delta of deltasOf(doc)) pipelineTotals.set(delta.a, (pipelineTotals.get(delta.a) ?? 0n) - delta.d);
               i += size;
             }
           }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
-import { decodeAccounts, forEachRecord, unpackRecords, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
+import { decodeAccounts, deltasOf, forEachRecord, unpackRecords, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
 import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
@@ -61,7 +61,7 @@ describe('ShardState', () => {
   it('writes ids grouped as the entry lists its accounts, and a rebuild pairs them back', () => {
     const { state } = ShardState.fromSnapshot(0, empty(), ctx);
     const { doc } = state.planUsage([rec('r1', 'a', 1n), rec('r2', 'b', 1n), rec('r3', 'a', 1n), rec('r1', 'b', 1n)], 'j', T0);
-    expect(doc.accounts.map((d) => [d.a, d.n])).toEqual([['a', 2], ['b', 2]]);
+    expect(deltasOf(doc).map((d) => [d.a, d.n])).toEqual([['a', 2], ['b', 2]]);
     expect(unpackRecords(doc).ids).toEqual(['r1', 'r3', 'r2', 'r1']);
     const pairs: string[] = [];
     forEachRecord(doc, (account, id) => pairs.push(recordKey(account, id)));
