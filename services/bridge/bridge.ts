@@ -33,10 +33,23 @@ export interface BridgeDeps {
   clock?: () => number;
 }
 
+/**
+ * What the bridge keeps of a message until its job settles: the subject its ack goes to
+ * (JetStream's ack protocol: `+ACK` or a progress `+WPI` published there, as JsMsg.ack()
+ * and working() do). Not the message itself: a JsMsg with its bytes, headers and parsed
+ * info costs ~1 KB, and a bridge holds up to BRIDGE_MAX_IN_FLIGHT of them. The record
+ * itself is in the job's data; its original bytes stay in the stream, read back by
+ * sequence for the rare record the owner refuses.
+ */
+type AckSubject = string;
+
+const ACK = Uint8Array.of(43, 65, 67, 75); // +ACK
+const WPI = Uint8Array.of(43, 87, 80, 73); // +WPI
+
 interface InFlight {
   shard: number;
   data: UsageBatchJob;
-  msgs: JsMsg[];
+  acks: AckSubject[];
   since: number;
 }
 
@@ -61,7 +74,7 @@ export class Bridge {
   readonly id = `bridge-${randomUUID().slice(0, 8)}`;
   readonly counters: BridgeCounters = { received: 0, valid: 0, dead: {}, jobs: 0, acked: 0, requeued: 0 };
   private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
-  private readonly buffers = new Map<number, { records: WireRecord[]; msgs: JsMsg[]; since: number }>();
+  private readonly buffers = new Map<number, { records: WireRecord[]; acks: AckSubject[]; since: number }>();
   private readonly inFlight = new Map<string, InFlight>();
   /** Jobs whose outcome is being read from Redis (a done message and the poll may ask at once). */
   private readonly verifying = new Set<string>();
@@ -144,11 +157,11 @@ export class Bridge {
     const shard = shardOf(result.record.accountId, this.config.shards);
     let buf = this.buffers.get(shard);
     if (!buf) {
-      buf = { records: [], msgs: [], since: now };
+      buf = { records: [], acks: [], since: now };
       this.buffers.set(shard, buf);
     }
     buf.records.push(toWire(result.record, Math.floor(msg.info.timestampNanos / 1e6), msg.seq));
-    buf.msgs.push(msg);
+    buf.acks.push(ackSubject(msg));
     this.inFlightRecords++;
     if (buf.records.length >= this.o.batchSize) this.enqueue(shard);
     return null;
@@ -165,7 +178,7 @@ export class Bridge {
     this.buffers.delete(shard);
     const jobId = `${this.id}-${++this.seq}`;
     const data: UsageBatchJob = { type: 'usage', bridge: this.id, records: buf.records };
-    this.inFlight.set(jobId, { shard, data, msgs: buf.msgs, since: this.clock() });
+    this.inFlight.set(jobId, { shard, data, acks: buf.acks, since: this.clock() });
     this.counters.jobs++;
     void this.add(shard, jobId, data).then(() => failpoint('bridge.after-enqueue'));
   }
@@ -216,17 +229,28 @@ export class Bridge {
     if (!f) return;
     this.inFlight.delete(jobId);
     const refused = new Set(result?.refused ?? []);
-    const stored = [...refused].map((i) => this.deadLetter(f.msgs[i]!, 'amount_out_of_range', 'the charge would take the balance or a stored sum outside Int64'));
-    f.msgs.forEach((m, i) => {
-      if (!refused.has(i)) m.ack();
+    const stored = [...refused].map((i) => this.deadLetterStored(f.data.records[i]![8] ?? 0, f.acks[i]!));
+    const { nc } = this.deps.bus;
+    f.acks.forEach((subject, i) => {
+      if (!refused.has(i)) nc.publish(subject, ACK);
     });
-    this.inFlightRecords -= f.msgs.length;
-    this.counters.acked += f.msgs.length - refused.size;
+    this.inFlightRecords -= f.acks.length;
+    this.counters.acked += f.acks.length - refused.size;
     await Promise.all(stored);
   }
 
+  /** A record the owner refused: its original bytes read back from the stream by sequence, dead-lettered, then acked. */
+  private async deadLetterStored(streamSeq: number, ack: AckSubject): Promise<void> {
+    const stored = await this.deps.bus.jsm.streams.getMessage(USAGE_STREAM, { seq: streamSeq }).catch((err: unknown) => {
+      // Not acked: JetStream redelivers it, and the owner refuses it again.
+      this.deps.logger.warn({ err, seq: streamSeq }, 'refused record not read back from the stream');
+      return null;
+    });
+    if (stored) await this.deadLetter({ subject: stored.subject, data: stored.data, seq: streamSeq, ack: () => this.deps.bus.nc.publish(ack, ACK) }, 'amount_out_of_range', 'the charge would take the balance or a stored sum outside Int64');
+  }
+
   /** Stores one bad record in the dead-letter stream, then acks it. Never rejects. */
-  private deadLetter(msg: JsMsg, code: DeadLetterCode, message: string): Promise<void> {
+  private deadLetter(msg: Pick<JsMsg, 'subject' | 'data' | 'seq' | 'ack'>, code: DeadLetterCode, message: string): Promise<void> {
     this.counters.dead[code] = (this.counters.dead[code] ?? 0) + 1;
     deadLetters.inc({ code });
     return publishDeadLetter(this.deps.bus.js, { code, message, subject: msg.subject, payload: msg.data, streamSeq: msg.seq, receivedAt: this.clock() })
@@ -243,8 +267,9 @@ export class Bridge {
   }
 
   private heartbeat(): void {
-    for (const f of this.inFlight.values()) for (const m of f.msgs) m.working();
-    for (const b of this.buffers.values()) for (const m of b.msgs) m.working();
+    const { nc } = this.deps.bus;
+    for (const f of this.inFlight.values()) for (const subject of f.acks) nc.publish(subject, WPI);
+    for (const b of this.buffers.values()) for (const subject of b.acks) nc.publish(subject, WPI);
   }
 
   /** Stops pulling, hands over what is buffered, waits (bounded) for in-flight jobs to settle. */
@@ -262,6 +287,18 @@ export class Bridge {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     // Whatever is still un-acked is redelivered by JetStream to another bridge.
   }
+}
+
+/**
+ * The subject a JetStream message is acked on (`$JS.ACK.<stream>.<consumer>...`): the
+ * `reply` of nats.js's JsMsgImpl, which its ack() and working() publish to. Not in the
+ * JsMsg interface, so checked: a client version without it fails here, loudly, at the
+ * first message (every pipeline test).
+ */
+function ackSubject(msg: JsMsg): AckSubject {
+  const reply = (msg as JsMsg & { reply?: unknown }).reply;
+  if (typeof reply !== 'string' || !reply.startsWith('$JS.ACK.')) throw new Error(`JetStream message ${msg.seq} has no ack subject`);
+  return reply;
 }
 
 function toWire(r: UsageRecord, publishedAt: number, streamSeq: number): WireRecord {
