@@ -77,7 +77,10 @@ export async function startScheduler(
   return {
     stop: async () => {
       clearInterval(recheck);
-      await consumer.close();
+      // Not waiting for a tick in hand: it waits for the shard owners, up to its timeout (a
+      // SIGTERM then timed out and exited 1). Its lock lapses and the same job, with the same
+      // tick id, runs again on a scheduler that is up, adding nothing the first run added.
+      await consumer.close(true);
       await queue.close();
       await queues.close();
       redis.disconnect();

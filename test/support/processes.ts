@@ -39,7 +39,7 @@ export interface TallyProcess {
 }
 
 /** The line each long-running command logs once it is serving. */
-const STARTED = /"msg":"(worker started|bridge started|api listening)"/;
+const STARTED = /"msg":"(worker started|bridge started|api listening|scheduler started)"/;
 
 /**
  * Runs `tally <args>` from source in a child process (so it can be SIGKILLed), its output

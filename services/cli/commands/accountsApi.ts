@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULT_PLANS, parsePlans, parseRfc3339, perVmAuditCostMicros, toJsonMicros, type Plan } from '../../../shared/domain/index.js';
 import { cliContext, endpointsFor } from '../context.js';
+import { runService } from './service.js';
 
 function planLine(plan: Plan) {
   return { id: plan.id, price_micros: toJsonMicros(plan.priceMicros), vm_count: plan.vmCount, period_days: plan.periodDays, per_vm_audit_cost_micros: toJsonMicros(perVmAuditCostMicros(plan)) };
@@ -13,21 +14,16 @@ export function registerAccountsCommands(program: Command): void {
     .command('api')
     .description('run the HTTP API (plans, VMs, payment webhook, admin tick) on HTTP_PORT')
     .action(async () => {
-      const { config, logger } = await cliContext('tally-api');
-      const [{ startApi }, { Shutdown }] = await Promise.all([import('../../api/index.js'), import('../../../shared/runtime/index.js')]);
-      const api = await startApi(config, await endpointsFor(config), logger);
-      new Shutdown({ logger }).add('api', () => api.stop()).listen();
-      process.stdout.write(`tally api listening on ${api.url}\n`);
+      const { startApi } = await import('../../api/index.js');
+      await runService({ name: 'tally-api', start: startApi, started: (api) => process.stdout.write(`tally api listening on ${api.url}\n`) });
     });
 
   program
     .command('scheduler')
     .description('run the job scheduler: the ladder tick every LADDER_TICK_INTERVAL_MS')
     .action(async () => {
-      const { config, logger } = await cliContext('tally-scheduler');
-      const [{ startScheduler }, { Shutdown }] = await Promise.all([import('../../scheduler/index.js'), import('../../../shared/runtime/index.js')]);
-      const scheduler = await startScheduler(config, await endpointsFor(config), logger);
-      new Shutdown({ logger }).add('scheduler', () => scheduler.stop()).listen();
+      const { startScheduler } = await import('../../scheduler/index.js');
+      await runService({ name: 'tally-scheduler', start: startScheduler });
     });
 
   program

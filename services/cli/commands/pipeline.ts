@@ -1,9 +1,9 @@
-import type { Logger } from 'pino';
 import type { Command } from 'commander';
 import type { Config } from '../../../shared/config/index.js';
-import type { Endpoints, Shutdown } from '../../../shared/runtime/index.js';
+import type { Endpoints } from '../../../shared/runtime/index.js';
 import { redactUrl } from '../../../shared/runtime/redact.js';
 import { cliContext, endpointsFor } from '../context.js';
+import { runService } from './service.js';
 
 // Each action loads what it runs (see services/cli/main.ts): the CLI starts in a blink.
 const runtime = () => import('../../../shared/runtime/index.js');
@@ -48,14 +48,6 @@ export function upBanner(
   ].join('\n');
 }
 
-/** METRICS_PORT set: this process's counters at /metrics, for Prometheus to add up across replicas. */
-async function metricsListener(port: number | undefined, host: string, shutdown: Shutdown, logger: Logger): Promise<void> {
-  if (port === undefined) return;
-  const { serveMetrics } = await runtime();
-  const server = await serveMetrics(port, host);
-  shutdown.add('metrics', () => server.close());
-  logger.info({ url: server.url }, 'metrics listening');
-}
 
 export function registerPipelineCommands(program: Command): void {
   program
@@ -95,25 +87,16 @@ export function registerPipelineCommands(program: Command): void {
     .command('worker')
     .description('run a shard worker (BullMQ -> MongoDB) against the configured servers')
     .action(async () => {
-      const { config, logger } = await cliContext('tally-worker');
-      const [{ Shutdown }, { startWorker }] = await Promise.all([runtime(), workerService()]);
-      // Listening first: a SIGTERM while the worker is still starting is a clean exit too.
-      const shutdown = new Shutdown({ logger }).listen();
-      const worker = await startWorker(config, await endpointsFor(config), logger);
-      shutdown.add('worker', () => worker.stop());
-      await metricsListener(config.metricsPort, config.httpHost, shutdown, logger);
+      const { startWorker } = await workerService();
+      await runService({ name: 'tally-worker', start: startWorker, metrics: true });
     });
 
   program
     .command('bridge')
     .description('run a bridge (NATS JetStream -> BullMQ) against the configured servers')
     .action(async () => {
-      const { config, logger } = await cliContext('tally-bridge');
-      const [{ Shutdown }, { startBridge }] = await Promise.all([runtime(), bridgeService()]);
-      const shutdown = new Shutdown({ logger }).listen();
-      const bridge = await startBridge(config, await endpointsFor(config), logger);
-      shutdown.add('bridge', () => bridge.stop());
-      await metricsListener(config.metricsPort, config.httpHost, shutdown, logger);
+      const { startBridge } = await bridgeService();
+      await runService({ name: 'tally-bridge', start: startBridge, metrics: true });
     });
 
   program

@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import type { Config } from '../../../shared/config/index.js';
+import type { Endpoints } from '../../../shared/runtime/index.js';
+import { cliContext, endpointsFor } from '../context.js';
+
+/** A long-running service as its command starts it. */
+export interface ServiceSpec<S extends { stop(): Promise<void> }> {
+  /** The pino logger's name: `tally-worker`, `tally-api`... */
+  name: string;
+  start(config: Config, endpoints: Endpoints, logger: Logger): Promise<S>;
+  /** `METRICS_PORT` set: this process's counters at /metrics too (the API serves its own). */
+  metrics?: boolean;
+  /** Runs once the service runs (a line on stdout, say). */
+  started?(service: S): void;
+}
+
+/**
+ * The one way `tally worker`, `bridge`, `api` and `scheduler` run: SIGTERM and SIGINT are
+ * handled before anything starts (a signal while starting is a clean exit too), the
+ * service's `stop` (its drain) runs on the first signal, a second one exits at once.
+ */
+export async function runService<S extends { stop(): Promise<void> }>(spec: ServiceSpec<S>): Promise<void> {
+  const { config, logger } = await cliContext(spec.name);
+  const { Shutdown, serveMetrics } = await import('../../../shared/runtime/index.js');
+  const shutdown = new Shutdown({ logger }).listen();
+  const service = await spec.start(config, await endpointsFor(config), logger);
+  shutdown.add(spec.name.replace(/^tally-/, ''), () => service.stop());
+  if (spec.metrics && config.metricsPort !== undefined) {
+    const server = await serveMetrics(config.metricsPort, config.httpHost);
+    shutdown.add('metrics', () => server.close());
+    logger.info({ url: server.url }, 'metrics listening');
+  }
+  spec.started?.(service);
+}
