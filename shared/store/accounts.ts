@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { decodeAccounts } from './accountCodec.js';
 import { COLLECTIONS, type AccountDoc } from './collections.js';
-import { PROJECTION_SNAPSHOTS, findSnapshot, pruneSnapshots, readSnapshotChunks, writeSnapshot } from './snapshots.js';
+import { PROJECTION_SNAPSHOTS, findSnapshot, listCollectionNames, pruneSnapshots, readSnapshotChunks, writeSnapshot } from './snapshots.js';
 
 /**
  * FerretDB v1 holds one pooled connection per statement of an update command until the
@@ -50,14 +50,11 @@ function fromStored(doc: StoredAccount): AccountDoc {
  */
 export async function writeProjectionSnapshot(db: Db, shard: number, seq: number, encoded: { chunks: Uint8Array[]; count: number }, at: Date): Promise<{ outcome: 'inserted' | 'exists'; bytes: number }> {
   const written = await writeSnapshot(db, PROJECTION_SNAPSHOTS, { shard, seq, chunks: encoded.chunks, keys: encoded.count, at });
-  await pruneSnapshots(db, PROJECTION_SNAPSHOTS, shard, seq);
-  await dropLegacyVersions(db, shard);
+  // One listing serves both: the older snapshots' chunk collections and the earlier layout's versions.
+  const names = await listCollectionNames(db);
+  await pruneSnapshots(db, PROJECTION_SNAPSHOTS, shard, seq, names);
+  if (names.includes(accountsCollection(shard))) await db.collection(accountsCollection(shard)).drop();
   return written;
-}
-
-async function dropLegacyVersions(db: Db, shard: number): Promise<void> {
-  const name = accountsCollection(shard);
-  if ((await db.listCollections({ name }, { nameOnly: true }).toArray()).length > 0) await db.collection(name).drop();
 }
 
 /** The latest version of every account in `docs` (the earlier layout). */
@@ -107,7 +104,7 @@ export async function readAccount(db: Db, accountId: string, shard: number): Pro
 /** Every account's stored projection, sorted by account id. An operator-side read of every shard. */
 export async function listAccounts(db: Db): Promise<AccountDoc[]> {
   const shards = new Set((await db.collection<{ shard: number }>(COLLECTIONS.projectionSnapshots).find({}, { projection: { shard: 1 } }).toArray()).map((m) => m.shard));
-  for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
+  for (const name of await listCollectionNames(db)) {
     const m = /^accounts_(\d+)$/.exec(name);
     if (m) shards.add(Number(m[1]));
   }

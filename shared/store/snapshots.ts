@@ -99,11 +99,12 @@ export async function readSnapshotChunks(db: Db, family: SnapshotFamily, manifes
  * Removes the shard's snapshots of the family older than `seq` (the one just written): their
  * manifests in one single-statement delete, then their chunk collections, those of writers
  * that died before their manifest included. Returns how many chunk collections were dropped.
+ * `collections`: the database's collection names, when the caller has just listed them.
  */
-export async function pruneSnapshots(db: Db, family: SnapshotFamily, shard: number, seq: number): Promise<number> {
+export async function pruneSnapshots(db: Db, family: SnapshotFamily, shard: number, seq: number, collections?: readonly string[]): Promise<number> {
   await db.collection<HorizonManifestDoc>(family.manifests).deleteMany({ shard, seq: { $lt: seq } });
   const pattern = new RegExp(`^${family.prefix}_(\\d+)_(\\d+)$`);
-  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+  const names = collections ?? (await listCollectionNames(db));
   let dropped = 0;
   for (const name of names) {
     const m = pattern.exec(name);
@@ -112,6 +113,11 @@ export async function pruneSnapshots(db: Db, family: SnapshotFamily, shard: numb
     dropped++;
   }
   return dropped;
+}
+
+/** Every collection name of the database (one command). */
+export async function listCollectionNames(db: Db): Promise<string[]> {
+  return (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
 }
 
 export const writeHorizonSnapshot = (db: Db, snap: HorizonSnapshotWrite) => writeSnapshot(db, HORIZON_SNAPSHOTS, snap);
