@@ -209,9 +209,12 @@ export class ShardWorkerService {
       }
     }
     for (const owner of owners) await owner.deliverEvents(final);
-    const pending = owners.map((o) => [o, o.takeWrite()] as const).filter((p): p is readonly [ShardOwner, PendingWrite] => p[1] !== null);
     let snapshots = 0;
-    for (const [owner, p] of pending) {
+    // One shard at a time, taken just before it is written: a snapshot is the whole shard
+    // encoded (~250 bytes an account), so only one is held at once, not every shard's.
+    for (const owner of owners) {
+      const p = owner.takeWrite();
+      if (!p) continue;
       let failure: unknown = null;
       const started = Date.now();
       try {

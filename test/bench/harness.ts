@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,10 +72,15 @@ export async function spawnServices(
   options: { cpuProfDir?: string; names?: readonly ServiceName[]; envFor?: Partial<Record<ServiceName, Record<string, string>>> } = {},
 ): Promise<ServiceProcess[]> {
   const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
+  const logDir = process.env['BENCH_LOG_DIR'];
   const procs = (options.names ?? ['worker', 'bridge']).map((name) => {
-    const child = spawn(process.execPath, [...prof, join(ROOT, 'dist/services/cli/main.js'), name], { env: { ...env, ...options.envFor?.[name] }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // BENCH_NODE_ARGS_WORKER="--trace-gc" (and _BRIDGE, _API): V8 flags for one service, to look inside it.
+    const nodeArgs = (process.env[`BENCH_NODE_ARGS_${name.toUpperCase()}`] ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...prof, ...nodeArgs, join(ROOT, 'dist/services/cli/main.js'), name], { env: { ...env, ...options.envFor?.[name] }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     const keep = (d: Buffer): void => {
+      // BENCH_LOG_DIR: every line each service writes, kept in DIR/<name>-<pid>.log.
+      if (logDir) appendFileSync(join(logDir, `${name}-${child.pid}.log`), d);
       log += d.toString();
       if (name === 'api' && log.length > 2 * API_LOG_TAIL) log = log.slice(-API_LOG_TAIL);
     };

@@ -88,7 +88,6 @@ function diff(before: Record<string, number | null>, after: Record<string, numbe
 const rss = await peakRss(procs, servers);
 await stopServices(procs);
 
-if (process.env['BENCH_LOG_DIR']) for (const p of procs) await writeFile(join(process.env['BENCH_LOG_DIR'], `${p.name}.log`), p.log());
 const worker = procs[0]!.log().split('\n').filter((l) => l.includes('"worker stopped"')).map((l) => JSON.parse(l) as { writes: Record<string, number> }).pop();
 const writes = worker ? Object.values(worker.writes).reduce((a, b) => a + b, 0) : NaN;
 const check = await checkBalances(servers.mongoUrl, 'bench', config, lines, now);
