@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import type { PipelineStats } from '../../shared/bus/index.js';
+import type { PipelineStats } from '../../shared/app/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
 import type { AccountReader } from '../../shared/readModel/index.js';
 import type { Credentials } from './auth.js';

@@ -30,6 +30,7 @@ export { DAY_MS, MINUTE_MS, parseRfc3339 } from './time.js';
 
 export type {
   Category,
+  FoldedEntry,
   Kind,
   Ladder,
   LadderStep,

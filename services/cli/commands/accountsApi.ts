@@ -34,8 +34,8 @@ export function registerAccountsCommands(program: Command): void {
     .option('--timeout <ms>', 'how long to wait for the shard owners', '120000')
     .action(async (opts: { now?: string; timeout: string }) => {
       const { config, logger } = await cliContext('tally-ladder-tick');
-      const [{ ShardQueues, redisConnection, runLadderTick }, { connectMongo }] = await Promise.all([
-        import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'),
+      const [{ runLadderTick }, { ShardQueues, redisConnection }, { connectMongo }] = await Promise.all([
+        import('../../../shared/app/index.js'), import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'),
       ]);
       const now = opts.now === undefined ? Date.now() : parseRfc3339(opts.now);
       if (now === null) throw new Error(`--now ${opts.now}: not an RFC 3339 timestamp with a time zone`);

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 
 // Loaded by the actions that use them (see services/cli/main.ts).
+const app = () => import('../../../shared/app/index.js');
 const bus = () => import('../../../shared/bus/index.js');
 const store = () => import('../../../shared/store/index.js');
 
@@ -59,7 +60,7 @@ export function registerReadCommands(program: Command): void {
     .option('--timeout <seconds>', 'with --wait: how long to wait', parseSeconds, 600)
     .action(async (opts: { wait?: boolean; timeout: number }) => {
       const { config } = await cliContext('tally-stats');
-      const { connectBus, readPending, readPipelineStats } = await bus();
+      const [{ connectBus }, { readPending, readPipelineStats }] = await Promise.all([bus(), app()]);
       const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-stats');
       const opened = await openAccounts(config);
       const lag = () => opened.accounts.status();

@@ -3,9 +3,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { tickRuns } from '../runtime/index.js';
 import { insertTick, type TickDoc } from '../store/index.js';
-import { waitForJob } from './folds.js';
-import type { TickCounts, TickJob } from './jobs.js';
-import type { ShardQueues } from './shardQueues.js';
+import { waitForJob, type ShardQueues, type TickCounts, type TickJob } from '../queue/index.js';
 
 export interface TickRunnerDeps {
   queues: ShardQueues;
