@@ -10,7 +10,8 @@ import {
   type UsageRecord,
 } from '../../../shared/domain/index.js';
 import { shardOf } from '../../../shared/queue/index.js';
-import { deltasOf, forEachRecord } from '../../../shared/store/index.js';
+import { deltasOf } from '../../../shared/store/index.js';
+import { forEachRecord } from '../../../shared/store/internal.js';
 import { ShardState } from '../../../services/worker/shardState.js';
 import { CTX, DAY, NOW, iso, line } from '../domain/helpers.js';
 
