@@ -10,7 +10,7 @@ import type { BillingService } from './billing.js';
 import type { KeyRing } from './keys/index.js';
 import type { LedgerPages } from './ledger.js';
 import type { RateLimits } from './rateLimit.js';
-import type { SessionStore } from './account/index.js';
+import type { SessionStore } from './account/session.js';
 
 /** What the routes share: built once by buildApi. */
 export interface ApiContext {
