@@ -15,7 +15,7 @@ import type { Config } from '../../shared/config/index.js';
 import { connectMongo, verifyLedger } from '../../shared/store/index.js';
 import { listAccounts } from '../../shared/store/internal.js';
 import { startEmbedded, type Embedded } from '../../shared/runtime/index.js';
-import { formatRecordedLine } from '../../services/cli/load/recorded.js';
+import { formatRecordedLine } from '../../shared/domain/index.js';
 import { expectedBalances, type RecordedLine } from '../support/stream.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');

@@ -4,8 +4,8 @@ import {
   DEFAULT_LADDER,
   DEFAULT_PRICE_BOOK,
   Quoter,
+  parseRecordedLine,
   recordKey,
-  recordedMessage,
   validateRecord,
   type UsageRecord,
 } from '../../../shared/domain/index.js';
@@ -39,7 +39,7 @@ const arbFirstPaid = fc.dictionary(fc.constantFrom(...ACCOUNTS), fc.integer({ mi
 
 /** What the bridge does to a line: the validated record (every generated line is valid). */
 function recordOf(text: string): UsageRecord {
-  const result = validateRecord(recordedMessage(text)!, CTX);
+  const result = validateRecord(parseRecordedLine(text)!, CTX);
   if (!result.ok) throw new Error(`generated an invalid line: ${result.code}`);
   return result.record;
 }
