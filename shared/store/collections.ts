@@ -237,6 +237,7 @@ export interface TickDoc {
   finished_at: Date;
   shards: number;
   shards_done: number;
+  /** Every shard owner finished its part within the timeout. */
   complete: boolean;
   accounts: number;
   tier_changes: number;
