@@ -19,7 +19,7 @@ export interface CliContext {
 export async function cliContext(name: string): Promise<CliContext> {
   const config = loadConfig();
   const { createLogger } = await import('../../shared/runtime/logger.js');
-  return { config, logger: createLogger({ level: config.logLevel, name }) };
+  return { config, logger: createLogger({ level: config.logLevel, name, format: config.logFormat }) };
 }
 
 /** The servers to talk to: the URLs from the environment, or those `tally up` wrote under DATA_DIR. */
