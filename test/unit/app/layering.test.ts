@@ -44,6 +44,11 @@ describe('layering', () => {
     expect(wrong).toEqual([]);
   });
 
+  it("the product's code takes the store from its public entry, never from store/internal", () => {
+    const users = [...sources('services'), ...sources('shared')].filter((file) => !file.startsWith('shared/store/') && /store\/internal\.js'/.test(readFileSync(join(ROOT, file), 'utf8')));
+    expect(users).toEqual([]);
+  });
+
   it('knows every folder of shared/', () => {
     const folders = readdirSync(join(ROOT, 'shared'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `shared/${e.name}`);
     expect(folders.sort()).toEqual(Object.keys(MAY_IMPORT).sort());
