@@ -2,30 +2,13 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULT_PLANS, parsePlans, parseRfc3339, perVmAuditCostMicros, toJsonMicros, type Plan } from '../../../shared/domain/index.js';
 import { cliContext, endpointsFor } from '../context.js';
-import { runService } from './service.js';
 
 function planLine(plan: Plan) {
   return { id: plan.id, price_micros: toJsonMicros(plan.priceMicros), vm_count: plan.vmCount, period_days: plan.periodDays, per_vm_audit_cost_micros: toJsonMicros(perVmAuditCostMicros(plan)) };
 }
 
-/** `tally api`, `tally scheduler`, `tally ladder-tick --once`, `tally plans validate` (SPEC 8, 10, 13). */
+/** `tally ladder-tick --once`, `tally plans validate` (SPEC 8, 10, 13). */
 export function registerAccountsCommands(program: Command): void {
-  program
-    .command('api')
-    .description('run the HTTP API (plans, VMs, payment webhook, admin tick) on HTTP_PORT')
-    .action(async () => {
-      const { startApi } = await import('../../api/index.js');
-      await runService({ name: 'tally-api', start: startApi, started: (api) => process.stdout.write(`tally api listening on ${api.url}\n`) });
-    });
-
-  program
-    .command('scheduler')
-    .description('run the job scheduler: the ladder tick every LADDER_TICK_INTERVAL_MS')
-    .action(async () => {
-      const { startScheduler } = await import('../../scheduler/index.js');
-      await runService({ name: 'tally-scheduler', start: startScheduler });
-    });
-
   program
     .command('ladder-tick')
     .description('run the ladder tick and quota expiry once (needs running workers), print its report')
