@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../shared/domain/index.js';
-import { type TickDoc } from '../../../shared/store/index.js';
+import type { TickDoc } from '../../../shared/store/index.js';
 import { COLLECTIONS } from '../../../shared/store/internal.js';
 import { SCHEDULER_QUEUE, startScheduler } from '../../../services/scheduler/index.js';
 import { testLogger } from '../../support/servers.js';

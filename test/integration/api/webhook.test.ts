@@ -1,7 +1,7 @@
 import { verifyServed } from '../../support/stream.js';
 import { describe, expect, it } from 'vitest';
 import { shardOf } from '../../../shared/queue/index.js';
-import { type LedgerDoc } from '../../../shared/store/index.js';
+import type { LedgerDoc } from '../../../shared/store/index.js';
 import { COLLECTIONS } from '../../../shared/store/internal.js';
 import { startWorker } from '../../../services/worker/main.js';
 import { testLogger } from '../../support/servers.js';
