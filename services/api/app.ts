@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { PipelineStats } from '../../shared/bus/index.js';
+import type { PipelineStats } from '../../shared/app/index.js';
 import type { Config } from '../../shared/config/index.js';
 import { DEFAULT_LADDER } from '../../shared/domain/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';

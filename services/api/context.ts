@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import type { PipelineStats } from '../../shared/bus/index.js';
+import type { PipelineStats } from '../../shared/app/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
 import type { AccountReader } from '../../shared/readModel/index.js';
 import type { Credentials } from './auth.js';
@@ -10,7 +10,7 @@ import type { BillingService } from './billing.js';
 import type { KeyRing } from './keys/index.js';
 import type { LedgerPages } from './ledger.js';
 import type { RateLimits } from './rateLimit.js';
-import type { SessionStore } from './account/index.js';
+import type { SessionStore } from './account/session.js';
 
 /** What the routes share: built once by buildApi. */
 export interface ApiContext {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { connectBus, ensureStreams, readPipelineStats, readSettledVersion, streamOptions } from '../../shared/bus/index.js';
+import { readPipelineStats, readSettledVersion } from '../../shared/app/index.js';
+import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
 import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
 import { AccountReadModel, AccountReader } from '../../shared/readModel/index.js';

@@ -19,7 +19,7 @@ export interface CliContext {
 export async function cliContext(name: string): Promise<CliContext> {
   const config = loadConfig();
   const { createLogger } = await import('../../shared/runtime/logger.js');
-  return { config, logger: createLogger({ level: config.logLevel, name }) };
+  return { config, logger: createLogger({ level: config.logLevel, name, format: config.logFormat }) };
 }
 
 /** The servers to talk to: the URLs from the environment, or those `tally up` wrote under DATA_DIR. */
@@ -33,11 +33,18 @@ export function ndjson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v));
 }
 
+export interface OpenedAccounts {
+  db: Db;
+  accounts: AccountReader;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
 /**
  * The store and the account reader (read model in Redis, the store for a shard whose
  * model is lost), as the API reads accounts; `close` ends both connections.
  */
-export async function openAccounts(config: Config): Promise<{ db: Db; accounts: AccountReader; redis: Redis; close(): Promise<void> }> {
+async function openAccounts(config: Config): Promise<OpenedAccounts> {
   const [{ connectMongo }, { redisConnection, shardOf }, { AccountReadModel, AccountReader }] = await Promise.all([
     import('../../shared/store/index.js'),
     import('../../shared/queue/index.js'),
@@ -56,4 +63,15 @@ export async function openAccounts(config: Config): Promise<{ db: Db; accounts: 
       await mongo.close();
     },
   };
+}
+
+/** A command that reads accounts: `run` gets them (and the config), and they are closed whatever it does. */
+export async function withAccounts<T>(name: string, run: (opened: OpenedAccounts, config: Config) => Promise<T>): Promise<T> {
+  const { config } = await cliContext(name);
+  const opened = await openAccounts(config);
+  try {
+    return await run(opened, config);
+  } finally {
+    await opened.close();
+  }
 }

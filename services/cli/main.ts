@@ -7,6 +7,7 @@ import { registerQuoteCommand } from './commands/quoteCommand.js';
 import { registerAccountsCommands } from './commands/accountsApi.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLoadCommands } from './commands/load.js';
+import { registerServiceCommands } from './commands/service.js';
 
 /** The package's version: package.json is two folders up from the source, three from dist. */
 function packageVersion(): string {
@@ -28,6 +29,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerPipelineCommands(program);
+registerServiceCommands(program);
 registerReadCommands(program);
 registerQuoteCommand(program);
 registerAccountsCommands(program);

@@ -1,7 +1,8 @@
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { runLadderTick, type TickReport } from '../../shared/app/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { ShardQueues, redisConnection, runLadderTick, type TickReport } from '../../shared/queue/index.js';
+import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 

@@ -18,5 +18,3 @@ export {
 } from './subjects.js';
 export { readStream } from './readStream.js';
 export type { ReadOptions } from './readStream.js';
-export { readPending, readPipelineStats, readSettledVersion } from './stats.js';
-export type { PipelineStats, ProjectionLagReader } from './stats.js';

@@ -98,7 +98,11 @@ export const envSchema = z.object({
   RATE_LIMIT_PAUSE_MS: int(0, 60_000).default(1000),
   ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: one readable line per log entry when stderr is a terminal, JSON lines otherwise (pipes, files, CI). */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
+
+export type LogFormat = z.output<typeof envSchema>['LOG_FORMAT'];
 
 export interface Config {
   natsUrl: string | undefined;
@@ -135,6 +139,8 @@ export interface Config {
   httpPort: number;
   metricsPort: number | undefined;
   logLevel: string;
+  /** How log lines look: `auto` is `pretty` when stderr is a terminal, else `json`. */
+  logFormat: LogFormat;
   /** GET /v1/stats (open to anyone) reads the pipeline's counts at most once per this many ms. */
   statsCacheMs: number;
   /** A ledger page (account, limit, cursor) is read at most once per this many ms; 0 reads every request. */
@@ -186,6 +192,7 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     httpPort: env.HTTP_PORT,
     metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     statsCacheMs: env.STATS_CACHE_MS,
     ledgerCacheMs: env.LEDGER_CACHE_MS,
     rateLimitKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE,

@@ -3,15 +3,14 @@
  * that starts with the JSON path of the offending value, so the operator can find it.
  */
 import { TallyError } from './errors.js';
-
-export type Json = Record<string, unknown>;
+import { isObject, type Json } from './json.js';
 
 export function invalid(path: string, rule: string): never {
   throw new TallyError('config_invalid', `${path || 'value'} ${rule}`);
 }
 
 export function objectAt(x: unknown, path: string, allowed: readonly string[]): Json {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) invalid(path, 'must be an object');
+  if (!isObject(x)) invalid(path, 'must be an object');
   const unknownKey = Object.keys(x).find((k) => !allowed.includes(k));
   if (unknownKey !== undefined) invalid(join(path, unknownKey), `is not a known field (expected ${allowed.join(', ')})`);
   return x as Json;

@@ -57,7 +57,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, { status: number; meaning: 
   Object.entries({ ...DEAD_LETTER, ...OUT_OF_RANGE, ...PRODUCT }).map(([code, [status, meaning]]) => [code, { status, meaning }]),
 ) as Record<ErrorCode, { status: number; meaning: string }>;
 
-/** The validation codes in SPEC 3 order, which is also the order validation checks them. */
+/**
+ * The validation codes in the order SPEC 3 lists them. Validation checks them in this order
+ * too, except `too_large`, which it checks first, before parsing (docs/decisions/002-domain.md).
+ */
 export const DEAD_LETTER_CODES = Object.keys(DEAD_LETTER) as ValidationCode[];
 
 /** Every code a dead letter can carry. */

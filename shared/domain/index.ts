@@ -30,6 +30,7 @@ export { DAY_MS, MINUTE_MS, parseRfc3339 } from './time.js';
 
 export type {
   Category,
+  FoldedEntry,
   Kind,
   Ladder,
   LadderStep,
@@ -81,6 +82,10 @@ export type {
   VmAllocation,
 } from './plans.js';
 
-export { QuotePricer, Quoter, formatQuoteLine, parseAccountLine, recordedMessage } from './quote.js';
+export { QuotePricer, Quoter, formatQuoteLine, parseAccountLine } from './quote.js';
+export { formatRecordedLine, parseRecordedLine } from './recorded.js';
+export type { RecordedMessage } from './recorded.js';
+export { isObject } from './json.js';
+export type { Json } from './json.js';
 export { IdSet } from './idSet.js';
 export type { Assessment, QuoteLine, QuoterOptions } from './quote.js';

@@ -6,9 +6,11 @@
  */
 import { TallyError, type DeadLetterCode } from './errors.js';
 import { IdSet } from './idSet.js';
+import { isObject } from './json.js';
 import { toJsonMicros } from './money.js';
 import { priceRecord } from './pricing.js';
 import { recordKey, validateRecord } from './record.js';
+import { parseRecordedLine } from './recorded.js';
 import { parseRfc3339 } from './time.js';
 import type { Ladder, PriceBook, Tier } from './types.js';
 
@@ -26,27 +28,7 @@ export interface QuoterOptions {
   firstPaidAt?: ReadonlyMap<string, number>;
 }
 
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
 export type Assessment = Exclude<QuoteLine, { duplicate: string }>;
-
-/**
- * The subject and payload of a recorded-stream line, or null when the line is not JSON
- * or lacks either string. (Parsing only the payload's string literal of lines in the
- * exact form our tools write was tried; on Node 20 it is no faster than this.)
- */
-export function recordedMessage(line: string): { subject: string; payload: string } | null {
-  let message: unknown;
-  try {
-    message = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (!isObject(message) || typeof message['subject'] !== 'string' || typeof message['payload'] !== 'string') return null;
-  return { subject: message['subject'], payload: message['payload'] };
-}
 
 /**
  * Prices single lines without remembering anything: the part of quoting that any number
@@ -67,7 +49,7 @@ export class QuotePricer {
    * passes the wall clock at start, once, so one run judges every line alike.
    */
   assess(line: string, now: number): Assessment {
-    const message = recordedMessage(line);
+    const message = parseRecordedLine(line);
     if (message === null) return { dead: 'malformed_json' };
     const { priceBook, ladder, lateArrivalDays } = this.options;
     const result = validateRecord(message, { now, lateArrivalDays, priceBook });

@@ -4,6 +4,7 @@
  * the codes (size and JSON first, `unpriced` last), so one record always gets one code.
  */
 import type { DeadLetterCode } from './errors.js';
+import { isObject, type Json } from './json.js';
 import { parseMicros, parseQuantity } from './money.js';
 import { DAY_MS, MINUTE_MS, parseRfc3339 } from './time.js';
 import type { Category, Kind, PriceBook, UsageRecord } from './types.js';
@@ -62,12 +63,6 @@ export interface RawMessage {
 export type Validation =
   | { ok: true; record: UsageRecord }
   | { ok: false; code: DeadLetterCode; message: string };
-
-type Json = Record<string, unknown>;
-
-function isObject(x: unknown): x is Json {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 /** Producers written against Option-typed schemas send `null` for "not set". */
 function absent(x: unknown): x is null | undefined {

@@ -67,3 +67,28 @@ export interface Plan {
   vmCount: number;
   periodDays: number;
 }
+
+/**
+ * A ledger entry (payment, purchase…) folded into the shard log entry that applied it,
+ * with what the fold changes besides the balance. The shard log keeps it and fold jobs
+ * carry it, so it lives here, below both.
+ */
+export interface FoldedEntry {
+  id: string;
+  a: string;
+  d: bigint;
+  /** payments: paid_at (ms), the candidate for first_paid_at */
+  paid?: number;
+  /** plan purchases: the plan now active */
+  plan?: { id: string; seq: number; vms: number; end: number };
+  /** VM allocations: the 1-based slot claimed under plan `seq`; vm_quota_used is the highest slot of the current plan. */
+  vm?: { seq: number; slot: number };
+  /** KYC decisions (admin): the new kyc_verified. */
+  kyc?: boolean;
+  /** Ladder tick: the discount tier as of the tick's `now`. */
+  tier?: string;
+  /** Ladder tick: the plan (its plan_seq) whose period ended; cleared only while it is still the current one. */
+  expire?: number;
+  /** Refused as `amount_out_of_range`: folded with `d` 0 so it is never tried again; the ledger entry keeps its amount. */
+  refused?: boolean;
+}

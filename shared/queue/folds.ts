@@ -1,5 +1,5 @@
 import type { Job, Queue, QueueEvents } from 'bullmq';
-import type { FoldedEntry } from '../store/index.js';
+import type { FoldedEntry } from '../domain/index.js';
 import type { FoldJob, ShardJob, ShardJobResult } from './jobs.js';
 import { jobOutcome, type JobOutcome } from './outcome.js';
 

@@ -6,5 +6,3 @@ export { ShardQueues } from './shardQueues.js';
 export { awaitJob, enqueueFold, foldJobId, waitForJob } from './folds.js';
 export { jobOutcome } from './outcome.js';
 export type { JobOutcome } from './outcome.js';
-export { runLadderTick, tickIdFrom, tickReport } from './tickRunner.js';
-export type { TickOptions, TickReport, TickRunnerDeps } from './tickRunner.js';

@@ -1,4 +1,4 @@
-import type { FoldedEntry } from '../store/index.js';
+import type { FoldedEntry } from '../domain/index.js';
 
 /**
  * Job shapes on the shard queues. Records travel in a compact tuple form: a batch of

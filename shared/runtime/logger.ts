@@ -1,4 +1,6 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import type { PrettyOptions } from 'pino-pretty';
 import { redactUrl } from './redact.js';
 
 /** Paths pino blanks out wherever they appear in a log object: secrets are never logged (SPEC 12). */
@@ -36,6 +38,32 @@ export interface LoggerConfig {
   name?: string;
   /** Where lines go; defaults to stderr so that commands can keep stdout for their data (NDJSON, JSON). */
   destination?: NodeJS.WritableStream;
+  /**
+   * JSON lines, or one readable line per entry (pino-pretty) for a person at a terminal;
+   * `auto` is `pretty` when the lines go to stderr and stderr is a terminal. A
+   * `destination` always gets JSON. @defaultValue 'auto'
+   */
+  format?: 'auto' | 'json' | 'pretty';
+}
+
+/**
+ * pino-pretty on stderr, synchronous like the JSON default: `[HH:MM:ss.mmm] LEVEL (name):
+ * service: message {fields}` on one line, colours when stderr is a terminal. Loaded only when asked for, so a
+ * service writing JSON never pays for it.
+ */
+function prettyStderr(): DestinationStream {
+  const { build } = createRequire(import.meta.url)('pino-pretty') as { build(options: PrettyOptions): DestinationStream };
+  return build({
+    destination: 2, sync: true, colorize: process.stderr.isTTY === true, singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', messageFormat: '{if service}{service}: {end}{msg}',
+  });
+}
+
+function destinationFor(config: LoggerConfig): DestinationStream {
+  if (config.destination) return config.destination as DestinationStream;
+  const format = config.format ?? 'auto';
+  if (format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true)) return prettyStderr();
+  return pino.destination({ dest: 2, sync: true });
 }
 
 /** The process logger. Services take a child of it: `logger.child({ service: 'worker' })`. */
@@ -48,7 +76,7 @@ export function createLogger(config: LoggerConfig = {}): Logger {
   };
   // Synchronous by default: a process that exits right after a line (shutdown, a fatal
   // config error) must not lose it.
-  return pino(options, (config.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: true }));
+  return pino(options, destinationFor(config));
 }
 
 export type { Logger };

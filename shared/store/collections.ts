@@ -1,4 +1,8 @@
 import type { Binary } from 'mongodb';
+import type { FoldedEntry } from '../domain/index.js';
+
+/** The shard log's fold shape, defined in the domain so that fold jobs can carry it too. */
+export type { FoldedEntry };
 
 /**
  * Collection names and document shapes. Money fields are Int64 in MongoDB and bigint in
@@ -32,30 +36,6 @@ export interface AccountDelta {
   n: number;
   /** latest occurred_at among them (ms) */
   t: number;
-}
-
-/**
- * A ledger entry (payment, purchase…) folded into the shard log entry that applied it,
- * with what the fold changes besides the balance.
- */
-export interface FoldedEntry {
-  id: string;
-  a: string;
-  d: bigint;
-  /** payments: paid_at (ms), the candidate for first_paid_at */
-  paid?: number;
-  /** plan purchases: the plan now active */
-  plan?: { id: string; seq: number; vms: number; end: number };
-  /** VM allocations: the 1-based slot claimed under plan `seq`; vm_quota_used is the highest slot of the current plan. */
-  vm?: { seq: number; slot: number };
-  /** KYC decisions (admin): the new kyc_verified. */
-  kyc?: boolean;
-  /** Ladder tick: the discount tier as of the tick's `now`. */
-  tier?: string;
-  /** Ladder tick: the plan (its plan_seq) whose period ended; cleared only while it is still the current one. */
-  expire?: number;
-  /** Refused as `amount_out_of_range`: folded with `d` 0 so it is never tried again; the ledger entry keeps its amount. */
-  refused?: boolean;
 }
 
 /**
@@ -257,6 +237,7 @@ export interface TickDoc {
   finished_at: Date;
   shards: number;
   shards_done: number;
+  /** Every shard owner finished its part within the timeout. */
   complete: boolean;
   accounts: number;
   tier_changes: number;

@@ -1,28 +1,32 @@
-export { connectMongo, mongoClientOptions, MONGO_CLIENT_OPTIONS } from './connect.js';
+/**
+ * The store's public surface: what the services, the read model and the application
+ * layer use. Collection names, raw collection accessors and the helpers that only tests
+ * and tools need are in `./internal.js` (as nats.js keeps its internals apart).
+ */
+export { connectMongo } from './connect.js';
 export type { MongoConnection } from './connect.js';
-export { ensureIndexes, STORE_INDEXES } from './indexes.js';
+export { ensureIndexes } from './indexes.js';
 export type { IndexPlan } from './indexes.js';
-export { COLLECTIONS } from './collections.js';
-export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, AccountDoc, CheckpointDoc, BillingEventType, EventDoc, HorizonManifestDoc } from './collections.js';
-export { isDuplicateKey, duplicateIndexes, insertUnique, InvalidCursorError } from './errors.js';
-export { appendShardLog, deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, unpackRecords, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
+export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, AccountDoc, BillingEventType, EventDoc, HorizonManifestDoc } from './collections.js';
+export { InvalidCursorError } from './errors.js';
+export { appendShardLog, deltasOf, horizonKeys, packDeltas, packRecords, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
 export type { HorizonBatch, LoadShardOptions, LogTotals, ShardSnapshot } from './shardLog.js';
-export { findHorizonSnapshot, horizonChunksCollection, pruneHorizonSnapshots, readHorizonChunks, writeHorizonSnapshot, findSnapshot, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from './snapshots.js';
+export { findHorizonSnapshot, pruneHorizonSnapshots, readHorizonChunks, writeHorizonSnapshot } from './snapshots.js';
 export type { HorizonSnapshotWrite } from './snapshots.js';
-export { writeProjectionSnapshot, readAccount, listAccounts, loadShardAccounts, accountsCollection, MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
+export { writeProjectionSnapshot, readAccount, loadShardAccounts } from './accounts.js';
 export type { ShardProjections } from './accounts.js';
-export { encodeAccount, decodeAccount, encodeAccounts, decodeAccounts } from './accountCodec.js';
+export { encodeAccount, decodeAccount, encodeAccounts } from './accountCodec.js';
 export { insertEvents, listEvents, listUnpublishedEvents, markEventsPublished } from './events.js';
 export { sumShardLog, verifyLedger } from './audit.js';
 export type { LedgerTotals, Mismatch } from './audit.js';
 export type { AllocationDoc, AllocationStatus, TierTransitionDoc, TickDoc } from './collections.js';
 export { paymentEntryId, planEntryId, kycEntryId, insertLedgerEntry, readLedgerEntry, foldOfLedger, foldOfAllocation, loadLedgerState } from './ledger.js';
 export type { LedgerState } from './ledger.js';
-export { readAccountLedger, parseLedgerCursor, encodeLedgerCursor } from './ledgerView.js';
+export { readAccountLedger, parseLedgerCursor } from './ledgerView.js';
 export type { LedgerLine, LedgerPage, LedgerCursor } from './ledgerView.js';
 export { allocationId, insertAllocation, listAllocations, pageAllocations, expireAllocations } from './allocations.js';
 export type { AllocationPage } from './allocations.js';
 export { tierTransitionId, insertTierTransitions, listTierTransitions, insertTick, listTicks } from './ticks.js';
-export type { AccountKeyDoc, KeyRevocationDoc } from './collections.js';
+export type { AccountKeyDoc } from './collections.js';
 export { insertAccountKey, readAccountKey, insertKeyRevocation, listAccountKeys, listRevokedKeyIds, revocationId } from './keys.js';
 export { listRecentAllocations, listRecentTierTransitions } from './recent.js';

@@ -19,7 +19,8 @@
 import type { Db } from 'mongodb';
 import { signBody } from '../../services/api/index.js';
 import { shardOf } from '../../shared/queue/index.js';
-import { COLLECTIONS, type LedgerDoc } from '../../shared/store/index.js';
+import type { LedgerDoc } from '../../shared/store/index.js';
+import { COLLECTIONS } from '../../shared/store/internal.js';
 import { httpLoad, type LoadResult } from './httpLoad.js';
 
 export interface BillingOptions {

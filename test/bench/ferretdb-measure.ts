@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MongoClient, type Db } from 'mongodb';
 import { pino } from 'pino';
-import { MONGO_CLIENT_OPTIONS } from '../../shared/store/index.js';
+import { MONGO_CLIENT_OPTIONS } from '../../shared/store/internal.js';
 import { startTestServers } from '../support/servers.js';
 
 const { values: args } = parseArgs({

@@ -13,9 +13,10 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { pino } from 'pino';
 import { BRIDGE_CONSUMER, USAGE_STREAM } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { connectMongo, listAccounts, verifyLedger } from '../../shared/store/index.js';
+import { connectMongo, verifyLedger } from '../../shared/store/index.js';
+import { listAccounts } from '../../shared/store/internal.js';
 import { startEmbedded, type Embedded } from '../../shared/runtime/index.js';
-import { formatRecordedLine } from '../../services/cli/load/recorded.js';
+import { formatRecordedLine } from '../../shared/domain/index.js';
 import { expectedBalances, type RecordedLine } from '../support/stream.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');

@@ -11,7 +11,8 @@
  * leaves out the insert itself (one insertOne, tens of ms on FerretDB) and the NATS ack
  * that follows it, and includes the bridge's linger (BRIDGE_LINGER_MS, 150 ms).
  */
-import { COLLECTIONS, connectMongo, unpackRecords, type ShardLogDoc } from '../../shared/store/index.js';
+import { connectMongo, type ShardLogDoc } from '../../shared/store/index.js';
+import { COLLECTIONS, unpackRecords } from '../../shared/store/internal.js';
 import { USAGE_STREAM, type Bus } from '../../shared/bus/index.js';
 import { runReplay } from '../../services/cli/load/replay.js';
 import type { RecordedLine } from '../support/stream.js';

@@ -12,7 +12,7 @@ import { access, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
 import type { AccountReadModel } from '../../shared/readModel/index.js';
-import { COLLECTIONS, type CheckpointDoc } from '../../shared/store/index.js';
+import { COLLECTIONS, type CheckpointDoc } from '../../shared/store/internal.js';
 import { ROOT } from './harness.js';
 
 /** Runs a command to completion; of its stdout only the last line is kept. */

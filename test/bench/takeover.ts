@@ -22,10 +22,8 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../shared/domain/index.js';
 import { startEmbedded } from '../../shared/runtime/index.js';
-import {
-  COLLECTIONS, connectMongo, findHorizonSnapshot, horizonKeys, packRecords, pruneHorizonSnapshots, readHorizonChunks, encodeAccounts, writeProjectionSnapshot, writeCheckpoint, writeHorizonSnapshot,
-  type AccountDoc, type ShardLogDoc,
-} from '../../shared/store/index.js';
+import { connectMongo, findHorizonSnapshot, horizonKeys, packRecords, pruneHorizonSnapshots, readHorizonChunks, encodeAccounts, writeProjectionSnapshot, writeCheckpoint, writeHorizonSnapshot, type AccountDoc, type ShardLogDoc } from '../../shared/store/index.js';
+import { COLLECTIONS } from '../../shared/store/internal.js';
 import { HorizonSnapshots } from '../../services/worker/horizonSnapshots.js';
 import { RecordHorizon } from '../../services/worker/recordHorizon.js';
 import { loadShardState, type TakeoverDeps } from '../../services/worker/takeover.js';

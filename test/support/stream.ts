@@ -1,7 +1,8 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Quoter } from '../../shared/domain/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { listAccounts, sumShardLog, verifyLedger } from '../../shared/store/index.js';
+import { sumShardLog, verifyLedger } from '../../shared/store/index.js';
+import { listAccounts } from '../../shared/store/internal.js';
 import { redisConnection, shardOf } from '../../shared/queue/index.js';
 import { AccountReadModel, AccountReader } from '../../shared/readModel/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';

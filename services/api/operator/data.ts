@@ -4,7 +4,7 @@ import { BRIDGE_CONSUMER, DLQ_STREAM, USAGE_STREAM, type Bus } from '../../../sh
 import { formatUsd, toJsonMicros } from '../../../shared/domain/index.js';
 import type { ScrapeSource } from '../../../shared/runtime/index.js';
 import { listRecentAllocations, listRecentTierTransitions, listTicks, type AccountDoc } from '../../../shared/store/index.js';
-import { tickReport } from '../../../shared/queue/index.js';
+import { tickReport } from '../../../shared/app/index.js';
 import { allocationView, transitionView } from '../views.js';
 import { Cached, type CacheVersion } from '../cache.js';
 import type { AccountReader } from '../../../shared/readModel/index.js';

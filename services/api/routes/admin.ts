@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { runLadderTick, tickReport } from '../../../shared/queue/index.js';
+import { runLadderTick, tickReport } from '../../../shared/app/index.js';
 import { listTicks, listTierTransitions } from '../../../shared/store/index.js';
 import { admitAdmin } from '../auth.js';
 import type { ApiContext } from '../context.js';

@@ -2,30 +2,13 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULT_PLANS, parsePlans, parseRfc3339, perVmAuditCostMicros, toJsonMicros, type Plan } from '../../../shared/domain/index.js';
 import { cliContext, endpointsFor } from '../context.js';
-import { runService } from './service.js';
 
 function planLine(plan: Plan) {
   return { id: plan.id, price_micros: toJsonMicros(plan.priceMicros), vm_count: plan.vmCount, period_days: plan.periodDays, per_vm_audit_cost_micros: toJsonMicros(perVmAuditCostMicros(plan)) };
 }
 
-/** `tally api`, `tally scheduler`, `tally ladder-tick --once`, `tally plans validate` (SPEC 8, 10, 13). */
+/** `tally ladder-tick --once`, `tally plans validate` (SPEC 8, 10, 13). */
 export function registerAccountsCommands(program: Command): void {
-  program
-    .command('api')
-    .description('run the HTTP API (plans, VMs, payment webhook, admin tick) on HTTP_PORT')
-    .action(async () => {
-      const { startApi } = await import('../../api/index.js');
-      await runService({ name: 'tally-api', start: startApi, started: (api) => process.stdout.write(`tally api listening on ${api.url}\n`) });
-    });
-
-  program
-    .command('scheduler')
-    .description('run the job scheduler: the ladder tick every LADDER_TICK_INTERVAL_MS')
-    .action(async () => {
-      const { startScheduler } = await import('../../scheduler/index.js');
-      await runService({ name: 'tally-scheduler', start: startScheduler });
-    });
-
   program
     .command('ladder-tick')
     .description('run the ladder tick and quota expiry once (needs running workers), print its report')
@@ -34,8 +17,8 @@ export function registerAccountsCommands(program: Command): void {
     .option('--timeout <ms>', 'how long to wait for the shard owners', '120000')
     .action(async (opts: { now?: string; timeout: string }) => {
       const { config, logger } = await cliContext('tally-ladder-tick');
-      const [{ ShardQueues, redisConnection, runLadderTick }, { connectMongo }] = await Promise.all([
-        import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'),
+      const [{ runLadderTick }, { ShardQueues, redisConnection }, { connectMongo }] = await Promise.all([
+        import('../../../shared/app/index.js'), import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'),
       ]);
       const now = opts.now === undefined ? Date.now() : parseRfc3339(opts.now);
       if (now === null) throw new Error(`--now ${opts.now}: not an RFC 3339 timestamp with a time zone`);

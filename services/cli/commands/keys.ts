@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import type { Logger } from 'pino';
-import type { Config } from '../../../shared/config/index.js';
 import type { KeyRing } from '../../api/index.js';
 import { cliContext, endpointsFor, ndjson } from '../context.js';
 
@@ -10,7 +8,8 @@ const out = (value: unknown): boolean => process.stdout.write(`${ndjson(value)}\
  * The key ring on the store and Redis directly, as the API builds it (same namespace), so a
  * revocation from the CLI reaches every API process at once.
  */
-async function withKeyRing<T>(config: Config, logger: Logger, run: (keys: KeyRing) => Promise<T>): Promise<T> {
+async function withKeyRing<T>(run: (keys: KeyRing) => Promise<T>): Promise<T> {
+  const { config, logger } = await cliContext('tally-keys');
   const [{ redisConnection }, { connectMongo }, { KeyRing }] = await Promise.all([
     import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'), import('../../api/index.js'),
   ]);
@@ -36,8 +35,7 @@ export function registerKeyCommands(program: Command): void {
     .argument('<account>', 'account id')
     .description('create a key for the account; prints it once as JSON {account_id, key_id, key, created_at}')
     .action(async (account: string) => {
-      const { config, logger } = await cliContext('tally-keys');
-      const created = await withKeyRing(config, logger, (ring) => ring.create(account));
+      const created = await withKeyRing((ring) => ring.create(account));
       out({ account_id: account, key_id: created.keyId, key: created.key, created_at: created.createdAt.toISOString() });
     });
 
@@ -46,8 +44,7 @@ export function registerKeyCommands(program: Command): void {
     .argument('<account>', 'account id')
     .description("NDJSON of the account's keys that are not revoked: key_id, created_at")
     .action(async (account: string) => {
-      const { config, logger } = await cliContext('tally-keys');
-      for (const k of await withKeyRing(config, logger, (ring) => ring.list(account))) out({ key_id: k.keyId, created_at: k.createdAt.toISOString() });
+      for (const k of await withKeyRing((ring) => ring.list(account))) out({ key_id: k.keyId, created_at: k.createdAt.toISOString() });
     });
 
   keys
@@ -56,8 +53,7 @@ export function registerKeyCommands(program: Command): void {
     .argument('<key_id>', 'the key id (from keys create or keys list)')
     .description('revoke a key at once; exits 1 when the account has no such key')
     .action(async (account: string, keyId: string) => {
-      const { config, logger } = await cliContext('tally-keys');
-      const revoked = await withKeyRing(config, logger, (ring) => ring.revoke(account, keyId));
+      const revoked = await withKeyRing((ring) => ring.revoke(account, keyId));
       if (revoked === null) {
         process.stderr.write(`tally: account ${account} has no key ${keyId}\n`);
         process.exitCode = 1;

@@ -3,7 +3,6 @@ import type { Config } from '../../../shared/config/index.js';
 import type { Endpoints } from '../../../shared/runtime/index.js';
 import { redactUrl } from '../../../shared/runtime/redact.js';
 import { cliContext, endpointsFor } from '../context.js';
-import { runService } from './service.js';
 
 // Each action loads what it runs (see services/cli/main.ts): the CLI starts in a blink.
 const runtime = () => import('../../../shared/runtime/index.js');
@@ -81,22 +80,6 @@ export function registerPipelineCommands(program: Command): void {
       const api = await startApi(localToken ? { ...config, adminToken: localToken.token } : config, endpoints, logger);
       shutdown.add('api', () => api.stop());
       process.stdout.write(upBanner(endpoints, config, api.url, localToken));
-    });
-
-  program
-    .command('worker')
-    .description('run a shard worker (BullMQ -> MongoDB) against the configured servers')
-    .action(async () => {
-      const { startWorker } = await workerService();
-      await runService({ name: 'tally-worker', start: startWorker, metrics: true });
-    });
-
-  program
-    .command('bridge')
-    .description('run a bridge (NATS JetStream -> BullMQ) against the configured servers')
-    .action(async () => {
-      const { startBridge } = await bridgeService();
-      await runService({ name: 'tally-bridge', start: startBridge, metrics: true });
     });
 
   program

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 
 // Loaded by the actions that use them (see services/cli/main.ts).
+const app = () => import('../../../shared/app/index.js');
 const bus = () => import('../../../shared/bus/index.js');
 const store = () => import('../../../shared/store/index.js');
 
@@ -9,7 +10,7 @@ function parseSeconds(value: string): number {
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds >= 0');
   return n;
 }
-import { cliContext, endpointsFor, ndjson, openAccounts } from '../context.js';
+import { cliContext, endpointsFor, ndjson, withAccounts } from '../context.js';
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
 
@@ -17,21 +18,17 @@ export function registerReadCommands(program: Command): void {
   program
     .command('accounts')
     .description('NDJSON of every account: balance, tier, plan and quota')
-    .action(async () => {
-      const { config } = await cliContext('tally-accounts');
-      const opened = await openAccounts(config);
-      try {
-        for (const a of await opened.accounts.list()) {
+    .action(() =>
+      withAccounts('tally-accounts', async ({ accounts }) => {
+        for (const a of await accounts.list()) {
           out(ndjson({
             account_id: a._id, balance_micros: a.balance_micros, first_paid_at: a.first_paid_at, last_active_at: a.last_active_at,
             discount_tier: a.discount_tier, current_plan_id: a.current_plan_id, vm_quota_total: a.vm_quota_total,
             vm_quota_used: a.vm_quota_used, vm_quota_period_end: a.vm_quota_period_end, kyc_verified: a.kyc_verified,
           }));
         }
-      } finally {
-        await opened.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('dlq')
@@ -57,48 +54,43 @@ export function registerReadCommands(program: Command): void {
     .description('JSON counts: received, charged, duplicates, dead, pending (0 once every record is charged and readable)')
     .option('--wait', 'wait until pending is 0, then print; exit 1 if --timeout passes first')
     .option('--timeout <seconds>', 'with --wait: how long to wait', parseSeconds, 600)
-    .action(async (opts: { wait?: boolean; timeout: number }) => {
-      const { config } = await cliContext('tally-stats');
-      const { connectBus, readPending, readPipelineStats } = await bus();
-      const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-stats');
-      const opened = await openAccounts(config);
-      const lag = () => opened.accounts.status();
-      try {
-        let settled = true;
-        if (opts.wait) {
-          // Polls the cheap part only (no store read); the full counts once, at the end.
-          const deadline = Date.now() + opts.timeout * 1000;
-          while ((await readPending(nats.jsm, lag)).pending > 0) {
-            if (Date.now() >= deadline) {
-              settled = false;
-              break;
+    .action((opts: { wait?: boolean; timeout: number }) =>
+      withAccounts('tally-stats', async (opened, config) => {
+        const [{ connectBus }, { readPending, readPipelineStats }] = await Promise.all([bus(), app()]);
+        const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-stats');
+        const lag = () => opened.accounts.status();
+        try {
+          let settled = true;
+          if (opts.wait) {
+            // Polls the cheap part only (no store read); the full counts once, at the end.
+            const deadline = Date.now() + opts.timeout * 1000;
+            while ((await readPending(nats.jsm, lag)).pending > 0) {
+              if (Date.now() >= deadline) {
+                settled = false;
+                break;
+              }
+              await new Promise((r) => setTimeout(r, 100));
             }
-            await new Promise((r) => setTimeout(r, 100));
           }
+          out(JSON.stringify(await readPipelineStats(nats.jsm, opened.db, lag)));
+          if (!settled) process.stderr.write(`tally stats: not settled after ${opts.timeout} s\n`);
+          process.exitCode = settled ? 0 : 1;
+        } finally {
+          await nats.close();
         }
-        out(JSON.stringify(await readPipelineStats(nats.jsm, opened.db, lag)));
-        if (!settled) process.stderr.write(`tally stats: not settled after ${opts.timeout} s\n`);
-        process.exitCode = settled ? 0 : 1;
-      } finally {
-        await nats.close();
-        await opened.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('verify')
     .description('check balance == sum(ledger) for every account; exits 1 on any mismatch')
-    .action(async () => {
-      const { config } = await cliContext('tally-verify');
-      const { verifyLedger } = await store();
-      const opened = await openAccounts(config);
-      try {
+    .action(() =>
+      withAccounts('tally-verify', async (opened) => {
+        const { verifyLedger } = await store();
         const { accounts, mismatches } = await verifyLedger(opened.db, await opened.accounts.list());
         for (const m of mismatches) out(ndjson(m));
         out(JSON.stringify({ accounts, mismatches: mismatches.length }));
         process.exitCode = mismatches.length === 0 ? 0 : 1;
-      } finally {
-        await opened.close();
-      }
-    });
+      }),
+    );
 }

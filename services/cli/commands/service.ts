@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { Config } from '../../../shared/config/index.js';
 import type { Endpoints } from '../../../shared/runtime/index.js';
@@ -31,4 +32,39 @@ export async function runService<S extends { stop(): Promise<void> }>(spec: Serv
     logger.info({ url: server.url }, 'metrics listening');
   }
   spec.started?.(service);
+}
+
+/** The services that run alone, for scaling out; each action loads only its own (see services/cli/main.ts). */
+const SERVICES: readonly { command: string; description: string; spec(): Promise<ServiceSpec<{ stop(): Promise<void> }>> }[] = [
+  {
+    command: 'worker',
+    description: 'run a shard worker (BullMQ -> MongoDB) against the configured servers',
+    spec: async () => ({ name: 'tally-worker', start: (await import('../../worker/main.js')).startWorker, metrics: true }),
+  },
+  {
+    command: 'bridge',
+    description: 'run a bridge (NATS JetStream -> BullMQ) against the configured servers',
+    spec: async () => ({ name: 'tally-bridge', start: (await import('../../bridge/main.js')).startBridge, metrics: true }),
+  },
+  {
+    command: 'api',
+    description: 'run the HTTP API (plans, VMs, payment webhook, admin tick) on HTTP_PORT',
+    spec: async () => ({
+      name: 'tally-api',
+      start: (await import('../../api/index.js')).startApi,
+      started: (api: { url: string }) => process.stdout.write(`tally api listening on ${api.url}\n`),
+    }),
+  },
+  {
+    command: 'scheduler',
+    description: 'run the job scheduler: the ladder tick every LADDER_TICK_INTERVAL_MS',
+    spec: async () => ({ name: 'tally-scheduler', start: (await import('../../scheduler/index.js')).startScheduler }),
+  },
+];
+
+/** `tally worker`, `tally bridge`, `tally api`, `tally scheduler`: one service each. */
+export function registerServiceCommands(program: Command): void {
+  for (const { command, description, spec } of SERVICES) {
+    program.command(command).description(description).action(async () => runService(await spec()));
+  }
 }

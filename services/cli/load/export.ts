@@ -6,8 +6,8 @@
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { DLQ_HEADERS, DLQ_STREAM, USAGE_STREAM, readStream, usageSubject } from '../../../shared/bus/index.js';
+import { formatRecordedLine } from '../../../shared/domain/index.js';
 import { LineWriter } from './lineWriter.js';
-import { formatRecordedLine } from './recorded.js';
 
 export interface ExportOptions {
   js: JetStreamClient;

@@ -5,8 +5,9 @@
  */
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { parseRecordedLine } from '../../../shared/domain/index.js';
 import { SpeedPacer, TokenBucket } from './pacing.js';
-import { parseRecordedLine, recordKeys } from './recorded.js';
+import { recordKeys } from './recordKeys.js';
 
 const MSG_ID = 'Nats-Msg-Id';
 

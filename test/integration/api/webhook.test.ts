@@ -1,7 +1,8 @@
 import { verifyServed } from '../../support/stream.js';
 import { describe, expect, it } from 'vitest';
 import { shardOf } from '../../../shared/queue/index.js';
-import { COLLECTIONS, type LedgerDoc } from '../../../shared/store/index.js';
+import type { LedgerDoc } from '../../../shared/store/index.js';
+import { COLLECTIONS } from '../../../shared/store/internal.js';
 import { startWorker } from '../../../services/worker/main.js';
 import { testLogger } from '../../support/servers.js';
 import { signBody } from '../../../services/api/index.js';

@@ -6,7 +6,7 @@ import { startWorker } from '../../../services/worker/main.js';
 import { testConfig, useServers } from '../../support/pipeline.js';
 import { testLogger } from '../../support/servers.js';
 import { expectedBalances, makeStream, publishAll } from '../../support/stream.js';
-import { listAccounts } from '../../../shared/store/index.js';
+import { listAccounts } from '../../../shared/store/internal.js';
 
 /**
  * SPEC 9: a NATS message is acked only on a signal no other NATS client can forge. The

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DLQ_HEADERS, DLQ_STREAM, readStream } from '../../../shared/bus/index.js';
 import { Quoter } from '../../../shared/domain/index.js';
-import { listAccounts, sumShardLog, verifyLedger } from '../../../shared/store/index.js';
+import { sumShardLog, verifyLedger } from '../../../shared/store/index.js';
+import { listAccounts } from '../../../shared/store/internal.js';
 import { startTestServers, type TestServers } from '../../support/servers.js';
 import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
 import { badMessages, usage } from '../../support/records.js';

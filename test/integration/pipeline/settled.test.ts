@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPending } from '../../../shared/bus/index.js';
+import { readPending } from '../../../shared/app/index.js';
 import { redisConnection, shardOf } from '../../../shared/queue/index.js';
 import { AccountReadModel, AccountReader } from '../../../shared/readModel/index.js';
 import { publishWithGo } from '../../support/goProducer.js';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Long, MongoBulkWriteError, MongoClient, MongoServerError, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectMongo, duplicateIndexes, isDuplicateKey, type MongoConnection } from '../../../shared/store/index.js';
+import { connectMongo, type MongoConnection } from '../../../shared/store/index.js';
+import { duplicateIndexes, isDuplicateKey } from '../../../shared/store/internal.js';
 
 /**
  * What the product's correctness rests on (SPEC 11 "What is atomic"), proven against the

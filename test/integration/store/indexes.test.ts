@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { COLLECTIONS, connectMongo, ensureIndexes } from '../../../shared/store/index.js';
+import { connectMongo, ensureIndexes } from '../../../shared/store/index.js';
+import { COLLECTIONS } from '../../../shared/store/internal.js';
 
 /**
  * Regression: FerretDB v1.24 panics ("slice bounds out of range [:2:1]") and drops the

@@ -1,22 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandSucceededEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  COLLECTIONS,
-  InvalidCursorError,
-  connectMongo,
-  encodeLedgerCursor,
-  parseLedgerCursor,
-  readAccountLedger,
-  type AccountDoc,
-  type LedgerDoc,
-  type LedgerLine,
-  type MongoConnection,
-  type ShardLogDoc,
-  type AccountDelta,
-  deltasOf,
-  packDeltas,
-} from '../../../shared/store/index.js';
+import { InvalidCursorError, connectMongo, parseLedgerCursor, readAccountLedger, type AccountDoc, type LedgerDoc, type LedgerLine, type MongoConnection, type ShardLogDoc, type AccountDelta, deltasOf, packDeltas } from '../../../shared/store/index.js';
+import { COLLECTIONS, encodeLedgerCursor } from '../../../shared/store/internal.js';
 
 /**
  * Issue 16 item 7: the ledger view built an account's whole history to serve one page. Now

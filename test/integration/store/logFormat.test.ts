@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { recordKey } from '../../../shared/domain/index.js';
-import { COLLECTIONS, compactShardLog, connectMongo, loadShard, packRecords, type MongoConnection, type ShardLogDoc } from '../../../shared/store/index.js';
+import { compactShardLog, connectMongo, loadShard, packRecords, type MongoConnection, type ShardLogDoc } from '../../../shared/store/index.js';
+import { COLLECTIONS } from '../../../shared/store/internal.js';
 
 /**
  * The shard log's format 2 on the real store (FerretDB): a shard whose log holds entries of

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  COLLECTIONS, accountsCollection, connectMongo, encodeAccounts, listAccounts, loadShard, loadShardAccounts, readAccount, snapshotChunksCollection, writeCheckpoint,
-  writeProjectionSnapshot, PROJECTION_SNAPSHOTS, type AccountDoc, type MongoConnection,
-} from '../../../shared/store/index.js';
+import { connectMongo, encodeAccounts, loadShard, loadShardAccounts, readAccount, writeCheckpoint, writeProjectionSnapshot, type AccountDoc, type MongoConnection } from '../../../shared/store/index.js';
+import { COLLECTIONS, accountsCollection, listAccounts, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from '../../../shared/store/internal.js';
 
 /**
  * Account projections are stored as one snapshot per shard and flush (a few documents

@@ -1,10 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_CODES, Quoter } from '../../../shared/domain/index.js';
+import { DEAD_LETTER_CODES, Quoter, parseRecordedLine } from '../../../shared/domain/index.js';
 import type { Config } from '../../../shared/config/index.js';
 import { StreamGenerator } from '../../../services/cli/load/generate.js';
 import { runExport, type ExportOptions } from '../../../services/cli/load/export.js';
-import { parseRecordedLine } from '../../../services/cli/load/recorded.js';
 import { runReplay } from '../../../services/cli/load/replay.js';
 import { startTestServers, type TestServers } from '../../support/servers.js';
 import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { PipelineStats } from '../../../shared/bus/index.js';
+import type { PipelineStats } from '../../../shared/app/index.js';
 import { DEFAULT_PLANS } from '../../../shared/domain/index.js';
 import type { ShardQueues } from '../../../shared/queue/index.js';
 import { buildApi } from '../../../services/api/index.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_CODES, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, Quoter } from '../../../shared/domain/index.js';
+import { DEAD_LETTER_CODES, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, Quoter, parseRecordedLine } from '../../../shared/domain/index.js';
 import { StreamGenerator, decimalText, firstPaidLines, type GenerateOptions } from '../../../services/cli/load/generate.js';
-import { parseRecordedLine, recordKeys } from '../../../services/cli/load/recorded.js';
+import { recordKeys } from '../../../services/cli/load/recordKeys.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const DAY = 86_400_000;

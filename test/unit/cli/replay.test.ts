@@ -1,7 +1,8 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { SpeedPacer, TokenBucket } from '../../../services/cli/load/pacing.js';
-import { formatRecordedLine, parseRecordedLine, recordKeys } from '../../../services/cli/load/recorded.js';
+import { formatRecordedLine } from '../../../shared/domain/index.js';
+import { recordKeys } from '../../../services/cli/load/recordKeys.js';
 import { runReplay } from '../../../services/cli/load/replay.js';
 import { lineBatches } from '../../../services/cli/load/lineBatches.js';
 
@@ -39,13 +40,7 @@ describe('SpeedPacer', () => {
   });
 });
 
-describe('recorded lines', () => {
-  it('reads subject, payload and string headers; refuses anything else', () => {
-    expect(parseRecordedLine('{"subject":"usage.a","payload":"x","headers":{"Nats-Msg-Id":"r1","n":1},"seq":4}')).toEqual({ subject: 'usage.a', payload: 'x', headers: { 'Nats-Msg-Id': 'r1' } });
-    for (const bad of ['', 'nope', '[]', '{"subject":"usage.a"}', '{"subject":"","payload":"x"}', '{"subject":1,"payload":"x"}']) expect(parseRecordedLine(bad)).toBeNull();
-    expect(formatRecordedLine('usage.a', '{"id":"r"}', {}, { seq: 1 })).toBe('{"subject":"usage.a","payload":"{\\"id\\":\\"r\\"}","seq":1}');
-  });
-
+describe('recordKeys', () => {
   it('finds the id and occurred_at of v1 records and CloudEvents, and nothing in broken payloads', () => {
     expect(recordKeys('{"id":"r1","occurred_at":"2026-11-25T00:00:00Z"}')).toEqual({ id: 'r1', occurredAt: Date.parse('2026-11-25T00:00:00Z') });
     expect(recordKeys('{"specversion":"1.0","id":"ce","time":"2026-11-25T00:00:00Z","data":{}}')).toEqual({ id: 'ce', occurredAt: Date.parse('2026-11-25T00:00:00Z') });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  recordedMessage,
   DEFAULT_LADDER,
   DEFAULT_PRICE_BOOK,
   parseAccountLine,
@@ -62,6 +61,7 @@ describe('Quoter.quoteLine: the SPEC 13 answer shapes', () => {
     ['blank', ''],
     ['a JSON array', '[]'],
     ['no subject', JSON.stringify({ payload: '{}' })],
+    ['an empty subject (replay skips it too: one parser)', JSON.stringify({ subject: '', payload: v1() })],
     ['a payload that is an object, not a string', JSON.stringify({ subject: 'usage.acct-1', payload: v1() })],
   ])('answers a line that is %s as malformed_json', (_why, text) => {
     expect(quoter().quoteLine(text, NOW)).toEqual({ dead: 'malformed_json' });
@@ -103,18 +103,5 @@ describe('parseAccountLine (--accounts FILE)', () => {
   ])('refuses %s with the line number', (text, message) => {
     expect(() => parseAccountLine(text, 7)).toThrow(TallyError);
     expect(() => parseAccountLine(text, 7)).toThrow(message);
-  });
-});
-
-describe('recordedMessage', () => {
-  it('reads subject and payload as JSON.parse does (more fields, repeated keys, spaces, escapes); anything else is null', () => {
-    expect(recordedMessage('{"subject":"usage.a","payload":"{\\"id\\":\\"x\\"}"}')).toEqual({ subject: 'usage.a', payload: '{"id":"x"}' });
-    expect(recordedMessage('{"subject":"usage.a","payload":"1","payload":"2"}')).toEqual({ subject: 'usage.a', payload: '2' });
-    expect(recordedMessage('{"subject":"usage.a","payload":"1","headers":{}}')).toEqual({ subject: 'usage.a', payload: '1' });
-    expect(recordedMessage('{"subject":"usage.a","payload": "1" }')).toEqual({ subject: 'usage.a', payload: '1' });
-    expect(recordedMessage('{"subject":"us\\u0061ge.a","payload":"1"}')).toEqual({ subject: 'usage.a', payload: '1' });
-    expect(recordedMessage('{"subject":"usage\ta","payload":"1"}')).toBeNull();
-    expect(recordedMessage('{"subject":"usage.a","payload":1}')).toBeNull();
-    for (const bad of ['', 'nope', '[]', '"x"', '{"subject":"usage.a"}', '{"payload":"1"}', '{"subject":null,"payload":"1"}']) expect(recordedMessage(bad)).toBeNull();
   });
 });

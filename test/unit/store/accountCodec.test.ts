@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeAccount, decodeAccounts, encodeAccount, encodeAccounts, type AccountDoc } from '../../../shared/store/index.js';
+import { decodeAccount, encodeAccount, encodeAccounts, type AccountDoc } from '../../../shared/store/index.js';
+import { decodeAccounts } from '../../../shared/store/internal.js';
 
 /**
  * One text form of an account projection, shared by the Redis read model and the store's

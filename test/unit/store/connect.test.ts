@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MONGO_CLIENT_OPTIONS, mongoClientOptions } from '../../../shared/store/index.js';
+import { MONGO_CLIENT_OPTIONS, mongoClientOptions } from '../../../shared/store/internal.js';
 
 describe('mongoClientOptions', () => {
   it('reads Int64 as bigint and bounds the pool below what wedges FerretDB', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, unpackRecords, type AccountDelta } from '../../../shared/store/index.js';
+import { deltasOf, horizonKeys, packDeltas, packRecords, type AccountDelta } from '../../../shared/store/index.js';
+import { forEachRecord, unpackRecords } from '../../../shared/store/internal.js';
 
 /**
  * The shard log's formats 2 and 3 (docs/pipeline.md "How the log stores it"): an entry's

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, INT64_MAX, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
-import { decodeAccounts, deltasOf, horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
+import { deltasOf, horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
+import { decodeAccounts } from '../../../shared/store/internal.js';
 import { snapshotDue } from '../../../services/worker/horizonSnapshots.js';
 import { RecordHorizon } from '../../../services/worker/recordHorizon.js';
 import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';

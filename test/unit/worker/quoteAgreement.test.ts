@@ -4,13 +4,14 @@ import {
   DEFAULT_LADDER,
   DEFAULT_PRICE_BOOK,
   Quoter,
+  parseRecordedLine,
   recordKey,
-  recordedMessage,
   validateRecord,
   type UsageRecord,
 } from '../../../shared/domain/index.js';
 import { shardOf } from '../../../shared/queue/index.js';
-import { deltasOf, forEachRecord } from '../../../shared/store/index.js';
+import { deltasOf } from '../../../shared/store/index.js';
+import { forEachRecord } from '../../../shared/store/internal.js';
 import { ShardState } from '../../../services/worker/shardState.js';
 import { CTX, DAY, NOW, iso, line } from '../domain/helpers.js';
 
@@ -38,7 +39,7 @@ const arbFirstPaid = fc.dictionary(fc.constantFrom(...ACCOUNTS), fc.integer({ mi
 
 /** What the bridge does to a line: the validated record (every generated line is valid). */
 function recordOf(text: string): UsageRecord {
-  const result = validateRecord(recordedMessage(text)!, CTX);
+  const result = validateRecord(parseRecordedLine(text)!, CTX);
   if (!result.ok) throw new Error(`generated an invalid line: ${result.code}`);
   return result.record;
 }

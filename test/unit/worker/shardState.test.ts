@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
-import { decodeAccounts, deltasOf, forEachRecord, unpackRecords, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
+import { deltasOf, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
+import { decodeAccounts, forEachRecord, unpackRecords } from '../../../shared/store/internal.js';
 import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };

@@ -1,7 +1,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Db } from 'mongodb';
+import { BRIDGE_CONSUMER, DLQ_STREAM, USAGE_STREAM } from '../bus/index.js';
 import { sumShardLog } from '../store/index.js';
-import { BRIDGE_CONSUMER, DLQ_STREAM, USAGE_STREAM } from './subjects.js';
 
 /** The pipeline's counts (SPEC 13 `tally stats`, `GET /v1/stats`). */
 export interface PipelineStats {

@@ -3,9 +3,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { tickRuns } from '../runtime/index.js';
 import { insertTick, type TickDoc } from '../store/index.js';
-import { waitForJob } from './folds.js';
-import type { TickCounts, TickJob } from './jobs.js';
-import type { ShardQueues } from './shardQueues.js';
+import { waitForJob, type ShardQueues, type TickCounts, type TickJob } from '../queue/index.js';
 
 export interface TickRunnerDeps {
   queues: ShardQueues;
@@ -24,22 +22,8 @@ export interface TickOptions {
   timeoutMs?: number;
 }
 
-/** The tick history document as JSON. */
-export interface TickReport {
-  tick_id: string;
-  source: string;
-  now: string;
-  started_at: string;
-  finished_at: string;
-  shards: number;
-  shards_done: number;
-  /** Every shard owner finished its part within the timeout. */
-  complete: boolean;
-  accounts: number;
-  tier_changes: number;
-  plans_expired: number;
-  allocations_expired: number;
-}
+/** The tick history document as JSON: its `_id` as `tick_id`, instants as RFC 3339 strings. */
+export type TickReport = { tick_id: string } & Omit<TickDoc, '_id' | 'now' | 'started_at' | 'finished_at'> & Record<'now' | 'started_at' | 'finished_at', string>;
 
 /** Tick ids end up in BullMQ job ids, which may not contain ':'. */
 export const tickIdFrom = (raw: string): string => raw.replace(/[^A-Za-z0-9._-]/g, '-');

@@ -1,7 +1,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { readPipelineStats } from '../../../shared/bus/index.js';
+import { readPipelineStats } from '../../../shared/app/index.js';
 
 /** The JetStream answers stats reads, as plain data. */
 const jsm = (pending: number, ackPending: number) =>
