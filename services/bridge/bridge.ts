@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { validateRecord, type DeadLetterCode, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
+import { validateRecord, type DeadLetterCode, type Ladder, type PriceBook } from '../../shared/domain/index.js';
 import { BRIDGE_CONSUMER, USAGE_STREAM, batchDoneSubject, publishDeadLetter, type Bus } from '../../shared/bus/index.js';
 import { failpoint } from '../../shared/runtime/index.js';
-import { jobOutcome, shardOf, shardQueueName, type ShardJob, type ShardJobResult, type UsageBatchJob, type WireRecord } from '../../shared/queue/index.js';
+import { ShardQueues, enqueueUsageBatch, jobOutcome, redisConnection, toWire, type ShardJobResult, type UsageBatchJob, type WireRecord } from '../../shared/queue/index.js';
 import { deadLetters, recordsReceived } from '../../shared/runtime/index.js';
 
 export interface BridgeConfig {
@@ -73,7 +73,9 @@ export interface BridgeCounters {
 export class Bridge {
   readonly id = `bridge-${randomUUID().slice(0, 8)}`;
   readonly counters: BridgeCounters = { received: 0, valid: 0, dead: {}, jobs: 0, acked: 0, requeued: 0 };
-  private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
+  /** One connection for every shard queue (a producer never blocks). */
+  private readonly redis: Redis;
+  private readonly queues: ShardQueues;
   private readonly buffers = new Map<number, { records: WireRecord[]; acks: AckSubject[]; since: number }>();
   private readonly inFlight = new Map<string, InFlight>();
   /** Jobs whose outcome is being read from Redis (a done message and the poll may ask at once). */
@@ -89,6 +91,10 @@ export class Bridge {
 
   constructor(private readonly config: BridgeConfig, private readonly deps: BridgeDeps) {
     this.clock = deps.clock ?? Date.now;
+    this.redis = redisConnection(deps.redisUrl);
+    // Redis away: adds fail and the poll re-adds later; an unheard 'error' would crash the process.
+    this.redis.on('error', (err) => deps.logger.warn({ err: err.message }, 'queue connection error'));
+    this.queues = new ShardQueues(this.redis, config.shards, deps.logger);
     this.o = { batchSize: config.batchSize ?? 1000, lingerMs: config.lingerMs ?? 250, maxInFlight: config.maxInFlight ?? 100_000, fetchSize: config.fetchSize ?? 2000 };
   }
 
@@ -110,17 +116,6 @@ export class Bridge {
   /** Records validated or queued but not yet acked. */
   get pending(): number {
     return this.inFlightRecords;
-  }
-
-  private queue(shard: number): Queue<ShardJob, ShardJobResult> {
-    let q = this.queues.get(shard);
-    if (!q) {
-      q = new Queue<ShardJob, ShardJobResult>(shardQueueName(shard), { connection: { url: this.deps.redisUrl, maxRetriesPerRequest: null } });
-      // Redis away: adds fail and the poll re-adds later; an unheard 'error' would crash the process.
-      q.on('error', (err) => this.deps.logger.warn({ err: err.message, shard }, 'queue connection error'));
-      this.queues.set(shard, q);
-    }
-    return q;
   }
 
   private async pull(consumer: Consumer): Promise<void> {
@@ -154,7 +149,7 @@ export class Bridge {
     const result = validateRecord({ subject: msg.subject, payload: msg.data }, { now, lateArrivalDays: this.config.lateArrivalDays, priceBook: this.config.priceBook });
     if (!result.ok) return this.deadLetter(msg, result.code, result.message);
     this.counters.valid++;
-    const shard = shardOf(result.record.accountId, this.config.shards);
+    const shard = this.queues.shardOf(result.record.accountId);
     let buf = this.buffers.get(shard);
     if (!buf) {
       buf = { records: [], acks: [], since: now };
@@ -185,7 +180,7 @@ export class Bridge {
 
   private async add(shard: number, jobId: string, data: UsageBatchJob): Promise<void> {
     try {
-      await this.queue(shard).add('usage', data, { jobId, attempts: 20, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: { age: 600, count: 500 }, removeOnFail: { age: 3600 } });
+      await enqueueUsageBatch(this.queues.forShard(shard), jobId, data);
     } catch (err) {
       // The poll re-adds it: the job is still in `inFlight`.
       this.deps.logger.warn({ err, jobId }, 'enqueue failed');
@@ -202,11 +197,11 @@ export class Bridge {
     if (!f || this.verifying.has(jobId) || this.clock() - f.since < minAgeMs) return;
     this.verifying.add(jobId);
     try {
-      const outcome = await jobOutcome(this.queue(f.shard), jobId);
+      const outcome = await jobOutcome(this.queues.forShard(f.shard), jobId);
       if (outcome.state === 'completed') await this.settle(jobId, outcome.result);
       else if (outcome.state === 'unknown' || outcome.state === 'failed') {
         if (minAgeMs === 0) return; // a done message for a job not finished: only the poll re-adds
-        if (outcome.state === 'failed') await (await this.queue(f.shard).getJob(jobId))?.remove().catch(() => undefined);
+        if (outcome.state === 'failed') await (await this.queues.forShard(f.shard).getJob(jobId))?.remove().catch(() => undefined);
         this.counters.requeued++;
         this.deps.logger.warn({ jobId, state: outcome.state }, 're-adding job');
         f.since = this.clock();
@@ -284,7 +279,8 @@ export class Bridge {
     }
     for (const t of this.timers) clearInterval(t);
     this.doneSub?.unsubscribe();
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.queues.close();
+    this.redis.disconnect();
     // Whatever is still un-acked is redelivered by JetStream to another bridge.
   }
 }
@@ -299,8 +295,4 @@ function ackSubject(msg: JsMsg): AckSubject {
   const reply = (msg as JsMsg & { reply?: unknown }).reply;
   if (typeof reply !== 'string' || !reply.startsWith('$JS.ACK.')) throw new Error(`JetStream message ${msg.seq} has no ack subject`);
   return reply;
-}
-
-function toWire(r: UsageRecord, publishedAt: number, streamSeq: number): WireRecord {
-  return [r.id, r.accountId, r.kind, r.quantity.toString(), r.appliesTo, r.occurredAt, r.costMicros === null ? null : r.costMicros.toString(), publishedAt, streamSeq];
 }

@@ -2,8 +2,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { UsageRecord, Kind, Category } from '../../shared/domain/index.js';
-import type { ShardJobResult, WireRecord } from '../../shared/queue/index.js';
+import { fromWire, type ShardJobResult, type WireRecord } from '../../shared/queue/index.js';
 import { appendShardLog, compactShardLog, type AccountDoc, writeProjectionSnapshot, writeCheckpoint, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
 import { expireAllocations, insertTierTransitions, listUnpublishedEvents, loadLedgerState } from '../../shared/store/index.js';
 import { EventOutbox } from './eventOutbox.js';
@@ -42,10 +41,6 @@ export interface PendingWrite {
   seq: number;
   /** The projection snapshot to write; null when no projection changed since the last one. */
   write: ProjectionWrite | null;
-}
-
-export function fromWire(w: WireRecord): UsageRecord {
-  return { id: w[0], accountId: w[1], kind: w[2] as Kind, quantity: BigInt(w[3]), appliesTo: w[4] as Category, occurredAt: w[5], costMicros: w[6] === null ? null : BigInt(w[6]), meta: null };
 }
 
 /**

@@ -5,6 +5,7 @@ import { tickRuns } from '../runtime/index.js';
 import { insertTick, type TickDoc } from '../store/index.js';
 import { waitForJob } from './folds.js';
 import type { TickCounts, TickJob } from './jobs.js';
+import { TICK_JOB_OPTIONS } from './jobOptions.js';
 import type { ShardQueues } from './shardQueues.js';
 
 export interface TickRunnerDeps {
@@ -58,7 +59,7 @@ export async function runLadderTick(deps: TickRunnerDeps, options: TickOptions):
   const jobIds = await Promise.all(
     Array.from({ length: shards }, async (_, shard) => {
       const jobId = `${tickId}-s${shard}`;
-      await deps.queues.forShard(shard).add('tick', data, { jobId, attempts: 5, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } });
+      await deps.queues.forShard(shard).add('tick', data, { ...TICK_JOB_OPTIONS, jobId });
       return jobId;
     }),
   );
