@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { validateRecord, type DeadLetterCode, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
+import { validateRecord, type DeadLetterCode, type Ladder, type PriceBook } from '../../shared/domain/index.js';
 import { BRIDGE_CONSUMER, USAGE_STREAM, batchDoneSubject, publishDeadLetter, type Bus } from '../../shared/bus/index.js';
 import { failpoint } from '../../shared/runtime/index.js';
-import { jobOutcome, shardOf, shardQueueName, type ShardJob, type ShardJobResult, type UsageBatchJob, type WireRecord } from '../../shared/queue/index.js';
+import { ShardQueues, enqueueUsageBatch, jobOutcome, redisConnection, toWire, type ShardJobResult, type UsageBatchJob } from '../../shared/queue/index.js';
 import { deadLetters, recordsReceived } from '../../shared/runtime/index.js';
+import { BatchBook, type AckSubject } from './batchBook.js';
 
 export interface BridgeConfig {
   shards: number;
@@ -33,25 +34,8 @@ export interface BridgeDeps {
   clock?: () => number;
 }
 
-/**
- * What the bridge keeps of a message until its job settles: the subject its ack goes to
- * (JetStream's ack protocol: `+ACK` or a progress `+WPI` published there, as JsMsg.ack()
- * and working() do). Not the message itself: a JsMsg with its bytes, headers and parsed
- * info costs ~1 KB, and a bridge holds up to BRIDGE_MAX_IN_FLIGHT of them. The record
- * itself is in the job's data; its original bytes stay in the stream, read back by
- * sequence for the rare record the owner refuses.
- */
-type AckSubject = string;
-
 const ACK = Uint8Array.of(43, 65, 67, 75); // +ACK
 const WPI = Uint8Array.of(43, 87, 80, 73); // +WPI
-
-interface InFlight {
-  shard: number;
-  data: UsageBatchJob;
-  acks: AckSubject[];
-  since: number;
-}
 
 export interface BridgeCounters {
   received: number;
@@ -73,13 +57,10 @@ export interface BridgeCounters {
 export class Bridge {
   readonly id = `bridge-${randomUUID().slice(0, 8)}`;
   readonly counters: BridgeCounters = { received: 0, valid: 0, dead: {}, jobs: 0, acked: 0, requeued: 0 };
-  private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
-  private readonly buffers = new Map<number, { records: WireRecord[]; acks: AckSubject[]; since: number }>();
-  private readonly inFlight = new Map<string, InFlight>();
-  /** Jobs whose outcome is being read from Redis (a done message and the poll may ask at once). */
-  private readonly verifying = new Set<string>();
-  private inFlightRecords = 0;
-  private seq = 0;
+  /** One connection for every shard queue (a producer never blocks). */
+  private readonly redis: Redis;
+  private readonly queues: ShardQueues;
+  private readonly book: BatchBook;
   private running = false;
   private loop: Promise<void> | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -89,7 +70,12 @@ export class Bridge {
 
   constructor(private readonly config: BridgeConfig, private readonly deps: BridgeDeps) {
     this.clock = deps.clock ?? Date.now;
+    this.redis = redisConnection(deps.redisUrl);
+    // Redis away: adds fail and the poll re-adds later; an unheard 'error' would crash the process.
+    this.redis.on('error', (err) => deps.logger.warn({ err: err.message }, 'queue connection error'));
+    this.queues = new ShardQueues(this.redis, config.shards, deps.logger);
     this.o = { batchSize: config.batchSize ?? 1000, lingerMs: config.lingerMs ?? 250, maxInFlight: config.maxInFlight ?? 100_000, fetchSize: config.fetchSize ?? 2000 };
+    this.book = new BatchBook({ bridge: this.id, batchSize: this.o.batchSize, lingerMs: this.o.lingerMs });
   }
 
   async start(): Promise<void> {
@@ -109,23 +95,12 @@ export class Bridge {
 
   /** Records validated or queued but not yet acked. */
   get pending(): number {
-    return this.inFlightRecords;
-  }
-
-  private queue(shard: number): Queue<ShardJob, ShardJobResult> {
-    let q = this.queues.get(shard);
-    if (!q) {
-      q = new Queue<ShardJob, ShardJobResult>(shardQueueName(shard), { connection: { url: this.deps.redisUrl, maxRetriesPerRequest: null } });
-      // Redis away: adds fail and the poll re-adds later; an unheard 'error' would crash the process.
-      q.on('error', (err) => this.deps.logger.warn({ err: err.message, shard }, 'queue connection error'));
-      this.queues.set(shard, q);
-    }
-    return q;
+    return this.book.pending;
   }
 
   private async pull(consumer: Consumer): Promise<void> {
     while (this.running) {
-      const room = this.o.maxInFlight - this.inFlightRecords;
+      const room = this.o.maxInFlight - this.book.pending;
       if (room <= 0) {
         await new Promise((r) => setTimeout(r, 10));
         continue;
@@ -154,40 +129,28 @@ export class Bridge {
     const result = validateRecord({ subject: msg.subject, payload: msg.data }, { now, lateArrivalDays: this.config.lateArrivalDays, priceBook: this.config.priceBook });
     if (!result.ok) return this.deadLetter(msg, result.code, result.message);
     this.counters.valid++;
-    const shard = shardOf(result.record.accountId, this.config.shards);
-    let buf = this.buffers.get(shard);
-    if (!buf) {
-      buf = { records: [], acks: [], since: now };
-      this.buffers.set(shard, buf);
-    }
-    buf.records.push(toWire(result.record, Math.floor(msg.info.timestampNanos / 1e6), msg.seq));
-    buf.acks.push(ackSubject(msg));
-    this.inFlightRecords++;
-    if (buf.records.length >= this.o.batchSize) this.enqueue(shard);
+    const shard = this.queues.shardOf(result.record.accountId);
+    if (this.book.add(shard, toWire(result.record, Math.floor(msg.info.timestampNanos / 1e6), msg.seq), ackSubject(msg), now)) this.enqueue(shard);
     return null;
   }
 
   private flushDue(): void {
-    const now = this.clock();
-    for (const [shard, buf] of this.buffers) if (buf.records.length > 0 && now - buf.since >= this.o.lingerMs) this.enqueue(shard);
+    for (const shard of this.book.due(this.clock())) this.enqueue(shard);
   }
 
   private enqueue(shard: number): void {
-    const buf = this.buffers.get(shard);
-    if (!buf || buf.records.length === 0) return;
-    this.buffers.delete(shard);
-    const jobId = `${this.id}-${++this.seq}`;
-    const data: UsageBatchJob = { type: 'usage', bridge: this.id, records: buf.records };
-    this.inFlight.set(jobId, { shard, data, acks: buf.acks, since: this.clock() });
+    const job = this.book.take(shard, this.clock());
+    if (!job) return;
+    const { jobId, data } = job;
     this.counters.jobs++;
     void this.add(shard, jobId, data).then(() => failpoint('bridge.after-enqueue'));
   }
 
   private async add(shard: number, jobId: string, data: UsageBatchJob): Promise<void> {
     try {
-      await this.queue(shard).add('usage', data, { jobId, attempts: 20, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: { age: 600, count: 500 }, removeOnFail: { age: 3600 } });
+      await enqueueUsageBatch(this.queues.forShard(shard), jobId, data);
     } catch (err) {
-      // The poll re-adds it: the job is still in `inFlight`.
+      // The poll re-adds it: the job is still in flight.
       this.deps.logger.warn({ err, jobId }, 'enqueue failed');
     }
   }
@@ -198,24 +161,23 @@ export class Bridge {
    * message) are ignored.
    */
   private async verify(jobId: string, minAgeMs = 0): Promise<void> {
-    const f = this.inFlight.get(jobId);
-    if (!f || this.verifying.has(jobId) || this.clock() - f.since < minAgeMs) return;
-    this.verifying.add(jobId);
+    const f = this.book.beginVerify(jobId, this.clock(), minAgeMs);
+    if (!f) return;
     try {
-      const outcome = await jobOutcome(this.queue(f.shard), jobId);
-      if (outcome.state === 'completed') await this.settle(jobId, outcome.result);
-      else if (outcome.state === 'unknown' || outcome.state === 'failed') {
-        if (minAgeMs === 0) return; // a done message for a job not finished: only the poll re-adds
-        if (outcome.state === 'failed') await (await this.queue(f.shard).getJob(jobId))?.remove().catch(() => undefined);
+      const outcome = await jobOutcome(this.queues.forShard(f.shard), jobId);
+      const verdict = BatchBook.verdict(outcome.state, minAgeMs > 0);
+      if (verdict === 'settle') await this.settle(jobId, outcome.state === 'completed' ? outcome.result : undefined);
+      else if (verdict !== 'wait') {
+        if (verdict === 'remove-and-readd') await (await this.queues.forShard(f.shard).getJob(jobId))?.remove().catch(() => undefined);
         this.counters.requeued++;
         this.deps.logger.warn({ jobId, state: outcome.state }, 're-adding job');
-        f.since = this.clock();
+        this.book.readded(jobId, this.clock());
         await this.add(f.shard, jobId, f.data);
       }
     } catch (err) {
       this.deps.logger.warn({ err, jobId }, 'job outcome not read; the poll tries again');
     } finally {
-      this.verifying.delete(jobId);
+      this.book.endVerify(jobId);
     }
   }
 
@@ -225,17 +187,11 @@ export class Bridge {
    * once the dead-letter stream holds them; one not stored stays un-acked and comes back.
    */
   private async settle(jobId: string, result: ShardJobResult | undefined): Promise<void> {
-    const f = this.inFlight.get(jobId);
-    if (!f) return;
-    this.inFlight.delete(jobId);
-    const refused = new Set(result?.refused ?? []);
-    const stored = [...refused].map((i) => this.deadLetterStored(f.data.records[i]![8] ?? 0, f.acks[i]!));
-    const { nc } = this.deps.bus;
-    f.acks.forEach((subject, i) => {
-      if (!refused.has(i)) nc.publish(subject, ACK);
-    });
-    this.inFlightRecords -= f.acks.length;
-    this.counters.acked += f.acks.length - refused.size;
+    const settlement = this.book.settle(jobId, result?.refused);
+    if (!settlement) return;
+    const stored = settlement.refused.map((r) => this.deadLetterStored(r.streamSeq, r.ack));
+    for (const subject of settlement.ack) this.deps.bus.nc.publish(subject, ACK);
+    this.counters.acked += settlement.ack.length;
     await Promise.all(stored);
   }
 
@@ -263,28 +219,27 @@ export class Bridge {
 
   /** Fallback for a lost done message, a job Redis lost (flushed, restarted empty) or one that failed for good. */
   private async poll(): Promise<void> {
-    for (const jobId of [...this.inFlight.keys()]) await this.verify(jobId, 3000);
+    for (const jobId of this.book.jobIds()) await this.verify(jobId, 3000);
   }
 
   private heartbeat(): void {
-    const { nc } = this.deps.bus;
-    for (const f of this.inFlight.values()) for (const subject of f.acks) nc.publish(subject, WPI);
-    for (const b of this.buffers.values()) for (const subject of b.acks) nc.publish(subject, WPI);
+    for (const subject of this.book.heldAcks()) this.deps.bus.nc.publish(subject, WPI);
   }
 
   /** Stops pulling, hands over what is buffered, waits (bounded) for in-flight jobs to settle. */
   async stop(timeoutMs = 20_000): Promise<void> {
     this.running = false;
     await this.loop;
-    for (const shard of [...this.buffers.keys()]) this.enqueue(shard);
+    for (const shard of this.book.due(this.clock(), true)) this.enqueue(shard);
     const deadline = this.clock() + timeoutMs;
-    while (this.inFlight.size > 0 && this.clock() < deadline) {
+    while (this.book.jobs > 0 && this.clock() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
-      if (this.inFlight.size > 0) await this.poll().catch(() => undefined);
+      if (this.book.jobs > 0) await this.poll().catch(() => undefined);
     }
     for (const t of this.timers) clearInterval(t);
     this.doneSub?.unsubscribe();
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.queues.close();
+    this.redis.disconnect();
     // Whatever is still un-acked is redelivered by JetStream to another bridge.
   }
 }
@@ -299,8 +254,4 @@ function ackSubject(msg: JsMsg): AckSubject {
   const reply = (msg as JsMsg & { reply?: unknown }).reply;
   if (typeof reply !== 'string' || !reply.startsWith('$JS.ACK.')) throw new Error(`JetStream message ${msg.seq} has no ack subject`);
   return reply;
-}
-
-function toWire(r: UsageRecord, publishedAt: number, streamSeq: number): WireRecord {
-  return [r.id, r.accountId, r.kind, r.quantity.toString(), r.appliesTo, r.occurredAt, r.costMicros === null ? null : r.costMicros.toString(), publishedAt, streamSeq];
 }

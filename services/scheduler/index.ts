@@ -1,2 +1,2 @@
-export { startScheduler, SCHEDULER_QUEUE, LADDER_TICK_SCHEDULER } from './main.js';
+export { startScheduler, LADDER_TICK_SCHEDULER } from './main.js';
 export type { RunningScheduler, SchedulerOptions } from './main.js';

@@ -2,12 +2,10 @@ import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { runLadderTick, type TickReport } from '../../shared/app/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
+import { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, ShardQueues, redisConnection } from '../../shared/queue/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 
-/** The BullMQ queue that carries the scheduled ticks (not a shard queue: the tick fans out to those). */
-export const SCHEDULER_QUEUE = 'tally-scheduler';
 export const LADDER_TICK_SCHEDULER = 'ladder-tick';
 
 export interface RunningScheduler {
@@ -50,7 +48,7 @@ export async function startScheduler(
     queue.upsertJobScheduler(
       LADDER_TICK_SCHEDULER,
       { every: config.ladderTickIntervalMs },
-      { name: LADDER_TICK_SCHEDULER, data: {}, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+      { name: LADDER_TICK_SCHEDULER, data: {}, opts: SCHEDULED_TICK_JOB_OPTIONS },
     );
   await register();
   // Only a missing scheduler is registered again: an upsert of a present one replaces its

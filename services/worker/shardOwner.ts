@@ -2,17 +2,16 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { UsageRecord, Kind, Category } from '../../shared/domain/index.js';
-import type { ShardJobResult, WireRecord } from '../../shared/queue/index.js';
-import { appendShardLog, compactShardLog, type AccountDoc, writeProjectionSnapshot, writeCheckpoint, type FoldedEntry, type ShardLogDoc } from '../../shared/store/index.js';
-import { expireAllocations, insertTierTransitions, listUnpublishedEvents, loadLedgerState } from '../../shared/store/index.js';
-import { EventOutbox } from './eventOutbox.js';
+import { fromWire, type ShardJobResult, type WireRecord } from '../../shared/queue/index.js';
+import { expireAllocations, insertTierTransitions, listUnpublishedEvents, loadLedgerState, type FoldedEntry } from '../../shared/store/index.js';
 import type { AccountReadModel } from '../../shared/readModel/index.js';
-import { failpoint } from '../../shared/runtime/index.js';
-import { ShardState, type PlannedBatch, type PricingContext, type ProjectionWrite } from './shardState.js';
-import { planTick } from './accountFolds.js';
+import { CommitProtocol, type CommitEffects, type Plan } from './commitProtocol.js';
+import { EventOutbox } from './eventOutbox.js';
 import { HorizonSnapshots } from './horizonSnapshots.js';
-import { loadShardState } from './takeover.js';
+import { MongoShardStore } from './mongoShardStore.js';
+import { ShardHousekeeping, type PendingWrite } from './shardHousekeeping.js';
+import type { PricingContext } from './shardState.js';
+import { planTick } from './accountFolds.js';
 
 export interface ShardOwnerDeps {
   db: Db;
@@ -27,90 +26,68 @@ export interface ShardOwnerDeps {
   clock?: () => number;
 }
 
-/** How often a busy owner records a checkpoint. */
-const CHECKPOINT_EVERY_MS = 10_000;
-
-/** How often an owner empties the ids of log entries past the dedup horizon. */
-const COMPACT_EVERY_MS = 3_600_000;
-
-/** How many times a batch is re-planned after losing the log race before the job fails (and is retried). */
-const MAX_CONFLICTS = 5;
-
-/** Projection writes taken from an owner, written by whoever flushes. */
-export interface PendingWrite {
-  state: ShardState;
-  seq: number;
-  /** The projection snapshot to write; null when no projection changed since the last one. */
-  write: ProjectionWrite | null;
-}
-
-export function fromWire(w: WireRecord): UsageRecord {
-  return { id: w[0], accountId: w[1], kind: w[2] as Kind, quantity: BigInt(w[3]), appliesTo: w[4] as Category, occurredAt: w[5], costMicros: w[6] === null ? null : BigInt(w[6]), meta: null };
-}
+export type { PendingWrite } from './shardHousekeeping.js';
 
 /**
- * The single writer of one shard: owns its state in memory, appends its log, and keeps
- * the account projections up to date, coalesced. Losing the log race (another owner wrote
- * the step) means this view is stale: it reloads from the store and plans again, so a
- * record is charged by whichever entry reached the log first, never twice.
+ * The single writer of one shard: the commit protocol (commitProtocol.ts) over its log,
+ * the housekeeping beside it (shardHousekeeping.ts), and what a commit owes before its job
+ * is answered: crossing events (the outbox), the horizon's snapshots, the read model.
  */
 export class ShardOwner {
-  private state: ShardState | null = null;
-  private flushing: Promise<void> | null = null;
-  private checkpointed = 0;
-  private lastAppendAt = 0;
-  private writesInFlight = 0;
-  private checkpointedAt = 0;
-  private readonly written = { log: 0, projections: 0, checkpoints: 0 };
-  private lock: Promise<void> = Promise.resolve();
-  private sweeping = false;
-  private readonly clock: () => number;
+  private readonly store: MongoShardStore;
+  private readonly protocol: CommitProtocol;
+  private readonly housekeeping: ShardHousekeeping;
   private readonly outbox: EventOutbox;
   private readonly snapshots: HorizonSnapshots;
+  private readonly clock: () => number;
+  private sweeping = false;
   /** The next read-model write must replace the shard's whole model (after a load). */
   private readModelFull = true;
 
-  /** Compaction scans the shard log: not at takeover (a busy moment), first an interval later. */
-  private compactedAt: number;
-
   constructor(readonly shard: number, private readonly deps: ShardOwnerDeps) {
-    this.clock = deps.clock ?? Date.now;
-    this.compactedAt = this.clock();
-    this.outbox = new EventOutbox({ db: deps.db, js: deps.js, logger: deps.logger, clock: this.clock });
-    this.snapshots = new HorizonSnapshots(shard, { db: deps.db, logger: deps.logger, intervalMs: deps.horizonSnapshotMs, clock: this.clock });
+    const clock = (this.clock = deps.clock ?? Date.now);
+    const { db, logger } = deps;
+    this.outbox = new EventOutbox({ db, js: deps.js, logger, clock });
+    this.snapshots = new HorizonSnapshots(shard, { db, logger, intervalMs: deps.horizonSnapshotMs, clock });
+    this.store = new MongoShardStore(shard, { db, logger, pricing: deps.pricing, dedupHorizonMs: deps.dedupHorizonMs, snapshots: this.snapshots });
+    this.protocol = new CommitProtocol(shard, this.store, this.effects(), clock);
+    this.housekeeping = new ShardHousekeeping(shard, { store: this.store, outbox: this.outbox, state: () => this.protocol.state, logger, dedupHorizonMs: deps.dedupHorizonMs, clock });
   }
 
   /** Documents this owner wrote (inserted or updated), for the benchmark's docs-per-record figure. */
   get writes(): { log: number; projections: number; checkpoints: number; events: number } {
-    return { ...this.written, events: this.outbox.stored };
+    return { ...this.store.written, events: this.outbox.stored };
   }
 
   get seq(): number {
-    return this.state?.seq ?? 0;
+    return this.protocol.state?.seq ?? 0;
   }
 
   /** Takes the shard: loads it and writes its read model, then folds what its previous owners left unfolded. */
   async open(): Promise<void> {
-    const unfolded = await this.exclusive(async () => {
-      const entries = await this.load();
-      await this.publishReadModel();
-      return entries;
-    });
-    await this.sweep(unfolded);
+    await this.sweep(await this.protocol.open());
   }
 
-  /** Loads the shard's state from the store; callers hold the lock. Returns the entries to sweep. */
-  private async load(): Promise<FoldedEntry[]> {
-    const started = this.clock();
-    const { db, logger, pricing } = this.deps;
-    const { state, events, snap, restoredSeq } = await loadShardState({ db, logger, pricing, snapshots: this.snapshots }, this.shard, started - this.deps.dedupHorizonMs);
-    this.state = state;
-    this.readModelFull = true;
-    this.outbox.add(events);
-    this.outbox.adopt(await listUnpublishedEvents(this.deps.db, this.shard));
-    await this.outbox.deliver();
-    this.deps.logger.info({ shard: this.shard, seq: state.seq, accounts: snap.accounts.length, replayed: snap.tail.length, ids: state.idCount, snapshot: restoredSeq, ms: this.clock() - started }, 'shard loaded');
-    return snap.unfolded ?? [];
+  private effects(): CommitEffects {
+    return {
+      loaded: async ({ state, events, snap, restoredSeq }, startedAt) => {
+        this.readModelFull = true;
+        this.outbox.add(events);
+        this.outbox.adopt(await listUnpublishedEvents(this.deps.db, this.shard));
+        await this.outbox.deliver();
+        this.deps.logger.info({ shard: this.shard, seq: state.seq, accounts: snap.accounts.length, replayed: snap.tail.length, ids: state.idCount, snapshot: restoredSeq, ms: this.clock() - startedAt }, 'shard loaded');
+      },
+      lostRace: (entry, job) => this.deps.logger.warn({ shard: this.shard, seq: entry.seq, job }, 'shard log step taken by another owner; reloading'),
+      applied: (state, events) => {
+        this.outbox.add(events);
+        this.snapshots.afterApply(state);
+      },
+      beforeAnswer: async (appended) => {
+        if (appended) await this.outbox.deliver();
+        // Before the job is done: an acked record is readable (SPEC 9). A failure fails the job, whose retry writes it.
+        await this.publishReadModel();
+      },
+    };
   }
 
   /**
@@ -134,16 +111,16 @@ export class ShardOwner {
   async processUsage(records: readonly WireRecord[], jobId: string): Promise<ShardJobResult> {
     const usage = records.map(fromWire);
     const streamSeqs = records.map((r) => r[8] ?? 0);
-    return this.commit(jobId, (state, now) => state.planUsage(usage, jobId, now, streamSeqs));
+    return this.protocol.commit(jobId, (state, now) => state.planUsage(usage, jobId, now, streamSeqs));
   }
 
   /** Folds ledger entries; `refused` lists the positions of those refused as `amount_out_of_range` (now or before). */
   async processFolds(entries: readonly FoldedEntry[], jobId: string): Promise<ShardJobResult> {
-    const result = await this.commit(jobId, (state, now) => {
+    const result = await this.protocol.commit(jobId, (state, now) => {
       const doc = state.planFolds(entries, jobId, now);
       return { doc, charged: doc.folds.filter((f) => !f.refused).length, duplicates: doc.duplicates };
     });
-    const refused = entries.flatMap((e, i) => (this.state?.isRefusedFold(e.id) ? [i] : []));
+    const refused = entries.flatMap((e, i) => (this.protocol.state?.isRefusedFold(e.id) ? [i] : []));
     return refused.length > 0 ? { ...result, refused } : result;
   }
 
@@ -157,66 +134,21 @@ export class ShardOwner {
    */
   async processTick(tickId: string, now: number, jobId: string): Promise<ShardJobResult> {
     const ladder = this.deps.pricing.ladder;
-    if (this.state) await this.sweep((await loadLedgerState(this.deps.db, this.shard)).unfolded);
-    const state = this.state ?? (await this.open(), this.state);
+    if (this.protocol.state) await this.sweep((await loadLedgerState(this.deps.db, this.shard)).unfolded);
+    const state = this.protocol.state ?? (await this.open(), this.protocol.state);
     if (!state) throw new Error(`shard ${this.shard} failed to load`);
     await insertTierTransitions(this.deps.db, planTick(state.accountDocs(), tickId, now, ladder).transitions);
     let counts = { accounts: 0, tierChanges: 0, plansExpired: 0 };
-    const result = await this.commit(jobId, (current, at) => {
+    const tick: Plan = (current, at) => {
       const plan = planTick(current.accountDocs(), tickId, now, ladder);
       counts = plan.counts;
       const doc = current.planFolds(plan.folds, jobId, at);
       return { doc, charged: doc.folds.length, duplicates: doc.duplicates };
-    });
+    };
+    const result = await this.protocol.commit(jobId, tick);
     const allocationsExpired = await expireAllocations(this.deps.db, this.shard, now);
-    await this.flush();
+    await this.housekeeping.flush();
     return { seq: result.seq, charged: 0, duplicates: 0, tick: { ...counts, allocationsExpired } };
-  }
-
-  /**
-   * Runs `fn` alone: a batch commit and a reload must not interleave, or the commit would
-   * fold its entry into a state the reload is about to replace.
-   */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.then(() => undefined, () => undefined);
-    return run;
-  }
-
-  private commit(jobId: string, plan: (state: ShardState, now: number) => PlannedBatch, always = false): Promise<ShardJobResult> {
-    return this.exclusive(() => this.commitAlone(jobId, plan, always));
-  }
-
-  private async commitAlone(jobId: string, plan: (state: ShardState, now: number) => PlannedBatch, always: boolean): Promise<ShardJobResult> {
-    for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
-      // Inside the lock: a reload here leaves its sweep to the next tick or takeover.
-      const state = this.state ?? (await this.load(), this.state);
-      if (!state) throw new Error(`shard ${this.shard} failed to load`);
-      const planned = plan(state, this.clock());
-      const refused = planned.refused?.length ? { refused: planned.refused } : {};
-      // Nothing new (all redelivered, or refused before): no entry, the same answer.
-      if (!always && planned.charged === 0 && planned.duplicates === 0 && planned.doc.folds.length === 0 && !planned.doc.refused?.length) {
-        // A retry of a job whose read-model write failed: that write is still owed.
-        await this.publishReadModel();
-        return { seq: null, charged: 0, duplicates: 0, ...refused };
-      }
-      const outcome = await appendShardLog(this.deps.db, planned.doc);
-      this.written.log++;
-      if (outcome === 'conflict') {
-        this.deps.logger.warn({ shard: this.shard, seq: planned.doc.seq, job: jobId }, 'shard log step taken by another owner; reloading');
-        this.state = null;
-        continue;
-      }
-      this.lastAppendAt = this.clock();
-      failpoint('worker.after-log-append');
-      this.outbox.add(state.apply(planned.doc));
-      this.snapshots.afterApply(state);
-      await this.outbox.deliver();
-      // Before the job is done: an acked record is readable (SPEC 9). A failure fails the job, whose retry writes it.
-      await this.publishReadModel();
-      return { seq: planned.doc.seq, charged: planned.charged, duplicates: planned.duplicates, ...refused };
-    }
-    throw new Error(`shard ${this.shard}: lost the log race ${MAX_CONFLICTS} times`);
   }
 
   /**
@@ -226,7 +158,7 @@ export class ShardOwner {
    * is no error: this owner's next append will find out it is behind.
    */
   private async publishReadModel(): Promise<void> {
-    const state = this.state;
+    const state = this.protocol.state;
     if (!state) return;
     if (this.readModelFull) {
       state.takeUnread();
@@ -248,107 +180,44 @@ export class ShardOwner {
     }
   }
 
-  /**
-   * The event outbox's turn in a flush: stores what failed to store before (projections
-   * wait for it, see `takeWrite`), and publishes again what is stored but not yet on NATS.
-   */
-  async deliverEvents(final = false): Promise<void> {
-    await this.outbox.store().catch((err) => this.deps.logger.warn({ err, shard: this.shard }, 'crossing events not stored; projections wait'));
-    const publishing = this.outbox.publish();
-    if (final) await publishing;
+  /** The event outbox's turn in a flush (ShardHousekeeping.deliverEvents). */
+  deliverEvents(final = false): Promise<void> {
+    return this.housekeeping.deliverEvents(final);
   }
 
-  /**
-   * Writes changed projections; when nothing changed meanwhile, records the checkpoint so
-   * the next owner replays only what came after. Flushes run one after the other, and a
-   * caller always gets one that started after its call (so the final flush misses nothing).
-   */
+  /** Writes changed projections, then the checkpoint when due (ShardHousekeeping.flush). */
   flush(final = false): Promise<void> {
-    const next = (this.flushing ?? Promise.resolve()).catch(() => undefined).then(() => this.flushOnce(final));
-    this.flushing = next;
-    return next.finally(() => {
-      if (this.flushing === next) this.flushing = null;
-    });
+    return this.housekeeping.flush(final);
   }
 
-  private async flushOnce(final: boolean): Promise<void> {
-    await this.deliverEvents(final);
-    const pending = this.takeWrite();
-    if (!pending) return;
-    let failure: unknown = null;
-    try {
-      await this.storeWrite(pending);
-    } catch (err) {
-      failure = err;
-    }
-    await this.afterWrite(pending, failure, final);
-    if (failure) throw failure;
-  }
-
-  /** Writes a taken projection snapshot (a chunk or a few and a manifest); counted in `writes`. */
-  async storeWrite(pending: PendingWrite): Promise<void> {
-    const { write } = pending;
-    if (!write) return;
-    await writeProjectionSnapshot(this.deps.db, this.shard, write.seq, write, new Date(this.clock()));
-    this.written.projections += write.chunks.length + 1;
-  }
-
-  /** Takes the shard's projections as a snapshot when any changed since the last (`storeWrite` writes it). */
+  /** The worker's flush of several owners, in three steps: take, store, complete (ShardHousekeeping). */
   takeWrite(): PendingWrite | null {
-    const state = this.state;
-    // A projection written past an entry whose events are not stored would leave them to nobody.
-    if (!state || this.outbox.blocking) return null;
-    this.writesInFlight++;
-    return { state, seq: state.seq, write: state.takeProjections() };
+    return this.housekeeping.takeWrite();
   }
 
-  /**
-   * Completes a write from `takeWrite`: hands it back on failure; otherwise records the
-   * checkpoint when due and nothing else is pending, and compacts when due.
-   */
-  async afterWrite(pending: PendingWrite, failure: unknown, final = false): Promise<void> {
-    const { state, seq, write } = pending;
-    this.writesInFlight--;
-    if (failure) {
-      if (write) state.projectionsUnwritten();
-      return;
-    }
-    if (state !== this.state) return;
-    // The store holds every projection through `seq` when this write was a snapshot at
-    // `seq`, or when nothing changed since the last one and no other write is under way.
-    const complete = write !== null || (!state.hasUnwritten() && this.writesInFlight === 0);
-    // The checkpoint only shortens the next takeover's replay: at most every few seconds,
-    // and whenever `final` (a handover).
-    if (complete && seq > this.checkpointed && (final || this.clock() - this.checkpointedAt >= CHECKPOINT_EVERY_MS)) {
-      this.checkpointedAt = this.clock();
-      await writeCheckpoint(this.deps.db, this.shard, seq);
-      this.written.checkpoints++;
-      this.checkpointed = seq;
-    }
-    const horizon = this.clock() - this.deps.dedupHorizonMs;
-    state.expireIds(horizon);
-    if (this.clock() - this.compactedAt >= COMPACT_EVERY_MS) {
-      this.compactedAt = this.clock();
-      const n = await compactShardLog(this.deps.db, this.shard, new Date(horizon));
-      if (n > 0) this.deps.logger.info({ shard: this.shard, entries: n }, 'compacted shard log ids past the dedup horizon');
-    }
+  storeWrite(pending: PendingWrite): Promise<void> {
+    return this.housekeeping.storeWrite(pending);
+  }
+
+  afterWrite(pending: PendingWrite, failure: unknown, final = false): Promise<void> {
+    return this.housekeeping.afterWrite(pending, failure, final);
   }
 
   /**
    * Catches up with a log that moved on while this owner was not looking (a former owner
    * finishing a batch after this one loaded, on a shard quiet since): the compare-and-set
    * of the next append would catch it, but a quiet shard may have no next append. So it
-   * appends an empty entry, a fence: if the step is taken, it reloads (and fences again).
-   * A former owner still holding a job can itself reload and append later, so this runs at
-   * every handover and, on a shard that stays quiet, periodically (`idleFor`).
+   * fences (CommitProtocol.fence). A former owner still holding a job can itself reload
+   * and append later, so this runs at every handover and, on a shard that stays quiet,
+   * periodically (`idleFor`).
    */
   async catchUp(): Promise<void> {
-    await this.commit(`fence-${this.shard}`, (state, now) => ({ doc: state.planFence(now), charged: 0, duplicates: 0 }), true);
+    await this.protocol.fence();
   }
 
   /** Milliseconds since this owner last appended to the log (a fence counts). */
   idleFor(): number {
-    return this.clock() - this.lastAppendAt;
+    return this.protocol.idleFor();
   }
 
   /** Resolves once the horizon snapshot being written, if any, is stored or given up (before the store connection closes). */
@@ -358,6 +227,6 @@ export class ShardOwner {
 
   /** Drops the in-memory state (lease lost): the next owner, maybe this one again, reloads. */
   drop(): void {
-    this.state = null;
+    this.protocol.drop();
   }
 }

@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { tickRuns } from '../runtime/index.js';
 import { insertTick, type TickDoc } from '../store/index.js';
-import { waitForJob, type ShardQueues, type TickCounts, type TickJob } from '../queue/index.js';
+import { TICK_JOB_OPTIONS, waitForJob, type ShardQueues, type TickCounts, type TickJob } from '../queue/index.js';
 
 export interface TickRunnerDeps {
   queues: ShardQueues;
@@ -42,7 +42,7 @@ export async function runLadderTick(deps: TickRunnerDeps, options: TickOptions):
   const jobIds = await Promise.all(
     Array.from({ length: shards }, async (_, shard) => {
       const jobId = `${tickId}-s${shard}`;
-      await deps.queues.forShard(shard).add('tick', data, { jobId, attempts: 5, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } });
+      await deps.queues.forShard(shard).add('tick', data, { ...TICK_JOB_OPTIONS, jobId });
       return jobId;
     }),
   );

@@ -1,17 +1,11 @@
 import type { Job, Queue, QueueEvents } from 'bullmq';
 import type { FoldedEntry } from '../domain/index.js';
 import type { FoldJob, ShardJob, ShardJobResult } from './jobs.js';
+import { FOLD_JOB_OPTIONS } from './jobOptions.js';
 import { jobOutcome, type JobOutcome } from './outcome.js';
 
 /** BullMQ job ids may not contain ':'; ledger ids never contain '~', so this is one-to-one. */
 export const foldJobId = (entryId: string): string => `fold-${entryId.replaceAll(':', '~')}`;
-
-const FOLD_JOB_OPTIONS = {
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 200 },
-  removeOnComplete: { age: 3600, count: 1000 },
-  removeOnFail: { age: 86_400 },
-} as const;
 
 /**
  * Asks the shard owner to fold one entry. The job id comes from the entry id, so adding it

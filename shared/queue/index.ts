@@ -5,4 +5,6 @@ export type { TickCounts } from './jobs.js';
 export { ShardQueues } from './shardQueues.js';
 export { awaitJob, enqueueFold, foldJobId, waitForJob } from './folds.js';
 export { jobOutcome } from './outcome.js';
+export { fromWire, toWire, enqueueUsageBatch } from './usage.js';
+export { FOLD_JOB_OPTIONS, SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, TICK_JOB_OPTIONS, USAGE_JOB_OPTIONS } from './jobOptions.js';
 export type { JobOutcome } from './outcome.js';

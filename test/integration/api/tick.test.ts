@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../shared/domain/index.js';
 import type { TickDoc } from '../../../shared/store/index.js';
 import { COLLECTIONS } from '../../../shared/store/internal.js';
-import { SCHEDULER_QUEUE, startScheduler } from '../../../services/scheduler/index.js';
+import { startScheduler } from '../../../services/scheduler/index.js';
+import { SCHEDULER_QUEUE } from '../../../shared/queue/index.js';
 import { testLogger } from '../../support/servers.js';
 import { call, pay, useApiStack } from '../../support/api.js';
 
