@@ -49,5 +49,5 @@ describe('account codec', () => {
     for (const c of big.chunks) expect(c.byteLength).toBeLessThanOrEqual(4 * 1024 * 1024);
     expect(decodeAccounts(big.chunks)).toEqual(many);
     expect(encodeAccounts([])).toEqual({ chunks: [], count: 0 });
-  });
+  }, 30_000); // 60k deep comparisons: ~4 s alone, past vitest's 5 s default on a busy 2-core machine
 });
