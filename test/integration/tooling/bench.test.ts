@@ -6,7 +6,7 @@ describe('npm run bench, tiny', () => {
   it('measures every phase over the records it was given and finds every balance right', async () => {
     const r = await runBench({
       records: 2000, accounts: 100, shards: 4, naiveRecords: 200, latencyRecords: 400,
-      quietReads: 200, ledgerEntries: 1000, webhooks: 100, purchases: 20, horizonIds: 20_000, takeoverIds: 5_000_000,
+      quietReads: 200, ledgerEntries: 1000, webhooks: 100, purchases: 20, horizonIds: 20_000, takeoverIds: 200_000, // the path, not the figure: 5M ids took minutes on a loaded machine
       env: { PROJECTION_FLUSH_MS: '2000' },
     });
     expect(r.raw.records).toBe(2000);
@@ -33,5 +33,5 @@ describe('npm run bench, tiny', () => {
     expect(r.scale.takeover.seconds === null || r.scale.takeover.seconds > 0).toBe(true);
     for (const name of ['worker', 'bridge', 'api', 'nats', 'redis', 'ferretdb']) expect(r.rss_mb[name]).toBeGreaterThan(0);
     for (const v of [r.raw.consume_per_s, r.naive.per_s, r.tally.records_per_s]) expect(v).toBeGreaterThan(0);
-  }, 300_000);
+  }, 600_000);
 });
