@@ -83,4 +83,6 @@ export type {
 
 export { QuotePricer, Quoter, formatQuoteLine, parseAccountLine, recordedMessage } from './quote.js';
 export { IdSet } from './idSet.js';
+export { NEVER_REDRIVEN, RedriveTally, decideSend, reassessDeadLetter, redriveKey } from './redrive.js';
+export type { DeadLetterInput, Reassessment, RedriveHistory, RedriveReport, SendDecision } from './redrive.js';
 export type { Assessment, QuoteLine, QuoterOptions } from './quote.js';

@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { cliContext, endpointsFor } from '../context.js';
+import { cliContext, endpointsFor, openAccounts } from '../context.js';
 
 // Loaded by the actions that use them (see services/cli/main.ts).
 const bus = () => import('../../../shared/bus/index.js');
-const filters = () => import('../../../shared/redrive/filter.js');
+const redriveModule = () => import('../../../shared/redrive/index.js');
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
 
@@ -34,13 +34,13 @@ function withFilters(command: Command): Command {
 }
 
 async function filterOf(o: FilterOptions) {
-  const { parseDeadLetterFilter } = await filters();
+  const { parseDeadLetterFilter } = await redriveModule();
   return parseDeadLetterFilter({ codes: o.code, ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}), ...(o.account ? { account: o.account } : {}) });
 }
 
-/** `tally dlq`: browse and count the dead letters (issue 20). */
+/** `tally dlq` (browse, count) and `tally dlq redrive` (issue 20). */
 export function registerDlqCommands(program: Command): void {
-  withFilters(program.command('dlq'))
+  const dlq = withFilters(program.command('dlq'))
     .description('NDJSON of the dead letters (code, subject, original payload), oldest first; --counts: counts by code and by day')
     .option('--counts', 'print {"total", "by_code", "by_day"} instead of the dead letters')
     .action(async (o: FilterOptions & { counts?: boolean }) => {
@@ -66,4 +66,34 @@ export function registerDlqCommands(program: Command): void {
       }
     });
 
+  withFilters(dlq.command('redrive'))
+    .description('validate the selected dead letters again under the current configuration and charge those that pass, each at most once; prints the report')
+    .option('--dry-run', 'preview: what would be charged (and its USD total) and what stays dead; nothing is sent')
+    .option('--timeout <ms>', 'how long to wait for each job\'s shard owner', positive, 60_000)
+    .action(async (o: FilterOptions & { dryRun?: boolean; timeout: number }) => {
+      const filter = await filterOf(o);
+      const { config, logger } = await cliContext('tally-dlq-redrive');
+      const [{ connectBus }, { ShardQueues, redisConnection }, { redrive, reportJson }] = await Promise.all([
+        bus(), import('../../../shared/queue/index.js'), redriveModule(),
+      ]);
+      const endpoints = await endpointsFor(config);
+      const nats = await connectBus(endpoints.natsUrl, 'tally-dlq-redrive');
+      const opened = await openAccounts(config);
+      const redis = redisConnection(endpoints.redisUrl);
+      redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+      const queues = new ShardQueues(redis, config.shards, logger);
+      try {
+        const report = await redrive(
+          { priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, jobTimeoutMs: o.timeout },
+          { bus: nats, db: opened.db, queues, logger, firstPaidAt: async (id) => (await opened.accounts.account(id))?.first_paid_at?.getTime() ?? null },
+          { filter, dryRun: o.dryRun === true, by: 'cli', ...(o.limit !== undefined ? { limit: o.limit } : {}) },
+        );
+        out(JSON.stringify(reportJson(report)));
+      } finally {
+        await queues.close();
+        redis.disconnect();
+        await opened.close();
+        await nats.close();
+      }
+    });
 }
