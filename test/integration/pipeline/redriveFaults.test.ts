@@ -8,7 +8,7 @@ import { probe, startPipeline, testConfig, type Probe } from '../../support/pipe
 import { childEnv, spawnTally, waitFor, type TallyProcess } from '../../support/processes.js';
 import { runRedrive, WITHOUT_LLM_PRICE } from '../../support/redrive.js';
 import { startTestServers, type TestServers } from '../../support/servers.js';
-import { expectedBalances, makeStream, publishAll, servedState, type RecordedLine } from '../../support/stream.js';
+import { expectServedExactly, expectedBalances, makeStream, publishAll, type RecordedLine } from '../../support/stream.js';
 
 const HEAVY_TEST_MS = 300_000;
 
@@ -44,13 +44,7 @@ describe('re-drive under faults', () => {
     return proc;
   }
 
-  async function expectExact(config: Config, lines: RecordedLine[]): Promise<void> {
-    const expected = expectedBalances(config, lines);
-    const served = await servedState(config, servers!, p!.mongo.db);
-    expect(served.balances).toEqual(expected.balances);
-    expect(served.charged).toBe(expected.unique);
-    expect(served.mismatches).toBe(0);
-  }
+  const expectExact = (config: Config, lines: RecordedLine[]): Promise<void> => expectServedExactly(config, servers!, p!.mongo.db, lines);
 
   afterEach(async () => {
     for (const c of children.splice(0)) c.kill('SIGKILL');
