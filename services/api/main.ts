@@ -38,7 +38,10 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
     logger,
     stats: () => readPipelineStats(bus.jsm, mongo.db, lag),
     ready: () => readinessChecks({ db: mongo.db, redis, bus }),
-    operator: { bus, redis, lowBalanceMicros: config.lowBalanceMicros, version: () => readSettledVersion(bus.jsm, lag) },
+    operator: {
+      bus, redis, lowBalanceMicros: config.lowBalanceMicros, version: () => readSettledVersion(bus.jsm, lag),
+      redrive: { priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays },
+    },
   });
   const host = config.httpHost;
   await app.listen({ port: config.httpPort, host });

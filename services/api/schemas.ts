@@ -65,6 +65,18 @@ export const allocationsQuery = z.strictObject({ limit: limit.optional(), after:
 
 export const ticksQuery = z.strictObject({ limit: limit.optional() });
 
+const codes = z.union([z.string().max(512), z.array(z.string().max(64)).max(32)]).transform((c) => (Array.isArray(c) ? c : [c]));
+const deadLetterFilter = { code: codes.optional(), since: z.string().max(64).optional(), until: z.string().max(64).optional(), account: z.string().max(64).optional() };
+
+/** GET /v1/admin/dead-letters: filters, a page size and the previous page's `next`. */
+export const deadLettersQuery = z.strictObject({ ...deadLetterFilter, limit: limit.optional(), after: z.string().regex(/^\d{1,16}$/, 'must be the next of a previous page').optional() });
+
+/** GET /v1/admin/dead-letters/counts. */
+export const deadLetterCountsQuery = z.strictObject(deadLetterFilter);
+
+/** POST /v1/admin/dead-letters/redrive: the filters, at most `limit` dead letters, a preview when `dry_run`. */
+export const redriveBody = z.strictObject({ ...deadLetterFilter, limit: z.number().int().min(1).max(1_000_000).optional(), dry_run: z.boolean().optional() });
+
 /** Parses `value` or throws `invalid_request` naming the first problem (`body.plan_id: ...`). */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   if (value === INVALID_JSON) throw new TallyError('invalid_request', `${where}: not valid JSON`);

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../../shared/config/index.js';
 import { registerPipelineCommands } from './commands/pipeline.js';
 import { registerReadCommands } from './commands/read.js';
+import { registerDlqCommands } from './commands/dlq.js';
 import { registerQuoteCommand } from './commands/quoteCommand.js';
 import { registerAccountsCommands } from './commands/accountsApi.js';
 import { registerKeyCommands } from './commands/keys.js';
@@ -31,6 +32,7 @@ const program = new Command()
 registerPipelineCommands(program);
 registerServiceCommands(program);
 registerReadCommands(program);
+registerDlqCommands(program);
 registerQuoteCommand(program);
 registerAccountsCommands(program);
 registerKeyCommands(program);

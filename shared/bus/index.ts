@@ -4,6 +4,10 @@ export { ensureStreams, streamOptions } from './streams.js';
 export type { StreamLimits, StreamOptions } from './streams.js';
 export { publishDeadLetter } from './deadLetter.js';
 export type { DeadLetter } from './deadLetter.js';
+export { DEAD_LETTER_SCAN_WINDOW, deadLetterAt, deadLetterCounts, deadLetterView, latestDeadLetters } from './deadLetterViews.js';
+export type { DeadLetterView } from './deadLetterViews.js';
+export { countDeadLetters, pageDeadLetters, scanDeadLetters, selectDeadLetters } from './deadLetterQuery.js';
+export type { DeadLetterCounts, DeadLetterFilter, DeadLetterPage, SelectedDeadLetter } from './deadLetterQuery.js';
 export {
   USAGE_STREAM,
   USAGE_SUBJECTS,

@@ -3,6 +3,10 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg 
 export interface ReadOptions {
   /** Only messages on this subject filter. */
   filter?: string;
+  /** Only messages on these subject filters (with `filter`, all of them). */
+  filters?: string[];
+  /** Headers and metadata only, no payloads (counting, selecting). */
+  headersOnly?: boolean;
   /** Messages stored at or after this time. */
   since?: Date;
   /** Messages from this stream sequence on (ignored when `since` is set). */
@@ -19,8 +23,10 @@ export async function* readStream(js: JetStreamClient, jsm: JetStreamManager, st
   const info = await jsm.streams.info(stream);
   const last = Math.min(options.lastSeq ?? info.state.last_seq, info.state.last_seq);
   if (info.state.messages === 0 || last < info.state.first_seq) return;
+  const filters = [...(options.filter ? [options.filter] : []), ...(options.filters ?? [])];
   const consumer = await js.consumers.get(stream, {
-    ...(options.filter ? { filter_subjects: [options.filter] } : {}),
+    ...(filters.length > 0 ? { filter_subjects: filters } : {}),
+    ...(options.headersOnly ? { headers_only: true } : {}),
     ...(options.since
       ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.since.toISOString() }
       : options.startSeq !== undefined

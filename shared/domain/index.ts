@@ -88,4 +88,6 @@ export type { RecordedMessage } from './recorded.js';
 export { isObject } from './json.js';
 export type { Json } from './json.js';
 export { IdSet } from './idSet.js';
+export { NEVER_REDRIVEN, RedriveTally, decideSend, reassessDeadLetter, redriveKey } from './redrive.js';
+export type { DeadLetterInput, Reassessment, RedriveHistory, RedriveReport, SendDecision } from './redrive.js';
 export type { Assessment, QuoteLine, QuoterOptions } from './quote.js';

@@ -22,6 +22,7 @@ export {
   recordsCharged,
   recordsDuplicate,
   deadLetters,
+  redriven,
   batchRecords,
   batchApplySeconds,
   publishToChargedSeconds,

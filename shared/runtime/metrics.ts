@@ -45,6 +45,13 @@ export const deadLetters = new Counter({
 // Every code present from the start: rate() over a series that appears mid-window misses its first increase.
 for (const code of ALL_DEAD_LETTER_CODES) deadLetters.inc({ code }, 0);
 
+export const redriven = new Counter({
+  name: 'tally_redriven_total',
+  help: 'Dead letters re-driven by this process, by their dead-letter code and outcome (charged, duplicate, still_dead).',
+  labelNames: ['code', 'outcome'] as const,
+  registers: [metricsRegistry],
+});
+
 export const batchRecords = new Histogram({
   name: 'tally_batch_records',
   help: 'Records per usage batch applied by a shard owner.',

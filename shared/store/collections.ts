@@ -24,6 +24,9 @@ export const COLLECTIONS = {
   accountKeys: 'account_keys',
   horizonSnapshots: 'horizon_snapshots',
   projectionSnapshots: 'projection_snapshots',
+  redriveRuns: 'redrive_runs',
+  redriveSends: 'redrive_sends',
+  redriveDone: 'redrive_done',
 } as const;
 
 /** One account's net change in one shard-log entry. */
@@ -269,4 +272,43 @@ export interface KeyRevocationDoc {
   key_id: string;
   account_id: string;
   revoked_at: Date;
+}
+
+/** A dead-letter re-drive run: its audit record (who, when, filters) and, once ended, its report. */
+export interface RedriveRunDoc {
+  _id: string;
+  by: string;
+  at: Date;
+  filters: Record<string, unknown>;
+  dry_run: boolean;
+  finished_at?: Date;
+  /** The run's report (money as a decimal string). */
+  report?: Record<string, unknown>;
+  /** Why the run did not finish. */
+  error?: string;
+}
+
+/**
+ * A record a run is about to send through the pipeline, written before its job is added:
+ * `_id` = `<account_id>/<id>@<run>`. A later run finds the job here and looks for its
+ * shard-log entry to know whether the record was settled, even past the dedup horizon.
+ */
+export interface RedriveSendDoc {
+  _id: string;
+  /** recordKey(account_id, id) */
+  key: string;
+  run: string;
+  job: string;
+  /** USAGE_DLQ sequence of the dead letter. */
+  dlq_seq: number;
+  at: Date;
+}
+
+/** A record a run saw settled: `_id` = recordKey(account_id, id). Never sent again. */
+export interface RedriveDoneDoc {
+  _id: string;
+  run: string;
+  job: string;
+  outcome: 'charged' | 'duplicate';
+  at: Date;
 }

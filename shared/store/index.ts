@@ -30,3 +30,5 @@ export { tierTransitionId, insertTierTransitions, listTierTransitions, insertTic
 export type { AccountKeyDoc } from './collections.js';
 export { insertAccountKey, readAccountKey, insertKeyRevocation, listAccountKeys, listRevokedKeyIds, revocationId } from './keys.js';
 export { listRecentAllocations, listRecentTierTransitions } from './recent.js';
+export type { RedriveDoneDoc, RedriveRunDoc, RedriveSendDoc } from './collections.js';
+export { committedJobs, finishRedriveRun, insertRedriveRun, listRedriveRuns, markRedriveDone, readJobEntry, readRedriveHistory, recordRedriveSends, redriveSendId } from './redrive.js';

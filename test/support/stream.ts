@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Quoter } from '../../shared/domain/index.js';
 import type { Config } from '../../shared/config/index.js';
@@ -49,6 +50,19 @@ export function expectedBalances(config: Config, lines: readonly RecordedLine[],
     }
   }
   return { balances, unique };
+}
+
+/**
+ * Asserts what readers are served (the read model, written before every job completed) is
+ * exactly the domain core's computation of `lines`: balances to the micro, the log's charge
+ * count, and `verify` clean.
+ */
+export async function expectServedExactly(config: Config, endpoints: Endpoints, db: Db, lines: readonly RecordedLine[]): Promise<void> {
+  const expected = expectedBalances(config, lines);
+  const actual = await servedState(config, endpoints, db);
+  expect(actual.charged).toBe(expected.unique);
+  expect(actual.balances).toEqual(expected.balances);
+  expect(actual.mismatches).toBe(0);
 }
 
 /** Asserts the store holds exactly the expected charges: projections, log totals, ledger fold. */

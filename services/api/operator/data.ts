@@ -8,7 +8,7 @@ import { tickReport } from '../../../shared/app/index.js';
 import { allocationView, transitionView } from '../views.js';
 import { Cached, type CacheVersion } from '../cache.js';
 import type { AccountReader } from '../../../shared/readModel/index.js';
-import { deadLetterCounts } from './deadLetters.js';
+import { deadLetterCounts } from '../../../shared/bus/index.js';
 import type { RateSampler } from './rates.js';
 
 /** BullMQ states shown per queue: what is waiting, running, retried later, or done. */

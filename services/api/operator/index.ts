@@ -10,6 +10,8 @@ import { registerBullBoard } from './bullBoard.js';
 import { OperatorData } from './data.js';
 import type { CacheVersion } from '../cache.js';
 import { RateSampler } from './rates.js';
+import { deadLetterRoutes } from './deadLetterRoutes.js';
+import type { RedriveConfig } from '../../../shared/redrive/index.js';
 import { assetRoutes, dashboardRoutes, guardOperator, sessionRoutes } from './routes.js';
 
 /** What the operator surfaces need besides the API's own context. */
@@ -22,6 +24,8 @@ export interface OperatorDeps {
   rateIntervalMs?: number;
   /** The pipeline's settled version, for the account list's cache (see Cached). */
   version?: () => Promise<CacheVersion>;
+  /** The configuration a dead-letter re-drive validates and prices under. */
+  redrive: RedriveConfig;
 }
 
 /**
@@ -52,6 +56,7 @@ export function installOperatorSurfaces(app: FastifyInstance, ctx: ApiContext, d
   app.register(async (scope) => {
     guardOperator(scope, ctx);
     dashboardRoutes(scope, data, deps.bus);
+    deadLetterRoutes(scope, ctx, deps.bus, deps.redrive);
     registerBullBoard(scope, queues);
   });
 }

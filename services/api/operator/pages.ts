@@ -108,6 +108,25 @@ ${panel(
   <select id="dead-code"><option value="">all codes</option></select>
 </div>
 ${table('dead-table', 'Latest dead letters, newest first', ['Seq', 'Rejected at', 'Code', 'Subject', 'Reason', 'Payload', ''])}
+<h3>Stored per day</h3>
+${table('dead-days-table', 'Dead letters stored per day (UTC)', ['Day', 'Stored'])}
+<h3 id="redrive-title">Re-drive</h3>
+<p class="hint">Validates the dead letters of the code shown above (all codes when none is chosen) again under the current price book, as of when each first arrived. Those that pass are charged, each at most once; the rest stay dead. <code>malformed_json</code> is never re-driven.</p>
+<form id="redrive-form" class="controls" aria-labelledby="redrive-title">
+  <label for="redrive-account">Account</label>
+  <input id="redrive-account" type="text" placeholder="any account" autocomplete="off" pattern="[A-Za-z0-9_-]{1,64}">
+  <label for="redrive-since">Stored since</label>
+  <input id="redrive-since" type="text" placeholder="2026-01-01T00:00:00Z" autocomplete="off">
+  <button type="submit" id="redrive-preview">Preview re-drive</button>
+</form>
+<div id="redrive-confirm-box" hidden>
+  <p id="redrive-preview-text" role="status"></p>
+  <div class="controls">
+    <button type="button" id="redrive-confirm">Confirm re-drive</button>
+    <button type="button" id="redrive-cancel">Cancel</button>
+  </div>
+</div>
+<p id="redrive-result" role="status" aria-live="polite"></p>
 <dialog id="dead-viewer" aria-labelledby="dead-viewer-title">
   <h3 id="dead-viewer-title">Dead letter</h3>
   <dl id="dead-viewer-meta"></dl>

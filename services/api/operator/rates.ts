@@ -6,6 +6,9 @@ export type RatePoint = [t: number, ingest: number | null, charged: number | nul
 
 export interface RateSeries {
   interval_ms: number;
+  /** The chart's window: it ends at `now` (seconds since the epoch, the sampler's clock) and spans `window_ms`. */
+  window_ms: number;
+  now: number;
   points: RatePoint[];
 }
 
@@ -37,7 +40,7 @@ export class RateSampler {
   }
 
   series(): RateSeries {
-    return { interval_ms: this.intervalMs, points: [...this.points] };
+    return { interval_ms: this.intervalMs, window_ms: this.windowMs, now: Math.round(this.clock() / 1000), points: [...this.points] };
   }
 
   private async sample(): Promise<void> {

@@ -7,7 +7,7 @@ import type { ApiContext } from '../context.js';
 import { parseInput } from '../schemas.js';
 import type { Asset } from './assets.js';
 import type { OperatorData } from './data.js';
-import { deadLetterAt, latestDeadLetters } from './deadLetters.js';
+import { deadLetterAt, latestDeadLetters } from '../../../shared/bus/index.js';
 import { dashboardPage, loginPage, unauthorizedPage } from './pages.js';
 import { clearSession, presentsOperatorCredentials, requireOperator, safeNext, setSession, wantsHtml } from './session.js';
 

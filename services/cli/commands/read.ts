@@ -31,25 +31,6 @@ export function registerReadCommands(program: Command): void {
     );
 
   program
-    .command('dlq')
-    .description('NDJSON of the dead letters: code, subject, original payload')
-    .action(async () => {
-      const { config } = await cliContext('tally-dlq');
-      const { DLQ_HEADERS, DLQ_STREAM, connectBus, readStream } = await bus();
-      const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-dlq');
-      try {
-        for await (const m of readStream(nats.js, nats.jsm, DLQ_STREAM)) {
-          out(JSON.stringify({
-            code: m.headers?.get(DLQ_HEADERS.code), subject: m.headers?.get(DLQ_HEADERS.subject), payload: m.string(),
-            message: m.headers?.get(DLQ_HEADERS.message), received_at: m.headers?.get(DLQ_HEADERS.receivedAt), seq: m.seq,
-          }));
-        }
-      } finally {
-        await nats.close();
-      }
-    });
-
-  program
     .command('stats')
     .description('JSON counts: received, charged, duplicates, dead, pending (0 once every record is charged and readable)')
     .option('--wait', 'wait until pending is 0, then print; exit 1 if --timeout passes first')

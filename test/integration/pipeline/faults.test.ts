@@ -8,7 +8,7 @@ import { ShardQueues, redisConnection } from '../../../shared/queue/index.js';
 import { startTestServers, testLogger, type TestServers } from '../../support/servers.js';
 import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
 import { childEnv, spawnTally, waitFor, type TallyProcess } from '../../support/processes.js';
-import { expectedBalances, makeStream, publishAll, servedState, storeState } from '../../support/stream.js';
+import { expectServedExactly, expectedBalances, makeStream, publishAll, servedState, storeState } from '../../support/stream.js';
 
 /**
  * SPEC 9: every valid record accepted by JetStream is charged exactly once, whatever
@@ -43,14 +43,7 @@ describe('exactly once under faults', () => {
     return proc;
   }
 
-  async function expectExact(config: Config, lines: Parameters<typeof expectedBalances>[1]): Promise<void> {
-    const expected = expectedBalances(config, lines);
-    // What readers are served: the read model, written before every job completed.
-    const actual = await servedState(config, servers!, p!.mongo.db);
-    expect(actual.charged).toBe(expected.unique);
-    expect(actual.balances).toEqual(expected.balances);
-    expect(actual.mismatches).toBe(0);
-  }
+  const expectExact = (config: Config, lines: Parameters<typeof expectedBalances>[1]): Promise<void> => expectServedExactly(config, servers!, p!.mongo.db, lines);
 
   afterEach(async () => {
     for (const c of children.splice(0)) {

@@ -73,8 +73,12 @@ function row(values, attrs = {}) {
 // ---- rates chart --------------------------------------------------------------------
 
 let chart = null;
+/** The x-axis spans exactly the window ending now (uPlot would otherwise pad the range of the few points it has). */
+let xWindow = [0, 1];
 
 function drawRates(series) {
+  const end = series.now ?? Math.round(Date.now() / 1000);
+  xWindow = [end - (series.window_ms ?? 600_000) / 1000, end];
   const pts = series.points;
   const xs = pts.map((p) => p[0]);
   const ingest = pts.map((p) => p[1]);
@@ -86,7 +90,7 @@ function drawRates(series) {
       {
         width,
         height: 220,
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+        scales: { x: { time: true, range: () => xWindow }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
         axes: [{}, { label: 'records/s', size: 70 }],
         series: [{}, { label: 'ingest', stroke: '#2563eb', width: 2 }, { label: 'charged', stroke: '#16a34a', width: 2 }],
       },
@@ -103,6 +107,7 @@ function drawRates(series) {
   figure.dataset.peakIngest = String(peak(1));
   figure.dataset.peakCharged = String(peak(2));
   figure.dataset.points = String(pts.length);
+  if (chart && Number.isFinite(chart.scales.x.max)) [figure.dataset.xMin, figure.dataset.xMax] = [String(chart.scales.x.min), String(chart.scales.x.max)];
   $('rate-summary').textContent = last
     ? `Latest: ingest ${fmtRate(last[1])}, charged ${fmtRate(last[2])}. Peak in window: ingest ${fmtRate(peak(1))}, charged ${fmtRate(peak(2))}.`
     : 'No samples yet: the first appears within a few seconds.';
@@ -162,6 +167,73 @@ async function loadDeadLetters() {
     return row([String(d.seq), fmtTime(d.received_at ?? d.stored_at), d.code, d.subject, d.message, cell(d.payload + (d.truncated ? '…' : ''), 'payload'), action], { 'data-seq': String(d.seq) });
   });
   fillTable('dead-table', rows, code ? `No dead letters with code ${code}.` : 'No dead letters.');
+}
+
+async function loadDeadDays() {
+  const counts = await getJson('/v1/admin/dead-letters/counts');
+  const days = Object.entries(counts.by_day).sort((a, b) => (a[0] < b[0] ? 1 : -1));
+  fillTable('dead-days-table', days.map(([day, n]) => row([day, fmtInt(n)])), 'No dead letters.');
+}
+
+async function postJson(path, body) {
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, credentials: 'same-origin', body: JSON.stringify(body) });
+  if (res.status === 401) throw new Unauthorized('signed out');
+  const answer = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(answer?.error?.message ?? `HTTP ${res.status}`);
+  return answer;
+}
+
+/** The filters of the re-drive form: the code shown in the list above, the account and since typed here. */
+function redriveFilters() {
+  const code = $('dead-code').value;
+  const account = $('redrive-account').value.trim();
+  const since = $('redrive-since').value.trim();
+  return { ...(code ? { code } : {}), ...(account ? { account } : {}), ...(since ? { since } : {}) };
+}
+
+const stillDead = (r) => {
+  const entries = Object.entries(r.still_dead);
+  return entries.length === 0 ? 'nothing stays dead' : `stays dead: ${entries.map(([c, n]) => `${c} ${fmtInt(n)}`).join(', ')}`;
+};
+
+let previewed = null;
+
+async function previewRedrive() {
+  const result = $('redrive-result');
+  result.textContent = '';
+  result.classList.remove('error');
+  try {
+    const filters = redriveFilters();
+    const r = await postJson('/v1/admin/dead-letters/redrive', { ...filters, dry_run: true });
+    previewed = filters;
+    const scope = filters.code ? `code ${filters.code}` : 'all codes';
+    $('redrive-preview-text').textContent = `Preview (${scope}): ${fmtInt(r.selected)} selected; ${fmtInt(r.charged)} would be charged for ${r.charged_usd}; ${fmtInt(r.duplicates)} already charged; ${stillDead(r)}.`;
+    $('redrive-confirm-box').hidden = false;
+    $('redrive-confirm').disabled = r.charged === 0;
+    $('redrive-confirm').focus();
+  } catch (err) {
+    if (err instanceof Unauthorized) return window.location.assign('/login?next=%2F');
+    result.textContent = `Preview failed: ${err.message}`;
+    result.classList.add('error');
+  }
+}
+
+async function confirmRedrive() {
+  const result = $('redrive-result');
+  $('redrive-confirm').disabled = true;
+  result.textContent = 'Re-driving…';
+  try {
+    const r = await postJson('/v1/admin/dead-letters/redrive', previewed ?? redriveFilters());
+    result.textContent = `Run ${r.run_id}: ${fmtInt(r.selected)} selected; ${fmtInt(r.charged)} charged for ${r.charged_usd}; ${fmtInt(r.duplicates)} already charged; ${stillDead(r)}.`;
+    result.dataset.run = r.run_id;
+  } catch (err) {
+    if (err instanceof Unauthorized) return window.location.assign('/login?next=%2F');
+    result.textContent = `Re-drive failed: ${err.message}`;
+    result.classList.add('error');
+  } finally {
+    $('redrive-confirm-box').hidden = true;
+    previewed = null;
+  }
 }
 
 async function openDeadLetter(seq) {
@@ -245,6 +317,7 @@ function every(ms, panelId, load) {
 every(2000, 'pipeline', loadOverview);
 const reloadAccounts = every(5000, 'accounts', loadAccounts);
 const reloadDead = every(5000, 'dead-letters', loadDeadLetters);
+every(10000, 'dead-letters', loadDeadDays);
 every(10000, 'allocations', loadAllocations);
 every(10000, 'ticks', loadTicks);
 
@@ -253,4 +326,16 @@ $('account-search').addEventListener('input', () => {
   clearTimeout(searchTimer);
   searchTimer = setTimeout(() => void reloadAccounts(), 250);
 });
-$('dead-code').addEventListener('change', () => void reloadDead());
+$('dead-code').addEventListener('change', () => {
+  $('redrive-confirm-box').hidden = true;
+  void reloadDead();
+});
+$('redrive-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void previewRedrive();
+});
+$('redrive-confirm').addEventListener('click', () => void confirmRedrive());
+$('redrive-cancel').addEventListener('click', () => {
+  $('redrive-confirm-box').hidden = true;
+  previewed = null;
+});

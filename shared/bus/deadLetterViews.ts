@@ -1,5 +1,7 @@
 import type { MsgHdrs } from '@nats-io/transport-node';
-import { DLQ_HEADERS, DLQ_STREAM, dlqSubject, readStream, type Bus } from '../../../shared/bus/index.js';
+import type { Bus } from './connect.js';
+import { readStream } from './readStream.js';
+import { DLQ_HEADERS, DLQ_STREAM, dlqSubject } from './subjects.js';
 
 /** How far back a code-filtered listing looks (stream sequences), so one request stays bounded. */
 export const DEAD_LETTER_SCAN_WINDOW = 5000;

@@ -1,0 +1,32 @@
+import type { DeadLetterFilter } from '../bus/index.js';
+import { ACCOUNT_ID_PATTERN, TallyError, isDeadLetterCode, parseRfc3339 } from '../domain/index.js';
+
+/** Filters as an operator types them (CLI options, HTTP query): codes, RFC 3339 instants, an account. */
+export interface FilterInput {
+  codes?: readonly string[];
+  since?: string;
+  until?: string;
+  account?: string;
+}
+
+function instant(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const at = parseRfc3339(text);
+  if (at === null) throw new TallyError('invalid_request', `${name}: not an RFC 3339 timestamp with a time zone: ${text}`);
+  return at;
+}
+
+/** Checks and converts the filters; `invalid_request` names the first bad one. Codes may be comma-separated. */
+export function parseDeadLetterFilter(input: FilterInput): DeadLetterFilter {
+  const codes = (input.codes ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter(Boolean);
+  for (const code of codes) if (!isDeadLetterCode(code)) throw new TallyError('invalid_request', `code: not a dead-letter code: ${code}`);
+  if (input.account !== undefined && !ACCOUNT_ID_PATTERN.test(input.account)) throw new TallyError('invalid_request', `account: not an account id: ${input.account}`);
+  const since = instant('since', input.since);
+  const until = instant('until', input.until);
+  return {
+    ...(codes.length > 0 ? { codes: [...new Set(codes)] } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+    ...(input.account !== undefined ? { account: input.account } : {}),
+  };
+}

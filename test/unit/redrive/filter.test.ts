@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { TallyError } from '../../../shared/domain/index.js';
+import { parseDeadLetterFilter } from '../../../shared/redrive/filter.js';
+
+describe('parseDeadLetterFilter', () => {
+  it('takes codes repeated or comma-separated, RFC 3339 instants and an account', () => {
+    expect(parseDeadLetterFilter({ codes: ['unpriced,too_late', 'unpriced'], since: '2026-01-01T00:00:00Z', until: '2026-01-02T00:00:00+01:00', account: 'acct-1' })).toEqual({
+      codes: ['unpriced', 'too_late'],
+      since: Date.parse('2026-01-01T00:00:00Z'),
+      until: Date.parse('2026-01-01T23:00:00Z'),
+      account: 'acct-1',
+    });
+    expect(parseDeadLetterFilter({})).toEqual({});
+  });
+
+  it('refuses an unknown code, a time without a zone and a bad account id as invalid_request', () => {
+    for (const input of [{ codes: ['no_such_code'] }, { since: '2026-01-01 00:00' }, { account: 'a/b' }]) {
+      expect(() => parseDeadLetterFilter(input)).toThrow(TallyError);
+      try {
+        parseDeadLetterFilter(input);
+      } catch (err) {
+        expect((err as TallyError).code).toBe('invalid_request');
+      }
+    }
+  });
+});
