@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ export function benchEnv(servers: Embedded, db: string, shards?: number, extra: 
   };
 }
 
-export type ServiceName = 'worker' | 'bridge' | 'api';
+export type ServiceName = 'worker' | 'bridge' | 'api' | 'scheduler';
 
 export interface ServiceProcess {
   name: ServiceName;
@@ -57,18 +58,18 @@ export interface ServiceProcess {
 }
 
 /** The line each service logs once it is up. */
-const STARTED: Record<ServiceName, string> = { worker: '"worker started"', bridge: '"bridge started"', api: '"api listening"' };
+const STARTED: Record<ServiceName, string> = { worker: '"worker started"', bridge: '"bridge started"', api: '"api listening"', scheduler: '"scheduler started"' };
 const API_LOG_TAIL = 1 << 16;
 
 /**
  * Starts `tally worker` and `tally bridge` (and `tally api` when named; it needs HTTP_PORT,
  * ADMIN_TOKEN and WEBHOOK_SECRET in `env`) from dist/ and resolves once each has logged
  * that it started. `cpuProfDir`: each writes a V8 .cpuprofile there when it exits;
- * `envFor`: variables for one service only.
+ * `envFor`: variables for one service only; `logFile`: where each one's output is appended too.
  */
 export async function spawnServices(
   env: NodeJS.ProcessEnv,
-  options: { cpuProfDir?: string; names?: readonly ServiceName[]; envFor?: Partial<Record<ServiceName, Record<string, string>>> } = {},
+  options: { cpuProfDir?: string; names?: readonly ServiceName[]; envFor?: Partial<Record<ServiceName, Record<string, string>>>; logFile?: (name: ServiceName) => string } = {},
 ): Promise<ServiceProcess[]> {
   const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
   const procs = (options.names ?? ['worker', 'bridge']).map((name) => {
@@ -76,10 +77,15 @@ export async function spawnServices(
     let log = '';
     const keep = (d: Buffer): void => {
       log += d.toString();
-      if (name === 'api' && log.length > 2 * API_LOG_TAIL) log = log.slice(-API_LOG_TAIL);
+      if ((name === 'api' || options.logFile) && log.length > 2 * API_LOG_TAIL) log = log.slice(-API_LOG_TAIL);
     };
     child.stderr!.on('data', keep);
     child.stdout!.on('data', keep);
+    if (options.logFile) {
+      const file = createWriteStream(options.logFile(name), { flags: 'a' });
+      child.stderr!.pipe(file);
+      child.stdout!.pipe(file);
+    }
     return { name, child, log: () => log };
   });
   const deadline = Date.now() + 60_000;
