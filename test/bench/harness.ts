@@ -65,18 +65,22 @@ const API_LOG_TAIL = 1 << 16;
  * Starts `tally worker` and `tally bridge` (and `tally api` when named; it needs HTTP_PORT,
  * ADMIN_TOKEN and WEBHOOK_SECRET in `env`) from dist/ and resolves once each has logged
  * that it started. `cpuProfDir`: each writes a V8 .cpuprofile there when it exits;
- * `envFor`: variables for one service only; `logFile`: where each one's output is appended too.
+ * `envFor`: variables for one service only; `logFile`: where each one's output is appended too
+ * (the log kept in memory is then a bounded tail); `startTimeoutMs`: 60 s unless told.
  */
 export async function spawnServices(
   env: NodeJS.ProcessEnv,
-  options: { cpuProfDir?: string; names?: readonly ServiceName[]; envFor?: Partial<Record<ServiceName, Record<string, string>>>; logFile?: (name: ServiceName) => string } = {},
+  options: { cpuProfDir?: string; names?: readonly ServiceName[]; envFor?: Partial<Record<ServiceName, Record<string, string>>>; logFile?: (name: ServiceName) => string; startTimeoutMs?: number } = {},
 ): Promise<ServiceProcess[]> {
   const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
   const procs = (options.names ?? ['worker', 'bridge']).map((name) => {
     const child = spawn(process.execPath, [...prof, join(ROOT, 'dist/services/cli/main.js'), name], { env: { ...env, ...options.envFor?.[name] }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
+    let started = false;
     const keep = (d: Buffer): void => {
+      const tail = started ? '' : log.slice(-200); // a line may arrive in two chunks
       log += d.toString();
+      started ||= (tail + d.toString()).includes(STARTED[name]);
       if ((name === 'api' || options.logFile) && log.length > 2 * API_LOG_TAIL) log = log.slice(-API_LOG_TAIL);
     };
     child.stderr!.on('data', keep);
@@ -86,16 +90,16 @@ export async function spawnServices(
       child.stderr!.pipe(file);
       child.stdout!.pipe(file);
     }
-    return { name, child, log: () => log };
+    return { name, child, log: () => log, started: () => started };
   });
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   for (const p of procs) {
-    while (!p.log().includes(STARTED[p.name])) {
+    while (!p.started()) {
       if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`${p.name} did not start:\n${p.log().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  return procs;
+  return procs.map(({ started: _, ...p }) => p);
 }
 
 /** SIGTERM, then wait: a clean exit is what writes the CPU profile and the worker's final counters. Exit codes by name. */

@@ -14,7 +14,7 @@ import { findPlan } from '../../shared/domain/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { redisConnection } from '../../shared/queue/index.js';
 import { freePort } from '../../shared/runtime/index.js';
-import { connectMongo, verifyLedger } from '../../shared/store/index.js';
+import { COLLECTIONS, connectMongo, verifyLedger } from '../../shared/store/index.js';
 import { accountReader, waitSettled } from '../bench/endToEnd.js';
 import { benchEnv, startBenchServers } from '../bench/harness.js';
 import { apiLoad, newLedger, payVeterans, type ApiTarget } from './apiLoad.js';
@@ -72,6 +72,9 @@ export interface ChaosResult {
     crashes: Crash[];
     exit_codes: Record<string, number | null>;
     settle_seconds: number;
+    /** Ladder ticks recorded, and tier transitions they wrote. */
+    ticks: number;
+    tier_transitions: number;
     data_dir: string;
   };
   ok: boolean;
@@ -148,10 +151,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
     const result = await check({ bus, db: mongo.db, config, ledger, reader, env, log });
     crashes = [...cluster.crashes];
+    const ticks = await mongo.db.collection(COLLECTIONS.ticks).countDocuments();
+    const tierTransitions = await mongo.db.collection(COLLECTIONS.tierTransitions).countDocuments();
     const exitCodes = await cluster.stopAll();
     const faultsByKind: Record<string, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0]));
     for (const f of faultLog) faultsByKind[f.kind] = (faultsByKind[f.kind] ?? 0) + 1;
-    const cleanStop = Object.values(exitCodes).every((c) => c === 0);
+    const cleanStop = Object.values(exitCodes).every((c) => c === 0) && faultLog.every((f) => !f.detail.startsWith('FAILED'));
     const ok = result.lost === 0 && result.double_charged === 0 && result.phantom_charged === 0 && result.balances_wrong === 0 && result.ledger_mismatch === 0
       && result.dead_letters_wrong === 0 && crashes.length === 0 && cleanStop;
     return {
@@ -161,7 +166,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       detail: {
         date: new Date().toISOString(), machine: `${cpus().length} cores ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
         load_avg_start: loadStart, load_avg_end: loadavg().map((x) => Math.round(x * 100) / 100), check: result, producer, fuzz: producer.fuzz,
-        api: ledger.statuses, credits: ledger.credits.size, purchases: ledger.debits.size, fault_log: faultLog, crashes, exit_codes: exitCodes, settle_seconds: settleSeconds, data_dir: bench.dataDir,
+        api: ledger.statuses, credits: ledger.credits.size, purchases: ledger.debits.size, fault_log: faultLog, crashes, exit_codes: exitCodes, settle_seconds: settleSeconds, ticks, tier_transitions: tierTransitions, data_dir: bench.dataDir,
       },
       ok,
     };

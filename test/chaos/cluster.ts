@@ -29,6 +29,10 @@ export class Cluster {
   readonly crashes: Crash[] = [];
   private closing = false;
   private starts = 0;
+  /** Should the run itself die, its services go with it. */
+  private readonly onExit = (): void => {
+    for (const p of this.procs.values()) p.child.kill('SIGKILL');
+  };
 
   constructor(
     readonly servers: Embedded,
@@ -39,6 +43,7 @@ export class Cluster {
   ) {}
 
   async startAll(): Promise<void> {
+    process.on('exit', this.onExit);
     for (const slot of SLOTS) await this.start(slot);
   }
 
@@ -46,7 +51,7 @@ export class Cluster {
   async start(slot: Slot): Promise<void> {
     const kind = kindOf(slot);
     const n = this.starts++;
-    const [proc] = await spawnServices(this.env, { names: [kind], envFor: this.envFor, logFile: () => join(this.logDir, `${slot}.${n}.log`) });
+    const [proc] = await spawnServices(this.env, { names: [kind], envFor: this.envFor, logFile: () => join(this.logDir, `${slot}.${n}.log`), startTimeoutMs: 900_000 });
     this.procs.set(slot, proc!);
     proc!.child.once('exit', (code, signal) => {
       if (this.expected.has(proc!) || this.closing) return;
@@ -91,6 +96,7 @@ export class Cluster {
       }
       return [slot, proc.child.exitCode] as const;
     }));
+    process.removeListener('exit', this.onExit);
     return Object.fromEntries(codes);
   }
 

@@ -110,7 +110,7 @@ export async function runFaults(plan: { kind: FaultKind; t: number }[], c: Fault
     if (stop()) break;
     const at = Date.now();
     log(`fault ${done.length + 1}/${plan.length}: ${kind} at ${new Date(at).toISOString()} (t+${Math.round((at - started) / 100) / 10} s)`);
-    const detail = await inject(kind, c);
+    const detail = await inject(kind, c).catch((err: Error) => `FAILED: ${err.message.slice(0, 2000)}`);
     const seconds = Math.round((Date.now() - at) / 100) / 10;
     done.push({ kind, at: new Date(at).toISOString(), t: Math.round((at - started) / 100) / 10, detail, seconds });
     log(`fault ${kind} done in ${seconds} s: ${detail}`);
