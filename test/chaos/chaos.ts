@@ -21,7 +21,7 @@ import { apiLoad, newLedger, payVeterans, type ApiTarget } from './apiLoad.js';
 import { check, type CheckResult } from './checker.js';
 import { Cluster, type Crash } from './cluster.js';
 import { FAULT_KINDS, runFaults, schedule, type FaultKind, type FaultRecord } from './faults.js';
-import { fuzzInputs } from './fuzz.js';
+import { FLOOR_ACCOUNTS, floorRecords, fuzzInputs } from './fuzz.js';
 import { produce, type ProducerReport } from './producer.js';
 
 export interface ChaosOptions {
@@ -120,6 +120,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const veterans = Math.max(1, Math.floor(o.accounts / 100));
     await payVeterans(target, ledger, o.accounts, veterans, o.seed);
     log(`${veterans} veteran accounts paid 10-40 days ago`);
+    for (const r of floorRecords(Date.now())) await bus.js.publish(r.subject, r.payload);
+    await waitSettled(bus, accountReader(redis, mongo.db, config), 600_000);
+    log(`${FLOOR_ACCOUNTS} accounts charged INT64_MAX: any further charge to them is refused as amount_out_of_range`);
 
     const seconds = o.minutes * 60;
     const fuzzCount = o.fuzz ?? 10_000;

@@ -3,9 +3,10 @@
  * records (wrong types, huge numbers, unicode, deep nesting, wrong subjects, CloudEvents
  * variants). Every one kept is one the pipeline must dead-letter: a candidate is kept only
  * when the domain core's validator refuses it with the same code now and three hours from
- * now (no input near a time boundary), or when its charge alone is beyond Int64, which the
- * shard owner refuses as `amount_out_of_range` whatever the balance. Seeded: same seed, same
- * inputs (up to the timestamps, which follow `now`).
+ * now (no input near a time boundary), or when it is a valid charge to one of the
+ * `FLOOR_ACCOUNTS`, which the run brings to the bottom of Int64 before the stream starts
+ * (`floorRecords`), so the shard owner refuses it as `amount_out_of_range`. Seeded: same
+ * seed, same inputs (up to the timestamps, which follow `now`).
  */
 import { INT64_MAX, priceRecord, validateRecord, type Ladder, type PriceBook } from '../../shared/domain/index.js';
 import { mulberry32 } from '../../services/cli/load/generate.js';
@@ -27,8 +28,17 @@ export interface FuzzOptions {
 
 const HOUR_MS = 3_600_000;
 const utf8 = new TextEncoder();
-/** Larger than any charge a balance can take in one step: -charge no longer fits Int64. */
-const BEYOND = INT64_MAX + 1n;
+/** Accounts charged INT64_MAX before the stream: any further charge takes them out of Int64. */
+export const FLOOR_ACCOUNTS = 10;
+const floorAccount = (k: number): string => `floor-${k}`;
+
+/** The records that bring the floor accounts down, published and settled before anything else. */
+export function floorRecords(now: number): { subject: string; payload: string }[] {
+  return Array.from({ length: FLOOR_ACCOUNTS }, (_, k) => ({
+    subject: `usage.${floorAccount(k)}`,
+    payload: JSON.stringify({ id: `floor-${k}`, account_id: floorAccount(k), kind: 'other', quantity: 1, cost_micros: String(INT64_MAX), occurred_at: new Date(now).toISOString() }),
+  }));
+}
 
 type Rand = () => number;
 
@@ -50,7 +60,7 @@ function candidate(rand: Rand, n: number, now: number): FuzzInput {
   const base: Record<string, unknown> = {
     id: `fz-${n}`, account_id: account, kind: 'llm_token', quantity: 1 + int(5000), applies_to: 'llm', occurred_at: new Date(now - int(3_600_000)).toISOString(),
   };
-  const text = (doc: unknown, subject = `usage.${account}`, family = 'mutation'): FuzzInput => ({ subject, payload: utf8.encode(JSON.stringify(doc)), family });
+  const text = (doc: unknown, subject: string | undefined, family: string): FuzzInput => ({ subject: subject ?? `usage.${account}`, payload: utf8.encode(JSON.stringify(doc)), family });
   switch (int(9)) {
     case 0: {
       const bytes = new Uint8Array(int(600));
@@ -64,8 +74,12 @@ function candidate(rand: Rand, n: number, now: number): FuzzInput {
     case 2:
       return text({ ...base, [pick(FIELDS)]: pick(WEIRD_VALUES) }, undefined, 'wrong_type');
     case 3: {
+      if (rand() < 0.3) {
+        const acct = floorAccount(int(FLOOR_ACCOUNTS));
+        return text({ ...base, account_id: acct, ...pick<Record<string, unknown>>([{ cost_micros: 1 + int(1e9) }, { quantity: 1 + int(1e6) }, { kind: 'vm_hour', applies_to: 'vm', quantity: 1 }]) }, `usage.${acct}`, 'out_of_range');
+      }
       const huge = pick([
-        { quantity: Number(`1e${16 + int(300)}`) }, { quantity: '1'.repeat(30) }, { cost_micros: `${BEYOND + BigInt(int(1000))}` },
+        { quantity: Number(`1e${16 + int(300)}`) }, { quantity: '1'.repeat(30) }, { cost_micros: `${INT64_MAX + 1n + BigInt(int(1000))}` },
         { cost_micros: Number(`1e${19 + int(50)}`) }, { kind: 'hero_os_hour', applies_to: 'hero_os_hourly', quantity: 10 ** (12 + int(10)) },
         { kind: 'vm_hour', applies_to: 'vm', quantity: 10 ** (14 + int(8)) }, { quantity: 1e6 * (1 + int(9)) + 0.0000001 },
       ]);
@@ -107,11 +121,11 @@ function candidate(rand: Rand, n: number, now: number): FuzzInput {
   }
 }
 
-/** What the pipeline must answer for `input`: a dead-letter code, or null when it would be charged (not a bad input). */
+/** What the pipeline must answer for `input` once the floor accounts are down: a dead-letter code, or null when it would be charged (not a bad input). */
 export function expectedDeadLetter(input: Pick<FuzzInput, 'subject' | 'payload'>, now: number, o: Omit<FuzzOptions, 'seed' | 'now'>): string | null {
   const v = validateRecord(input, { now, lateArrivalDays: o.lateArrivalDays, priceBook: o.priceBook });
   if (!v.ok) return v.code;
-  return priceRecord(v.record, null, o.priceBook, o.ladder).chargeMicros > BEYOND ? 'amount_out_of_range' : null;
+  return v.record.accountId.startsWith('floor-') && priceRecord(v.record, null, o.priceBook, o.ladder).chargeMicros > 0n ? 'amount_out_of_range' : null;
 }
 
 /** `count` bad inputs, each dead-lettered with the same code whenever it is sent within three hours of `now`. */
