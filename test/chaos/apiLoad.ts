@@ -74,7 +74,7 @@ export async function pay(agent: Agent, target: ApiTarget, ledger: ApiLedger, pa
 async function buy(agent: Agent, target: ApiTarget, ledger: ApiLedger, account: string, price: bigint): Promise<boolean> {
   const call: HttpCall = { method: 'POST', path: `/v1/accounts/${account}/plan`, body: '{"plan_id":"basic"}', headers: { authorization: `Bearer ${target.adminToken}` } };
   const { status, body, retried } = await untilAnswered(agent, target, call, ledger, 'purchase');
-  const code = (body as { code?: string } | null)?.code;
+  const code = (body as { error?: { code?: string } } | null)?.error?.code; // errors answer {"error": {"code", "message"}}
   if (status === 201 || status === 202 || (retried && status === 409 && code === 'plan_active')) {
     ledger.debits.set(account, price);
     return true;

@@ -80,10 +80,18 @@ export interface ChaosResult {
   ok: boolean;
 }
 
-/** The service settings of the run: short leases, ack wait and duplicate window, so faults bite within seconds. */
+/**
+ * The service settings of the run: short leases and duplicate window, so faults bite within
+ * seconds. The bridges hold at most 10,000 messages each and JetStream's ack wait is 30 s:
+ * every message held gets a `+WPI` heartbeat each third of the ack wait, so 200k held
+ * messages with an 8 s ack wait cost ~75k heartbeats a second, more than a starved 2-core
+ * machine sends in time; JetStream then redelivers what is merely waiting (68k redeliveries
+ * and ~120 records/s in a first 1M run under a load average of 20).
+ */
 export const CHAOS_ENV = {
   WORKER_LEASE_TTL_MS: '4000',
-  NATS_ACK_WAIT_MS: '8000',
+  NATS_ACK_WAIT_MS: '30000',
+  BRIDGE_MAX_IN_FLIGHT: '10000',
   NATS_DUPLICATE_WINDOW_MS: '10000',
   PROJECTION_FLUSH_MS: '5000',
   LADDER_TICK_INTERVAL_MS: '5000',
