@@ -110,6 +110,7 @@ export async function produce(o: ProducerOptions): Promise<ProducerReport> {
     if (wait > 5) await new Promise((r) => setTimeout(r, wait));
     while (late.length > 0 && late[0]!.at <= Date.now()) await send(late.shift()!.m);
     let m: Message;
+    let fuzz = false;
     if (sent >= nextFuzz && report.fuzz < o.fuzzCount) {
       const f = o.fuzz.next();
       if (f.done) {
@@ -118,6 +119,7 @@ export async function produce(o: ProducerOptions): Promise<ProducerReport> {
       }
       nextFuzz += fuzzEvery;
       report.fuzz++;
+      fuzz = true;
       m = { subject: f.value.subject, payload: f.value.payload, msgId: `f-${report.fuzz}` };
     } else {
       const next = lines.next();
@@ -127,7 +129,9 @@ export async function produce(o: ProducerOptions): Promise<ProducerReport> {
     }
     sent++;
     await send(m);
-    const roll = rand();
+    // Fuzz inputs go once each: two copies of one refused record are one refusal, and which
+    // copy the owner refuses depends on the order it meets them.
+    const roll = fuzz ? 1 : rand();
     const r1 = o.resendSameId ?? 0.02;
     const r2 = r1 + (o.resendNoId ?? 0.01);
     const r3 = r2 + (o.resendLate ?? 0.005);

@@ -16,7 +16,7 @@ const log = (line: string): void => {
 describe('chaos', () => {
   it('20k records through every fault kind: nothing lost, nothing charged twice, every balance exact', async () => {
     // Shorter leases, ack wait and duplicate window than `npm run chaos`, so the ten faults fit in a CI minute.
-    const env = { WORKER_LEASE_TTL_MS: '2000', NATS_ACK_WAIT_MS: '6000', NATS_DUPLICATE_WINDOW_MS: '5000' };
+    const env = { WORKER_LEASE_TTL_MS: '2000', NATS_ACK_WAIT_MS: '4000', NATS_DUPLICATE_WINDOW_MS: '5000', BRIDGE_MAX_IN_FLIGHT: '100000' };
     const r = await runChaos({ records: 20_000, accounts: 1000, seed: 7, minutes: 0.75, fuzz: 2000, payments: 60, env, log });
     expect(r.detail.check.examples).toEqual([]);
     expect(r.detail.crashes).toEqual([]);
