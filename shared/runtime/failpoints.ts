@@ -20,6 +20,23 @@ export function failpoint(name: string): void {
   process.kill(process.pid, 'SIGKILL');
 }
 
+/**
+ * A failpoint that plants a defect instead of a crash: true once, the N-th time the code
+ * passes `name` (`TALLY_FAILPOINTS=worker.skip-dedup=N`), false every other time and
+ * whenever it is not armed. The chaos run's checker must catch what it plants.
+ */
+export function failpointTrips(name: string): boolean {
+  const left = armed.get(name);
+  if (left === undefined) return false;
+  if (left > 1) {
+    armed.set(name, left - 1);
+    return false;
+  }
+  armed.delete(name);
+  process.stderr.write(`failpoint ${name}: tripped\n`);
+  return true;
+}
+
 const hooks = new Map<string, () => Promise<void>>();
 
 /**

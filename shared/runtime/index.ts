@@ -11,7 +11,7 @@ export { EmbeddedError } from './errors.js';
 export type { EmbeddedErrorCode } from './errors.js';
 export { freePort, listenerUrl } from './freePort.js';
 export type { ServerName } from './serverProcess.js';
-export { failpoint, failpointAsync, onFailpoint } from './failpoints.js';
+export { failpoint, failpointAsync, failpointTrips, onFailpoint } from './failpoints.js';
 export {
   metricsRegistry,
   metricsText,

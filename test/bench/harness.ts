@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +49,7 @@ export function benchEnv(servers: Embedded, db: string, shards?: number, extra: 
   };
 }
 
-export type ServiceName = 'worker' | 'bridge' | 'api';
+export type ServiceName = 'worker' | 'bridge' | 'api' | 'scheduler';
 
 export interface ServiceProcess {
   name: ServiceName;
@@ -59,44 +59,54 @@ export interface ServiceProcess {
 }
 
 /** The line each service logs once it is up. */
-const STARTED: Record<ServiceName, string> = { worker: '"worker started"', bridge: '"bridge started"', api: '"api listening"' };
+const STARTED: Record<ServiceName, string> = { worker: '"worker started"', bridge: '"bridge started"', api: '"api listening"', scheduler: '"scheduler started"' };
 const API_LOG_TAIL = 1 << 16;
 
 /**
  * Starts `tally worker` and `tally bridge` (and `tally api` when named; it needs HTTP_PORT,
  * ADMIN_TOKEN and WEBHOOK_SECRET in `env`) from dist/ and resolves once each has logged
  * that it started. `cpuProfDir`: each writes a V8 .cpuprofile there when it exits;
- * `envFor`: variables for one service only.
+ * `envFor`: variables for one service only; `logFile`: where each one's output is appended too
+ * (the log kept in memory is then a bounded tail); `startTimeoutMs`: 60 s unless told.
  */
 export async function spawnServices(
   env: NodeJS.ProcessEnv,
-  options: { cpuProfDir?: string; names?: readonly ServiceName[]; envFor?: Partial<Record<ServiceName, Record<string, string>>> } = {},
+  options: { cpuProfDir?: string; names?: readonly ServiceName[]; envFor?: Partial<Record<ServiceName, Record<string, string>>>; logFile?: (name: ServiceName) => string; startTimeoutMs?: number } = {},
 ): Promise<ServiceProcess[]> {
   const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
+  // BENCH_LOG_DIR: every line each service writes, kept in DIR/<name>-<n>.log.
   const logDir = process.env['BENCH_LOG_DIR'];
+  let n = 0;
+  const logFile = options.logFile ?? (logDir ? (name: ServiceName) => join(logDir, `${name}-${n++}.log`) : undefined);
   const procs = (options.names ?? ['worker', 'bridge']).map((name) => {
     // BENCH_NODE_ARGS_WORKER="--trace-gc" (and _BRIDGE, _API): V8 flags for one service, to look inside it.
     const nodeArgs = (process.env[`BENCH_NODE_ARGS_${name.toUpperCase()}`] ?? '').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...prof, ...nodeArgs, join(ROOT, 'dist/services/cli/main.js'), name], { env: { ...env, ...options.envFor?.[name] }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
+    let started = false;
     const keep = (d: Buffer): void => {
-      // BENCH_LOG_DIR: every line each service writes, kept in DIR/<name>-<pid>.log.
-      if (logDir) appendFileSync(join(logDir, `${name}-${child.pid}.log`), d);
+      const tail = started ? '' : log.slice(-200); // a line may arrive in two chunks
       log += d.toString();
-      if (name === 'api' && log.length > 2 * API_LOG_TAIL) log = log.slice(-API_LOG_TAIL);
+      started ||= (tail + d.toString()).includes(STARTED[name]);
+      if ((name === 'api' || logFile) && log.length > 2 * API_LOG_TAIL) log = log.slice(-API_LOG_TAIL);
     };
     child.stderr!.on('data', keep);
     child.stdout!.on('data', keep);
-    return { name, child, log: () => log };
+    if (logFile) {
+      const file = createWriteStream(logFile(name), { flags: 'a' });
+      child.stderr!.pipe(file);
+      child.stdout!.pipe(file);
+    }
+    return { name, child, log: () => log, started: () => started };
   });
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   for (const p of procs) {
-    while (!p.log().includes(STARTED[p.name])) {
+    while (!p.started()) {
       if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`${p.name} did not start:\n${p.log().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  return procs;
+  return procs.map(({ started: _, ...p }) => p);
 }
 
 /** SIGTERM, then wait: a clean exit is what writes the CPU profile and the worker's final counters. Exit codes by name. */

@@ -40,7 +40,8 @@ export interface LoadResult {
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
-function send(agent: Agent, base: URL, call: HttpCall): Promise<{ status: number; text: string }> {
+/** One request on `agent`; rejects when no answer came (refused, reset). */
+export function send(agent: Agent, base: URL, call: HttpCall): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const body = call.body ?? '';
     const req = httpRequest(
