@@ -9,7 +9,7 @@ export { ensureIndexes } from './indexes.js';
 export type { IndexPlan } from './indexes.js';
 export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, AccountDoc, BillingEventType, EventDoc, HorizonManifestDoc } from './collections.js';
 export { InvalidCursorError } from './errors.js';
-export { appendShardLog, deltasOf, horizonKeys, packDeltas, packRecords, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
+export { appendShardLog, deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
 export type { HorizonBatch, LoadShardOptions, LogTotals, ShardSnapshot } from './shardLog.js';
 export { findHorizonSnapshot, pruneHorizonSnapshots, readHorizonChunks, writeHorizonSnapshot } from './snapshots.js';
 export type { HorizonSnapshotWrite } from './snapshots.js';

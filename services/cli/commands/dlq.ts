@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { cliContext, endpointsFor, openAccounts } from '../context.js';
+import { cliContext, endpointsFor, withAccounts } from '../context.js';
 
 // Loaded by the actions that use them (see services/cli/main.ts).
 const bus = () => import('../../../shared/bus/index.js');
@@ -72,28 +72,28 @@ export function registerDlqCommands(program: Command): void {
     .option('--timeout <ms>', 'how long to wait for each job\'s shard owner', positive, 60_000)
     .action(async (o: FilterOptions & { dryRun?: boolean; timeout: number }) => {
       const filter = await filterOf(o);
-      const { config, logger } = await cliContext('tally-dlq-redrive');
-      const [{ connectBus }, { ShardQueues, redisConnection }, { redrive, reportJson }] = await Promise.all([
-        bus(), import('../../../shared/queue/index.js'), redriveModule(),
-      ]);
-      const endpoints = await endpointsFor(config);
-      const nats = await connectBus(endpoints.natsUrl, 'tally-dlq-redrive');
-      const opened = await openAccounts(config);
-      const redis = redisConnection(endpoints.redisUrl);
-      redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-      const queues = new ShardQueues(redis, config.shards, logger);
-      try {
-        const report = await redrive(
-          { priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, jobTimeoutMs: o.timeout },
-          { bus: nats, db: opened.db, queues, logger, firstPaidAt: async (id) => (await opened.accounts.account(id))?.first_paid_at?.getTime() ?? null },
-          { filter, dryRun: o.dryRun === true, by: 'cli', ...(o.limit !== undefined ? { limit: o.limit } : {}) },
-        );
-        out(JSON.stringify(reportJson(report)));
-      } finally {
-        await queues.close();
-        redis.disconnect();
-        await opened.close();
-        await nats.close();
-      }
+      await withAccounts('tally-dlq-redrive', async (opened, config) => {
+        const { logger } = await cliContext('tally-dlq-redrive');
+        const [{ connectBus }, { ShardQueues, redisConnection }, { redrive, reportJson }] = await Promise.all([
+          bus(), import('../../../shared/queue/index.js'), redriveModule(),
+        ]);
+        const endpoints = await endpointsFor(config);
+        const nats = await connectBus(endpoints.natsUrl, 'tally-dlq-redrive');
+        const redis = redisConnection(endpoints.redisUrl);
+        redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+        const queues = new ShardQueues(redis, config.shards, logger);
+        try {
+          const report = await redrive(
+            { priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, jobTimeoutMs: o.timeout },
+            { bus: nats, db: opened.db, queues, logger, firstPaidAt: async (id) => (await opened.accounts.account(id))?.first_paid_at?.getTime() ?? null },
+            { filter, dryRun: o.dryRun === true, by: 'cli', ...(o.limit !== undefined ? { limit: o.limit } : {}) },
+          );
+          out(JSON.stringify(reportJson(report)));
+        } finally {
+          await queues.close();
+          redis.disconnect();
+          await nats.close();
+        }
+      });
     });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../shared/config/index.js';
-import { COLLECTIONS } from '../../../shared/store/index.js';
+import { COLLECTIONS } from '../../../shared/store/internal.js';
 import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
 import { childEnv, spawnTally, waitFor, type TallyProcess } from '../../support/processes.js';
 import { runRedrive, WITHOUT_LLM_PRICE } from '../../support/redrive.js';
