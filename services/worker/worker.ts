@@ -59,7 +59,9 @@ export class ShardWorkerService {
   private flushTimer: NodeJS.Timeout | null = null;
   private balancing: Promise<void> | null = null;
   private flushing: Promise<void> | null = null;
-  private idleCheckedAt = Date.now();
+  private idleCheckedAt: number;
+  /** The injected clock (tests), else the wall clock: every instant and duration here reads it. */
+  private readonly now: () => number;
   private stopped = false;
   readonly id = `worker-${randomUUID().slice(0, 8)}`;
   /** Records charged and duplicates seen by this process's shard owners. */
@@ -70,6 +72,8 @@ export class ShardWorkerService {
   private readonly readModel: AccountReadModel;
 
   constructor(private readonly config: WorkerConfig, private readonly deps: WorkerDeps) {
+    this.now = deps.clock ?? Date.now;
+    this.idleCheckedAt = this.now();
     this.leases = new Leases(deps.redis, config.namespace, this.id, config.leaseTtlMs);
     this.readModel = new AccountReadModel(deps.redis, config.namespace, config.shards);
   }
@@ -117,7 +121,7 @@ export class ShardWorkerService {
   }
 
   private async balanceOnce(): Promise<void> {
-    const live = await this.leases.heartbeat((this.deps.clock ?? Date.now)());
+    const live = await this.leases.heartbeat(this.now());
     await this.renewAll();
     const target = Math.ceil(this.config.shards / live);
     await this.releaseShards([...this.held.keys()].slice(target));
@@ -168,7 +172,7 @@ export class ShardWorkerService {
     const id = job.id ?? 'unknown';
     switch (data.type) {
       case 'usage': {
-        const started = Date.now();
+        const started = this.now();
         const result = await owner.processUsage(data.records, id);
         observeUsageBatch(data.records.map((r) => r[7]), result, started);
         this.counters.charged += result.charged;
@@ -201,7 +205,7 @@ export class ShardWorkerService {
   }
 
   private async flushOwners(owners: ShardOwner[], final: boolean): Promise<void> {
-    const now = (this.deps.clock ?? Date.now)();
+    const now = this.now();
     if (!final && owners.length > 0 && now - this.idleCheckedAt >= IDLE_CHECK_MS) {
       this.idleCheckedAt = now;
       for (const owner of owners) {
@@ -216,7 +220,7 @@ export class ShardWorkerService {
       const p = owner.takeWrite();
       if (!p) continue;
       let failure: unknown = null;
-      const started = Date.now();
+      const started = this.now();
       try {
         await owner.storeWrite(p);
         if (p.write) snapshots++;
@@ -224,11 +228,11 @@ export class ShardWorkerService {
         failure = err;
         this.deps.logger.error({ err, shard: owner.shard }, 'projection snapshot not written');
       }
-      const writeMs = Date.now() - started;
+      const writeMs = this.now() - started;
       await owner.afterWrite(p, failure, final).catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'checkpoint failed'));
       if (p.write) this.deps.logger.debug({ shard: owner.shard, seq: p.write.seq, accounts: p.write.count, chunks: p.write.chunks.length, writeMs, final }, 'projections flushed');
     }
-    if (snapshots > 0) this.deps.logger.debug({ snapshots, ms: (this.deps.clock ?? Date.now)() - now, final }, 'projection flush done');
+    if (snapshots > 0) this.deps.logger.debug({ snapshots, ms: this.now() - now, final }, 'projection flush done');
   }
 
   private addWrites(owner: ShardOwner): void {
@@ -257,12 +261,12 @@ export class ShardWorkerService {
     const held = shards.map((s) => this.held.get(s)).filter((h): h is Held => h !== undefined);
     if (held.length === 0) return;
     const log = this.deps.logger;
-    const started = Date.now();
+    const started = this.now();
     await Promise.all(held.map((h) => h.consumer.close().catch((err) => log.warn({ err, shard: h.owner.shard }, 'consumer close failed'))));
     for (const h of held) await h.owner.catchUp().catch((err) => log.error({ err, shard: h.owner.shard }, 'catch-up failed'));
     while (this.flushing) await this.flushing;
     await this.flushOwners(held.map((h) => h.owner), true);
-    log.info({ shards: held.map((h) => h.owner.shard), ms: Date.now() - started }, 'shards released');
+    log.info({ shards: held.map((h) => h.owner.shard), ms: this.now() - started }, 'shards released');
     for (const h of held) {
       this.held.delete(h.owner.shard);
       this.leased.delete(h.owner.shard);
