@@ -1,7 +1,7 @@
 /**
  * Re-drive of dead letters (issue 20), the pure part: what a dead letter becomes under the
  * current configuration, whether a record may be sent again, and the run's report. No I/O;
- * the runner in shared/redrive does the reading, the claims and the sending.
+ * the runner in shared/app/redrive does the reading, the claims and the sending.
  */
 import { recordKey, validateRecord } from './record.js';
 import type { PriceBook, UsageRecord } from './types.js';

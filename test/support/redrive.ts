@@ -3,7 +3,7 @@ import type { Config } from '../../shared/config/index.js';
 import type { DeadLetterFilter } from '../../shared/bus/index.js';
 import type { RedriveReport } from '../../shared/domain/index.js';
 import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
-import { redrive } from '../../shared/redrive/index.js';
+import { redrive } from '../../shared/app/redrive/index.js';
 import { readAccount } from '../../shared/store/index.js';
 import { shardOf } from '../../shared/queue/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { countDeadLetters, pageDeadLetters, type Bus } from '../../../shared/bus/index.js';
-import { parseDeadLetterFilter, redrive, reportJson, type FilterInput, type RedriveConfig } from '../../../shared/redrive/index.js';
+import { parseDeadLetterFilter, redrive, reportJson, type FilterInput, type RedriveConfig } from '../../../shared/app/redrive/index.js';
 import { listRedriveRuns } from '../../../shared/store/index.js';
 import type { ApiContext } from '../context.js';
 import { deadLetterCountsQuery, deadLettersQuery, parseInput, redriveBody, ticksQuery } from '../schemas.js';

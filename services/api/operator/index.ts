@@ -11,7 +11,7 @@ import { OperatorData } from './data.js';
 import type { CacheVersion } from '../cache.js';
 import { RateSampler } from './rates.js';
 import { deadLetterRoutes } from './deadLetterRoutes.js';
-import type { RedriveConfig } from '../../../shared/redrive/index.js';
+import type { RedriveConfig } from '../../../shared/app/redrive/index.js';
 import { assetRoutes, dashboardRoutes, guardOperator, sessionRoutes } from './routes.js';
 
 /** What the operator surfaces need besides the API's own context. */

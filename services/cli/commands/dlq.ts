@@ -3,7 +3,7 @@ import { cliContext, endpointsFor, withAccounts } from '../context.js';
 
 // Loaded by the actions that use them (see services/cli/main.ts).
 const bus = () => import('../../../shared/bus/index.js');
-const redriveModule = () => import('../../../shared/redrive/index.js');
+const redriveModule = () => import('../../../shared/app/redrive/index.js');
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../../shared/domain/index.js';
-import { parseDeadLetterFilter } from '../../../shared/redrive/filter.js';
+import { parseDeadLetterFilter } from '../../../shared/app/redrive/filter.js';
 
 describe('parseDeadLetterFilter', () => {
   it('takes codes repeated or comma-separated, RFC 3339 instants and an account', () => {

@@ -1,5 +1,5 @@
-import type { DeadLetterFilter } from '../bus/index.js';
-import { ACCOUNT_ID_PATTERN, TallyError, isDeadLetterCode, parseRfc3339 } from '../domain/index.js';
+import type { DeadLetterFilter } from '../../bus/index.js';
+import { ACCOUNT_ID_PATTERN, TallyError, isDeadLetterCode, parseRfc3339 } from '../../domain/index.js';
 
 /** Filters as an operator types them (CLI options, HTTP query): codes, RFC 3339 instants, an account. */
 export interface FilterInput {

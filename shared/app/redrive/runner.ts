@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import { selectDeadLetters, type Bus, type DeadLetterFilter, type SelectedDeadLetter } from '../bus/index.js';
-import { RedriveTally, TallyError, decideSend, formatUsd, priceRecord, reassessDeadLetter, redriveKey, type Ladder, type PriceBook, type RedriveReport, type UsageRecord } from '../domain/index.js';
-import { waitForJob, type ShardQueues, type UsageBatchJob, type WireRecord } from '../queue/index.js';
-import { failpoint, redriven } from '../runtime/index.js';
+import { selectDeadLetters, type Bus, type DeadLetterFilter, type SelectedDeadLetter } from '../../bus/index.js';
+import { RedriveTally, TallyError, decideSend, formatUsd, priceRecord, reassessDeadLetter, redriveKey, type Ladder, type PriceBook, type RedriveReport, type UsageRecord } from '../../domain/index.js';
+import { waitForJob, type ShardQueues, type UsageBatchJob, type WireRecord } from '../../queue/index.js';
+import { failpoint, redriven } from '../../runtime/index.js';
 import {
   committedJobs, deltasOf, finishRedriveRun, forEachRecord, insertRedriveRun, markRedriveDone, readJobEntry, readRedriveHistory, recordRedriveSends, redriveSendId, shardLogId,
   type RedriveDoneDoc,
-} from '../store/index.js';
+} from '../../store/index.js';
 
 export interface RedriveConfig {
   priceBook: PriceBook;
