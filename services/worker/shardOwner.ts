@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { fromWire, type ShardJobResult, type WireRecord } from '../../shared/queue/index.js';
-import { expireAllocations, insertTierTransitions, listUnpublishedEvents, loadLedgerState, type FoldedEntry } from '../../shared/store/index.js';
+import { expireAllocations, insertTierTransitions, listUnpublishedEvents, unfoldedEntries, type FoldedEntry } from '../../shared/store/index.js';
 import type { AccountReadModel } from '../../shared/readModel/index.js';
 import { CommitProtocol, type CommitEffects, type Plan } from './commitProtocol.js';
 import { EventOutbox } from './eventOutbox.js';
@@ -134,7 +134,10 @@ export class ShardOwner {
    */
   async processTick(tickId: string, now: number, jobId: string): Promise<ShardJobResult> {
     const ladder = this.deps.pricing.ladder;
-    if (this.protocol.state) await this.sweep((await loadLedgerState(this.deps.db, this.shard)).unfolded);
+    // The owner's state knows every entry it folded: the sweep reads the ledger and the
+    // allocations, never the shard log (a scan of every shard's entries, growing with
+    // every record). An entry another owner folded since is found again at the commit.
+    if (this.protocol.state) await this.sweep(await unfoldedEntries(this.deps.db, this.shard, this.protocol.state.foldedIds));
     const state = this.protocol.state ?? (await this.open(), this.protocol.state);
     if (!state) throw new Error(`shard ${this.shard} failed to load`);
     await insertTierTransitions(this.deps.db, planTick(state.accountDocs(), tickId, now, ladder).transitions);

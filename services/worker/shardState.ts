@@ -207,6 +207,11 @@ export class ShardState {
     return this.records.expire(before);
   }
 
+  /** Every ledger entry this state has folded: what the tick's sweep leaves out, without reading the log. */
+  get foldedIds(): ReadonlySet<string> {
+    return this.folded;
+  }
+
   /** Whether a ledger entry was folded as refused (`amount_out_of_range`). */
   isRefusedFold(id: string): boolean {
     return this.refusedFolds.has(id);

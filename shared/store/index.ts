@@ -20,7 +20,7 @@ export { insertEvents, listEvents, listUnpublishedEvents, markEventsPublished } 
 export { sumShardLog, verifyLedger } from './audit.js';
 export type { LedgerTotals, Mismatch } from './audit.js';
 export type { AllocationDoc, AllocationStatus, TierTransitionDoc, TickDoc } from './collections.js';
-export { paymentEntryId, planEntryId, kycEntryId, insertLedgerEntry, readLedgerEntry, foldOfLedger, foldOfAllocation, loadLedgerState } from './ledger.js';
+export { paymentEntryId, planEntryId, kycEntryId, insertLedgerEntry, readLedgerEntry, foldOfLedger, foldOfAllocation, unfoldedEntries } from './ledger.js';
 export type { LedgerState } from './ledger.js';
 export { readAccountLedger, parseLedgerCursor } from './ledgerView.js';
 export type { LedgerLine, LedgerPage, LedgerCursor } from './ledgerView.js';

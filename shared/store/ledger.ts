@@ -56,19 +56,6 @@ export function addFolded(state: Pick<LedgerState, 'folded' | 'refusedFolds'>, f
   }
 }
 
-/**
- * Which API-written entries of the shard are folded, and which are not. An entry whose
- * writer died between its insert and its fold job (or whose job Redis lost) is in
- * `unfolded`; the owner folds those in its first step. Three scans (the tick's sweep; a
- * takeover reads the folds with the shard's totals, `loadShard`).
- */
-export async function loadLedgerState(db: Db, shard: number): Promise<LedgerState> {
-  const state = { folded: new Set<string>(), refusedFolds: new Set<string>() };
-  const logs = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, 'folds.0': { $exists: true } }, { projection: { 'folds.id': 1, 'folds.refused': 1 } });
-  for await (const entry of logs) addFolded(state, entry.folds);
-  return { ...state, unfolded: await unfoldedEntries(db, shard, state.folded) };
-}
-
 /** The shard's ledger entries and allocations that no log entry has folded (not in `folded`), oldest first. Two scans. */
 export async function unfoldedEntries(db: Db, shard: number, folded: ReadonlySet<string>): Promise<FoldedEntry[]> {
   const pending: { at: number; entry: FoldedEntry }[] = [];

@@ -101,9 +101,22 @@ describe('POST /v1/webhooks/payment', () => {
       api.stack.worker = await startWorker(api.config, api.servers, testLogger());
     }
 
-    // Nor does the owner change: the next ladder tick folds what is left unfolded.
+    // Nor does the owner change: the next ladder tick folds what is left unfolded, reading
+    // the ledger, never the shard log: the owner knows what it folded. (A tick that scanned
+    // the log, every shard's entries, slowed with every record charged: in a million-record
+    // chaos run, ticks every 5 s stalled the whole pipeline.)
+    await api.stack.worker.stop();
+    api.stack.worker = await startWorker(api.config, api.servers, testLogger(), { mongoOptions: { monitorCommands: true } });
+    // A first tick waits until every shard is loaded (a load reads the log, as it must).
+    expect((await call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { body: {} })).body.complete).toBe(true);
+    const reads: string[] = [];
+    api.stack.worker.mongo.client.on('commandStarted', (e) => {
+      if (e.commandName === 'find' || e.commandName === 'aggregate' || e.commandName === 'count') reads.push(String(e.command[e.commandName]));
+    });
     await insertOnly('p-crash-3', 'acct-crash', 2_000_000n);
     expect((await call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { body: {} })).body.complete).toBe(true);
+    expect(reads).toContain(COLLECTIONS.ledger);
+    expect(reads).not.toContain(COLLECTIONS.shardLog);
     expect((await call(api.stack.url, 'GET', '/v1/accounts/acct-crash')).body.balance_micros).toBe(7_000_000);
     expect((await verifyServed(api.config, api.servers, api.mongo.db)).mismatches).toEqual([]);
   });
