@@ -87,12 +87,16 @@ export interface ChaosResult {
  * every message held gets a `+WPI` heartbeat each third of the ack wait, so 200k held
  * messages with an 8 s ack wait cost ~75k heartbeats a second, more than a starved 2-core
  * machine sends in time; JetStream then redelivers what is merely waiting (68k redeliveries
- * and ~120 records/s in a first 1M run under a load average of 20).
+ * and ~120 records/s in a first 1M run under a load average of 20). A bridge lingers 1 s
+ * for a shard's batch: at 1,500 records a second over 16 shards and 2 bridges, 250 ms made
+ * jobs of ~8 records, one shard-log entry each (125k entries for a million records, which
+ * every takeover reads back); 1 s makes them ~4 times larger.
  */
 export const CHAOS_ENV = {
   WORKER_LEASE_TTL_MS: '4000',
   NATS_ACK_WAIT_MS: '30000',
   BRIDGE_MAX_IN_FLIGHT: '10000',
+  BRIDGE_LINGER_MS: '1000',
   NATS_DUPLICATE_WINDOW_MS: '10000',
   PROJECTION_FLUSH_MS: '5000',
   LADDER_TICK_INTERVAL_MS: '5000',
