@@ -5,8 +5,9 @@ import type { Config } from '../../shared/config/index.js';
 import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
 import { AccountReadModel, AccountReader } from '../../shared/readModel/index.js';
 import { listenerUrl, type Endpoints } from '../../shared/runtime/index.js';
-import { connectMongo } from '../../shared/store/index.js';
+import { connectMongo, sumShardLog } from '../../shared/store/index.js';
 import { buildApi } from './app.js';
+import { Cached, SCAN_COST_FACTOR, timedRead } from './cache.js';
 import { readinessChecks } from './operator/index.js';
 
 export interface RunningApi {
@@ -30,13 +31,16 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
   const queues = new ShardQueues(redis, config.shards, log);
   const accounts = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), mongo.db, config.shards, (id) => queues.shardOf(id));
   const lag = () => accounts.status();
+  // The log's sum (only while Redis lacks a shard's model) scans every entry: at most once
+  // per SCAN_COST_FACTOR x its own duration; the rest of the stats stays fresh.
+  const logTotals = new Cached({ ttlMs: config.statsCacheMs, costFactor: SCAN_COST_FACTOR }, () => timedRead('stats_log_sum', () => sumShardLog(mongo.db)));
   const app = buildApi(config, {
     db: mongo.db,
     queues,
     accounts,
     redis,
     logger,
-    stats: () => readPipelineStats(bus.jsm, mongo.db, lag),
+    stats: () => readPipelineStats(bus.jsm, () => logTotals.get(), lag),
     ready: () => readinessChecks({ db: mongo.db, redis, bus }),
     operator: {
       bus, redis, lowBalanceMicros: config.lowBalanceMicros, version: () => readSettledVersion(bus.jsm, lag),

@@ -1,7 +1,5 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { Db } from 'mongodb';
 import { BRIDGE_CONSUMER, DLQ_STREAM, USAGE_STREAM } from '../bus/index.js';
-import { sumShardLog } from '../store/index.js';
 
 /** The pipeline's counts (SPEC 13 `tally stats`, `GET /v1/stats`). */
 export interface PipelineStats {
@@ -40,16 +38,20 @@ export async function readPending(jsm: JetStreamManager, lag: ProjectionLagReade
   return { pending, unprojected };
 }
 
+/** The shard log's totals summed from the store (a scan of every entry: callers bound how often). */
+export type LogTotalsReader = () => Promise<{ charged: number; duplicates: number }>;
+
 /**
  * Reads the counts: no store read while every shard's read model is loaded (the owners
- * keep the log's totals in it); the shard log is summed only when Redis has lost a
- * model. `pending` and the totals come from one read of the model, so a `pending` of 0
- * guarantees the totals include every record it covered.
+ * keep the log's totals in it); the shard log is summed (`sumLog`) only when Redis has
+ * lost a model. `pending` and the totals come from one read of the model, so a `pending`
+ * of 0 guarantees the totals include every record it covered (a summed log means a shard
+ * without a model, so `pending` > 0: a caller may serve an older sum meanwhile).
  */
-export async function readPipelineStats(jsm: JetStreamManager, db: Db, lag: ProjectionLagReader): Promise<PipelineStats> {
+export async function readPipelineStats(jsm: JetStreamManager, sumLog: LogTotalsReader, lag: ProjectionLagReader): Promise<PipelineStats> {
   const { pending, unprojected, totals } = await readSettlement(jsm, lag);
   const [usage, dlq] = await Promise.all([jsm.streams.info(USAGE_STREAM), jsm.streams.info(DLQ_STREAM)]);
-  const { charged, duplicates } = totals ?? (await sumShardLog(db));
+  const { charged, duplicates } = totals ?? (await sumLog());
   return { received: usage.state.messages, charged, duplicates, dead: dlq.state.messages, pending, unprojected };
 }
 

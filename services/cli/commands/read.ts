@@ -37,7 +37,7 @@ export function registerReadCommands(program: Command): void {
     .option('--timeout <seconds>', 'with --wait: how long to wait', parseSeconds, 600)
     .action((opts: { wait?: boolean; timeout: number }) =>
       withAccounts('tally-stats', async (opened, config) => {
-        const [{ connectBus }, { readPending, readPipelineStats }] = await Promise.all([bus(), app()]);
+        const [{ connectBus }, { readPending, readPipelineStats }, { sumShardLog }] = await Promise.all([bus(), app(), store()]);
         const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-stats');
         const lag = () => opened.accounts.status();
         try {
@@ -53,7 +53,7 @@ export function registerReadCommands(program: Command): void {
               await new Promise((r) => setTimeout(r, 100));
             }
           }
-          out(JSON.stringify(await readPipelineStats(nats.jsm, opened.db, lag)));
+          out(JSON.stringify(await readPipelineStats(nats.jsm, () => sumShardLog(opened.db), lag)));
           if (!settled) process.stderr.write(`tally stats: not settled after ${opts.timeout} s\n`);
           process.exitCode = settled ? 0 : 1;
         } finally {

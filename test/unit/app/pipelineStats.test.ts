@@ -1,5 +1,4 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { readPipelineStats } from '../../../shared/app/index.js';
 
@@ -10,8 +9,10 @@ const jsm = (pending: number, ackPending: number) =>
     streams: { info: async (name: string) => ({ state: { messages: name === 'USAGE' ? 120 : 3 } }) },
   }) as unknown as JetStreamManager;
 
-/** A store that must not be read: every collection access fails the test. */
-const untouchable = { collection: () => { throw new Error('the store was read'); } } as unknown as Db;
+/** A log that must not be summed: reading it fails the test. */
+const untouchable = async (): Promise<never> => {
+  throw new Error('the store was read');
+};
 
 describe('readPipelineStats', () => {
   it('reads no store while every read model is loaded: the totals come from the models', async () => {
