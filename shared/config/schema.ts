@@ -10,6 +10,7 @@ import {
   type Plan,
   type PriceBook,
 } from '../domain/index.js';
+import { EngineUrlError, parseNatsServers, parseRedisUrl } from './engineUrls.js';
 
 const HOUR_MS = 3_600_000;
 const GIB = 2 ** 30;
@@ -27,6 +28,19 @@ const url = (schemes: readonly string[]) =>
     .string()
     .refine((v) => URL.canParse(v), 'must be a URL')
     .refine((v) => schemes.some((s) => v.startsWith(`${s}://`)), `must start with ${schemes.join(':// or ')}://`);
+
+/** A value one of the engine URL parsers accepts; its message names what is wrong. */
+const engineUrl = (parse: (value: string) => unknown) =>
+  z.string().superRefine((value, ctx) => {
+    try {
+      parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof EngineUrlError ? err.message : 'is not valid' });
+    }
+  });
+
+/** A file the process reads when it connects (credentials, keys, certificates). */
+const path = z.string().min(1);
 
 const json = <T>(name: string, parse: (value: unknown) => T) =>
   z.string().transform((raw, ctx): T => {
@@ -50,8 +64,18 @@ const json = <T>(name: string, parse: (value: unknown) => T) =>
  * environment's; each has its default here and in the README's config table.
  */
 export const envSchema = z.object({
-  NATS_URL: url(['nats', 'tls', 'ws', 'wss']).optional(),
-  REDIS_URL: url(['redis', 'rediss']).optional(),
+  /** One server or a comma-separated list (a cluster's seed servers); user:password@ or token@ in the URLs. */
+  NATS_URL: engineUrl(parseNatsServers).optional(),
+  NATS_CREDS: path.optional(),
+  NATS_NKEY_SEED: path.optional(),
+  NATS_TLS_CA: path.optional(),
+  NATS_TLS_CERT: path.optional(),
+  NATS_TLS_KEY: path.optional(),
+  /** `num_replicas` of every stream: 3 on a 3-node JetStream cluster. */
+  NATS_STREAM_REPLICAS: int(1, 5).default(1),
+  /** redis(s)://, redis(s)+sentinel://h1,h2/master[/db] or redis(s)+cluster://h1,h2 (shared/config/engineUrls.ts). */
+  REDIS_URL: engineUrl(parseRedisUrl).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   MONGO_URL: url(['mongodb', 'mongodb+srv']).optional(),
   MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1..63 of [A-Za-z0-9_-]').default('tally'),
   DATA_DIR: z.string().min(1).default('.tally'),
@@ -104,9 +128,22 @@ export const envSchema = z.object({
 
 export type LogFormat = z.output<typeof envSchema>['LOG_FORMAT'];
 
+/** NATS credentials and TLS material, as file paths read at connect time (shared/bus/connect.ts). */
+export interface NatsSecurityFiles {
+  credsFile?: string | undefined;
+  nkeySeedFile?: string | undefined;
+  tlsCaFile?: string | undefined;
+  tlsCertFile?: string | undefined;
+  tlsKeyFile?: string | undefined;
+}
+
 export interface Config {
   natsUrl: string | undefined;
+  natsSecurity: NatsSecurityFiles;
+  natsStreamReplicas: number;
   redisUrl: string | undefined;
+  /** Sent to the sentinels of a `redis+sentinel://` REDIS_URL (the URL's password is the master's). */
+  redisSentinelPassword: string | undefined;
   mongoUrl: string | undefined;
   mongoDb: string;
   dataDir: string;
@@ -162,7 +199,16 @@ export type Env = z.input<typeof envSchema>;
 export function toConfig(env: z.output<typeof envSchema>): Config {
   return {
     natsUrl: env.NATS_URL,
+    natsSecurity: {
+      credsFile: env.NATS_CREDS,
+      nkeySeedFile: env.NATS_NKEY_SEED,
+      tlsCaFile: env.NATS_TLS_CA,
+      tlsCertFile: env.NATS_TLS_CERT,
+      tlsKeyFile: env.NATS_TLS_KEY,
+    },
+    natsStreamReplicas: env.NATS_STREAM_REPLICAS,
     redisUrl: env.REDIS_URL,
+    redisSentinelPassword: env.REDIS_SENTINEL_PASSWORD,
     mongoUrl: env.MONGO_URL,
     mongoDb: env.MONGO_DB,
     dataDir: env.DATA_DIR,
