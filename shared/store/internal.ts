@@ -3,7 +3,7 @@
  * surface (`./index.js`): collection names and accessors, the driver options, the log's
  * raw codecs. The product's own code does not import this entry.
  */
-export { mongoClientOptions, MONGO_CLIENT_OPTIONS } from './connect.js';
+export { mongoClientOptions, MONGO_CLIENT_OPTIONS, REPLICA_SET_OPTIONS } from './connect.js';
 export { STORE_INDEXES } from './indexes.js';
 export { COLLECTIONS } from './collections.js';
 export type { CheckpointDoc, KeyRevocationDoc } from './collections.js';
