@@ -31,10 +31,12 @@ export interface StreamOptions extends StreamLimits {
   ackWaitMs?: number;
   /** Upper bound of un-acked messages the bridges may hold together. @defaultValue 200000 */
   maxAckPending?: number;
+  /** Copies of every stream in a JetStream cluster (NATS_STREAM_REPLICAS). @defaultValue 1 */
+  replicas?: number;
 }
 
 function streamConfigs(o: Required<StreamOptions>): (Partial<StreamConfig> & { name: string })[] {
-  const common = { storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, num_replicas: 1 };
+  const common = { storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, num_replicas: o.replicas };
   return [
     {
       ...common, name: USAGE_STREAM, subjects: [USAGE_SUBJECTS], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.usageMaxAgeMs),
@@ -47,10 +49,10 @@ function streamConfigs(o: Required<StreamOptions>): (Partial<StreamConfig> & { n
 
 /** The stream options a configuration asks for. */
 export function streamOptions(
-  config: { natsAckWaitMs: number; natsDuplicateWindowMs: number; usageMaxBytes: number; dlqMaxBytes: number; eventsMaxBytes: number },
+  config: { natsAckWaitMs: number; natsDuplicateWindowMs: number; usageMaxBytes: number; dlqMaxBytes: number; eventsMaxBytes: number; natsStreamReplicas: number },
 ): StreamOptions {
   const { usageMaxBytes, dlqMaxBytes, eventsMaxBytes } = config;
-  return { ackWaitMs: config.natsAckWaitMs, duplicateWindowMs: config.natsDuplicateWindowMs, usageMaxBytes, dlqMaxBytes, eventsMaxBytes };
+  return { ackWaitMs: config.natsAckWaitMs, duplicateWindowMs: config.natsDuplicateWindowMs, usageMaxBytes, dlqMaxBytes, eventsMaxBytes, replicas: config.natsStreamReplicas };
 }
 
 const DEFAULTS: Omit<Required<StreamOptions>, keyof StreamLimits> = {
@@ -59,12 +61,14 @@ const DEFAULTS: Omit<Required<StreamOptions>, keyof StreamLimits> = {
   dlqMaxAgeMs: 30 * DAY_MS,
   ackWaitMs: 60_000,
   maxAckPending: 200_000,
+  replicas: 1,
 };
 
 /**
  * Creates or updates the streams and the bridges' durable pull consumer. Safe to run from
  * every process at every start: `add` of an identical config is a no-op, a changed one
- * is applied with `update`.
+ * is applied with `update`, a new replica count included (a JetStream cluster moves the
+ * stream to more or fewer peers; a single server refuses more than one replica).
  */
 export async function ensureStreams(jsm: JetStreamManager, options: StreamOptions): Promise<void> {
   const o = { ...DEFAULTS, ...options };
@@ -79,6 +83,11 @@ export async function ensureStreams(jsm: JetStreamManager, options: StreamOption
       // (by default 75% of the free disk): say which setting to lower.
       if (err instanceof Error && /insufficient storage/i.test(err.message)) {
         throw new Error(`JetStream cannot reserve ${config.max_bytes} bytes for stream ${name}: lower USAGE_MAX_BYTES, DLQ_MAX_BYTES or EVENTS_MAX_BYTES, or give nats-server more storage (${err.message})`, { cause: err });
+      }
+      const had = existing?.config.num_replicas;
+      if (err instanceof Error && (/replica|peer|cluster/i.test(err.message) || (had !== undefined && had !== o.replicas))) {
+        const change = had !== undefined && had !== o.replicas ? `from ${had} to ${o.replicas} replicas` : `with ${o.replicas} replicas`;
+        throw new Error(`JetStream refused stream ${name} ${change} (NATS_STREAM_REPLICAS=${o.replicas}; it needs a cluster of at least that many JetStream servers): ${err.message}`, { cause: err });
       }
       throw err;
     }
