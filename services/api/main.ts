@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { readPipelineStats, readSettledVersion } from '../../shared/app/index.js';
 import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { ShardQueues, redisConnection } from '../../shared/queue/index.js';
+import { ShardQueues, redisAuth, redisConnection } from '../../shared/queue/index.js';
 import { AccountReadModel, AccountReader } from '../../shared/readModel/index.js';
 import { listenerUrl, type Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo, sumShardLog } from '../../shared/store/index.js';
@@ -24,11 +24,11 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
   // Requests fail (503) after two reconnect attempts instead of hanging while Redis is away;
   // only this process's queue producers use the connection (no blocking commands).
-  const redis = redisConnection(endpoints.redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = redisConnection(endpoints.redisUrl, { ...redisAuth(config), maxRetriesPerRequest: 2 });
   redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
-  const bus = await connectBus(endpoints.natsUrl, 'tally-api');
+  const bus = await connectBus(endpoints.natsUrl, 'tally-api', config.natsSecurity);
   await ensureStreams(bus.jsm, streamOptions(config));
-  const queues = new ShardQueues(redis, config.shards, log);
+  const queues = new ShardQueues(redis, config.mongoDb, config.shards, log);
   const accounts = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), mongo.db, config.shards, (id) => queues.shardOf(id));
   const lag = () => accounts.status();
   // The log's sum (only while Redis lacks a shard's model) scans every entry: at most once

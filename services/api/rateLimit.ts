@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { redisKey } from '../../shared/queue/index.js';
 import { TallyError } from '../../shared/domain/index.js';
 
 export interface RateLimitConfig {
@@ -62,7 +63,7 @@ export function installRateLimits(app: FastifyInstance, config: RateLimitConfig)
   void app.register(fastifyRateLimit, {
     global: false,
     skipOnError: true,
-    nameSpace: `tally:${config.namespace}:rl:`,
+    nameSpace: `${redisKey(config.namespace, 'rl')}:`,
     ...(config.redis ? { redis: config.redis } : {}),
   });
   let ip: Limiter | undefined;
@@ -73,7 +74,7 @@ export function installRateLimits(app: FastifyInstance, config: RateLimitConfig)
   const keyLimiter = () =>
     (key ??= app.createRateLimit({ max: config.keyPerMinute, timeWindow: WINDOW_MS, keyGenerator: (req) => `key:${(req as KeyedRequest).rateKeyId ?? ''}` }));
 
-  const failures = config.redis ? redisFailures(config.redis, `tally:${config.namespace}:rl:fail:`) : memoryFailures();
+  const failures = config.redis ? redisFailures(config.redis, `${redisKey(config.namespace, 'rl', 'fail')}:`) : memoryFailures();
   const refuse = refusals(config.pauseMs);
 
   return {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { validateRecord, type DeadLetterCode, type Ladder, type PriceBook } from '../../shared/domain/index.js';
 import { BRIDGE_CONSUMER, USAGE_STREAM, batchDoneSubject, publishDeadLetter, type Bus } from '../../shared/bus/index.js';
@@ -12,6 +12,8 @@ import { BatchBook, type AckSubject } from './batchBook.js';
 
 export interface BridgeConfig {
   shards: number;
+  /** The deployment's prefix for its Redis keys (MONGO_DB), shared with the workers and the API. */
+  namespace: string;
   priceBook: PriceBook;
   ladder: Ladder;
   lateArrivalDays: number;
@@ -30,6 +32,8 @@ export interface BridgeConfig {
 export interface BridgeDeps {
   bus: Bus;
   redisUrl: string;
+  /** Options for the bridge's Redis connection (REDIS_SENTINEL_PASSWORD: `redisAuth(config)`). */
+  redisOptions?: RedisOptions;
   logger: Logger;
   clock?: () => number;
 }
@@ -70,10 +74,10 @@ export class Bridge {
 
   constructor(private readonly config: BridgeConfig, private readonly deps: BridgeDeps) {
     this.clock = deps.clock ?? Date.now;
-    this.redis = redisConnection(deps.redisUrl);
+    this.redis = redisConnection(deps.redisUrl, deps.redisOptions);
     // Redis away: adds fail and the poll re-adds later; an unheard 'error' would crash the process.
     this.redis.on('error', (err) => deps.logger.warn({ err: err.message }, 'queue connection error'));
-    this.queues = new ShardQueues(this.redis, config.shards, deps.logger);
+    this.queues = new ShardQueues(this.redis, config.namespace, config.shards, deps.logger);
     this.o = { batchSize: config.batchSize ?? 1000, lingerMs: config.lingerMs ?? 250, maxInFlight: config.maxInFlight ?? 100_000, fetchSize: config.fetchSize ?? 2000 };
     this.book = new BatchBook({ bridge: this.id, batchSize: this.o.batchSize, lingerMs: this.o.lingerMs });
   }

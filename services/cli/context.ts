@@ -45,14 +45,14 @@ export interface OpenedAccounts {
  * model is lost), as the API reads accounts; `close` ends both connections.
  */
 async function openAccounts(config: Config): Promise<OpenedAccounts> {
-  const [{ connectMongo }, { redisConnection, shardOf }, { AccountReadModel, AccountReader }] = await Promise.all([
+  const [{ connectMongo }, { redisAuth, redisConnection, shardOf }, { AccountReadModel, AccountReader }] = await Promise.all([
     import('../../shared/store/index.js'),
     import('../../shared/queue/index.js'),
     import('../../shared/readModel/index.js'),
   ]);
   const endpoints = await endpointsFor(config);
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
-  const redis = redisConnection(endpoints.redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = redisConnection(endpoints.redisUrl, { ...redisAuth(config), maxRetriesPerRequest: 2 });
   const accounts = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), mongo.db, config.shards, (id) => shardOf(id, config.shards));
   return {
     db: mongo.db,

@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { runLadderTick, type TickReport } from '../../shared/app/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, ShardQueues, redisConnection } from '../../shared/queue/index.js';
+import { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, ShardQueues, duplicateRedis, queueAddress, redisAuth, redisConnection } from '../../shared/queue/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 
@@ -39,10 +39,11 @@ export async function startScheduler(
 ): Promise<RunningScheduler> {
   const log = logger.child({ service: 'scheduler' });
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
-  const redis = redisConnection(endpoints.redisUrl);
+  const redis = redisConnection(endpoints.redisUrl, redisAuth(config));
   redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
-  const queues = new ShardQueues(redis, config.shards, log);
-  const queue = new Queue(SCHEDULER_QUEUE, { connection: redis });
+  const queues = new ShardQueues(redis, config.mongoDb, config.shards, log);
+  const scheduler = queueAddress(config.mongoDb, SCHEDULER_QUEUE);
+  const queue = new Queue(scheduler.name, { connection: redis, prefix: scheduler.prefix });
   queue.on('error', (err) => log.warn({ err }, 'scheduler queue error'));
   const register = (): Promise<unknown> =>
     queue.upsertJobScheduler(
@@ -64,11 +65,14 @@ export async function startScheduler(
       .catch((err: unknown) => log.warn({ err }, 'could not check the ladder tick job scheduler'));
   }, options.recheckMs ?? RECHECK_MS);
   recheck.unref();
+  // Its own connection (BullMQ adds a blocking one): ticks wait for the shard owners for a while.
+  const consumerConnection = duplicateRedis(redis, { maxRetriesPerRequest: null });
+  consumerConnection.on('error', (err) => log.debug({ err }, 'scheduler consumer connection error'));
   const consumer = new Worker<Record<string, never>, TickReport>(
-    SCHEDULER_QUEUE,
+    scheduler.name,
     // The fired job's id names the tick: a retried job re-runs the same tick and adds nothing.
     (job) => runLadderTick({ queues, db: mongo.db, logger: log }, { now: Date.now(), source: 'scheduler', tickId: `sched-${job.id ?? job.timestamp}` }),
-    { connection: { url: endpoints.redisUrl, maxRetriesPerRequest: null }, concurrency: 1 },
+    { connection: consumerConnection, prefix: scheduler.prefix, concurrency: 1 },
   );
   consumer.on('failed', (job, err) => log.warn({ err, job: job?.id }, 'ladder tick failed'));
   consumer.on('error', (err) => log.error({ err }, 'scheduler consumer error'));
@@ -80,6 +84,7 @@ export async function startScheduler(
       // SIGTERM then timed out and exited 1). Its lock lapses and the same job, with the same
       // tick id, runs again on a scheduler that is up, adding nothing the first run added.
       await consumer.close(true);
+      consumerConnection.disconnect();
       await queue.close();
       await queues.close();
       redis.disconnect();

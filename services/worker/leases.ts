@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
+import { redisKey } from '../../shared/queue/index.js';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /** Redis keys of a deployment's leases and live workers, prefixed with its namespace (MONGO_DB) like every key it keeps. */
-export const leaseKey = (namespace: string, shard: number): string => `tally:${namespace}:lease:${shard}`;
-export const workersKey = (namespace: string): string => `tally:${namespace}:workers`;
+export const leaseKey = (namespace: string, shard: number): string => redisKey(namespace, 'lease', shard);
+export const workersKey = (namespace: string): string => redisKey(namespace, 'workers');
 
 /**
  * Shard leases in Redis: which worker process consumes which shard queue. A lease is a

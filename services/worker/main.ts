@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../shared/config/index.js';
 import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
-import { redisConnection } from '../../shared/queue/index.js';
+import { redisAuth, redisConnection } from '../../shared/queue/index.js';
 import type { MongoClientOptions } from 'mongodb';
 import { connectMongo, ensureIndexes, type MongoConnection } from '../../shared/store/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
@@ -24,14 +24,14 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
   const log = logger.child({ service: 'worker' });
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb, log, options.mongoOptions);
   await ensureIndexes(mongo.db);
-  const bus = await connectBus(endpoints.natsUrl, 'tally-worker');
+  const bus = await connectBus(endpoints.natsUrl, 'tally-worker', config.natsSecurity);
   await ensureStreams(bus.jsm, streamOptions(config));
-  const redis = redisConnection(endpoints.redisUrl);
+  const redis = redisConnection(endpoints.redisUrl, redisAuth(config));
   // Redis going away is a case the worker handles (leases lost, shards reloaded): log it, no crash.
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const service = new ShardWorkerService(
     { shards: config.shards, namespace: config.mongoDb, flushIntervalMs: config.projectionFlushMs, leaseTtlMs: config.workerLeaseTtlMs, horizonSnapshotMs: config.horizonSnapshotMs, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros } },
-    { db: mongo.db, bus, redis, redisUrl: endpoints.redisUrl, logger: log, ...(clock ? { clock } : {}) },
+    { db: mongo.db, bus, redis, logger: log, ...(clock ? { clock } : {}) },
   );
   await service.start();
   log.info({ id: service.id, shards: service.shardsHeld().length }, 'worker started');

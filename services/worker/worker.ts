@@ -5,7 +5,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import { duplicateRedis, queueAddress, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
 import { AccountReadModel } from '../../shared/readModel/index.js';
 import { Leases } from './leases.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
@@ -29,9 +29,8 @@ export interface WorkerConfig {
 export interface WorkerDeps {
   db: Db;
   bus: Bus;
-  /** Connection for leases; BullMQ workers open their own from `redisUrl`. */
+  /** Connection for leases; each shard's BullMQ worker opens its own to the same servers. */
   redis: Redis;
-  redisUrl: string;
   logger: Logger;
   clock?: () => number;
 }
@@ -42,6 +41,8 @@ const IDLE_CHECK_MS = 60_000;
 interface Held {
   owner: ShardOwner;
   consumer: Worker<ShardJob, ShardJobResult>;
+  /** The consumer's own connection (BullMQ does not close a connection it was handed). */
+  connection: Redis;
 }
 
 /**
@@ -153,8 +154,12 @@ export class ShardWorkerService {
       if (this.leased.delete(shard)) await this.leases.release(shard);
       return;
     }
-    const consumer = new Worker<ShardJob, ShardJobResult>(shardQueueName(shard), (job) => this.process(owner, job), {
-      connection: { url: this.deps.redisUrl, maxRetriesPerRequest: null },
+    const connection = duplicateRedis(this.deps.redis, { maxRetriesPerRequest: null });
+    connection.on('error', (err) => log.debug({ err }, 'shard consumer connection error'));
+    const { name, prefix } = queueAddress(this.config.namespace, shardQueueName(shard));
+    const consumer = new Worker<ShardJob, ShardJobResult>(name, (job) => this.process(owner, job), {
+      connection,
+      prefix,
       concurrency: 1,
       // A dead owner's job is handed on about when its lease has expired.
       lockDuration: 2 * (this.config.leaseTtlMs),
@@ -164,7 +169,7 @@ export class ShardWorkerService {
     });
     consumer.on('failed', (job, err) => log.warn({ err, job: job?.id }, 'shard job failed'));
     consumer.on('error', (err) => log.error({ err }, 'shard consumer error'));
-    this.held.set(shard, { owner, consumer });
+    this.held.set(shard, { owner, consumer, connection });
   }
 
   private async process(owner: ShardOwner, job: Job<ShardJob, ShardJobResult>): Promise<ShardJobResult> {
@@ -251,6 +256,7 @@ export class ShardWorkerService {
     // never returns would stall every shard. Whatever it still writes, the log orders.
     const closing = held.consumer.close(true).catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
     await Promise.race([closing, new Promise((r) => setTimeout(r, 5000).unref())]);
+    held.connection.disconnect();
   }
 
   /**
@@ -263,6 +269,7 @@ export class ShardWorkerService {
     const log = this.deps.logger;
     const started = this.now();
     await Promise.all(held.map((h) => h.consumer.close().catch((err) => log.warn({ err, shard: h.owner.shard }, 'consumer close failed'))));
+    for (const h of held) h.connection.disconnect();
     for (const h of held) await h.owner.catchUp().catch((err) => log.error({ err, shard: h.owner.shard }, 'catch-up failed'));
     while (this.flushing) await this.flushing;
     await this.flushOwners(held.map((h) => h.owner), true);

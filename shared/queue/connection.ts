@@ -1,9 +1,65 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { parseRedisUrl, type RedisTarget } from '../config/index.js';
 
 /**
- * ioredis connection for BullMQ. `maxRetriesPerRequest: null` is what BullMQ workers
- * require (blocking commands must wait through reconnects instead of failing).
+ * ioredis options the product's clients need, for every topology: `maxRetriesPerRequest:
+ * null` is what BullMQ workers require (blocking commands must wait through reconnects
+ * and failovers instead of failing). `extra` (e.g. `maxRetriesPerRequest: 2` for request
+ * paths, `sentinelPassword` from REDIS_SENTINEL_PASSWORD) wins.
+ */
+export function redisOptionsFor(target: Exclude<RedisTarget, { kind: 'single' }>, extra: RedisOptions = {}): RedisOptions {
+  const auth = { ...(target.username !== undefined ? { username: target.username } : {}), ...(target.password !== undefined ? { password: target.password } : {}) };
+  const base: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, ...auth, ...(target.tls ? { tls: {} } : {}) };
+  if (target.kind === 'cluster') return { ...base, ...extra };
+  return {
+    ...base,
+    sentinels: target.sentinels,
+    name: target.masterName,
+    db: target.db,
+    ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+    ...extra,
+  };
+}
+
+/** What `new Cluster` takes: the node options (BullMQ reads `redisOptions.maxRetriesPerRequest`) under `redisOptions`. */
+export function clusterOptionsFor(target: Extract<RedisTarget, { kind: 'cluster' }>, extra: RedisOptions = {}): ClusterOptions {
+  return { redisOptions: redisOptionsFor(target, extra), enableReadyCheck: true, maxRedirections: 32, retryDelayOnFailover: 200 };
+}
+
+/**
+ * The one way the product opens Redis, for every REDIS_URL form (shared/config/engineUrls.ts):
+ * one server, a Sentinel-monitored primary (ioredis asks the sentinels for the current
+ * primary and follows failovers) or a Redis Cluster. Every key the product builds through
+ * shared/queue/keys.ts keeps the keys of one script, transaction or queue in one slot.
+ *
+ * The Cluster is returned typed as `Redis`: it has the same command, `multi`, `pipeline`
+ * and `eval` methods and BullMQ takes either. Where they differ, use the helpers below
+ * (`duplicateRedis`) rather than the method. (The one cast of the product's Redis type.)
  */
 export function redisConnection(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra });
+  const target = parseRedisUrl(url);
+  switch (target.kind) {
+    case 'single':
+      return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra });
+    case 'sentinel':
+      return new Redis(redisOptionsFor(target, extra));
+    case 'cluster':
+      return new Cluster(target.nodes, clusterOptionsFor(target, extra)) as unknown as Redis;
+  }
+}
+
+export function isCluster(redis: Redis): boolean {
+  return (redis as unknown as { isCluster?: boolean }).isCluster === true;
+}
+
+/** A new connection to the same servers (`Redis.duplicate` and `Cluster.duplicate` take different arguments). */
+export function duplicateRedis(redis: Redis, override: RedisOptions = {}): Redis {
+  if (!isCluster(redis)) return redis.duplicate(override);
+  const cluster = redis as unknown as Cluster;
+  return cluster.duplicate(undefined, { redisOptions: { ...cluster.options.redisOptions, ...override } }) as unknown as Redis;
+}
+
+/** The configured options every connection takes (REDIS_SENTINEL_PASSWORD), for `redisConnection(url, { ...redisAuth(config) })`. */
+export function redisAuth(config: { redisSentinelPassword?: string | undefined }): RedisOptions {
+  return config.redisSentinelPassword !== undefined ? { sentinelPassword: config.redisSentinelPassword } : {};
 }

@@ -1,5 +1,7 @@
 export { shardOf, shardQueueName } from './shards.js';
-export { redisConnection } from './connection.js';
+export { clusterOptionsFor, duplicateRedis, isCluster, redisAuth, redisConnection, redisOptionsFor } from './connection.js';
+export { queueAddress, redisGroup, redisKey } from './keys.js';
+export type { QueueAddress } from './keys.js';
 export type { WireRecord, UsageBatchJob, FoldJob, TickJob, ShardJob, ShardJobResult } from './jobs.js';
 export type { TickCounts } from './jobs.js';
 export { ShardQueues } from './shardQueues.js';

@@ -1,7 +1,9 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { duplicateRedis } from './connection.js';
 import type { ShardJob, ShardJobResult } from './jobs.js';
+import { queueAddress } from './keys.js';
 import { shardOf, shardQueueName } from './shards.js';
 
 /**
@@ -12,12 +14,14 @@ export class ShardQueues {
   private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
   private readonly listeners = new Map<number, { events: QueueEvents; connection: Redis }>();
 
-  constructor(private readonly redis: Redis, readonly shards: number, private readonly logger?: Logger) {}
+  /** `namespace`: the deployment's (MONGO_DB), in every queue's Redis keys (shared/queue/keys.ts). */
+  constructor(private readonly redis: Redis, readonly namespace: string, readonly shards: number, private readonly logger?: Logger) {}
 
   forShard(shard: number): Queue<ShardJob, ShardJobResult> {
     let queue = this.queues.get(shard);
     if (!queue) {
-      queue = new Queue<ShardJob, ShardJobResult>(shardQueueName(shard), { connection: this.redis });
+      const { name, prefix } = queueAddress(this.namespace, shardQueueName(shard));
+      queue = new Queue<ShardJob, ShardJobResult>(name, { connection: this.redis, prefix });
       // An 'error' event nobody listens to would throw and end the process. The shared
       // connection's owner reports Redis being away; here it would repeat once per queue.
       queue.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue error'));
@@ -33,10 +37,11 @@ export class ShardQueues {
   events(shard: number): QueueEvents {
     let listener = this.listeners.get(shard);
     if (!listener) {
-      const connection = this.redis.duplicate({ maxRetriesPerRequest: null });
+      const connection = duplicateRedis(this.redis, { maxRetriesPerRequest: null });
       // Redis away is reported by the shared connection's owner; unheard, it would print for every retry.
       connection.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events connection error'));
-      const events = new QueueEvents(shardQueueName(shard), { connection });
+      const { name, prefix } = queueAddress(this.namespace, shardQueueName(shard));
+      const events = new QueueEvents(name, { connection, prefix });
       events.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events error'));
       listener = { events, connection };
       this.listeners.set(shard, listener);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redisGroup } from '../queue/index.js';
 import { decodeAccount, encodeAccount, type AccountDoc, type LogTotals } from '../store/index.js';
 
 /**
@@ -11,11 +12,11 @@ import { decodeAccount, encodeAccount, type AccountDoc, type LogTotals } from '.
  * missing meta means the model is not loaded (Redis lost it): readers then fall back to
  * the store's projections, and stats counts the shard as pending.
  *
- * Keys share a hash tag per shard (`{<namespace>:<shard>}`), so the scripts below touch
- * one slot of a Redis Cluster.
+ * Keys share a hash tag per shard (`tally:{<namespace>:model:<shard>}`, shared/queue/keys.ts),
+ * so the scripts below touch one slot of a Redis Cluster and the shards spread over its nodes.
  */
 
-const tag = (namespace: string, shard: number): string => `tally:{${namespace}:${shard}}`;
+const tag = (namespace: string, shard: number): string => redisGroup(namespace, 'model', shard);
 const accountsKey = (namespace: string, shard: number): string => `${tag(namespace, shard)}:accounts`;
 const metaKey = (namespace: string, shard: number): string => `${tag(namespace, shard)}:meta`;
 
@@ -100,14 +101,17 @@ export class AccountReadModel {
     return Object.values(all).map(decodeAccount);
   }
 
-  /** Each shard's position, or null when its model is not loaded: what stats and caches watch. */
+  /**
+   * Each shard's position, or null when its model is not loaded (or Redis did not answer):
+   * what stats and caches watch. One command per shard, sent back to back (not a pipeline:
+   * on a Redis Cluster the shards' keys live on different nodes).
+   */
   async positions(): Promise<(ModelPosition | null)[]> {
-    const pipeline = this.redis.pipeline();
-    for (let shard = 0; shard < this.shards; shard++) pipeline.hmget(metaKey(this.namespace, shard), 'seq', 'charged', 'duplicates');
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([err, fields]) => {
-      const [seq, charged, duplicates] = (fields ?? []) as (string | null)[];
-      if (err || seq === null || seq === undefined) return null;
+    const shards = Array.from({ length: this.shards }, (_, shard) => this.redis.hmget(metaKey(this.namespace, shard), 'seq', 'charged', 'duplicates'));
+    const results = await Promise.allSettled(shards);
+    return results.map((result) => {
+      const [seq, charged, duplicates] = result.status === 'fulfilled' ? result.value : [];
+      if (seq === null || seq === undefined) return null;
       return { seq: Number(seq), charged: Number(charged ?? 0), duplicates: Number(duplicates ?? 0) };
     });
   }

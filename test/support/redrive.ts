@@ -13,7 +13,7 @@ import { testLogger } from './servers.js';
 /** Runs one re-drive under `config` (its price book and horizon) with the probe's connections. */
 export async function runRedrive(config: Config, endpoints: Endpoints, p: Probe, options: { filter?: DeadLetterFilter; dryRun?: boolean; clock?: () => number } = {}): Promise<RedriveReport> {
   const redis = redisConnection(endpoints.redisUrl);
-  const queues = new ShardQueues(redis, config.shards);
+  const queues = new ShardQueues(redis, config.mongoDb, config.shards);
   try {
     return await redrive(
       { priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, jobTimeoutMs: 120_000 },

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redisKey } from '../../../shared/queue/index.js';
 
 /** Who a session belongs to: the key that signed in (re-checked on every request) and its account. */
 export interface Session {
@@ -31,7 +32,7 @@ function parse(raw: string | null): Session | null {
 
 /** Sessions in Redis (`tally:<namespace>:session:<sha256 of id>`), shared by every API process; they expire on their own. */
 export function redisSessions(redis: Redis, namespace: string, ttlMs: number): SessionStore {
-  const key = (sessionId: string) => `tally:${namespace}:session:${digest(sessionId)}`;
+  const key = (sessionId: string) => redisKey(namespace, 'session', digest(sessionId));
   return {
     async create(session) {
       const id = newId();

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisGroup } from '../../../shared/queue/index.js';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import {
@@ -51,7 +52,8 @@ export class KeyRing {
   private readonly loadedKey: string;
 
   constructor(private readonly deps: KeyRingDeps) {
-    this.setKey = `tally:${deps.namespace}:keys:revoked`;
+    // One hash tag: the check reads both keys in one round trip, the rebuild writes both in one transaction.
+    this.setKey = `${redisGroup(deps.namespace, 'keys')}:revoked`;
     this.loadedKey = `${this.setKey}:loaded`;
   }
 

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Bus } from '../../../shared/bus/index.js';
-import { SCHEDULER_QUEUE } from '../../../shared/queue/index.js';
+import { SCHEDULER_QUEUE, queueAddress } from '../../../shared/queue/index.js';
 import { metricsText, registerScrapeSource } from '../../../shared/runtime/index.js';
 import type { ApiContext } from '../context.js';
 import { loadAssets } from './assets.js';
@@ -35,7 +35,8 @@ export interface OperatorDeps {
  * the session cookie).
  */
 export function installOperatorSurfaces(app: FastifyInstance, ctx: ApiContext, deps: OperatorDeps): void {
-  const schedulerQueue = new Queue(SCHEDULER_QUEUE, { connection: deps.redis });
+  const scheduler = queueAddress(ctx.queues.namespace, SCHEDULER_QUEUE);
+  const schedulerQueue = new Queue(scheduler.name, { connection: deps.redis, prefix: scheduler.prefix });
   schedulerQueue.on('error', (err) => ctx.logger.debug({ err }, 'scheduler queue error'));
   const queues = [...Array.from({ length: ctx.queues.shards }, (_, shard) => ctx.queues.forShard(shard)), schedulerQueue];
   const rates = new RateSampler(deps.bus, deps.rateIntervalMs).start();

@@ -17,16 +17,16 @@ export function registerAccountsCommands(program: Command): void {
     .option('--timeout <ms>', 'how long to wait for the shard owners', '120000')
     .action(async (opts: { now?: string; timeout: string }) => {
       const { config, logger } = await cliContext('tally-ladder-tick');
-      const [{ runLadderTick }, { ShardQueues, redisConnection }, { connectMongo }] = await Promise.all([
+      const [{ runLadderTick }, { ShardQueues, redisAuth, redisConnection }, { connectMongo }] = await Promise.all([
         import('../../../shared/app/index.js'), import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'),
       ]);
       const now = opts.now === undefined ? Date.now() : parseRfc3339(opts.now);
       if (now === null) throw new Error(`--now ${opts.now}: not an RFC 3339 timestamp with a time zone`);
       const endpoints = await endpointsFor(config);
       const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
-      const redis = redisConnection(endpoints.redisUrl);
+      const redis = redisConnection(endpoints.redisUrl, redisAuth(config));
       redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-      const queues = new ShardQueues(redis, config.shards, logger);
+      const queues = new ShardQueues(redis, config.mongoDb, config.shards, logger);
       try {
         const report = await runLadderTick({ queues, db: mongo.db, logger }, { now, source: 'cli', timeoutMs: Number(opts.timeout) });
         process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -47,7 +47,7 @@ export function registerDlqCommands(program: Command): void {
       const filter = await filterOf(o);
       const { config } = await cliContext('tally-dlq');
       const { DLQ_HEADERS, connectBus, countDeadLetters, scanDeadLetters } = await bus();
-      const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-dlq');
+      const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-dlq', config.natsSecurity);
       try {
         if (o.counts) {
           out(JSON.stringify(await countDeadLetters(nats, filter)));
@@ -74,14 +74,14 @@ export function registerDlqCommands(program: Command): void {
       const filter = await filterOf(o);
       await withAccounts('tally-dlq-redrive', async (opened, config) => {
         const { logger } = await cliContext('tally-dlq-redrive');
-        const [{ connectBus }, { ShardQueues, redisConnection }, { redrive, reportJson }] = await Promise.all([
+        const [{ connectBus }, { ShardQueues, redisAuth, redisConnection }, { redrive, reportJson }] = await Promise.all([
           bus(), import('../../../shared/queue/index.js'), redriveModule(),
         ]);
         const endpoints = await endpointsFor(config);
-        const nats = await connectBus(endpoints.natsUrl, 'tally-dlq-redrive');
-        const redis = redisConnection(endpoints.redisUrl);
+        const nats = await connectBus(endpoints.natsUrl, 'tally-dlq-redrive', config.natsSecurity);
+        const redis = redisConnection(endpoints.redisUrl, redisAuth(config));
         redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-        const queues = new ShardQueues(redis, config.shards, logger);
+        const queues = new ShardQueues(redis, config.mongoDb, config.shards, logger);
         try {
           const report = await redrive(
             { priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, jobTimeoutMs: o.timeout },

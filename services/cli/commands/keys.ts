@@ -10,13 +10,13 @@ const out = (value: unknown): boolean => process.stdout.write(`${ndjson(value)}\
  */
 async function withKeyRing<T>(run: (keys: KeyRing) => Promise<T>): Promise<T> {
   const { config, logger } = await cliContext('tally-keys');
-  const [{ redisConnection }, { connectMongo }, { KeyRing }] = await Promise.all([
+  const [{ redisAuth, redisConnection }, { connectMongo }, { KeyRing }] = await Promise.all([
     import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'), import('../../api/index.js'),
   ]);
   const endpoints = await endpointsFor(config);
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
   // Fail after two reconnect attempts instead of hanging: a revocation Redis did not take must be retried.
-  const redis = redisConnection(endpoints.redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = redisConnection(endpoints.redisUrl, { ...redisAuth(config), maxRetriesPerRequest: 2 });
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
   try {
     return await run(new KeyRing({ db: mongo.db, redis, namespace: config.mongoDb, logger, clock: Date.now }));

@@ -96,7 +96,7 @@ export function registerPipelineCommands(program: Command): void {
       const started = Date.now();
       const worker = await startWorker(config, endpoints, logger);
       const bridge = await startBridge(config, endpoints, logger);
-      const bus = await connectBus(endpoints.natsUrl, 'tally-aggregate');
+      const bus = await connectBus(endpoints.natsUrl, 'tally-aggregate', config.natsSecurity);
       const deadline = started + Number(opts.timeout);
       let drained = false;
       while (Date.now() < deadline) {

@@ -8,7 +8,7 @@ import { DAY_MS } from '../../../shared/domain/index.js';
 import type { TickDoc } from '../../../shared/store/index.js';
 import { COLLECTIONS } from '../../../shared/store/internal.js';
 import { startScheduler } from '../../../services/scheduler/index.js';
-import { SCHEDULER_QUEUE } from '../../../shared/queue/index.js';
+import { SCHEDULER_QUEUE, queueAddress } from '../../../shared/queue/index.js';
 import { testLogger } from '../../support/servers.js';
 import { call, pay, useApiStack } from '../../support/api.js';
 
@@ -123,7 +123,8 @@ describe('ladder tick', () => {
     try {
       await expect.poll(() => ticksSince(new Date(0)), { timeout: 20_000, interval: 250 }).toBeGreaterThanOrEqual(1);
       // What a Redis restarted empty leaves of the scheduler's queue: nothing.
-      const keys = await redis.keys(`bull:${SCHEDULER_QUEUE}:*`);
+      const { name, prefix } = queueAddress(api.config.mongoDb, SCHEDULER_QUEUE);
+      const keys = await redis.keys(`${prefix}:${name}:*`);
       expect(keys.length).toBeGreaterThan(0);
       await redis.del(...keys);
       const wiped = new Date();

@@ -127,7 +127,7 @@ describe('exactly once under faults', () => {
     await pipeline.worker.stop();
     await publishAll(p.bus.js, second, true, 64);
     const redis = redisConnection(servers.redisUrl);
-    const queues = new ShardQueues(redis, config.shards);
+    const queues = new ShardQueues(redis, config.mongoDb, config.shards);
     const waiting = async (): Promise<number> => {
       let n = 0;
       for (let shard = 0; shard < config.shards; shard++) n += await queues.forShard(shard).getWaitingCount();

@@ -56,7 +56,7 @@ describe('shard takeover from a horizon snapshot (issue 21)', () => {
     p = await probe(config, servers);
     bridge = await startBridge(config, servers, testLogger());
     redis = redisConnection(servers.redisUrl);
-    queue = new ShardQueues(redis, 1).forShard(0);
+    queue = new ShardQueues(redis, config.mongoDb, 1).forShard(0);
   });
   afterAll(async () => {
     await bridge?.stop();
