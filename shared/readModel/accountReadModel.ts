@@ -12,11 +12,11 @@ import { decodeAccount, encodeAccount, type AccountDoc, type LogTotals } from '.
  * missing meta means the model is not loaded (Redis lost it): readers then fall back to
  * the store's projections, and stats counts the shard as pending.
  *
- * Keys share a hash tag per shard (`tally:{<namespace>:model:<shard>}`, shared/queue/keys.ts),
+ * Keys share a hash tag per shard (`tally:{<namespace>:<shard>}`, shared/queue/keys.ts),
  * so the scripts below touch one slot of a Redis Cluster and the shards spread over its nodes.
  */
 
-const tag = (namespace: string, shard: number): string => redisGroup(namespace, 'model', shard);
+const tag = (namespace: string, shard: number): string => redisGroup(namespace, shard);
 const accountsKey = (namespace: string, shard: number): string => `${tag(namespace, shard)}:accounts`;
 const metaKey = (namespace: string, shard: number): string => `${tag(namespace, shard)}:meta`;
 

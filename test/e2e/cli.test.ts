@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisConnection, shardOf } from '../../shared/queue/index.js';
+import { redisConnection, redisGroup, shardOf } from '../../shared/queue/index.js';
 import { encodeAccounts, loadShardAccounts, writeProjectionSnapshot } from '../../shared/store/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
 import { probe, testConfig, type Probe } from '../support/pipeline.js';
@@ -78,7 +78,7 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
     expect((await tally(env, ['verify'])).code).toBe(0);
     // The balance readers see (the read model in Redis)...
     const redis = redisConnection(servers.redisUrl);
-    const key = `tally:{${env['MONGO_DB']}:${shardOf('acct-1', 2)}}`;
+    const key = redisGroup(env['MONGO_DB']!, shardOf('acct-1', 2));
     try {
       const doc = JSON.parse((await redis.hget(`${key}:accounts`, 'acct-1'))!) as Record<string, unknown>;
       await redis.hset(`${key}:accounts`, 'acct-1', JSON.stringify({ ...doc, balance_micros: '5' }));

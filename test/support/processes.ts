@@ -20,6 +20,8 @@ export function childEnv(config: Config, endpoints: Endpoints, extra: Record<str
     PROJECTION_FLUSH_MS: String(config.projectionFlushMs),
     NATS_ACK_WAIT_MS: String(config.natsAckWaitMs),
     NATS_DUPLICATE_WINDOW_MS: String(config.natsDuplicateWindowMs),
+    NATS_STREAM_REPLICAS: String(config.natsStreamReplicas),
+    ...(config.redisSentinelPassword !== undefined ? { REDIS_SENTINEL_PASSWORD: config.redisSentinelPassword } : {}),
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'info',
     ...extra,
   };

@@ -142,7 +142,7 @@ describe('Redis Cluster (3 primaries)', () => {
     }
     expect((await model.positions()).map((p) => p?.seq)).toEqual(Array.from({ length: SHARDS }, () => 2));
     const models = new Set<number>();
-    for (let shard = 0; shard < SHARDS; shard++) models.add(await cluster.nodeOf(`${redisGroup('cluster', 'model', shard)}:accounts`));
+    for (let shard = 0; shard < SHARDS; shard++) models.add(await cluster.nodeOf(`${redisGroup('cluster', shard)}:accounts`));
     expect(models.size).toBeGreaterThan(1);
 
     const a = new Leases(redis, 'cluster', 'worker-a', 5000);

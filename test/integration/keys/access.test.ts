@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Config } from '../../../shared/config/index.js';
+import { redisGroup } from '../../../shared/queue/index.js';
 import { connectMongo, type MongoConnection } from '../../../shared/store/index.js';
 import { COLLECTIONS } from '../../../shared/store/internal.js';
 import { hashKey } from '../../../services/api/index.js';
@@ -118,9 +119,9 @@ describe('account keys: who may call what', () => {
     // Redis emptied of the set (FLUSHALL, a restart without data): rebuilt from the store before answering.
     const redis = new Redis(servers.redisUrl);
     try {
-      await redis.del(`tally:${config.mongoDb}:keys:revoked`, `tally:${config.mongoDb}:keys:revoked:loaded`);
+      await redis.del(`${redisGroup(config.mongoDb, 'keys')}:revoked`, `${redisGroup(config.mongoDb, 'keys')}:revoked:loaded`);
       for (const i of [1, 0]) expect((await call(url(i), 'GET', '/v1/accounts/acct-a', { token: k.key })).status).toBe(401);
-      expect(await redis.sismember(`tally:${config.mongoDb}:keys:revoked`, k.key_id)).toBe(1);
+      expect(await redis.sismember(`${redisGroup(config.mongoDb, 'keys')}:revoked`, k.key_id)).toBe(1);
     } finally {
       redis.disconnect();
     }

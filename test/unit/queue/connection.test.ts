@@ -88,8 +88,8 @@ describe('Redis keys on a cluster', () => {
   it('keeps the namespace in every key, so deployments sharing a Redis stay apart', () => {
     expect(queueAddress('prod', 'tally-shard-3')).toEqual({ name: 'tally-shard-3', prefix: 'tally:{prod:tally-shard-3}' });
     expect(redisKey('prod', 'lease', 3)).toBe('tally:prod:lease:3');
-    expect(redisGroup('prod', 'model', 3)).toBe('tally:{prod:model:3}');
-    expect(slot(`${redisGroup('prod', 'model', 3)}:accounts`)).toBe(slot(`${redisGroup('prod', 'model', 3)}:meta`));
-    expect(slot(`${redisGroup('prod', 'model', 3)}:accounts`)).not.toBe(slot(`${redisGroup('test', 'model', 3)}:accounts`));
+    expect(redisGroup('prod', 3)).toBe('tally:{prod:3}');
+    expect(slot(`${redisGroup('prod', 3)}:accounts`)).toBe(slot(`${redisGroup('prod', 3)}:meta`));
+    expect(slot(`${redisGroup('prod', 3)}:accounts`)).not.toBe(slot(`${redisGroup('test', 3)}:accounts`));
   });
 });
