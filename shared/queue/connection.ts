@@ -23,7 +23,8 @@ export function redisOptionsFor(target: Exclude<RedisTarget, { kind: 'single' }>
 
 /** What `new Cluster` takes: the node options (BullMQ reads `redisOptions.maxRetriesPerRequest`) under `redisOptions`. */
 export function clusterOptionsFor(target: Extract<RedisTarget, { kind: 'cluster' }>, extra: RedisOptions = {}): ClusterOptions {
-  return { redisOptions: redisOptionsFor(target, extra), enableReadyCheck: true, maxRedirections: 32, retryDelayOnFailover: 200 };
+  // lazyConnect is the Cluster's own option (it opens the node connections); passed on so `extra` means the same for every form.
+  return { redisOptions: redisOptionsFor(target, extra), enableReadyCheck: true, ...(extra.lazyConnect ? { lazyConnect: true } : {}) };
 }
 
 /**
