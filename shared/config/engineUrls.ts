@@ -139,3 +139,20 @@ export function namesReplicaSet(url: string): boolean {
   const query = url.split('?')[1] ?? '';
   return [...new URLSearchParams(query).keys()].some((k) => k.toLowerCase() === 'replicaset');
 }
+
+const MONGO_FORM = /^(mongodb|mongodb\+srv):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/s;
+
+/**
+ * `mongodb://[user:password@]h1:27017[,h2:27017,...][/db][?options]` or `mongodb+srv://[user:password@]host[/db][?options]`:
+ * a replica set's seed list names several hosts, which WHATWG URL does not take. The driver
+ * reads the options; this checks the form, so a typo is named at start, not at first connect.
+ */
+export function checkMongoUrl(value: string): void {
+  const form = MONGO_FORM.exec(value);
+  if (!form) throw new EngineUrlError('must be mongodb://host[:port][,host[:port]...][/database][?options] or mongodb+srv://host[/database][?options]');
+  const [, scheme, authority = ''] = form;
+  const at = authority.lastIndexOf('@');
+  if (at !== -1) decode(authority.slice(0, at));
+  const hosts = parseHosts(at === -1 ? authority : authority.slice(at + 1), 27017);
+  if (scheme === 'mongodb+srv' && (hosts.length !== 1 || /:\d+$/.test(authority))) throw new EngineUrlError('mongodb+srv:// names exactly one host, without a port');
+}

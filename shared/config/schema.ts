@@ -10,7 +10,7 @@ import {
   type Plan,
   type PriceBook,
 } from '../domain/index.js';
-import { EngineUrlError, parseNatsServers, parseRedisUrl } from './engineUrls.js';
+import { EngineUrlError, checkMongoUrl, parseNatsServers, parseRedisUrl } from './engineUrls.js';
 
 const HOUR_MS = 3_600_000;
 const GIB = 2 ** 30;
@@ -76,7 +76,7 @@ export const envSchema = z.object({
   /** redis(s)://, redis(s)+sentinel://h1,h2/master[/db] or redis(s)+cluster://h1,h2 (shared/config/engineUrls.ts). */
   REDIS_URL: engineUrl(parseRedisUrl).optional(),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
-  MONGO_URL: url(['mongodb', 'mongodb+srv']).optional(),
+  MONGO_URL: engineUrl(checkMongoUrl).optional(),
   MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1..63 of [A-Za-z0-9_-]').default('tally'),
   DATA_DIR: z.string().min(1).default('.tally'),
   PRICE_BOOK_JSON: json('price book', parsePriceBook).optional(),

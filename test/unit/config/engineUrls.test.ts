@@ -118,4 +118,21 @@ describe('configuration of the engines', () => {
     expect(() => loadConfig({ NATS_URL: 'nats://h1:4222,,nats://h2:4222' })).toThrow(/^NATS_URL: has an empty entry/);
     for (const value of ['0', '6', '2.5']) expect(() => loadConfig({ NATS_STREAM_REPLICAS: value })).toThrow(/^NATS_STREAM_REPLICAS: /);
   });
+
+  it('takes a MongoDB seed list (a replica set names several hosts) and names MONGO_URL for a bad one', () => {
+    for (const ok of [
+      'mongodb://127.0.0.1:27017/',
+      'mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017,mongo-2.mongo:27017/tally?replicaSet=rs0',
+      'mongodb://user:p%40ss@h1,h2:27018/?replicaSet=rs0&authSource=admin',
+      'mongodb+srv://cluster0.example.net/tally?retryWrites=true',
+    ]) expect(loadConfig({ MONGO_URL: ok }).mongoUrl).toBe(ok);
+    for (const [bad, message] of [
+      ['postgres://h1/db', /^MONGO_URL: must be mongodb:\/\//],
+      ['mongodb://', /^MONGO_URL: names no host/],
+      ['mongodb://h1,,h2/', /^MONGO_URL: host 2 of the list is not host:port/],
+      ['mongodb://h1:99999/', /^MONGO_URL: host 1 of the list has port 99999/],
+      ['mongodb+srv://h1,h2/', /^MONGO_URL: mongodb\+srv:\/\/ names exactly one host/],
+      ['mongodb+srv://h1:27017/', /^MONGO_URL: mongodb\+srv:\/\/ names exactly one host/],
+    ] as const) expect(() => loadConfig({ MONGO_URL: bad })).toThrow(message);
+  });
 });
