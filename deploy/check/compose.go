@@ -85,6 +85,8 @@ func checkCompose(a composeArgs) (composeResult, error) {
 	if err != nil {
 		return composeResult{}, fmt.Errorf("compose: %w", err)
 	}
+	// As `docker compose` does: an optional dependency on a service of an inactive profile goes.
+	project = project.WithoutUnresolvedOptionalDependencies()
 	if err := checkHealthyDependencies(project); err != nil {
 		return composeResult{}, fmt.Errorf("compose: %w", err)
 	}

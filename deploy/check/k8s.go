@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -113,9 +114,18 @@ func decodeStrict(doc []byte) (runtime.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unknown kind %s %s", tm.APIVersion, tm.Kind)
 	}
-	// Strict: a field the type does not have, or a key given twice, is an error.
-	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+	// Strict as the API server's field validation is: a field the type does not have (its
+	// path named), a key given twice or a field spelled in another case is an error.
+	strictErrs, err := kjson.UnmarshalStrict(asJSON, obj)
+	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", tm.APIVersion, tm.Kind, err)
+	}
+	if len(strictErrs) > 0 {
+		msgs := make([]string, len(strictErrs))
+		for i, e := range strictErrs {
+			msgs[i] = e.Error()
+		}
+		return nil, fmt.Errorf("%s %s: %s", tm.APIVersion, tm.Kind, strings.Join(msgs, "; "))
 	}
 	meta, ok := obj.(metav1.Object)
 	if !ok || meta.GetName() == "" {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHART, check, checkK8s, helm, render, type K8sObject } from './tools.js';
+import { CHART, KUBE_VERSION, check, checkK8s, helm, render, type K8sObject } from './tools.js';
 
 // The chart through real helm v3.22 and the strict checker (deploy/check): every rendered
 // object must decode into its Kubernetes API type with no unknown field, and the objects
@@ -70,7 +70,7 @@ describe('helm chart deploy/helm/tally', () => {
   });
 
   it('refuses to render without a server URL (neither in secrets nor through existingSecret)', () => {
-    const r = helm(['template', 'tally', CHART, '--set', 'secrets.MONGO_URL=']);
+    const r = helm(['template', 'tally', CHART, '--kube-version', KUBE_VERSION, '--set', 'secrets.MONGO_URL=']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('secrets.MONGO_URL is required');
   });

@@ -40,9 +40,16 @@ function ok(r: Run, what: string): string {
   return r.stdout;
 }
 
+/**
+ * The Kubernetes version rendered for: that of the API types the checker decodes into
+ * (k8s.io/api v0.37). A helm built by `go install` has no version stamped in by its
+ * release ldflags and would assume v1.20, below the chart's kubeVersion.
+ */
+export const KUBE_VERSION = '1.37.0';
+
 /** `helm template` of the chart with these extra arguments (-f FILE, --set K=V). */
 export function render(args: readonly string[] = []): string {
-  return ok(helm(['template', 'tally', CHART, '--namespace', 'tally', ...args]), `helm template ${args.join(' ')}`);
+  return ok(helm(['template', 'tally', CHART, '--namespace', 'tally', '--kube-version', KUBE_VERSION, ...args]), `helm template ${args.join(' ')}`);
 }
 
 /** A Kubernetes object as the checker decoded it (re-encoded from its Go type). */
