@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` (pure, no servers, parallel) and `integration` (real servers that
+ * Three projects: `unit` (pure, no servers, parallel), `deploy` (offline validation of
+ * deploy/ with real helm and the checker) and `integration` (real servers that
  * global-setup.ts starts once on free ports; one file at a time, since the machine has
  * two cores and the servers need them too).
  */
@@ -13,6 +14,17 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // deploy/: helm and tally-deploy-check (scripts/build-deploy-tools.sh builds them) on
+          // the chart, the compose files and the Dockerfile; no servers, one file at a time.
+          name: 'deploy',
+          include: ['test/deploy/**/*.test.ts'],
+          testTimeout: 60_000,
+          fileParallelism: false,
         },
       },
       {

@@ -200,15 +200,31 @@ export async function metricsText(): Promise<{ contentType: string; body: string
   return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };
 }
 
+/** What the bare listener answers besides /metrics: the probes a container orchestrator calls. */
+const PROBE_BODIES: Readonly<Record<string, string>> = {
+  '/healthz': '{"status":"ok"}',
+  '/readyz': '{"status":"ready"}',
+};
+
 /**
- * A bare /metrics listener for processes without the API (`tally worker`, `tally bridge`
- * with METRICS_PORT): their counters and process metrics, no scrape-time gauges (those
- * are the API's, which reads the shared state once for everyone).
+ * A bare /metrics listener for processes without the API (`tally worker`, `tally bridge`,
+ * `tally scheduler` with METRICS_PORT): their counters and process metrics, no scrape-time
+ * gauges (those are the API's, which reads the shared state once for everyone). It also
+ * answers /healthz and /readyz, so a Kubernetes probe or a compose healthcheck has a URL
+ * on every role: the listener opens once the service has started (connected to its
+ * servers), so both mean "the process runs its service"; the API's own /readyz is the one
+ * that checks each dependency.
  */
 export async function serveMetrics(port: number, host: string): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"only GET /metrics here"}}');
+    const path = req.url?.split('?')[0] ?? '';
+    const probe = PROBE_BODIES[path];
+    if (req.method === 'GET' && probe !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(probe);
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"only GET /metrics, /healthz and /readyz here"}}');
       return;
     }
     metricsText().then(

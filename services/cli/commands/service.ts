@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { Config } from '../../../shared/config/index.js';
 import type { Endpoints } from '../../../shared/runtime/index.js';
+import type { RunningApi } from '../../api/index.js';
 import { cliContext, endpointsFor } from '../context.js';
 
 /** A long-running service as its command starts it. */
@@ -9,7 +10,7 @@ export interface ServiceSpec<S extends { stop(): Promise<void> }> {
   /** The pino logger's name: `tally-worker`, `tally-api`... */
   name: string;
   start(config: Config, endpoints: Endpoints, logger: Logger): Promise<S>;
-  /** `METRICS_PORT` set: this process's counters at /metrics too (the API serves its own). */
+  /** `METRICS_PORT` set: this process's counters at /metrics, and /healthz and /readyz, there too (the API serves its own). */
   metrics?: boolean;
   /** Runs once the service runs (a line on stdout, say). */
   started?(service: S): void;
@@ -49,7 +50,7 @@ const SERVICES: readonly { command: string; description: string; spec(): Promise
   {
     command: 'api',
     description: 'run the HTTP API (plans, VMs, payment webhook, admin tick) on HTTP_PORT',
-    spec: async () => ({
+    spec: async (): Promise<ServiceSpec<RunningApi>> => ({
       name: 'tally-api',
       start: (await import('../../api/index.js')).startApi,
       started: (api: { url: string }) => process.stdout.write(`tally api listening on ${api.url}\n`),
@@ -58,7 +59,7 @@ const SERVICES: readonly { command: string; description: string; spec(): Promise
   {
     command: 'scheduler',
     description: 'run the job scheduler: the ladder tick every LADDER_TICK_INTERVAL_MS',
-    spec: async () => ({ name: 'tally-scheduler', start: (await import('../../scheduler/index.js')).startScheduler }),
+    spec: async () => ({ name: 'tally-scheduler', start: (await import('../../scheduler/index.js')).startScheduler, metrics: true }),
   },
 ];
 
