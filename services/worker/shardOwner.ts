@@ -13,6 +13,9 @@ import { ShardHousekeeping, type PendingWrite } from './shardHousekeeping.js';
 import type { PricingContext } from './shardState.js';
 import { planTick } from './accountFolds.js';
 
+/** Full read-model writes in a row that may find Redis emptied under them before the job fails (and is retried). */
+const MAX_REPLACE_ATTEMPTS = 5;
+
 export interface ShardOwnerDeps {
   db: Db;
   js: JetStreamClient;
@@ -165,7 +168,14 @@ export class ShardOwner {
     if (!state) return;
     if (this.readModelFull) {
       state.takeUnread();
-      await this.deps.readModel.replace(this.shard, { seq: state.seq, ...state.totals }, state.accountDocs());
+      // Redis emptied while the accounts were staged: stage them all again (a few tries,
+      // then the job fails and its retry writes the model; never a partial model).
+      for (let attempt = 1; ; attempt++) {
+        const outcome = await this.deps.readModel.replace(this.shard, { seq: state.seq, ...state.totals }, state.accountDocs());
+        if (outcome !== 'lost') break;
+        this.deps.logger.warn({ shard: this.shard, attempt }, 'read model emptied while it was written; writing it again');
+        if (attempt >= MAX_REPLACE_ATTEMPTS) throw new Error(`shard ${this.shard}: the read model was emptied during ${attempt} full writes in a row`);
+      }
       this.readModelFull = false;
       return;
     }

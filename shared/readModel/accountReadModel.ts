@@ -35,15 +35,23 @@ if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
 redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'charged', ARGV[2], 'duplicates', ARGV[3])
 return 1`;
 
-/** Replaces the whole model with the staged hash (KEYS[3]; absent when the shard has no account) unless a later position is stored. */
+/**
+ * Replaces the whole model with the staged hash (KEYS[3]; absent when the shard has no
+ * account) unless a later position is stored; -1, changing nothing, when the staged hash
+ * does not hold the ARGV[4] accounts staged (Redis emptied while they were written: a
+ * model made of what was staged after would be taken as whole, its other accounts
+ * missing until each changes again).
+ */
 const REPLACE = `
 local stored = redis.call('HGET', KEYS[2], 'seq')
 if stored and tonumber(stored) > tonumber(ARGV[1]) then redis.call('DEL', KEYS[3]) return 0 end
+if redis.call('HLEN', KEYS[3]) ~= tonumber(ARGV[4]) then redis.call('DEL', KEYS[3]) return -1 end
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[1]) else redis.call('DEL', KEYS[1]) end
 redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'charged', ARGV[2], 'duplicates', ARGV[3])
 return 1`;
 
-export type WriteOutcome = 'written' | 'stale' | 'not_loaded';
+/** `lost`: a full write found its staged accounts gone (Redis emptied meanwhile); nothing changed, write it again. */
+export type WriteOutcome = 'written' | 'stale' | 'not_loaded' | 'lost';
 
 /** Where a shard's model stands: the log position it is folded through, and the log's totals there. */
 export interface ModelPosition extends LogTotals {
@@ -76,15 +84,17 @@ export class AccountReadModel {
       await this.redis.hset(staging, ...batch);
       batch = [];
     };
+    let staged = 0;
     for (const doc of docs) {
       batch.push(doc._id, encodeAccount(doc));
+      staged++;
       if (batch.length >= 2 * STAGE_CHUNK) await flush();
     }
     await flush();
     // A staging hash left by an owner that died here expires on its own.
     await this.redis.pexpire(staging, 600_000);
-    const result = (await this.redis.eval(REPLACE, 3, accountsKey(this.namespace, shard), metaKey(this.namespace, shard), staging, ...meta(at))) as number;
-    return result === 1 ? 'written' : 'stale';
+    const result = (await this.redis.eval(REPLACE, 3, accountsKey(this.namespace, shard), metaKey(this.namespace, shard), staging, ...meta(at), String(staged))) as number;
+    return result === 1 ? 'written' : result === 0 ? 'stale' : 'lost';
   }
 
   /** One account: the doc, null when the shard has no such account, undefined when the shard's model is not loaded. */
