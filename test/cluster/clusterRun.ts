@@ -116,6 +116,15 @@ async function killStreamLeader(nats: NatsCluster, jsm: Parameters<NatsCluster['
   return `SIGKILL ${nats.nodes[leader]!.name} (leader of ${USAGE_STREAM}); ${nats.nodes[next]!.name} leads it after ${elected} s; ${nats.nodes[leader]!.name} started again, JetStream current after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
 }
 
+/** The other API's /readyz status, polled for up to 10 s until it answers 200. */
+async function otherApiReady(url: string): Promise<number> {
+  let status = 0;
+  for (const deadline = Date.now() + 10_000; status !== 200 && Date.now() < deadline; await sleep(250)) {
+    status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) }).then((r) => r.status, () => 0);
+  }
+  return status;
+}
+
 export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult> {
   const log = o.log ?? (() => undefined);
   const t0 = Date.now();
@@ -179,8 +188,12 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
         await fault('redis_failover', 0.4, () => redisEngine.failover(log));
         await fault('api_restart', 0.65, async () => {
           const pid = cluster.pid('api-0');
-          await cluster.killAndRestart('api-0');
-          return `SIGKILL api-0 (pid ${pid}), the API the payments go through; started again`;
+          const restarted = cluster.killAndRestart('api-0');
+          // While api-0 is down, api-1 answers /readyz: NATS, Redis and the store reachable from it.
+          const other = await otherApiReady(`http://127.0.0.1:${apiPorts[1]}`);
+          await restarted;
+          if (other !== 200) throw new Error(`api-1 /readyz answered ${other} while api-0 was down`);
+          return `SIGKILL api-0 (pid ${pid}), the API the payments go through; api-1 /readyz 200 meanwhile; api-0 started again`;
         });
       })(),
       apiLoad({ target, ledger, accounts: o.accounts, seed: o.seed, payments: o.payments ?? Math.min(Math.floor(o.accounts / 4), 300), seconds: seconds * 0.9, planPriceMicros: planPrice, stop: () => !producing }),
