@@ -139,7 +139,10 @@ export async function startRedisSentinel(): Promise<RedisEngine> {
 export async function startRedisCluster(size = 3): Promise<RedisEngine> {
   const dir = await mkdtemp(join(tmpdir(), 'tally-redis-cluster-'));
   const ports = await Promise.all(Array.from({ length: size }, () => freePort(HOST)));
-  const nodes = ports.map((port, i) => node(dir, `c${i}`, port, [...DATA, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']));
+  // The bus port is named: the default (port + 10000) may lie past 65535 for a kernel-chosen port.
+  const busPorts = await Promise.all(ports.map(() => freePort(HOST)));
+  const nodes = ports.map((port, i) => node(dir, `c${i}`, port, [...DATA, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+    '--cluster-port', String(busPorts[i])]));
   const close = async (): Promise<void> => {
     await Promise.all(nodes.map((s) => s.stop()));
     await rm(dir, { recursive: true, force: true });
