@@ -20,7 +20,7 @@ import { accountReader, waitSettled } from '../bench/endToEnd.js';
 import { benchEnv, startBenchServers } from '../bench/harness.js';
 import { apiLoad, newLedger, payVeterans, type ApiTarget } from './apiLoad.js';
 import { check, type CheckResult } from './checker.js';
-import { Cluster, type Crash } from './cluster.js';
+import { Cluster, chaosSlots, type Crash } from './cluster.js';
 import { FAULT_KINDS, runFaults, schedule, type FaultKind, type FaultRecord } from './faults.js';
 import { FLOOR_ACCOUNTS, floorRecords, fuzzInputs } from './fuzz.js';
 import { produce, type ProducerReport } from './producer.js';
@@ -118,7 +118,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const vars = { ...CHAOS_ENV, ADMIN_TOKEN: target.adminToken, WEBHOOK_SECRET: target.webhookSecret, HTTP_PORT: String(port), ...o.env };
   const env = benchEnv(servers, 'chaos', undefined, vars);
   const config = loadConfig(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)));
-  const cluster = new Cluster(servers, env, logDir, log, o.workerEnv ? { worker: o.workerEnv } : {});
+  const cluster = new Cluster(env, logDir, log, chaosSlots(o.workerEnv));
   const bus = await connectBus(servers.natsUrl, 'chaos');
   const mongo = await connectMongo(servers.mongoUrl, config.mongoDb);
   const redis = redisConnection(servers.redisUrl);
@@ -149,7 +149,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         js: bus.js, records: o.records, accounts: o.accounts, seed: o.seed, rate: total / seconds, fuzzCount, duplicateWindowMs: config.natsDuplicateWindowMs, log,
         fuzz: fuzzInputs(fuzzCount, { seed: o.seed, now: Date.now(), priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays }),
       }).finally(() => (producing = false)),
-      runFaults(plan, { cluster, redisUrl: servers.redisUrl, leaseTtlMs: config.workerLeaseTtlMs, rand: Math.random }, started, log, () => false),
+      runFaults(plan, { cluster, servers, redisUrl: servers.redisUrl, leaseTtlMs: config.workerLeaseTtlMs, rand: Math.random }, started, log, () => false),
       apiLoad({ target, ledger, accounts: o.accounts, seed: o.seed, payments: o.payments ?? Math.min(Math.floor(o.accounts / 4), 1000), seconds: seconds * 0.9, planPriceMicros: planPrice, stop: () => !producing }),
     ]);
     log(`load phase over in ${Math.round((Date.now() - started) / 1000)} s: ${producer.acked} publishes acked, ${faultLog.length} faults; waiting for settled`);

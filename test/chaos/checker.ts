@@ -29,6 +29,8 @@ export interface CheckResult {
   double_charged: number;
   /** Charged records that match no valid record JetStream accepted. */
   phantom_charged: number;
+  /** Accounts whose balance was compared (expected or served), and of those the ones that differ. */
+  balances_compared: number;
   balances_wrong: number;
   ledger_mismatch: number;
   dead_letters_wrong: number;
@@ -149,7 +151,8 @@ export async function check(o: CheckOptions): Promise<CheckResult> {
   const accounts = await o.reader.list();
   const served = new Map(accounts.map((a) => [a._id, a.balance_micros]));
   let wrong = 0;
-  for (const account of new Set([...expected.keys(), ...served.keys()])) {
+  const compared = new Set([...expected.keys(), ...served.keys()]);
+  for (const account of compared) {
     const want = expected.get(account) ?? 0n;
     const got = served.get(account) ?? 0n;
     if (want !== got) {
@@ -167,7 +170,7 @@ export async function check(o: CheckOptions): Promise<CheckResult> {
 
   return {
     stream_messages: messages, expected_charged: charged.size, expected_dead: expectedDead, duplicates, charged: inLog,
-    lost, double_charged: double, phantom_charged: phantom, balances_wrong: wrong, ledger_mismatch: verify.code !== 0 && ledgerMismatch === 0 ? 1 : ledgerMismatch,
+    lost, double_charged: double, phantom_charged: phantom, balances_compared: compared.size, balances_wrong: wrong, ledger_mismatch: verify.code !== 0 && ledgerMismatch === 0 ? 1 : ledgerMismatch,
     dead_letters_wrong: deadWrong, examples,
   };
 }

@@ -1,16 +1,31 @@
 /**
- * The product as the chaos run deploys it: embedded nats-server, redis-server and FerretDB
- * (test/bench/harness.ts), and `tally bridge` x2, `tally worker` x2, `tally api` and
- * `tally scheduler` as separate processes of the compiled build. A process the run kills
- * is started again by the fault that killed it; one that exits on its own is a crash:
- * recorded, and started again so the run goes on (the report fails on any).
+ * The product as separate processes of the compiled build, one per slot: the chaos run's
+ * `tally bridge` x2, `tally worker` x2, `tally api` and `tally scheduler` on embedded
+ * servers (test/bench/harness.ts), or the cluster run's slots on clustered engines
+ * (test/cluster). A process the run kills is started again by the fault that killed it;
+ * one that exits on its own is a crash: recorded, and started again so the run goes on
+ * (the report fails on any).
  */
 import { join } from 'node:path';
-import type { Embedded } from '../../shared/runtime/index.js';
 import { spawnServices, type ServiceName, type ServiceProcess } from '../bench/harness.js';
 
-export const SLOTS = ['bridge-0', 'bridge-1', 'worker-0', 'worker-1', 'api', 'scheduler'] as const;
-export type Slot = (typeof SLOTS)[number];
+/** One process of the deployment: its name, what it runs, and variables for it alone. */
+export interface SlotSpec {
+  slot: string;
+  kind: ServiceName;
+  env?: Record<string, string>;
+}
+
+export type Slot = string;
+
+/** The chaos run's deployment; `workerEnv` reaches the workers only. */
+export function chaosSlots(workerEnv: Record<string, string> = {}): SlotSpec[] {
+  return [
+    { slot: 'bridge-0', kind: 'bridge' }, { slot: 'bridge-1', kind: 'bridge' },
+    { slot: 'worker-0', kind: 'worker', env: workerEnv }, { slot: 'worker-1', kind: 'worker', env: workerEnv },
+    { slot: 'api', kind: 'api' }, { slot: 'scheduler', kind: 'scheduler' },
+  ];
+}
 
 export interface Crash {
   slot: Slot;
@@ -19,8 +34,6 @@ export interface Crash {
   /** The end of its log. */
   tail: string;
 }
-
-const kindOf = (slot: Slot): ServiceName => slot.replace(/-\d+$/, '') as ServiceName;
 
 export class Cluster {
   private readonly procs = new Map<Slot, ServiceProcess>();
@@ -34,24 +47,32 @@ export class Cluster {
     for (const p of this.procs.values()) p.child.kill('SIGKILL');
   };
 
+  private readonly specs: Map<Slot, SlotSpec>;
+
   constructor(
-    readonly servers: Embedded,
     private readonly env: NodeJS.ProcessEnv,
     private readonly logDir: string,
     private readonly log: (line: string) => void,
-    private readonly envFor: Partial<Record<ServiceName, Record<string, string>>> = {},
-  ) {}
+    slots: readonly SlotSpec[],
+  ) {
+    this.specs = new Map(slots.map((s) => [s.slot, s]));
+  }
+
+  get slots(): Slot[] {
+    return [...this.specs.keys()];
+  }
 
   async startAll(): Promise<void> {
     process.on('exit', this.onExit);
-    for (const slot of SLOTS) await this.start(slot);
+    for (const slot of this.specs.keys()) await this.start(slot);
   }
 
   /** Starts the slot's process and resolves once it logged that it is up. */
   async start(slot: Slot): Promise<void> {
-    const kind = kindOf(slot);
+    const spec = this.specs.get(slot);
+    if (!spec) throw new Error(`no slot ${slot}`);
     const n = this.starts++;
-    const [proc] = await spawnServices(this.env, { names: [kind], envFor: this.envFor, logFile: () => join(this.logDir, `${slot}.${n}.log`), startTimeoutMs: 900_000 });
+    const [proc] = await spawnServices(this.env, { names: [spec.kind], envFor: { [spec.kind]: spec.env ?? {} }, logFile: () => join(this.logDir, `${slot}.${n}.log`), startTimeoutMs: 900_000 });
     this.procs.set(slot, proc!);
     proc!.child.once('exit', (code, signal) => {
       if (this.expected.has(proc!) || this.closing) return;

@@ -5,6 +5,7 @@
  */
 import { mulberry32 } from '../../services/cli/load/generate.js';
 import { redisConnection } from '../../shared/queue/index.js';
+import type { Embedded } from '../../shared/runtime/index.js';
 import type { Cluster, Slot } from './cluster.js';
 
 export const FAULT_KINDS = [
@@ -25,6 +26,7 @@ export interface FaultRecord {
 
 export interface FaultContext {
   cluster: Cluster;
+  servers: Embedded;
   redisUrl: string;
   /** WORKER_LEASE_TTL_MS: a paused worker stays stopped well past it. */
   leaseTtlMs: number;
@@ -36,7 +38,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Injects one fault and repairs what it broke (restart, SIGCONT); resolves when the cluster is whole again. */
 export async function inject(kind: FaultKind, c: FaultContext): Promise<string> {
   const pick = (slots: Slot[]): Slot => slots[Math.floor(c.rand() * slots.length)]!;
-  const { servers } = c.cluster;
+  const { servers } = c;
   switch (kind) {
     case 'bridge_kill':
     case 'worker_kill': {
