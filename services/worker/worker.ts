@@ -255,8 +255,11 @@ export class ShardWorkerService {
     // The job in hand is not waited for: its Redis state may be gone, and a close that
     // never returns would stall every shard. Whatever it still writes, the log orders.
     const closing = held.consumer.close(true).catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
+    // The connection goes once the consumer has let go of it: disconnected under a close
+    // still in progress, BullMQ's wrapper emits 'error' after its listeners are gone (an
+    // unhandled error: the process exits).
+    void closing.finally(() => held.connection.disconnect());
     await Promise.race([closing, new Promise((r) => setTimeout(r, 5000).unref())]);
-    held.connection.disconnect();
   }
 
   /**
