@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { runLadderTick, type TickReport } from '../../shared/app/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, ShardQueues, duplicateRedis, queueAddress, redisAuth, redisConnection } from '../../shared/queue/index.js';
+import { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, ShardQueues, duplicateRedis, queueAddress, redisAuth, redisConnection, releaseRedis } from '../../shared/queue/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 
@@ -84,7 +84,7 @@ export async function startScheduler(
       // SIGTERM then timed out and exited 1). Its lock lapses and the same job, with the same
       // tick id, runs again on a scheduler that is up, adding nothing the first run added.
       await consumer.close(true);
-      consumerConnection.disconnect();
+      await releaseRedis(consumerConnection);
       await queue.close();
       await queues.close();
       redis.disconnect();

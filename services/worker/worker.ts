@@ -5,7 +5,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { duplicateRedis, queueAddress, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import { duplicateRedis, queueAddress, releaseRedis, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
 import { AccountReadModel } from '../../shared/readModel/index.js';
 import { Leases } from './leases.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
@@ -258,7 +258,7 @@ export class ShardWorkerService {
     // The connection goes once the consumer has let go of it: disconnected under a close
     // still in progress, BullMQ's wrapper emits 'error' after its listeners are gone (an
     // unhandled error: the process exits).
-    void closing.finally(() => held.connection.disconnect());
+    void closing.finally(() => releaseRedis(held.connection));
     await Promise.race([closing, new Promise((r) => setTimeout(r, 5000).unref())]);
   }
 
@@ -272,7 +272,7 @@ export class ShardWorkerService {
     const log = this.deps.logger;
     const started = this.now();
     await Promise.all(held.map((h) => h.consumer.close().catch((err) => log.warn({ err, shard: h.owner.shard }, 'consumer close failed'))));
-    for (const h of held) h.connection.disconnect();
+    await Promise.all(held.map((h) => releaseRedis(h.connection)));
     for (const h of held) await h.owner.catchUp().catch((err) => log.error({ err, shard: h.owner.shard }, 'catch-up failed'));
     while (this.flushing) await this.flushing;
     await this.flushOwners(held.map((h) => h.owner), true);

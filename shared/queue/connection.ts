@@ -64,3 +64,22 @@ export function duplicateRedis(redis: Redis, override: RedisOptions = {}): Redis
 export function redisAuth(config: { redisSentinelPassword?: string | undefined }): RedisOptions {
   return config.redisSentinelPassword !== undefined ? { sentinelPassword: config.redisSentinelPassword } : {};
 }
+
+/**
+ * Closes a connection BullMQ was handed, once BullMQ has let go of it: QUIT first, so a
+ * command still in flight gets its reply (a plain disconnect rejects it with "Connection
+ * is closed", and BullMQ leaves some of those promises without a handler: an unhandled
+ * rejection in the process), then the socket, after at most `waitMs` when Redis is gone.
+ */
+export async function releaseRedis(connection: Redis, waitMs = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    connection.quit().then(() => undefined, () => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+  connection.disconnect();
+}

@@ -1,5 +1,5 @@
 export { shardOf, shardQueueName } from './shards.js';
-export { clusterOptionsFor, duplicateRedis, isCluster, redisAuth, redisConnection, redisOptionsFor } from './connection.js';
+export { clusterOptionsFor, duplicateRedis, isCluster, redisAuth, redisConnection, redisOptionsFor, releaseRedis } from './connection.js';
 export { queueAddress, redisGroup, redisKey } from './keys.js';
 export type { QueueAddress } from './keys.js';
 export type { WireRecord, UsageBatchJob, FoldJob, TickJob, ShardJob, ShardJobResult } from './jobs.js';

@@ -1,7 +1,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { duplicateRedis } from './connection.js';
+import { duplicateRedis, releaseRedis } from './connection.js';
 import type { ShardJob, ShardJobResult } from './jobs.js';
 import { queueAddress } from './keys.js';
 import { shardOf, shardQueueName } from './shards.js';
@@ -57,7 +57,7 @@ export class ShardQueues {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await Promise.all([...this.listeners.values()].map(async ({ events, connection }) => {
       await events.close();
-      connection.disconnect();
+      await releaseRedis(connection);
     }));
     this.queues.clear();
     this.listeners.clear();

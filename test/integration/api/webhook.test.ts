@@ -98,15 +98,14 @@ describe('POST /v1/webhooks/payment', () => {
       expect(mismatches).toEqual([]);
     } finally {
       await next.stop();
-      api.stack.worker = await startWorker(api.config, api.servers, testLogger());
+      // Its commands monitored: the tick below must not read the shard log.
+      api.stack.worker = await startWorker(api.config, api.servers, testLogger(), { mongoOptions: { monitorCommands: true } });
     }
 
     // Nor does the owner change: the next ladder tick folds what is left unfolded, reading
     // the ledger, never the shard log: the owner knows what it folded. (A tick that scanned
     // the log, every shard's entries, slowed with every record charged: in a million-record
     // chaos run, ticks every 5 s stalled the whole pipeline.)
-    await api.stack.worker.stop();
-    api.stack.worker = await startWorker(api.config, api.servers, testLogger(), { mongoOptions: { monitorCommands: true } });
     // A first tick waits until every shard is loaded (a load reads the log, as it must).
     expect((await call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { body: {} })).body.complete).toBe(true);
     const reads: string[] = [];
