@@ -46,6 +46,20 @@ export interface ChaosOptions {
   log?: (line: string) => void;
 }
 
+/** What every run's report holds beside its figures: when, where, and what the checker and producers saw. */
+export interface RunDetail {
+  date: string;
+  machine: string;
+  load_avg_start: number[];
+  load_avg_end: number[];
+  check: CheckResult;
+  producer: ProducerReport;
+  api: Record<string, number>;
+  crashes: Crash[];
+  exit_codes: Record<string, number | null>;
+  settle_seconds: number;
+}
+
 export interface ChaosResult {
   records: number;
   accounts: number;
@@ -58,21 +72,11 @@ export interface ChaosResult {
   dead_letters_wrong: number;
   seconds: number;
   /** Everything else, for the log and the docs. */
-  detail: {
-    date: string;
-    machine: string;
-    load_avg_start: number[];
-    load_avg_end: number[];
-    check: CheckResult;
-    producer: ProducerReport;
+  detail: RunDetail & {
     fuzz: number;
-    api: Record<string, number>;
     credits: number;
     purchases: number;
     fault_log: FaultRecord[];
-    crashes: Crash[];
-    exit_codes: Record<string, number | null>;
-    settle_seconds: number;
     /** Ladder ticks recorded, and tier transitions they wrote. */
     ticks: number;
     tier_transitions: number;

@@ -21,7 +21,7 @@ import { freePort } from '../../shared/runtime/index.js';
 import { connectMongo, verifyLedger } from '../../shared/store/index.js';
 import { accountReader, waitSettled } from '../bench/endToEnd.js';
 import { apiLoad, newLedger, type ApiTarget } from '../chaos/apiLoad.js';
-import { CHAOS_ENV } from '../chaos/chaos.js';
+import { CHAOS_ENV, type RunDetail } from '../chaos/chaos.js';
 import { check, type CheckResult } from '../chaos/checker.js';
 import { Cluster, type Crash, type SlotSpec } from '../chaos/cluster.js';
 import { fuzzInputs } from '../chaos/fuzz.js';
@@ -68,20 +68,10 @@ export interface ClusterRunResult {
   verify: string;
   redis: RedisKind;
   seconds: number;
-  detail: {
-    date: string;
-    machine: string;
-    load_avg_start: number[];
-    load_avg_end: number[];
+  detail: RunDetail & {
     engines: { nats: string; redis: string; store: string; stream_replicas: number };
-    check: CheckResult;
-    producer: ProducerReport;
-    api: Record<string, number>;
     fault_log: ClusterFaultRecord[];
-    crashes: Crash[];
-    exit_codes: Record<string, number | null>;
     load_seconds: number;
-    settle_seconds: number;
     log_dir: string;
   };
   ok: boolean;
