@@ -10,7 +10,7 @@ import { AccountReader } from '../../shared/readModel/index.js';
 import { BillingService } from './billing.js';
 import { Cached, timedRead } from './cache.js';
 import type { ApiContext } from './context.js';
-import { BODY_LIMIT_BYTES, installErrorHandling, installJsonBodies } from './http.js';
+import { BODY_LIMIT_BYTES, collectRoutes, installErrorHandling, installJsonBodies } from './http.js';
 import { accountPage, memorySessions, redisSessions } from './account/index.js';
 import { KeyRing } from './keys/index.js';
 import { LedgerPages } from './ledger.js';
@@ -98,6 +98,7 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
     plans: config.plans,
     ladder: config.ladder ?? DEFAULT_LADDER,
   };
+  collectRoutes(app);
   installJsonBodies(app);
   installErrorHandling(app);
   opsRoutes(app, ctx);

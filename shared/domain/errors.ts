@@ -38,6 +38,8 @@ const PRODUCT = {
   no_active_plan: [409, 'allocating a VM needs an active plan'],
   quota_exhausted: [409, "the active plan's VM quota is used up"],
   payment_conflict: [409, 'this payment_id was already credited with a different account, amount or paid_at'],
+  body_too_large: [413, 'the request body is larger than the route accepts'],
+  unsupported_media_type: [415, 'the route does not read a body of this content type'],
   rate_limited: [429, 'too many requests; retry later'],
   internal: [500, 'an unexpected error; the request may be retried'],
   unavailable: [503, 'a server the service depends on does not answer'],
