@@ -9,11 +9,11 @@ export interface HttpFailure {
 }
 
 /**
- * fastify's (and its plugins') client errors by status: body too large, unsupported media
- * type, unknown route. Every other 4xx they raise (bad JSON, empty JSON body, a content
+ * fastify's (and its plugins') client errors by status: body too large, a path parameter
+ * over 100 characters, unsupported media type, unknown route. Every other 4xx they raise (bad JSON, empty JSON body, a content
  * length that does not match, a malformed URL, schema validation) is 400 `invalid_request`.
  */
-const CLIENT_ERRORS: Readonly<Record<number, ErrorCode>> = { 404: 'not_found', 413: 'body_too_large', 415: 'unsupported_media_type', 429: 'rate_limited' };
+const CLIENT_ERRORS: Readonly<Record<number, ErrorCode>> = { 404: 'not_found', 413: 'body_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type', 429: 'rate_limited' };
 
 const UNAVAILABLE = /^Mongo(?:ServerSelection|Network|NotConnected|Topology)|^MaxRetriesPerRequest|ECONNREFUSED|Connection is closed/;
 

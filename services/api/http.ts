@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../shared/domain/index.js';
 import { httpFailure } from './errors.js';
 import { INVALID_JSON } from './schemas.js';
@@ -55,16 +55,22 @@ export function installJsonBodies(app: FastifyInstance): void {
 }
 
 /**
+ * The JSON answer to a failed request. Also fastify's `frameworkErrors` handler: the router
+ * answers a malformed URL or an over-long path parameter itself, before any error handler.
+ */
+export function sendFailure(err: Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { error, log } = httpFailure(err);
+  if (log === 'warn') request.log.warn({ err }, 'dependency unavailable');
+  if (log === 'error') request.log.error({ err }, 'request failed');
+  return reply.code(error.status).send(error.toBody());
+}
+
+/**
  * Every error leaves as `{"error": {"code", "message"}}` with a code of the registry and its
  * status (httpFailure); an unknown route is 404 `not_found`.
  */
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: Error, request, reply) => {
-    const { error, log } = httpFailure(err);
-    if (log === 'warn') request.log.warn({ err }, 'dependency unavailable');
-    if (log === 'error') request.log.error({ err }, 'request failed');
-    return reply.code(error.status).send(error.toBody());
-  });
+  app.setErrorHandler(sendFailure);
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(new TallyError('not_found', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200) ?? ''}`).toBody());
   });

@@ -39,6 +39,7 @@ const PRODUCT = {
   quota_exhausted: [409, "the active plan's VM quota is used up"],
   payment_conflict: [409, 'this payment_id was already credited with a different account, amount or paid_at'],
   body_too_large: [413, 'the request body is larger than the route accepts'],
+  uri_too_long: [414, 'a path parameter is longer than 100 characters'],
   unsupported_media_type: [415, 'the route does not read a body of this content type'],
   rate_limited: [429, 'too many requests; retry later'],
   internal: [500, 'an unexpected error; the request may be retried'],

@@ -58,11 +58,13 @@ describe('accounts API errors', () => {
     expectError(await pay(u, '{"payment_id": "p-bad-json"'), 'invalid_request');
   });
 
-  it('body_too_large and unsupported_media_type: fastify\'s own refusals keep their 413 and 415 (issue #27 §3)', async () => {
+  it('body_too_large, uri_too_long and unsupported_media_type: fastify\'s own refusals keep their 413, 414 and 415 (issue #27 §3)', async () => {
     const u = stack.url;
     expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: JSON.stringify({ plan_id: 'x'.repeat(70_000) }) }), 'body_too_large');
     expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: 'plan_id=basic', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'unsupported_media_type');
     expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: '{}', headers: { 'content-type': 'application/x-ndjson' } }), 'unsupported_media_type');
+    // Answered by fastify's router itself (frameworkErrors), before any route or error handler.
+    expectError(await call(u, 'GET', `/v1/accounts/${'a'.repeat(101)}`), 'uri_too_long');
   });
 
   it('unauthorized: no token, a wrong token, an unsigned webhook', async () => {

@@ -16,10 +16,10 @@ import { fuzzRequest, type FuzzPools, type FuzzRequest } from '../../support/fuz
  * bodies, content types and credentials. No answer is a 5xx; every refusal carries a
  * registry code with its status (JSON, or the page's HTML on page routes); a refused
  * request stores nothing; the ledger still verifies at the end.
- * Replay a failure with FUZZ_SEED=<the seed printed>.
+ * Replay a failure with FUZZ_SEED=<the seed printed>; FUZZ_RUNS (default 1500, ~50 s on two busy cores) sets the count.
  */
 const SEED = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 2500);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1500);
 
 /** Counts of what a request may store: a refused one must leave them as they were. */
 async function stored(db: Db): Promise<string> {
@@ -84,14 +84,17 @@ describe(`HTTP fuzz of every route (FUZZ_SEED=${SEED})`, () => {
     for (const [i, req] of requests.entries()) {
       const res = await send(api.url, req);
       const text = await res.text();
-      const where = `FUZZ_SEED=${SEED} request #${i}: ${req.method} ${req.path} ${JSON.stringify(req.headers)} body=${JSON.stringify(req.body?.slice(0, 300))} -> ${res.status} ${text.slice(0, 300)}`;
+      const where = `FUZZ_SEED=${SEED} request #${i}: ${req.method} ${req.path.slice(0, 300)} ${JSON.stringify(req.headers)} body=${JSON.stringify(req.body?.slice(0, 300))} -> ${res.status} ${text.slice(0, 300)}`;
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       expect(res.status, where).toBeLessThan(500);
       if (res.status >= 400 && req.method !== 'HEAD') {
         const type = res.headers.get('content-type') ?? '';
         if (type.startsWith('application/json')) {
-          const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? '';
-          expect(isErrorCode(code) && ERROR_CODES[code].status === res.status, where).toBe(true);
+          const error = (JSON.parse(text) as { error?: { code?: string; key?: string } }).error;
+          const code = error?.code ?? '';
+          // bull-board's own API answers its UI's translation keys (`{"error": {"key"}}`), left as they are.
+          const board = req.path.startsWith('/admin/queues/api/') && typeof error?.key === 'string';
+          expect(board || (isErrorCode(code) && ERROR_CODES[code].status === res.status), where).toBe(true);
         } else {
           expect(type.startsWith('text/html') && PAGE.test(req.path), where).toBe(true);
         }
