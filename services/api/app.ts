@@ -10,7 +10,7 @@ import { AccountReader } from '../../shared/readModel/index.js';
 import { BillingService } from './billing.js';
 import { Cached, timedRead } from './cache.js';
 import type { ApiContext } from './context.js';
-import { BODY_LIMIT_BYTES, installErrorHandling, installJsonBodies } from './http.js';
+import { BODY_LIMIT_BYTES, collectRoutes, installErrorHandling, installJsonBodies, sendFailure } from './http.js';
 import { accountPage, memorySessions, redisSessions } from './account/index.js';
 import { KeyRing } from './keys/index.js';
 import { LedgerPages } from './ledger.js';
@@ -54,7 +54,7 @@ export interface ApiDeps {
 export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   const logger = deps.logger.child({ service: 'api' });
   // pino's Logger is a FastifyBaseLogger; typing it so keeps the instance the default FastifyInstance.
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true });
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, frameworkErrors: sendFailure });
   const clock = deps.clock ?? Date.now;
   // Redis keys of this deployment are prefixed with its database name: deployments (and test
   // runs) sharing one Redis never see each other's revocations, sessions or counters.
@@ -98,6 +98,7 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
     plans: config.plans,
     ladder: config.ladder ?? DEFAULT_LADDER,
   };
+  collectRoutes(app);
   installJsonBodies(app);
   installErrorHandling(app);
   opsRoutes(app, ctx);

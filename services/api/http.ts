@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../shared/domain/index.js';
+import { httpFailure } from './errors.js';
 import { INVALID_JSON } from './schemas.js';
 
 declare module 'fastify' {
@@ -7,12 +8,32 @@ declare module 'fastify' {
     /** The body bytes as received: the webhook signature is computed over these, never over re-serialized JSON. */
     rawBody?: Buffer;
   }
+  interface FastifyInstance {
+    /** Every route the app serves, as fastify registered it (HEAD twins included). */
+    routeTable: readonly RouteEntry[];
+  }
 }
 
-/** Request bodies above this are refused with 400 `invalid_request` before they are read whole. */
-export const BODY_LIMIT_BYTES = 64 * 1024;
+export interface RouteEntry {
+  method: string;
+  /** The pattern, prefix included: `/v1/accounts/:id`, `/admin/queues/*`. */
+  url: string;
+}
 
-const UNAVAILABLE = /^Mongo(?:ServerSelection|Network|NotConnected|Topology)|^MaxRetriesPerRequest|ECONNREFUSED|Connection is closed/;
+/**
+ * Records every route registered from now on, in any scope, as `app.routeTable`: what the
+ * HTTP fuzz test walks, so a new route is fuzzed without anyone listing it.
+ */
+export function collectRoutes(app: FastifyInstance): void {
+  const routes: RouteEntry[] = [];
+  app.decorate('routeTable', routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+}
+
+/** Request bodies above this are refused with 413 `body_too_large` before they are read whole. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
  * JSON bodies kept raw and parsed here; a body that is not JSON becomes a mark that the
@@ -34,25 +55,22 @@ export function installJsonBodies(app: FastifyInstance): void {
 }
 
 /**
- * Every error leaves as `{"error": {"code", "message"}}` with a code of the registry:
- * TallyErrors as they are; fastify's own client errors (body too large, unsupported media
- * type, malformed URL…) as 400 `invalid_request`; a store that does not answer as 503
- * `unavailable`; anything else as 500 `internal`, logged.
+ * The JSON answer to a failed request. Also fastify's `frameworkErrors` handler: the router
+ * answers a malformed URL or an over-long path parameter itself, before any error handler.
+ */
+export function sendFailure(err: Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { error, log } = httpFailure(err);
+  if (log === 'warn') request.log.warn({ err }, 'dependency unavailable');
+  if (log === 'error') request.log.error({ err }, 'request failed');
+  return reply.code(error.status).send(error.toBody());
+}
+
+/**
+ * Every error leaves as `{"error": {"code", "message"}}` with a code of the registry and its
+ * status (httpFailure); an unknown route is 404 `not_found`.
  */
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | TallyError | Error, request, reply) => {
-    if (err instanceof TallyError) return reply.code(err.status).send(err.toBody());
-    const status = (err as FastifyError).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      return reply.code(400).send(new TallyError('invalid_request', err.message.slice(0, 300)).toBody());
-    }
-    if (UNAVAILABLE.test(err.name) || UNAVAILABLE.test(err.message)) {
-      request.log.warn({ err }, 'dependency unavailable');
-      return reply.code(503).send(new TallyError('unavailable').toBody());
-    }
-    request.log.error({ err }, 'request failed');
-    return reply.code(500).send(new TallyError('internal').toBody());
-  });
+  app.setErrorHandler(sendFailure);
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(new TallyError('not_found', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200) ?? ''}`).toBody());
   });

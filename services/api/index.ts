@@ -6,6 +6,7 @@ export { BillingService } from './billing.js';
 export type { BillingConfig, BillingDeps, Outcome, PaymentInput } from './billing.js';
 export { signBody } from './auth.js';
 export { BODY_LIMIT_BYTES } from './http.js';
+export type { RouteEntry } from './http.js';
 export { KeyRing, generateKey, hashKey, keyIdOf } from './keys/index.js';
 export type { KeyIdentity } from './keys/index.js';
 export { allocationView } from './views.js';

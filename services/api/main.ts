@@ -8,11 +8,14 @@ import { listenerUrl, type Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo, sumShardLog } from '../../shared/store/index.js';
 import { buildApi } from './app.js';
 import { Cached, SCAN_COST_FACTOR, timedRead } from './cache.js';
+import type { RouteEntry } from './http.js';
 import { readinessChecks } from './operator/index.js';
 
 export interface RunningApi {
   /** Where it listens, e.g. http://127.0.0.1:8080. */
   url: string;
+  /** The routes it serves (the HTTP fuzz test walks them). */
+  routes: readonly RouteEntry[];
   stop(): Promise<void>;
 }
 
@@ -55,6 +58,7 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
   log.info({ url }, 'api listening');
   return {
     url,
+    routes: app.routeTable,
     stop: async () => {
       await app.close();
       await queues.close();

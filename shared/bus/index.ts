@@ -16,6 +16,7 @@ export {
   BRIDGE_CONSUMER,
   DLQ_HEADERS,
   usageSubject,
+  usageMsgId,
   dlqSubject,
   billingEventSubject,
   batchDoneSubject,

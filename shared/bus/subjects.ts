@@ -6,6 +6,12 @@ export const EVENTS_STREAM = 'BILLING_EVENTS';
 export const BRIDGE_CONSUMER = 'tally-bridge';
 
 export const usageSubject = (accountId: string): string => `usage.${accountId}`;
+/**
+ * The `Nats-Msg-Id` of a usage record (SPEC 3): `<account_id>/<id>`. JetStream's duplicate
+ * window is keyed by this header across the whole stream, so a bare id would make the same
+ * id on two accounts one message; `/` is in neither id's alphabet, so the pair is unambiguous.
+ */
+export const usageMsgId = (accountId: string, id: string): string => `${accountId}/${id}`;
 export const dlqSubject = (code: string): string => `dlq.usage.${code}`;
 export const billingEventSubject = (accountId: string): string => `billing.events.${accountId}`;
 /** Core-NATS subject on which shard owners tell a bridge that a job's effect is durable. */

@@ -10,6 +10,8 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { StreamGenerator, mulberry32, type GeneratedLine } from '../../services/cli/load/generate.js';
+import { recordKeys } from '../../services/cli/load/recordKeys.js';
+import { usageMsgId } from '../../shared/bus/index.js';
 import type { FuzzInput } from './fuzz.js';
 
 export interface ProducerOptions {
@@ -125,7 +127,10 @@ export async function produce(o: ProducerOptions): Promise<ProducerReport> {
       const next = lines.next();
       if (next.done) break;
       const n = report.generated++;
-      m = { subject: next.value.subject, payload: utf8.encode(next.value.payload), msgId: `m-${o.seed}-${n}` };
+      // A record's own key (SPEC 3); a bad record that gives none, a key of its own.
+      const keys = recordKeys(next.value.payload);
+      const msgId = keys.id !== undefined && keys.accountId !== undefined ? usageMsgId(keys.accountId, keys.id) : `m-${o.seed}-${n}`;
+      m = { subject: next.value.subject, payload: utf8.encode(next.value.payload), msgId };
     }
     sent++;
     await send(m);

@@ -9,6 +9,7 @@ import { AccountReadModel, AccountReader } from '../../shared/readModel/index.js
 import type { Endpoints } from '../../shared/runtime/index.js';
 import type { Db } from 'mongodb';
 import { usage } from './records.js';
+import { usageMsgId } from '../../shared/bus/index.js';
 
 export interface RecordedLine {
   subject: string;
@@ -26,15 +27,21 @@ export function makeStream(n: number, accounts: number, prefix = 'r', now = Date
   return lines;
 }
 
-/** Publishes with a bounded window of outstanding acks; `msgId` sets Nats-Msg-Id to the record id. */
+/** Publishes with a bounded window of outstanding acks; `msgId` sets Nats-Msg-Id to `<account_id>/<id>` (SPEC 3). */
 export async function publishAll(js: JetStreamClient, lines: readonly RecordedLine[], msgId = true, window = 256): Promise<void> {
   const pending = new Set<Promise<unknown>>();
   for (const l of lines) {
-    const p = js.publish(l.subject, l.payload, msgId ? { msgID: (JSON.parse(l.payload) as { id: string }).id } : {}).finally(() => pending.delete(p));
+    const p = js.publish(l.subject, l.payload, msgId ? { msgID: recordMsgId(l.payload) } : {}).finally(() => pending.delete(p));
     pending.add(p);
     if (pending.size >= window) await Promise.race(pending);
   }
   await Promise.all(pending);
+}
+
+/** The Nats-Msg-Id a producer sends with a valid record's payload. */
+export function recordMsgId(payload: string): string {
+  const { id, account_id } = JSON.parse(payload) as { id: string; account_id: string };
+  return usageMsgId(account_id, id);
 }
 
 /** The balances the domain core says the stream should produce (no payments: tier none). */

@@ -27,6 +27,8 @@ const ERRORS = {
   insufficient_balance: "Your balance does not cover this plan's price. Top up your balance, then try again.",
   plan_active: 'You already have an active plan. A new plan can be bought once the current period ends.',
   invalid_request: 'That request was not understood. Please use the buttons on this page.',
+  unsupported_media_type: 'That request was not understood. Please use the buttons on this page.',
+  body_too_large: 'That request was too large. Please use the buttons on this page.',
   no_active_plan: 'You need an active plan before you can allocate a VM. Buy a plan first.',
   quota_exhausted: "You have allocated every VM your plan includes. More become available with your next plan.",
   unauthorized: 'That key was not accepted. Check that you pasted the whole key, and that it has not been revoked.',

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../../shared/domain/index.js';
 import { listEvents, pageAllocations, readAccount } from '../../../shared/store/index.js';
 import type { ApiContext } from '../context.js';
+import { httpFailure } from '../errors.js';
 import { bannerFor } from './banners.js';
 import { renderAccountPage, renderErrorPage, renderLoginPage } from './page.js';
 import type { Session } from './session.js';
@@ -80,9 +81,9 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
   };
 
   app.setErrorHandler((err: Error, request, reply) => {
-    const code = err instanceof TallyError ? err.code : /Mongo|ECONNREFUSED|Connection is closed|MaxRetries/.test(`${err.name} ${err.message}`) ? 'unavailable' : 'internal';
-    if (code === 'internal') request.log.error({ err }, 'account page failed');
-    return html(reply, renderErrorPage(bannerFor(code) ?? { code, tone: 'error', text: code }), code === 'unavailable' ? 503 : err instanceof TallyError ? err.status : 500);
+    const { error, log } = httpFailure(err);
+    if (log) request.log[log]({ err }, 'account page failed');
+    return html(reply, renderErrorPage(bannerFor(error.code) ?? { code: error.code, tone: 'error', text: error.code }), error.status);
   });
 
   app.get('/account/login', async (request, reply) => {

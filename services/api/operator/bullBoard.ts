@@ -3,6 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
+import { httpFailure } from '../errors.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
@@ -22,6 +23,13 @@ export function registerBullBoard(scope: FastifyInstance, queues: readonly Queue
     // the adapter uses only fastify, and createBullBoard hands it everything it needs.
     serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
     options: { uiConfig: { boardTitle: 'tally queues', miscLinks: [{ text: 'Operator dashboard', url: '/' }], hideDocsLink: true } },
+  });
+  // Its own handler answers every error as a 500 page of its own; ours keeps the registry's codes.
+  serverAdapter.setErrorHandler((err: Error) => {
+    const { error, log } = httpFailure(err);
+    if (log) scope.log[log]({ err }, 'bull-board request failed');
+    // bull-board's status type lists fewer codes than fastify sends as they are.
+    return { status: error.status as 500, body: error.toBody() };
   });
   void scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
 }

@@ -5,6 +5,7 @@
  */
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { usageMsgId } from '../../../shared/bus/index.js';
 import { parseRecordedLine } from '../../../shared/domain/index.js';
 import { SpeedPacer, TokenBucket } from './pacing.js';
 import { recordKeys } from './recordKeys.js';
@@ -24,7 +25,10 @@ export interface ReplayOptions {
   rate?: number;
   /** Follow occurred_at gaps, this many times faster; no pacing when absent. */
   speed?: number;
-  /** Send Nats-Msg-Id (the line's header, else the record id). @defaultValue true */
+  /**
+   * Send Nats-Msg-Id: `<account_id>/<id>` where the record parses (SPEC 3), else the line's
+   * own header, if any. @defaultValue true
+   */
   msgId?: boolean;
   /** Most publishes awaiting their ack at once. @defaultValue 2000 */
   window?: number;
@@ -105,7 +109,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
       while (inFlight >= window) await new Promise<void>((r) => (roomFreed = r));
 
       const { [MSG_ID]: lineMsgId, ...rest } = message.headers;
-      const id = msgId ? (lineMsgId ?? keys.id) : undefined;
+      // The pair, not a recorded bare id: JetStream's window spans every account of the stream.
+      const id = msgId ? (keys.id !== undefined && keys.accountId !== undefined ? usageMsgId(keys.accountId, keys.id) : lineMsgId) : undefined;
       let h;
       if (Object.keys(rest).length > 0) {
         h = natsHeaders();

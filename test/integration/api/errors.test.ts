@@ -45,8 +45,6 @@ describe('accounts API errors', () => {
     expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { body: { plan_id: 5 } }), 'invalid_request');
     expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { body: { plan_id: 'basic', extra: true } }), 'invalid_request');
     expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { body: [] }), 'invalid_request');
-    expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: JSON.stringify({ plan_id: 'x'.repeat(70_000) }) }), 'invalid_request');
-    expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: 'plan_id=basic', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'invalid_request');
     expectError(await call(u, 'POST', '/v1/accounts/acct-rich/vms', { body: { count: 2 } }), 'invalid_request');
     expectError(await call(u, 'GET', '/v1/accounts/bad!id'), 'invalid_request');
     expectError(await call(u, 'GET', '/v1/accounts/acct-rich/ledger?limit=0'), 'invalid_request');
@@ -58,6 +56,15 @@ describe('accounts API errors', () => {
     expectError(await pay(u, { payment_id: 'p-zero', account_id: 'acct-rich', amount_micros: 0, paid_at: '2026-01-01T00:00:00Z' }), 'invalid_request');
     expectError(await pay(u, { payment_id: 'p-date', account_id: 'acct-rich', amount_micros: 1, paid_at: '2026-02-30T00:00:00Z' }), 'invalid_request');
     expectError(await pay(u, '{"payment_id": "p-bad-json"'), 'invalid_request');
+  });
+
+  it('body_too_large, uri_too_long and unsupported_media_type: fastify\'s own refusals keep their 413, 414 and 415 (issue #27 §3)', async () => {
+    const u = stack.url;
+    expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: JSON.stringify({ plan_id: 'x'.repeat(70_000) }) }), 'body_too_large');
+    expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: 'plan_id=basic', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'unsupported_media_type');
+    expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: '{}', headers: { 'content-type': 'application/x-ndjson' } }), 'unsupported_media_type');
+    // Answered by fastify's router itself (frameworkErrors), before any route or error handler.
+    expectError(await call(u, 'GET', `/v1/accounts/${'a'.repeat(101)}`), 'uri_too_long');
   });
 
   it('unauthorized: no token, a wrong token, an unsigned webhook', async () => {

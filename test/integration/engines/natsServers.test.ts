@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectBus, ensureStreams, readStream, streamOptions, USAGE_STREAM, usageSubject, type Bus } from '../../../shared/bus/index.js';
+import { connectBus, ensureStreams, readStream, streamOptions, USAGE_STREAM, usageMsgId, usageSubject, type Bus } from '../../../shared/bus/index.js';
 import { loadConfig } from '../../../shared/config/index.js';
 import { findBinary } from '../../../shared/runtime/binaries.js';
 import { freePort } from '../../../shared/runtime/index.js';
@@ -36,7 +36,7 @@ describe('NATS_URL as a server list', () => {
     expect(bus.nc.getServer()).toBe(`127.0.0.1:${port}`);
     await ensureStreams(bus.jsm, streamOptions(config));
     expect((await bus.jsm.streams.info(USAGE_STREAM)).config.num_replicas).toBe(1);
-    await bus.js.publish(usageSubject('acct-1'), JSON.stringify({ id: 'r1' }), { msgID: 'r1' });
+    await bus.js.publish(usageSubject('acct-1'), JSON.stringify({ id: 'r1' }), { msgID: usageMsgId('acct-1', 'r1') });
     const seen: string[] = [];
     for await (const msg of readStream(bus.js, bus.jsm, USAGE_STREAM)) seen.push(msg.string());
     expect(seen).toEqual([JSON.stringify({ id: 'r1' })]);

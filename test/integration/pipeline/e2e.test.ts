@@ -6,6 +6,7 @@ import { listAccounts } from '../../../shared/store/internal.js';
 import { startTestServers, type TestServers } from '../../support/servers.js';
 import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
 import { badMessages, usage } from '../../support/records.js';
+import { recordMsgId } from '../../support/stream.js';
 
 /** Deterministic pseudo-random numbers, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -63,13 +64,13 @@ describe('pipeline end to end: NATS -> BullMQ -> MongoDB', () => {
     const { js } = p.bus;
     let jsDuplicates = 0;
     for (const [i, l] of lines.entries()) {
-      const ack = await js.publish(l.subject, l.payload, i % 2 === 0 ? { msgID: JSON.parse(l.payload).id } : {});
+      const ack = await js.publish(l.subject, l.payload, i % 2 === 0 ? { msgID: recordMsgId(l.payload) } : {});
       if (ack.duplicate) jsDuplicates++;
     }
     for (const l of retries) await js.publish(l.subject, l.payload);
     for (const [, subject, payload] of bad) await js.publish(subject, payload);
     // Retried with the same Nats-Msg-Id inside JetStream's window: JetStream drops it.
-    const again = await js.publish(lines[0]!.subject, lines[0]!.payload, { msgID: JSON.parse(lines[0]!.payload).id });
+    const again = await js.publish(lines[0]!.subject, lines[0]!.payload, { msgID: recordMsgId(lines[0]!.payload) });
     expect(again.duplicate).toBe(true);
     expect(jsDuplicates).toBe(0);
 

@@ -2,7 +2,7 @@ import { DiscardPolicy } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS, DLQ_STREAM, USAGE_STREAM, ensureStreams, readStream, streamOptions } from '../../../shared/bus/index.js';
 import { startPipeline, testConfig, useServers, type Probe } from '../../support/pipeline.js';
-import { expectedBalances, makeStream, storeState, type RecordedLine } from '../../support/stream.js';
+import { expectedBalances, makeStream, recordMsgId, storeState, type RecordedLine } from '../../support/stream.js';
 import { usage } from '../../support/records.js';
 
 /**
@@ -28,7 +28,7 @@ describe('stream byte limits', () => {
     const refusals: string[] = [];
     for (const l of lines) {
       try {
-        await p.bus.js.publish(l.subject, l.payload, { msgID: (JSON.parse(l.payload) as { id: string }).id });
+        await p.bus.js.publish(l.subject, l.payload, { msgID: recordMsgId(l.payload) });
         // Once refused, every later publish is refused too: nothing slips in to be dropped.
         expect(refusals).toEqual([]);
         accepted.push(l);

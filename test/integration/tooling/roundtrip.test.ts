@@ -7,6 +7,7 @@ import { runExport, type ExportOptions } from '../../../services/cli/load/export
 import { runReplay } from '../../../services/cli/load/replay.js';
 import { startTestServers, type TestServers } from '../../support/servers.js';
 import { probe, startPipeline, testConfig, type Probe } from '../../support/pipeline.js';
+import { usage } from '../../support/records.js';
 import { expectedBalances, storeState, type RecordedLine } from '../../support/stream.js';
 
 async function* text(lines: readonly RecordedLine[]): AsyncGenerator<string> {
@@ -92,5 +93,25 @@ describe('load tooling: generate -> replay -> pipeline -> export', () => {
     expect(report).toMatchObject({ sent: 300, acked: 300, duplicates: repeats, errors: 0 });
     // 300 tokens at 1000/s with a burst of 100 cannot take less than 0.2 s.
     expect(report.seconds).toBeGreaterThanOrEqual(0.19);
+  });
+
+  it('the same id on two accounts, replayed inside JetStream\'s window with Nats-Msg-Id, is charged on both (issue #27 §4)', async () => {
+    const twins = ['acct-twin-a', 'acct-twin-b'].map((account) => ({ subject: `usage.${account}`, payload: JSON.stringify(usage('twin-1', account, {}, new Date(now))) }));
+    const report = await runReplay({ js: p.bus.js, lines: text([...twins, twins[0]!]) });
+    // The repeat on the first account is JetStream's to drop; the second account's record is not.
+    expect(report).toMatchObject({ sent: 3, acked: 3, duplicates: 1, errors: 0 });
+    const pipeline = await startPipeline(config, servers);
+    try {
+      await p.drained(120_000);
+    } finally {
+      await pipeline.stop();
+    }
+    const expected = expectedBalances(config, twins, now).balances;
+    const state = await storeState(p.mongo.db);
+    expect(state.mismatches).toBe(0);
+    for (const account of ['acct-twin-a', 'acct-twin-b']) {
+      expect(expected.get(account)).toBeLessThan(0n);
+      expect(state.balances.get(account)).toBe(expected.get(account));
+    }
   });
 });

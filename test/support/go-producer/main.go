@@ -58,12 +58,17 @@ func main() {
 		for k, v := range l.Headers {
 			msg.Header.Set(k, v)
 		}
-		if !*noMsgID && msg.Header.Get(jetstream.MsgIDHeader) == "" {
+		if *noMsgID {
+			msg.Header.Del(jetstream.MsgIDHeader)
+		} else {
+			// <account_id>/<id> (SPEC 3): JetStream's duplicate window spans the whole stream,
+			// so a bare id would make the same id on two accounts one message.
 			var rec struct {
-				ID string `json:"id"`
+				ID        string `json:"id"`
+				AccountID string `json:"account_id"`
 			}
-			if json.Unmarshal(msg.Data, &rec) == nil && rec.ID != "" {
-				msg.Header.Set(jetstream.MsgIDHeader, rec.ID)
+			if json.Unmarshal(msg.Data, &rec) == nil && rec.ID != "" && rec.AccountID != "" {
+				msg.Header.Set(jetstream.MsgIDHeader, rec.AccountID+"/"+rec.ID)
 			}
 		}
 		// A full window waits (a slow server is back-pressure, not a reason to drop a record).

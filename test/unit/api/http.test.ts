@@ -44,10 +44,23 @@ describe('API error mapping (no servers)', () => {
     expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
   });
 
-  it('unknown routes are 404 not_found; bodies over the limit are 400 invalid_request', async () => {
+  it('unknown routes are 404 not_found; bodies over the limit 413 body_too_large; other content types 415 unsupported_media_type', async () => {
     expect(json(await app.inject({ method: 'DELETE', url: '/v1/accounts/a' })).error.code).toBe('not_found');
     const big = await app.inject({ method: 'POST', url: '/v1/accounts/a/plan', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, payload: `"${'x'.repeat(BODY_LIMIT_BYTES)}"` });
-    expect([big.statusCode, json(big).error.code]).toEqual([400, 'invalid_request']);
+    expect([big.statusCode, json(big).error.code]).toEqual([413, 'body_too_large']);
+    for (const type of ['multipart/form-data; boundary=b', 'application/x-ndjson', 'text/plain']) {
+      const res = await app.inject({ method: 'POST', url: '/v1/accounts/a/plan', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': type }, payload: 'x' });
+      expect([res.statusCode, json(res).error.code]).toEqual([415, 'unsupported_media_type']);
+    }
+  });
+
+  it('the account page\'s forms answer a body they do not parse with the HTML error page and 415, not 500 (issue #27 §3)', async () => {
+    for (const url of ['/account/login', '/account/plan', '/account/vms', '/account/logout']) {
+      for (const type of ['multipart/form-data; boundary=b', 'application/x-ndjson', 'text/plain']) {
+        const res = await app.inject({ method: 'POST', url, headers: { 'content-type': type }, payload: '--b--' });
+        expect([url, type, res.statusCode, res.headers['content-type']]).toEqual([url, type, 415, 'text/html; charset=utf-8']);
+      }
+    }
   });
 
   it('checks the signature over the raw bytes before reading the body', async () => {

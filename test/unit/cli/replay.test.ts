@@ -41,10 +41,14 @@ describe('SpeedPacer', () => {
 });
 
 describe('recordKeys', () => {
-  it('finds the id and occurred_at of v1 records and CloudEvents, and nothing in broken payloads', () => {
+  it('finds the id, account and occurred_at of v1 records and CloudEvents, and nothing in broken payloads', () => {
     expect(recordKeys('{"id":"r1","occurred_at":"2026-11-25T00:00:00Z"}')).toEqual({ id: 'r1', occurredAt: Date.parse('2026-11-25T00:00:00Z') });
     expect(recordKeys('{"specversion":"1.0","id":"ce","time":"2026-11-25T00:00:00Z","data":{}}')).toEqual({ id: 'ce', occurredAt: Date.parse('2026-11-25T00:00:00Z') });
     expect(recordKeys('{"specversion":"1.0","id":"ce","data":{"id":"inner"}}')).toEqual({ id: 'inner' });
+    expect(recordKeys('{"id":"r1","account_id":"acct-1"}')).toEqual({ id: 'r1', accountId: 'acct-1' });
+    expect(recordKeys('{"specversion":"1.0","id":"ce","subject":"acct-2","data":{}}')).toEqual({ id: 'ce', accountId: 'acct-2' });
+    expect(recordKeys('{"specversion":"1.0","subject":"acct-2","data":{"id":"r","account_id":"acct-3"}}')).toEqual({ id: 'r', accountId: 'acct-3' });
+    expect(recordKeys('{"id":"r1","account_id":"a.b"}')).toEqual({ id: 'r1' });
     expect(recordKeys('{"id":"has space"}')).toEqual({});
     expect(recordKeys('{"id":')).toEqual({});
   });
@@ -76,7 +80,7 @@ function fakeJs(fail?: (subject: string) => boolean) {
 async function* lines(xs: string[]) {
   yield* xs;
 }
-const rec = (id: string, extra = {}) => formatRecordedLine('usage.a', JSON.stringify({ id, occurred_at: '2026-11-25T00:00:00Z' }), undefined, extra);
+const rec = (id: string, extra = {}) => formatRecordedLine('usage.a', JSON.stringify({ id, account_id: 'a', occurred_at: '2026-11-25T00:00:00Z' }), undefined, extra);
 
 describe('runReplay', () => {
   it('keeps at most `window` acks pending, and reports sent, acked, duplicates, errors and skipped lines', async () => {
@@ -87,14 +91,27 @@ describe('runReplay', () => {
     expect(report).toMatchObject({ lines: 505, skipped: 2, sent: 503, acked: 502, duplicates: 2, errors: 1, first_error: '503 no responders' });
   });
 
-  it('sets Nats-Msg-Id from the line header, else the record id; --no-msg-id leaves it out; other headers pass through', async () => {
-    const input = [rec('r1'), formatRecordedLine('usage.a', '{"id":"r2"}', { 'Nats-Msg-Id': 'hdr', 'X-Trace': 't1' }), formatRecordedLine('usage.a', '{"id":')];
+  it('sets Nats-Msg-Id to <account_id>/<id> where the record parses (over a recorded bare id), else the line header; --no-msg-id leaves it out; other headers pass through', async () => {
+    const input = [
+      rec('r1'),
+      formatRecordedLine('usage.a', '{"id":"r2","account_id":"a"}', { 'Nats-Msg-Id': 'r2', 'X-Trace': 't1' }),
+      formatRecordedLine('usage.a', '{"id":"r3"}', { 'Nats-Msg-Id': 'hdr' }),
+      formatRecordedLine('usage.a', '{"id":'),
+    ];
     const a = fakeJs();
     await runReplay({ js: a.js, lines: lines(input) });
-    expect(a.sent).toEqual([{ subject: 'usage.a', msgID: 'r1' }, { subject: 'usage.a', msgID: 'hdr', headers: 't1' }, { subject: 'usage.a' }]);
+    expect(a.sent).toEqual([{ subject: 'usage.a', msgID: 'a/r1' }, { subject: 'usage.a', msgID: 'a/r2', headers: 't1' }, { subject: 'usage.a', msgID: 'hdr' }, { subject: 'usage.a' }]);
     const b = fakeJs();
     await runReplay({ js: b.js, lines: lines(input), msgId: false });
-    expect(b.sent).toEqual([{ subject: 'usage.a' }, { subject: 'usage.a', headers: 't1' }, { subject: 'usage.a' }]);
+    expect(b.sent).toEqual([{ subject: 'usage.a' }, { subject: 'usage.a', headers: 't1' }, { subject: 'usage.a' }, { subject: 'usage.a' }]);
+  });
+
+  it('the same id on two accounts is two Nats-Msg-Ids, so JetStream keeps both (issue #27 §4)', async () => {
+    const fake = fakeJs();
+    const same = (account: string) => formatRecordedLine(`usage.${account}`, JSON.stringify({ id: 'r1', account_id: account }));
+    const report = await runReplay({ js: fake.js, lines: lines([same('a'), same('b'), same('a')]) });
+    expect(fake.sent.map((s) => s.msgID)).toEqual(['a/r1', 'b/r1', 'a/r1']);
+    expect(report).toMatchObject({ acked: 3, duplicates: 1 });
   });
 
   it('paces by the token bucket on an injected clock', async () => {
@@ -145,6 +162,6 @@ describe('runReplay with batches', () => {
     const report = await runReplay({ js: fake.js, lines: batches(), window: 64 });
     expect(fake.maxPending()).toBe(64);
     expect(report).toMatchObject({ lines: 1000, sent: 1000, acked: 1000, errors: 0 });
-    expect(fake.sent.map((s) => s.msgID)).toEqual(Array.from({ length: 1000 }, (_, i) => `b${Math.floor(i / 100)}-${i % 100}`));
+    expect(fake.sent.map((s) => s.msgID)).toEqual(Array.from({ length: 1000 }, (_, i) => `a/b${Math.floor(i / 100)}-${i % 100}`));
   });
 });
