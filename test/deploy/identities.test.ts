@@ -57,7 +57,8 @@ async function expectIdentities(servers: string, services: NatsIdentity, produce
     await nc.flush();
     await new Promise((r) => setTimeout(r, 300));
     expect(errors.sort()).toEqual([
-      'Permissions Violation for Publish to "$JS.ACK.USAGE.x"', 'Permissions Violation for Publish to "billing.events.x"',
+      'Permissions Violation for Publish to "$JS.ACK.USAGE.x"', 'Permissions Violation for Publish to "$JS.API.STREAM.INFO.USAGE"',
+      'Permissions Violation for Publish to "billing.events.x"',
       'Permissions Violation for Publish to "dlq.usage"', 'Permissions Violation for Publish to "tally.ladder"',
       'Permissions Violation for Subscription to "$JS.ACK.>"', 'Permissions Violation for Subscription to ">"',
       'Permissions Violation for Subscription to "tally.>"', 'Permissions Violation for Subscription to "usage.>"',
