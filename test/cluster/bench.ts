@@ -59,7 +59,7 @@ async function embedded(): Promise<Engines> {
 async function clustered(redisKind: RedisKind): Promise<Engines> {
   const [nats, redis, store] = await Promise.all([startNatsCluster(3), startRedis(redisKind), startPostgresFerret()]);
   return {
-    natsUrl: nats.url, redisUrl: redis.url, mongoUrl: store.mongoUrl, env: { NATS_STREAM_REPLICAS: '3' },
+    natsUrl: nats.serviceUrl, redisUrl: redis.url, mongoUrl: store.mongoUrl, env: { NATS_STREAM_REPLICAS: '3', ...redis.env },
     describe: `3 nats-server nodes (R3), Redis ${redisKind === 'sentinel' ? 'primary + replica + 3 sentinels' : 'Cluster of 3 primaries'}, FerretDB on PostgreSQL 15`,
     close: async () => {
       await Promise.all([nats.close(), redis.close(), store.close()]);

@@ -8,15 +8,22 @@
  * one API: SIGKILL the NATS node leading the USAGE stream (started again once another
  * leads), a Redis failover, SIGKILL and restart of that API. Then, once settled, the chaos
  * run's independent checker (test/chaos/checker.ts) and a SIGTERM to every process.
+ *
+ * Identities as deployed (SPEC 14): NATS runs the shipped accounts (deploy/compose/nats.conf),
+ * the services connect as the services user, the producer publishes as the producer user
+ * (account PRODUCERS: `usage.>` and its acks, nothing else); Redis and the sentinels
+ * require their passwords.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { USAGE_STREAM, connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { USAGE_STREAM, connectBus, ensureStreams, natsConnectOptions, streamOptions } from '../../shared/bus/index.js';
 import { findPlan } from '../../shared/domain/index.js';
 import { loadConfig } from '../../shared/config/index.js';
-import { redisConnection } from '../../shared/queue/index.js';
+import { redisAuth, redisConnection } from '../../shared/queue/index.js';
 import { freePort } from '../../shared/runtime/index.js';
 import { connectMongo, verifyLedger } from '../../shared/store/index.js';
 import { accountReader, waitSettled } from '../bench/endToEnd.js';
@@ -88,6 +95,8 @@ function slots(apiPorts: readonly number[]): SlotSpec[] {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A URL with its password replaced, for logs and the report. */
+const redact = (url: string): string => url.replace(/:[^:@/]*@/g, ':***@');
 
 /** SIGKILL the node leading USAGE; once another node leads it, start the killed one again. */
 async function killStreamLeader(nats: NatsCluster, jsm: Parameters<NatsCluster['streamLeader']>[0], log: (line: string) => void): Promise<string> {
@@ -129,20 +138,22 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
   const nats = natsR.value;
   const redisEngine: RedisEngine = redisR.value;
   const store = storeR.value;
-  log(`engines up in ${((Date.now() - t0) / 1000).toFixed(1)} s: NATS ${nats.url}; Redis ${redisEngine.url}; FerretDB ${store.mongoUrl} on ${store.postgresUrl}; service logs in ${logDir}`);
+  log(`engines up in ${((Date.now() - t0) / 1000).toFixed(1)} s: NATS ${nats.url} (accounts TALLY, PRODUCERS); Redis ${redact(redisEngine.url)}; FerretDB ${store.mongoUrl} on ${store.postgresUrl}; service logs in ${logDir}`);
 
   const apiPorts = [await freePort(), await freePort()];
   const target: ApiTarget = { url: `http://127.0.0.1:${apiPorts[0]}`, adminToken: `cluster-admin-${randomBytes(12).toString('hex')}`, webhookSecret: `cluster-webhook-${randomBytes(12).toString('hex')}` };
   const vars: Record<string, string> = {
-    ...CHAOS_ENV, NATS_URL: nats.url, NATS_STREAM_REPLICAS: '3', REDIS_URL: redisEngine.url, MONGO_URL: store.mongoUrl, MONGO_DB: 'cluster',
+    ...CHAOS_ENV, NATS_URL: nats.serviceUrl, NATS_STREAM_REPLICAS: '3', REDIS_URL: redisEngine.url, ...redisEngine.env, MONGO_URL: store.mongoUrl, MONGO_DB: 'cluster',
     ADMIN_TOKEN: target.adminToken, WEBHOOK_SECRET: target.webhookSecret, HTTP_PORT: String(apiPorts[0]), LOG_LEVEL: process.env['CLUSTER_LOG_LEVEL'] ?? 'info', ...o.env,
   };
   const env: NodeJS.ProcessEnv = { ...process.env, ...vars };
   const config = loadConfig(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)));
   const cluster = new Cluster(env, logDir, log, slots(apiPorts));
-  const bus = await connectBus(nats.url, 'cluster-run');
+  const bus = await connectBus(nats.serviceUrl, 'cluster-run');
+  // The producer's own connection, with the producer identity: JetStream publishes only.
+  const producerNc = await connect({ ...(await natsConnectOptions(nats.producerUrl)), name: 'cluster-producer', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const mongo = await connectMongo(store.mongoUrl, config.mongoDb);
-  const redis = redisConnection(redisEngine.url);
+  const redis = redisConnection(redisEngine.url, redisAuth(config));
   redis.on('error', () => undefined); // the failover drops it; ioredis reconnects by itself
   const ledger = newLedger();
   try {
@@ -170,7 +181,7 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
     };
     const [producer] = await Promise.all([
       produce({
-        js: bus.js, records: o.records, accounts: o.accounts, seed: o.seed, rate, fuzzCount, duplicateWindowMs: config.natsDuplicateWindowMs, log,
+        js: jetstream(producerNc, { timeout: 10_000 }), records: o.records, accounts: o.accounts, seed: o.seed, rate, fuzzCount, duplicateWindowMs: config.natsDuplicateWindowMs, log,
         fuzz: fuzzInputs(fuzzCount, { seed: o.seed, now: Date.now(), priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays }),
       }).finally(() => (producing = false)),
       (async () => {
@@ -215,7 +226,7 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
       detail: {
         date: new Date().toISOString(), machine: `${cpus().length} cores ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
         load_avg_start: loadStart, load_avg_end: loadavg().map((x) => Math.round(x * 100) / 100),
-        engines: { nats: nats.url, redis: redisEngine.url, store: `${store.mongoUrl} (FerretDB, ${store.postgresUrl})`, stream_replicas: replicas },
+        engines: { nats: `${nats.url} (services as ${nats.services.user}, producer as ${nats.producer.user})`, redis: redact(redisEngine.url), store: `${store.mongoUrl} (FerretDB, ${store.postgresUrl})`, stream_replicas: replicas },
         check: result, producer, api: ledger.statuses, fault_log: faultLog, crashes, exit_codes: exitCodes, load_seconds: loadSeconds, settle_seconds: settleSeconds, log_dir: logDir,
       },
       ok,
@@ -225,6 +236,7 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
     redis.disconnect();
     await mongo.close().catch(() => undefined);
     await bus.close().catch(() => undefined);
+    await producerNc.drain().catch(() => undefined);
     await Promise.all([nats.close(), redisEngine.close(), store.close()]);
   }
 }

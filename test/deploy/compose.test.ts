@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMPOSE_DIR, check, checkCompose, tallyServices, type ComposeResult } from './tools.js';
+import { COMPOSE_DIR, check, checkCompose, clusterArgs, composeSecrets, tallyServices, type ComposeResult } from './tools.js';
 
 // The compose files through compose-go (the loader of Docker Compose), validation and
 // consistency checks on, profiles applied as `docker compose` applies them.
@@ -35,7 +35,7 @@ describe('deploy/compose', () => {
   });
 
   it('compose.cluster.yaml, default (.env: profile ferretdb): NATS x3, Redis + replica + 3 sentinels, FerretDB on PostgreSQL, the tally roles', () => {
-    const result = checkCompose([CLUSTER]);
+    const result = checkCompose(clusterArgs());
     expect(result.profiles).toEqual(['ferretdb']);
     expect(result.services).toEqual([...ENGINES, 'ferretdb', 'postgres', ...TALLY].sort());
     expect(result.disabledServices).toEqual(['mongo-1', 'mongo-2', 'mongo-3']);
@@ -54,7 +54,7 @@ describe('deploy/compose', () => {
   });
 
   it('compose.cluster.yaml with mongo.env: a three-member replica set instead, and MONGO_URL names it', () => {
-    const result = checkCompose(['--env-file', join(COMPOSE_DIR, 'mongo.env'), CLUSTER]);
+    const result = checkCompose(clusterArgs('mongo.env'));
     expect(result.profiles).toEqual(['mongo']);
     expect(result.services).toEqual([...ENGINES, 'mongo-1', 'mongo-2', 'mongo-3', ...TALLY].sort());
     expectHealthyEverywhere(result);
@@ -65,8 +65,9 @@ describe('deploy/compose', () => {
   });
 
   it('compose.cluster.yaml with --profile mongo (and no profile at all) loads too', () => {
-    expect(checkCompose(['--profile', 'mongo', CLUSTER]).services).toContain('mongo-3');
-    expect(checkCompose(['--profile', 'ferretdb', '--profile', 'mongo', CLUSTER]).services).toEqual(expect.arrayContaining(['ferretdb', 'mongo-1']));
+    const secrets = ['--env-file', composeSecrets()];
+    expect(checkCompose(['--profile', 'mongo', ...secrets, CLUSTER]).services).toContain('mongo-3');
+    expect(checkCompose(['--profile', 'ferretdb', '--profile', 'mongo', ...secrets, CLUSTER]).services).toEqual(expect.arrayContaining(['ferretdb', 'mongo-1']));
   });
 
   it('the checker fails on what Docker Compose would refuse: an unknown key, a healthy-wait on a service without healthcheck', () => {

@@ -1,17 +1,28 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envSchema, loadConfig } from '../../shared/config/index.js';
-import { CHART, COMPOSE_DIR, checkCompose, checkK8s, containerEnvNames, render, tallyServices, type K8sObject } from './tools.js';
+import { CHART, COMPOSE_DIR, checkCompose, checkK8s, clusterArgs, containerEnvNames, render, tallyServices, type K8sObject } from './tools.js';
 
 // Every environment variable deploy/ sets for a tally container must be one the product
 // reads: a key of envSchema (shared/config/schema.ts), the one list of them. A name the
 // schema does not know would be silently ignored by the product; this test fails instead.
 const KEYS = new Set(Object.keys(envSchema.shape));
 const SERVER_URLS = ['NATS_URL', 'REDIS_URL', 'MONGO_URL'];
-const CLUSTER = join(COMPOSE_DIR, 'compose.cluster.yaml');
+/**
+ * What the operator puts in the Secret examples/production.yaml names (existingSecret), as
+ * its comment says: the chart does not render it, so the test stands in for it.
+ */
+const PRODUCTION_SECRET: Record<string, string> = {
+  NATS_URL: 'tls://tally:0123abcd@nats-0.nats-headless.nats.svc.cluster.local:4222,tls://tally:0123abcd@nats-1.nats-headless.nats.svc.cluster.local:4222',
+  REDIS_URL: 'redis+sentinel://:4567cdef@redis-node-0.redis-headless.redis.svc.cluster.local:26379,redis-node-1.redis-headless.redis.svc.cluster.local:26379/mymaster',
+  REDIS_SENTINEL_PASSWORD: '4567cdef',
+  MONGO_URL: 'mongodb://tally:89abcdef@mongodb-0.mongodb-headless.mongodb.svc.cluster.local:27017/tally?replicaSet=rs0',
+  ADMIN_TOKEN: 'a'.repeat(48),
+  WEBHOOK_SECRET: 'b'.repeat(48),
+};
 
-/** Each tally container's environment (names to values), by `source container`. */
-function chartEnvironments(args: readonly string[]): Map<string, Record<string, string>> {
+/** Each tally container's environment (names to values), by `source container`; `existing`: the keys of a Secret the chart only names. */
+function chartEnvironments(args: readonly string[], existing: Record<string, string> = {}): Map<string, Record<string, string>> {
   const { items } = checkK8s(render(args));
   const byName = (kind: string, name: string) => items.find((o: K8sObject) => o.kind === kind && o.metadata.name === name);
   const out = new Map<string, Record<string, string>>();
@@ -22,10 +33,10 @@ function chartEnvironments(args: readonly string[]): Map<string, Record<string, 
     const env: Record<string, string> = {};
     for (const from of c.envFrom) {
       const source = from.configMapRef ? byName('ConfigMap', from.configMapRef.name) : byName('Secret', from.secretRef!.name);
-      Object.assign(env, source?.data, source?.stringData);
+      Object.assign(env, source ? { ...source.data, ...source.stringData } : from.secretRef ? existing : {});
     }
     for (const e of c.env ?? []) env[e.name] = e.value ?? '';
-    expect(new Set(Object.keys(env))).toEqual(names);
+    expect(new Set(Object.keys(env))).toEqual(new Set([...names, ...(items.some((o) => o.kind === 'Secret') ? [] : Object.keys(existing))]));
     out.set(`helm ${args.map((a) => a.replace(`${CHART}/`, '')).join(' ') || '(defaults)'}: ${container}`, env);
   }
   return out;
@@ -42,9 +53,9 @@ function composeEnvironments(args: readonly string[]): Map<string, Record<string
 
 const cluster = () => new Map([
   ...chartEnvironments([]),
-  ...chartEnvironments(['-f', `${CHART}/examples/production.yaml`]),
-  ...composeEnvironments([CLUSTER]),
-  ...composeEnvironments(['--env-file', join(COMPOSE_DIR, 'mongo.env'), CLUSTER]),
+  ...chartEnvironments(['-f', `${CHART}/examples/production.yaml`], PRODUCTION_SECRET),
+  ...composeEnvironments(clusterArgs()),
+  ...composeEnvironments(clusterArgs('mongo.env')),
 ]);
 
 describe('deploy/ sets only configuration keys the product reads', () => {

@@ -48,10 +48,12 @@ describe('helm chart deploy/helm/tally', () => {
 
   it('renders every optional feature (HPA, ServiceMonitor, Ingress, extra env and volumes) and the objects decode strictly', () => {
     const result = checkK8s(render(PRODUCTION));
+    // Its secrets come from the Secret it names (existingSecret): the chart renders none.
     expect(result.kinds).toEqual({
-      ConfigMap: 1, Secret: 1, ServiceAccount: 1, Deployment: 4, Service: 4, PodDisruptionBudget: 3,
+      ConfigMap: 1, ServiceAccount: 1, Deployment: 4, Service: 4, PodDisruptionBudget: 3,
       HorizontalPodAutoscaler: 1, ServiceMonitor: 1, Ingress: 1,
     });
+    for (const role of ROLES) expect(deployment(result.items, role).spec.template.spec.containers[0].envFrom, role).toContainEqual({ secretRef: { name: 'tally-secrets' } });
     const hpa = result.items.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 16, scaleTargetRef: { kind: 'Deployment', name: 'tally-worker' } });
     // The HPA owns the workers' count: the Deployment leaves replicas unset.

@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -76,6 +77,7 @@ export function checkK8s(yaml: string): K8sResult {
 export interface ComposeService {
   image?: string;
   command?: string[];
+  ports?: { target: number; published?: string; host_ip?: string; protocol?: string }[];
   environment?: Record<string, string | null>;
   healthcheck?: { test?: string[]; disable?: boolean };
   depends_on?: Record<string, { condition: string; required: boolean }>;
@@ -89,6 +91,23 @@ export interface ComposeResult {
   services: string[];
   disabledServices: string[];
   project: { name: string; services: Record<string, ComposeService> };
+}
+
+/**
+ * An env file with every secret compose.cluster.yaml requires, written by the script
+ * operators run (deploy/compose/secrets.sh), once per test process.
+ */
+let secretsFile: string | undefined;
+export function composeSecrets(): string {
+  if (secretsFile) return secretsFile;
+  const file = join(mkdtempSync(join(tmpdir(), 'tally-compose-secrets-')), 'secrets.env');
+  writeFileSync(file, execFileSync('sh', [join(COMPOSE_DIR, 'secrets.sh')], { encoding: 'utf8' }), { mode: 0o600 });
+  return (secretsFile = file);
+}
+
+/** The arguments `docker compose` gets for the cluster file: the store's env file (`.env` or mongo.env), then the secrets. */
+export function clusterArgs(storeEnv = '.env'): string[] {
+  return ['--env-file', join(COMPOSE_DIR, storeEnv), '--env-file', composeSecrets(), join(COMPOSE_DIR, 'compose.cluster.yaml')];
 }
 
 export function checkCompose(args: readonly string[]): ComposeResult {

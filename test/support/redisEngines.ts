@@ -2,8 +2,11 @@
  * Real Redis topologies on loopback for tests and scripts (no vitest import: a plain tsx
  * script such as `npm run test:cluster` uses them too): a Sentinel set (primary, replica,
  * three sentinels) and a Redis Cluster of N primaries, each server a `redis-server` child on
- * free ports under a temporary folder, its log in `<dir>/<name>.log`.
+ * free ports under a temporary folder, its log in `<dir>/<name>.log`. Every server requires
+ * a password generated per set (SPEC 14: Redis requires one in every shipped setup): the
+ * data nodes theirs (`requirepass`, `masterauth`), the sentinels their own.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
@@ -23,14 +26,14 @@ interface ServerProcess {
   exited: Promise<unknown>;
 }
 
-/** Runs `redis-server <args>` with its output in `<dir>/<name>.log`; resolves once it answers PING. */
-async function startServer(dir: string, name: string, port: number, args: string[]): Promise<ServerProcess> {
+/** Runs `redis-server <args>` with its output in `<dir>/<name>.log`; resolves once it answers PING (after AUTH `password`). */
+async function startServer(dir: string, name: string, port: number, args: string[], password: string): Promise<ServerProcess> {
   const log = openSync(join(dir, `${name}.log`), 'a');
   const child = spawn(REDIS_SERVER, args, { cwd: dir, stdio: ['ignore', log, log] });
   closeSync(log);
   const exited = once(child, 'exit').catch(() => undefined);
   const server = { name, port, child, exited };
-  await waitFor(async () => (await command(port, ['PING'])) === 'PONG', 10_000, `${name} (port ${port}) answering PING`, exited);
+  await waitFor(async () => (await command(port, ['PING'], password)) === 'PONG', 10_000, `${name} (port ${port}) answering PING`, exited);
   return server;
 }
 
@@ -66,11 +69,17 @@ async function killServer(server: ServerProcess, signal: NodeJS.Signals = 'SIGKI
   await server.exited;
 }
 
-const common = (port: number): string[] => ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
+const secret = (): string => randomBytes(18).toString('hex');
+const common = (port: number, password: string): string[] => ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no',
+  '--requirepass', password, '--masterauth', password];
 
 export interface RedisSentinelSet {
-  /** `redis+sentinel://127.0.0.1:a,127.0.0.1:b,127.0.0.1:c/<masterName>` */
+  /** `redis+sentinel://:<password>@127.0.0.1:a,127.0.0.1:b,127.0.0.1:c/<masterName>` */
   url: string;
+  /** The data nodes' password (in `url`). */
+  password: string;
+  /** The sentinels' own (REDIS_SENTINEL_PASSWORD, ioredis' `sentinelPassword`). */
+  sentinelPassword: string;
   masterName: string;
   sentinelPorts: number[];
   /** The ports of the two data servers (the first started as the primary). */
@@ -100,16 +109,18 @@ export async function startRedisSentinelSet(options: SentinelSetOptions = {}): P
   const masterName = options.masterName ?? 'mymaster';
   const dir = await mkdtemp(join(tmpdir(), 'tally-redis-sentinel-'));
   const servers: ServerProcess[] = [];
+  const password = secret();
+  const sentinelPassword = secret();
   const close = async (): Promise<void> => {
     await Promise.all(servers.map((s) => killServer(s, 'SIGKILL')));
     if (!process.env['TALLY_KEEP_TEST_DATA']) await rm(dir, { recursive: true, force: true });
   };
   try {
     const primaryPort = await freePort(HOST);
-    servers.push(await startServer(dir, 'primary', primaryPort, common(primaryPort)));
+    servers.push(await startServer(dir, 'primary', primaryPort, common(primaryPort, password), password));
     const replicaPort = await freePort(HOST);
-    servers.push(await startServer(dir, 'replica', replicaPort, [...common(replicaPort), '--replicaof', HOST, String(primaryPort)]));
-    await waitFor(async () => String(await command(replicaPort, ['INFO', 'replication'])).includes('master_link_status:up'), 10_000, 'the replica in sync');
+    servers.push(await startServer(dir, 'replica', replicaPort, [...common(replicaPort, password), '--replicaof', HOST, String(primaryPort)], password));
+    await waitFor(async () => String(await command(replicaPort, ['INFO', 'replication'], password)).includes('master_link_status:up'), 10_000, 'the replica in sync');
     const sentinelPorts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort(HOST);
@@ -118,18 +129,21 @@ export async function startRedisSentinelSet(options: SentinelSetOptions = {}): P
         `port ${port}`,
         `bind ${HOST}`,
         `dir ${dir}`,
+        // Its own password, also what it presents to the other sentinels; auth-pass: the data nodes'.
+        `requirepass ${sentinelPassword}`,
         `sentinel monitor ${masterName} ${HOST} ${primaryPort} 2`,
+        `sentinel auth-pass ${masterName} ${password}`,
         `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1000}`,
         `sentinel failover-timeout ${masterName} ${options.failoverTimeoutMs ?? 5000}`,
         `sentinel parallel-syncs ${masterName} 1`,
         '',
       ].join('\n'));
-      servers.push(await startServer(dir, `sentinel-${i}`, port, [conf, '--sentinel']));
+      servers.push(await startServer(dir, `sentinel-${i}`, port, [conf, '--sentinel'], sentinelPassword));
       sentinelPorts.push(port);
     }
     // Every sentinel has found the replica and the other sentinels: a failover can be agreed.
     await waitFor(async () => {
-      const views = await Promise.all(sentinelPorts.map((p) => command(p, ['SENTINEL', 'MASTER', masterName])));
+      const views = await Promise.all(sentinelPorts.map((p) => command(p, ['SENTINEL', 'MASTER', masterName], sentinelPassword)));
       return views.every((v) => {
         const fields = Array.isArray(v) ? (v as string[]) : [];
         const field = (k: string) => Number(fields[fields.indexOf(k) + 1] ?? 0);
@@ -138,13 +152,15 @@ export async function startRedisSentinelSet(options: SentinelSetOptions = {}): P
     }, 20_000, 'the sentinels to know the replica and each other');
     const primaryNow = async (): Promise<number> => {
       for (const p of sentinelPorts) {
-        const addr = await command(p, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName]);
+        const addr = await command(p, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName], sentinelPassword);
         if (Array.isArray(addr)) return Number(addr[1]);
       }
       throw new Error('no sentinel answered');
     };
     return {
-      url: `redis+sentinel://${sentinelPorts.map((p) => `${HOST}:${p}`).join(',')}/${masterName}`,
+      url: `redis+sentinel://:${password}@${sentinelPorts.map((p) => `${HOST}:${p}`).join(',')}/${masterName}`,
+      password,
+      sentinelPassword,
       masterName,
       sentinelPorts,
       dataPorts: [primaryPort, replicaPort],
@@ -161,7 +177,7 @@ export async function startRedisSentinelSet(options: SentinelSetOptions = {}): P
         let promoted = 0;
         await waitFor(async () => {
           promoted = await primaryNow();
-          return promoted !== formerPort && String(await command(promoted, ['ROLE'])).startsWith('master');
+          return promoted !== formerPort && String(await command(promoted, ['ROLE'], password)).startsWith('master');
         }, timeoutMs, `a failover away from port ${formerPort}`);
         return promoted;
       },
@@ -174,8 +190,10 @@ export async function startRedisSentinelSet(options: SentinelSetOptions = {}): P
 }
 
 export interface RedisClusterSet {
-  /** `redis+cluster://127.0.0.1:a,127.0.0.1:b,...` */
+  /** `redis+cluster://:<password>@127.0.0.1:a,127.0.0.1:b,...` */
   url: string;
+  /** Every node's password (in `url`). */
+  password: string;
   ports: number[];
   dir: string;
   /** The port of the node that serves `key`'s slot now. */
@@ -189,6 +207,7 @@ export interface RedisClusterSet {
 export async function startRedisCluster(primaries = 3): Promise<RedisClusterSet> {
   const dir = await mkdtemp(join(tmpdir(), 'tally-redis-cluster-'));
   const servers: ServerProcess[] = [];
+  const password = secret();
   const close = async (): Promise<void> => {
     await Promise.all(servers.map((s) => killServer(s, 'SIGKILL')));
     if (!process.env['TALLY_KEEP_TEST_DATA']) await rm(dir, { recursive: true, force: true });
@@ -199,28 +218,30 @@ export async function startRedisCluster(primaries = 3): Promise<RedisClusterSet>
       // The bus port is named: the default (port + 10000) may lie past 65535 for a kernel-chosen port.
       const busPort = await freePort(HOST);
       servers.push(await startServer(dir, `node-${i}`, port, [
-        ...common(port), '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`),
+        ...common(port, password), '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`),
         '--cluster-port', String(busPort), '--cluster-node-timeout', '2000',
-      ]));
+      ], password));
     }
     const ports = servers.map((s) => s.port);
-    const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDISCLI_AUTH: password } });
     let output = '';
     create.stdout.on('data', (c: Buffer) => (output += c.toString()));
     create.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const [code] = (await once(create, 'exit')) as [number | null];
     if (code !== 0) throw new Error(`redis-cli --cluster create exited ${code}: ${output.slice(-500)}`);
     await waitFor(async () => {
-      const infos = await Promise.all(ports.map((p) => command(p, ['CLUSTER', 'INFO'])));
+      const infos = await Promise.all(ports.map((p) => command(p, ['CLUSTER', 'INFO'], password)));
       return infos.every((info) => String(info).includes('cluster_state:ok'));
     }, 20_000, 'cluster_state:ok on every node');
     return {
-      url: `redis+cluster://${ports.map((p) => `${HOST}:${p}`).join(',')}`,
+      url: `redis+cluster://:${password}@${ports.map((p) => `${HOST}:${p}`).join(',')}`,
+      password,
       ports,
       dir,
       nodeOf: async (key) => {
-        const slot = Number(await command(ports[0]!, ['CLUSTER', 'KEYSLOT', key]));
-        const slots = (await command(ports[0]!, ['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
+        const slot = Number(await command(ports[0]!, ['CLUSTER', 'KEYSLOT', key], password));
+        const slots = (await command(ports[0]!, ['CLUSTER', 'SLOTS'], password)) as [number, number, [string, number]][];
         const range = slots.find(([from, to]) => slot >= from && slot <= to);
         if (!range) throw new Error(`no node serves slot ${slot}`);
         return Number(range[2][1]);

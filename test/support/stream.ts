@@ -4,7 +4,7 @@ import { Quoter } from '../../shared/domain/index.js';
 import type { Config } from '../../shared/config/index.js';
 import { sumShardLog, verifyLedger } from '../../shared/store/index.js';
 import { listAccounts } from '../../shared/store/internal.js';
-import { redisConnection, shardOf } from '../../shared/queue/index.js';
+import { redisAuth, redisConnection, shardOf } from '../../shared/queue/index.js';
 import { AccountReadModel, AccountReader } from '../../shared/readModel/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import type { Db } from 'mongodb';
@@ -87,7 +87,7 @@ export async function verifyServed(config: Config, endpoints: Endpoints, db: Db)
 
 /** What readers are served (the read model, as `tally accounts` reads it), the log's totals and `verify` on both. */
 export async function servedState(config: Config, endpoints: Endpoints, db: Db): Promise<{ balances: Map<string, bigint>; charged: number; mismatches: number; verify: Awaited<ReturnType<typeof verifyLedger>> }> {
-  const redis = redisConnection(endpoints.redisUrl);
+  const redis = redisConnection(endpoints.redisUrl, redisAuth(config));
   try {
     const reader = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), db, config.shards, (id) => shardOf(id, config.shards));
     const accounts = await reader.list();

@@ -21,7 +21,7 @@ describe('the pipeline on Redis Sentinel and Redis Cluster', () => {
 
   it('redis+sentinel://: records keep flowing through kill -9 of the primary, each charged once', async () => {
     const endpoints: Endpoints = { ...inject('servers'), redisUrl: sentinel.url };
-    const config = testConfig(endpoints, { SHARDS: '8' });
+    const config = testConfig(endpoints, { SHARDS: '8', REDIS_SENTINEL_PASSWORD: sentinel.sentinelPassword });
     const p = await probe(config, endpoints);
     const pipeline = await startPipeline(config, endpoints);
     try {

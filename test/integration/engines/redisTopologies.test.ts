@@ -47,7 +47,8 @@ describe('Redis Sentinel (primary + replica + 3 sentinels)', () => {
   let redis: Redis;
   beforeAll(async () => {
     set = await startRedisSentinelSet();
-    redis = redisConnection(set.url);
+    // The set requires passwords: the data nodes' is in the URL, the sentinels' their own.
+    redis = redisConnection(set.url, { sentinelPassword: set.sentinelPassword });
     redis.on('error', () => undefined);
   });
   afterAll(async () => {
