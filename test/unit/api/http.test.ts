@@ -41,7 +41,7 @@ describe('API error mapping (no servers)', () => {
     const notReady = await app.inject({ method: 'GET', url: '/readyz' });
     expect([notReady.statusCode, json(notReady).error.code]).toEqual([503, 'unavailable']);
     ready = true;
-    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready', ready: true });
   });
 
   it('unknown routes are 404 not_found; bodies over the limit are 400 invalid_request', async () => {
