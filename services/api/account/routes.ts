@@ -19,7 +19,9 @@ const HEADERS = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` even on
+  // our own forms' posts, which the Origin check (origin.ts) must refuse.
+  'referrer-policy': 'same-origin',
 };
 
 const html = (reply: FastifyReply, body: string, status = 200) => reply.code(status).headers(HEADERS).send(body);
