@@ -39,5 +39,5 @@ export function parseDeadLetterFilter(input: FilterInput): DeadLetterFilter {
 export function requireSelection(input: FilterInput, all: boolean): void {
   const filtered = (input.codes ?? []).some((c) => c.trim() !== '') || input.since !== undefined || input.until !== undefined || input.account !== undefined;
   if (all && filtered) throw new TallyError('invalid_request', 'all selects every dead letter: leave out code, since, until and account, or all');
-  if (!all && !filtered) throw new TallyError('selection_required', 'say which dead letters: code, since, until or account, or all to re-drive every one');
+  if (!all && !filtered) throw new TallyError('selection_required', 'say which dead letters: code, since, until or account; or all (tally dlq redrive --all) for every one');
 }
