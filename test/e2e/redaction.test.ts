@@ -77,7 +77,7 @@ describe('tally up (embedded) with stdout to a file', () => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/tally.js'), 'up'], { env, stdio: ['ignore', fd, 'pipe'] });
     closeSync(fd);
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const deadline = Date.now() + 90_000;
     let stdout = '';

@@ -108,7 +108,7 @@ describe('operator requests', () => {
     });
 
     it('unset, or a peer it does not name, X-Forwarded-For is ignored: the peer address is counted', async () => {
-      for (const env of [{}, { TRUST_PROXY: '10.0.0.0/8' }]) {
+      for (const env of [{}, { TRUST_PROXY: '10.0.0.0/8' }] as Record<string, string>[]) {
         const url = await api({ ...env, RATE_LIMIT_PAUSE_MS: '0' });
         await spend(url, '198.51.100.7');
         // Another forwarded address changes nothing: the peer (127.0.0.1) spent its budget.
