@@ -14,6 +14,7 @@ import { BODY_LIMIT_BYTES, collectRoutes, installErrorHandling, installJsonBodie
 import { accountPage, memorySessions, redisSessions } from './account/index.js';
 import { KeyRing } from './keys/index.js';
 import { LedgerPages } from './ledger.js';
+import { installOriginCheck } from './origin.js';
 import { installRateLimits } from './rateLimit.js';
 import { accountRoutes } from './routes/accounts.js';
 import { adminRoutes } from './routes/admin.js';
@@ -23,7 +24,7 @@ import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './
 import { webhookRoutes } from './routes/webhook.js';
 
 export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs' | 'ledgerCacheMs' | 'rateLimitAuthFailuresPerMinute'> &
-  Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'rateLimitPauseMs' | 'accountSessionHours'>>;
+  Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'rateLimitPauseMs' | 'accountSessionHours' | 'trustProxy'>>;
 
 export interface ApiDeps {
   db: Db;
@@ -50,11 +51,21 @@ export interface ApiDeps {
   operator?: OperatorDeps;
 }
 
+/** TRUST_PROXY for fastify: addresses and CIDRs as they are; a hop count as the function fastify makes of one (its types take no number). */
+function trustedProxies(trust: number | string[]): string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
+}
+
 /** The HTTP API as a fastify instance, not listening yet (tests drive it with `inject`). */
 export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   const logger = deps.logger.child({ service: 'api' });
   // pino's Logger is a FastifyBaseLogger; typing it so keeps the instance the default FastifyInstance.
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, frameworkErrors: sendFailure });
+  // request.ip (every limit, the sign-in budget) and the origin a browser sees come from
+  // X-Forwarded-* only when the peer is a trusted proxy (TRUST_PROXY); unset, from the socket.
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, frameworkErrors: sendFailure,
+    ...(config.trustProxy !== undefined ? { trustProxy: trustedProxies(config.trustProxy) } : {}),
+  });
   const clock = deps.clock ?? Date.now;
   // Redis keys of this deployment are prefixed with its database name: deployments (and test
   // runs) sharing one Redis never see each other's revocations, sessions or counters.
@@ -101,6 +112,7 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   collectRoutes(app);
   installJsonBodies(app);
   installErrorHandling(app);
+  installOriginCheck(app);
   opsRoutes(app, ctx);
   webhookRoutes(app, ctx);
   accountRoutes(app, ctx);

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { redisKey } from '../../shared/queue/index.js';
 import { TallyError } from '../../shared/domain/index.js';
+import { memorySignInBudget, redisSignInBudget, type Reservation, type SignInBudget } from './signInBudget.js';
 
 export interface RateLimitConfig {
   /** Requests per minute per client IP, counted before authentication. */
@@ -36,7 +37,9 @@ export interface RateLimits {
    * of refused sign-ins. Once the budget is spent, every sign-in from the address is 429
    * before its credentials are looked at, so a guess past the budget learns nothing, a
    * right one included. A refusal counts when the request `presented` credentials (a
-   * browser that simply is not signed in is no guess).
+   * browser that simply is not signed in is no guess). Each presented attempt holds a slot
+   * of the budget while it is verified (SignInBudget), so parallel guesses cannot all pass
+   * a count read before any of them was refused.
    */
   signIn<T>(request: FastifyRequest, reply: FastifyReply, presented: boolean, verify: () => T | Promise<T>): Promise<T>;
 }
@@ -74,7 +77,9 @@ export function installRateLimits(app: FastifyInstance, config: RateLimitConfig)
   const keyLimiter = () =>
     (key ??= app.createRateLimit({ max: config.keyPerMinute, timeWindow: WINDOW_MS, keyGenerator: (req) => `key:${(req as KeyedRequest).rateKeyId ?? ''}` }));
 
-  const failures = config.redis ? redisFailures(config.redis, `${redisKey(config.namespace, 'rl', 'fail')}:`) : memoryFailures();
+  const budget = config.redis
+    ? redisSignInBudget(config.redis, config.namespace, config.authFailuresPerMinute, WINDOW_MS)
+    : memorySignInBudget(config.authFailuresPerMinute, WINDOW_MS);
   const refuse = refusals(config.pauseMs);
 
   return {
@@ -84,65 +89,42 @@ export function installRateLimits(app: FastifyInstance, config: RateLimitConfig)
       await refuse(await keyLimiter()(request), reply, 'with this key');
     },
     signIn: async (request, reply, presented, verify) => {
+      // No credentials cannot succeed, so it is no guess: nothing to reserve.
+      if (!presented) return verify();
       const ip = fastifyRateLimit.normalizeIP(request.ip);
       // Like skipOnError above: a Redis that does not answer lets the request through.
-      const spent = await failures.read(ip).catch(() => null);
-      if (spent !== null && spent.count >= config.authFailuresPerMinute) {
-        const retry = Math.max(1, Math.ceil(spent.ttlMs / 1000));
+      const reservation = await reserve(budget, ip).catch((): Reservation | null => null);
+      if (reservation !== null && reservation.state !== 'ok') {
+        const ttlMs = reservation.state === 'spent' ? reservation.ttlMs : 1000;
+        const retry = Math.max(1, Math.ceil(ttlMs / 1000));
         reply.header('retry-after', retry);
-        await refuse.pause(spent.ttlMs);
+        await refuse.pause(ttlMs);
         throw new TallyError('rate_limited', `more than ${config.authFailuresPerMinute} refused sign-ins a minute from this address; retry in ${retry} s`);
       }
+      let refused = false;
       try {
         return await verify();
       } catch (err) {
-        if (presented && err instanceof TallyError && err.code === 'unauthorized') await failures.add(ip).catch(() => undefined);
+        refused = err instanceof TallyError && err.code === 'unauthorized';
         throw err;
+      } finally {
+        if (reservation !== null) await budget.settle(ip, refused).catch(() => undefined);
       }
     },
   };
 }
 
-/** Refused sign-ins per address in fixed one-minute windows; read without counting, unlike the plugin's limiters. */
-interface FailureCounter {
-  read(ip: string): Promise<{ count: number; ttlMs: number }>;
-  add(ip: string): Promise<void>;
-}
+/** How long an attempt waits for a slot while others from its address are being verified; then it is refused. */
+const BUSY_WAIT_MS = 5000;
 
-function redisFailures(redis: Redis, prefix: string): FailureCounter {
-  return {
-    read: async (ip) => {
-      const [count, ttl] = (await redis.multi().get(`${prefix}${ip}`).pttl(`${prefix}${ip}`).exec()) ?? [];
-      return { count: Number(count?.[1] ?? 0), ttlMs: Number(ttl?.[1] ?? 0) };
-    },
-    add: async (ip) => {
-      // The window starts at the first refusal; INCR keeps the key's expiry.
-      await redis.multi().set(`${prefix}${ip}`, '0', 'PX', WINDOW_MS, 'NX').incr(`${prefix}${ip}`).exec();
-    },
-  };
-}
-
-/** Without Redis (tests driving the app with inject): per process, old windows pruned as it grows. */
-function memoryFailures(): FailureCounter {
-  const windows = new Map<string, { count: number; ends: number }>();
-  const current = (ip: string, now: number) => {
-    const w = windows.get(ip);
-    return w && w.ends > now ? w : null;
-  };
-  return {
-    read: async (ip) => {
-      const now = Date.now();
-      const w = current(ip, now);
-      return { count: w?.count ?? 0, ttlMs: w ? w.ends - now : 0 };
-    },
-    add: async (ip) => {
-      const now = Date.now();
-      if (windows.size > 10_000) for (const [key, w] of windows) if (w.ends <= now) windows.delete(key);
-      const w = current(ip, now) ?? { count: 0, ends: now + WINDOW_MS };
-      w.count++;
-      windows.set(ip, w);
-    },
-  };
+/** A slot, waiting (briefly, with backoff) while the budget is full of attempts in verification; `busy` once BUSY_WAIT_MS passed. */
+async function reserve(budget: SignInBudget, ip: string): Promise<Reservation> {
+  const deadline = Date.now() + BUSY_WAIT_MS;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const reservation = await budget.reserve(ip);
+    if (reservation.state !== 'busy' || Date.now() + delay > deadline) return reservation;
+    await sleep(delay);
+  }
 }
 
 type KeyedRequest = FastifyRequest & { rateKeyId?: string };

@@ -74,8 +74,8 @@ export const deadLettersQuery = z.strictObject({ ...deadLetterFilter, limit: lim
 /** GET /v1/admin/dead-letters/counts. */
 export const deadLetterCountsQuery = z.strictObject(deadLetterFilter);
 
-/** POST /v1/admin/dead-letters/redrive: the filters, at most `limit` dead letters, a preview when `dry_run`. */
-export const redriveBody = z.strictObject({ ...deadLetterFilter, limit: z.number().int().min(1).max(1_000_000).optional(), dry_run: z.boolean().optional() });
+/** POST /v1/admin/dead-letters/redrive: the filters or `all` (one of them: requireSelection), at most `limit` dead letters, a preview when `dry_run`. */
+export const redriveBody = z.strictObject({ ...deadLetterFilter, all: z.boolean().optional(), limit: z.number().int().min(1).max(1_000_000).optional(), dry_run: z.boolean().optional() });
 
 /** Parses `value` or throws `invalid_request` naming the first problem (`body.plan_id: ...`). */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {

@@ -48,13 +48,15 @@ function matches(msg: JsMsg, filter: DeadLetterFilter): boolean {
 }
 
 /**
- * The dead letters matching `filter`, oldest first, from stream sequence `after + 1` on.
+ * The dead letters matching `filter`, oldest first, from stream sequence `after + 1` on,
+ * up to `lastSeq` (default: the stream's last when the scan starts).
  */
-export async function* scanDeadLetters(bus: Bus, filter: DeadLetterFilter, options: { after?: number; headersOnly?: boolean } = {}): AsyncGenerator<JsMsg> {
+export async function* scanDeadLetters(bus: Bus, filter: DeadLetterFilter, options: { after?: number; lastSeq?: number; headersOnly?: boolean } = {}): AsyncGenerator<JsMsg> {
   const codes = filter.codes ?? [];
   const reader = readStream(bus.js, bus.jsm, DLQ_STREAM, {
     ...(codes.length > 0 ? { filters: codes.map(dlqSubject) } : {}),
     ...(options.after !== undefined ? { startSeq: options.after + 1 } : filter.since !== undefined ? { since: new Date(filter.since) } : {}),
+    ...(options.lastSeq !== undefined ? { lastSeq: options.lastSeq } : {}),
     ...(options.headersOnly ? { headersOnly: true } : {}),
   });
   for await (const msg of reader) {
@@ -63,23 +65,38 @@ export async function* scanDeadLetters(bus: Bus, filter: DeadLetterFilter, optio
   }
 }
 
-/** Every dead letter matching `filter`, up to `limit`, with what a re-drive needs. */
-export async function selectDeadLetters(bus: Bus, filter: DeadLetterFilter, limit = Number.MAX_SAFE_INTEGER): Promise<SelectedDeadLetter[]> {
-  const out: SelectedDeadLetter[] = [];
-  if (limit <= 0) return out;
-  for await (const msg of scanDeadLetters(bus, filter)) {
-    const usageSeq = Number(msg.headers?.get(DLQ_HEADERS.streamSeq) ?? '');
-    out.push({
-      seq: msg.seq,
-      code: codeOf(msg),
-      subject: msg.headers?.get(DLQ_HEADERS.subject) ?? '',
-      usageSeq: Number.isSafeInteger(usageSeq) && usageSeq > 0 ? usageSeq : 0,
-      arrivedAt: storedAt(msg),
-      payload: msg.data,
-    });
-    if (out.length >= limit) break;
+/**
+ * The dead letters matching `filter` (at most `limit`), with what a re-drive needs, in
+ * chunks of at most `chunk`, oldest first: the caller holds one chunk's payloads at a
+ * time, however many the stream keeps. Each chunk is read by its own short scan from the
+ * previous one's last sequence, so no consumer waits while the caller works on a chunk;
+ * dead letters stored after the first chunk was read are left for another run.
+ */
+export async function* selectDeadLetterChunks(bus: Bus, filter: DeadLetterFilter, options: { chunk: number; limit?: number }): AsyncGenerator<SelectedDeadLetter[]> {
+  const lastSeq = (await bus.jsm.streams.info(DLQ_STREAM)).state.last_seq;
+  let left = options.limit ?? Number.MAX_SAFE_INTEGER;
+  let after: number | undefined;
+  while (left > 0) {
+    const out: SelectedDeadLetter[] = [];
+    const size = Math.min(options.chunk, left);
+    for await (const msg of scanDeadLetters(bus, filter, { ...(after !== undefined ? { after } : {}), lastSeq })) {
+      const usageSeq = Number(msg.headers?.get(DLQ_HEADERS.streamSeq) ?? '');
+      out.push({
+        seq: msg.seq,
+        code: codeOf(msg),
+        subject: msg.headers?.get(DLQ_HEADERS.subject) ?? '',
+        usageSeq: Number.isSafeInteger(usageSeq) && usageSeq > 0 ? usageSeq : 0,
+        arrivedAt: storedAt(msg),
+        payload: msg.data,
+      });
+      if (out.length >= size) break;
+    }
+    if (out.length === 0) return;
+    yield out;
+    left -= out.length;
+    after = out[out.length - 1]!.seq;
+    if (out.length < size || after >= lastSeq) return;
   }
-  return out;
 }
 
 export interface DeadLetterPage {

@@ -6,7 +6,7 @@ export { publishDeadLetter } from './deadLetter.js';
 export type { DeadLetter } from './deadLetter.js';
 export { DEAD_LETTER_SCAN_WINDOW, deadLetterAt, deadLetterCounts, deadLetterView, latestDeadLetters } from './deadLetterViews.js';
 export type { DeadLetterView } from './deadLetterViews.js';
-export { countDeadLetters, pageDeadLetters, scanDeadLetters, selectDeadLetters } from './deadLetterQuery.js';
+export { countDeadLetters, pageDeadLetters, scanDeadLetters, selectDeadLetterChunks } from './deadLetterQuery.js';
 export type { DeadLetterCounts, DeadLetterFilter, DeadLetterPage, SelectedDeadLetter } from './deadLetterQuery.js';
 export {
   USAGE_STREAM,

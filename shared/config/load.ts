@@ -1,4 +1,4 @@
-import { envSchema, toConfig, type Config } from './schema.js';
+import { crossCheck, envSchema, toConfig, type Config } from './schema.js';
 
 /** A configuration problem: names the variable and the rule it broke. */
 export class ConfigError extends Error {
@@ -28,5 +28,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       })),
     );
   }
+  const problems = crossCheck(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed.data);
 }

@@ -11,6 +11,7 @@ import {
   type PriceBook,
 } from '../domain/index.js';
 import { EngineUrlError, checkMongoUrl, parseNatsServers, parseRedisUrl } from './engineUrls.js';
+import { secret, trustProxy, withSecret } from './secrets.js';
 
 const HOUR_MS = 3_600_000;
 const GIB = 2 ** 30;
@@ -65,7 +66,7 @@ const json = <T>(name: string, parse: (value: unknown) => T) =>
  */
 export const envSchema = z.object({
   /** One server or a comma-separated list (a cluster's seed servers); user:password@ or token@ in the URLs. */
-  NATS_URL: engineUrl(parseNatsServers).optional(),
+  NATS_URL: withSecret(engineUrl(parseNatsServers)).optional(),
   NATS_CREDS: path.optional(),
   NATS_NKEY_SEED: path.optional(),
   NATS_TLS_CA: path.optional(),
@@ -74,9 +75,9 @@ export const envSchema = z.object({
   /** `num_replicas` of every stream: 3 on a 3-node JetStream cluster. */
   NATS_STREAM_REPLICAS: int(1, 5).default(1),
   /** redis(s)://, redis(s)+sentinel://h1,h2/master[/db] or redis(s)+cluster://h1,h2 (shared/config/engineUrls.ts). */
-  REDIS_URL: engineUrl(parseRedisUrl).optional(),
-  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
-  MONGO_URL: engineUrl(checkMongoUrl).optional(),
+  REDIS_URL: withSecret(engineUrl(parseRedisUrl)).optional(),
+  REDIS_SENTINEL_PASSWORD: secret(1).optional(),
+  MONGO_URL: withSecret(engineUrl(checkMongoUrl)).optional(),
   MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1..63 of [A-Za-z0-9_-]').default('tally'),
   DATA_DIR: z.string().min(1).default('.tally'),
   PRICE_BOOK_JSON: json('price book', parsePriceBook).optional(),
@@ -104,14 +105,16 @@ export const envSchema = z.object({
   DLQ_MAX_BYTES: streamBytes(GIB),
   EVENTS_MAX_BYTES: streamBytes(GIB),
   KYC_REQUIRED: bool.default(false),
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: secret(16).optional(),
+  WEBHOOK_SECRET: secret(16).optional(),
   /** The address the API (and METRICS_PORT's listener) binds: loopback unless told otherwise. */
   HTTP_HOST: z
     .string()
     .regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or an IP address, such as 0.0.0.0 to listen on every interface')
     .default('127.0.0.1'),
   HTTP_PORT: int(0, 65535).default(8080),
+  /** Unset: no proxy is trusted, the client address is the peer's. */
+  TRUST_PROXY: trustProxy.optional(),
   /** `tally worker` / `tally bridge` serve /metrics on this port when set (the API serves its own on HTTP_PORT). */
   METRICS_PORT: int(0, 65535).optional(),
   STATS_CACHE_MS: int(100, 60_000).default(1000),
@@ -174,6 +177,8 @@ export interface Config {
   webhookSecret: string | undefined;
   httpHost: string;
   httpPort: number;
+  /** Proxies whose X-Forwarded-For names the client (hop count or addresses/CIDRs); undefined trusts none. */
+  trustProxy: number | string[] | undefined;
   metricsPort: number | undefined;
   logLevel: string;
   /** How log lines look: `auto` is `pretty` when stderr is a terminal, else `json`. */
@@ -195,6 +200,15 @@ export interface Config {
 }
 
 export type Env = z.input<typeof envSchema>;
+
+/** Rules across variables, checked once each variable passed its own: problems name the variable to fix. */
+export function crossCheck(env: z.output<typeof envSchema>): { variable: string; message: string }[] {
+  const problems: { variable: string; message: string }[] = [];
+  // A client certificate is useless without its key and the reverse; nats.js would fail only at connect.
+  if (env.NATS_TLS_CERT !== undefined && env.NATS_TLS_KEY === undefined) problems.push({ variable: 'NATS_TLS_KEY', message: 'must be set with NATS_TLS_CERT (the client certificate\'s key)' });
+  if (env.NATS_TLS_KEY !== undefined && env.NATS_TLS_CERT === undefined) problems.push({ variable: 'NATS_TLS_CERT', message: 'must be set with NATS_TLS_KEY (the key\'s client certificate)' });
+  return problems;
+}
 
 export function toConfig(env: z.output<typeof envSchema>): Config {
   return {
@@ -236,6 +250,7 @@ export function toConfig(env: z.output<typeof envSchema>): Config {
     webhookSecret: env.WEBHOOK_SECRET,
     httpHost: env.HTTP_HOST,
     httpPort: env.HTTP_PORT,
+    trustProxy: env.TRUST_PROXY,
     metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,

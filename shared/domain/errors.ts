@@ -27,10 +27,12 @@ const OUT_OF_RANGE = {
 
 const PRODUCT = {
   invalid_request: [400, 'the request body or parameters are malformed'],
+  selection_required: [400, 'an operator action on many records or on money needs an explicit selection; an empty request is never "everything"'],
   unknown_plan: [400, 'plan_id names no plan in the registry'],
   unauthorized: [401, 'no credentials, or credentials that match nothing'],
   insufficient_balance: [402, "the balance does not cover the plan's price"],
   forbidden: [403, 'the credentials do not grant access to this account'],
+  forbidden_origin: [403, "a state-changing browser request whose Origin (or Referer) is not the API's own"],
   kyc_required: [403, 'the account must pass KYC before buying a plan'],
   account_not_found: [404, 'no account with this id'],
   not_found: [404, 'no such route or resource'],

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { openSync, closeSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -54,5 +55,46 @@ describe('tally up with credentials in every server URL', () => {
       expect(stdout.includes(secret), `${secret} printed`).toBe(false);
       expect(stderr.includes(secret), `${secret} logged`).toBe(false);
     }
+  });
+});
+
+/** SPEC 14: the admin token is never written to a log or a non-terminal stdout. */
+describe('tally up (embedded) with stdout to a file', () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'tally-token-'));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints where the admin token is, never the token, and logs it nowhere', async () => {
+    const logFile = join(dataDir, 'up.log');
+    const fd = openSync(logFile, 'w');
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: join(dataDir, 'data'), HTTP_PORT: '0', LOG_LEVEL: 'debug' };
+    for (const name of ['NATS_URL', 'REDIS_URL', 'MONGO_URL', 'ADMIN_TOKEN']) delete env[name];
+    const child = spawn(process.execPath, [join(ROOT, 'bin/tally.js'), 'up'], { env, stdio: ['ignore', fd, 'pipe'] });
+    closeSync(fd);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + 90_000;
+    let stdout = '';
+    while (!stdout.includes('Ctrl-C stops everything') && child.exitCode === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      stdout = await readFile(logFile, 'utf8');
+    }
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    stdout = await readFile(logFile, 'utf8');
+
+    expect(stdout, stderr).toContain('tally is up');
+    const token = (await readFile(join(dataDir, 'data', 'admin-token'), 'utf8')).trim();
+    expect(token.length).toBeGreaterThanOrEqual(16);
+    expect(stdout).toContain(`admin token created in ${join(dataDir, 'data', 'admin-token')}`);
+    expect(stdout).not.toContain('#token=');
+    expect(stdout.includes(token), 'token printed to the file').toBe(false);
+    expect(stderr.includes(token), 'token logged').toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { countDeadLetters, pageDeadLetters, type Bus } from '../../../shared/bus/index.js';
-import { parseDeadLetterFilter, redrive, reportJson, type FilterInput, type RedriveConfig } from '../../../shared/app/redrive/index.js';
+import { parseDeadLetterFilter, redrive, reportJson, requireSelection, type FilterInput, type RedriveConfig } from '../../../shared/app/redrive/index.js';
 import { listRedriveRuns } from '../../../shared/store/index.js';
 import type { ApiContext } from '../context.js';
 import { deadLetterCountsQuery, deadLettersQuery, parseInput, redriveBody, ticksQuery } from '../schemas.js';
@@ -27,6 +27,7 @@ export function deadLetterRoutes(scope: FastifyInstance, ctx: ApiContext, bus: B
 
   scope.post('/v1/admin/dead-letters/redrive', async (request) => {
     const body = parseInput(redriveBody, request.body ?? {}, 'body');
+    requireSelection(filterInput(body), body.all === true);
     const filter = parseDeadLetterFilter(filterInput(body));
     const report = await redrive(config, {
       bus, db: ctx.db, queues: ctx.queues, logger: ctx.logger, clock: ctx.clock,

@@ -3,14 +3,16 @@ import type { Db } from 'mongodb';
 import { BRIDGE_CONSUMER, DLQ_STREAM, EVENTS_STREAM, USAGE_STREAM, type Bus } from '../../../shared/bus/index.js';
 import { TallyError } from '../../../shared/domain/index.js';
 
-/** Each dependency's state: `ok`, or why not (shown in the /readyz body). */
-export type ReadyChecks = Record<string, string>;
+/** Each dependency's state, as /readyz shows it to anyone: `ok` or `down`, never an error's text (host names, URLs). */
+export type ReadyChecks = Record<string, 'ok' | 'down'>;
 
-/** 503 `unavailable` with every check's outcome, so an operator sees which server is away. */
+/** 503 `unavailable` naming the checks that failed; why each failed is for the log only. */
 export class NotReadyError extends TallyError {
-  constructor(readonly checks: ReadyChecks) {
-    const failing = Object.entries(checks).filter(([, v]) => v !== 'ok');
-    super('unavailable', `not ready: ${failing.map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  readonly down: string[];
+  constructor(readonly checks: ReadyChecks, readonly reasons: Record<string, string> = {}) {
+    const down = Object.keys(checks).filter((k) => checks[k] !== 'ok');
+    super('unavailable', `not ready: ${down.join(', ')}`);
+    this.down = down;
   }
 }
 
@@ -30,7 +32,7 @@ const reason = (err: unknown): string => (err instanceof Error ? err.message : S
 /**
  * /readyz: NATS, Redis and MongoDB answer, and the streams and the bridges' consumer exist
  * (a server restarted without its data would otherwise look healthy while nothing flows).
- * Resolves with every check `ok`; throws NotReadyError listing each one otherwise.
+ * Resolves with every check `ok`; throws NotReadyError naming the failed ones otherwise.
  */
 export async function readinessChecks(deps: { db: Db; redis: Redis; bus: Bus }): Promise<ReadyChecks> {
   const checks: [string, () => Promise<unknown>][] = [
@@ -40,8 +42,9 @@ export async function readinessChecks(deps: { db: Db; redis: Redis; bus: Bus }):
     ...[USAGE_STREAM, DLQ_STREAM, EVENTS_STREAM].map((s): [string, () => Promise<unknown>] => [`stream ${s}`, () => deps.bus.jsm.streams.info(s)]),
     [`consumer ${BRIDGE_CONSUMER}`, () => deps.bus.jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER)],
   ];
-  const outcomes = await Promise.all(checks.map(([, run]) => withTimeout(run(), CHECK_TIMEOUT_MS).then(() => 'ok', reason)));
-  const result: ReadyChecks = Object.fromEntries(checks.map(([name], i) => [name, outcomes[i] ?? 'unknown']));
-  if (Object.values(result).some((v) => v !== 'ok')) throw new NotReadyError(result);
+  const outcomes = await Promise.all(checks.map(([, run]) => withTimeout(run(), CHECK_TIMEOUT_MS).then(() => null, reason)));
+  const result: ReadyChecks = Object.fromEntries(checks.map(([name], i) => [name, outcomes[i] === null ? 'ok' : 'down']));
+  const reasons = Object.fromEntries(checks.flatMap(([name], i) => (outcomes[i] ? [[name, outcomes[i]]] : [])));
+  if (Object.keys(reasons).length > 0) throw new NotReadyError(result, reasons);
   return result;
 }

@@ -67,10 +67,13 @@ export function registerDlqCommands(program: Command): void {
     });
 
   withFilters(dlq.command('redrive'))
-    .description('validate the selected dead letters again under the current configuration and charge those that pass, each at most once; prints the report')
+    .description('validate the selected dead letters again under the current configuration and charge those that pass, each at most once; prints the report. Needs a selection: a filter, or --all')
+    .option('--all', 'every dead letter (without a filter or --all the command refuses: never "everything" by accident)')
     .option('--dry-run', 'preview: what would be charged (and its USD total) and what stays dead; nothing is sent')
     .option('--timeout <ms>', 'how long to wait for each job\'s shard owner', positive, 60_000)
-    .action(async (o: FilterOptions & { dryRun?: boolean; timeout: number }) => {
+    .action(async (o: FilterOptions & { all?: boolean; dryRun?: boolean; timeout: number }) => {
+      const { requireSelection } = await redriveModule();
+      requireSelection({ codes: o.code, ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}), ...(o.account ? { account: o.account } : {}) }, o.all === true);
       const filter = await filterOf(o);
       await withAccounts('tally-dlq-redrive', async (opened, config) => {
         const { logger } = await cliContext('tally-dlq-redrive');

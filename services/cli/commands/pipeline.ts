@@ -13,15 +13,29 @@ function allUrlsSet(e: { natsUrl?: string | undefined; redisUrl?: string | undef
   return Boolean(e.natsUrl && e.redisUrl && e.mongoUrl);
 }
 
-/** Where an operator goes next: a link that signs in (local token) or the sign-in page. */
-function dashboardLines(url: string, tokenFromEnv: boolean, local: { token: string; path: string; created: boolean } | null): string[] {
+/** The embedded default's own admin token (DATA_DIR/admin-token) when ADMIN_TOKEN is unset. */
+export interface LocalToken {
+  token: string;
+  path: string;
+  created: boolean;
+}
+
+/**
+ * Where an operator goes next: a link that signs in, or the sign-in page. The link carries
+ * the token, so it is printed only to a terminal (`terminal`): container logs, files and
+ * pipes get the token file's path instead (SPEC 14).
+ */
+function dashboardLines(url: string, tokenFromEnv: boolean, local: LocalToken | null, terminal: boolean): string[] {
   const lines = [`  Metrics  ${url}/metrics   (Prometheus; health at /healthz, readiness at /readyz)`];
-  if (local) {
+  const kept = local ? `admin token ${local.created ? 'created' : 'kept'} in ${local.path}` : '';
+  if (local && terminal) {
     // The token rides in the fragment, which the browser never sends to a server or a log.
     lines.unshift(
       `  Operator ${url}/login#token=${local.token}`,
-      `           (dashboard, opens signed in; bull-board at ${url}/admin/queues; admin token ${local.created ? 'created' : 'kept'} in ${local.path})`,
+      `           (dashboard, opens signed in; bull-board at ${url}/admin/queues; ${kept})`,
     );
+  } else if (local) {
+    lines.unshift(`  Operator ${url}/login   (dashboard: sign in with the ${kept}; bull-board at ${url}/admin/queues)`);
   } else if (tokenFromEnv) {
     lines.unshift(`  Operator ${url}/login   (dashboard: sign in with ADMIN_TOKEN; bull-board at ${url}/admin/queues)`);
   } else {
@@ -30,9 +44,12 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: { token: stri
   return lines;
 }
 
-/** What `tally up` prints once everything runs. Server URLs may carry credentials: never printed (SPEC 10). */
+/**
+ * What `tally up` prints once everything runs. Server URLs may carry credentials: never
+ * printed (SPEC 10); the admin token only when `terminal` (stdout is a TTY).
+ */
 export function upBanner(
-  endpoints: Endpoints, config: Pick<Config, 'mongoDb' | 'dataDir' | 'adminToken'>, apiUrl: string, local: { token: string; path: string; created: boolean } | null,
+  endpoints: Endpoints, config: Pick<Config, 'mongoDb' | 'dataDir' | 'adminToken'>, apiUrl: string, local: LocalToken | null, terminal: boolean,
 ): string {
   return [
     'tally is up',
@@ -41,12 +58,11 @@ export function upBanner(
     `  MongoDB  ${redactUrl(endpoints.mongoUrl)}   (database ${config.mongoDb})`,
     `  data     ${config.dataDir}`,
     `  API      ${apiUrl}   (plans, VMs, payment webhook; admin: Bearer ADMIN_TOKEN)`,
-    ...dashboardLines(apiUrl, config.adminToken !== undefined, local),
+    ...dashboardLines(apiUrl, config.adminToken !== undefined, local, terminal),
     'Ctrl-C stops everything.',
     '',
   ].join('\n');
 }
-
 
 export function registerPipelineCommands(program: Command): void {
   program
@@ -62,7 +78,7 @@ export function registerPipelineCommands(program: Command): void {
       let endpoints: Endpoints;
       // The embedded default is a local install: with no ADMIN_TOKEN, one is made and kept in
       // DATA_DIR (mode 600), so the dashboard works out of the box and survives restarts.
-      let localToken: { token: string; path: string; created: boolean } | null = null;
+      let localToken: LocalToken | null = null;
       if (allUrlsSet(config)) {
         endpoints = { natsUrl: config.natsUrl!, redisUrl: config.redisUrl!, mongoUrl: config.mongoUrl! };
       } else {
@@ -79,7 +95,7 @@ export function registerPipelineCommands(program: Command): void {
       shutdown.add('scheduler', () => scheduler.stop());
       const api = await startApi(localToken ? { ...config, adminToken: localToken.token } : config, endpoints, logger);
       shutdown.add('api', () => api.stop());
-      process.stdout.write(upBanner(endpoints, config, api.url, localToken));
+      process.stdout.write(upBanner(endpoints, config, api.url, localToken, process.stdout.isTTY === true));
     });
 
   program

@@ -30,3 +30,14 @@ export function parseDeadLetterFilter(input: FilterInput): DeadLetterFilter {
     ...(input.account !== undefined ? { account: input.account } : {}),
   };
 }
+
+/**
+ * SPEC 14: a re-drive touches money and many records, so it needs an explicit selection:
+ * at least one filter, or `all` for every dead letter. An empty request is
+ * `selection_required`, never "everything"; `all` with filters is contradictory.
+ */
+export function requireSelection(input: FilterInput, all: boolean): void {
+  const filtered = (input.codes ?? []).some((c) => c.trim() !== '') || input.since !== undefined || input.until !== undefined || input.account !== undefined;
+  if (all && filtered) throw new TallyError('invalid_request', 'all selects every dead letter: leave out code, since, until and account, or all');
+  if (!all && !filtered) throw new TallyError('selection_required', 'say which dead letters: code, since, until or account; or all (tally dlq redrive --all) for every one');
+}

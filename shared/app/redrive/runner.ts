@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import { selectDeadLetters, type Bus, type DeadLetterFilter, type SelectedDeadLetter } from '../../bus/index.js';
+import { selectDeadLetterChunks, type Bus, type DeadLetterFilter, type SelectedDeadLetter } from '../../bus/index.js';
 import { RedriveTally, TallyError, decideSend, formatUsd, priceRecord, reassessDeadLetter, redriveKey, type Ladder, type PriceBook, type RedriveReport, type UsageRecord } from '../../domain/index.js';
 import { waitForJob, type ShardQueues, type UsageBatchJob, type WireRecord } from '../../queue/index.js';
 import { failpoint, redriven } from '../../runtime/index.js';
@@ -16,6 +16,8 @@ export interface RedriveConfig {
   lateArrivalDays: number;
   /** Records per job at most. @defaultValue 1000 */
   batchSize?: number;
+  /** Dead letters read, judged and settled at a time: what a run holds in memory. @defaultValue 1000 */
+  chunkSize?: number;
   /** How long a run waits for each job's shard owner. @defaultValue 60000 */
   jobTimeoutMs?: number;
 }
@@ -80,21 +82,19 @@ export async function redrive(config: RedriveConfig, deps: RedriveDeps, request:
   const filters = { ...request.filter, ...(request.limit !== undefined ? { limit: request.limit } : {}) };
   if (!request.dryRun) await insertRedriveRun(deps.db, { _id: runId, by: request.by, at: new Date(started), filters, dry_run: false });
   try {
-    const selected = await selectDeadLetters(deps.bus, request.filter, request.limit);
-    const candidates = reassess(selected, config, tally, request.dryRun);
-    const history = await readRedriveHistory(deps.db, candidates.map((c) => c.key));
-    const unsettledJobs = [...history.values()].flatMap((h) => (h.done ? [] : h.jobs));
-    const committed = await committedJobs(deps.db, unsettledJobs);
-    const toSend: Candidate[] = [];
-    for (const c of candidates) {
-      if (decideSend(history.get(c.key)!, committed) === 'settled') settle(tally, c, 'duplicate', request.dryRun);
-      else toSend.push(c);
+    // Chunk by chunk, each settled before the next is read: memory holds one chunk's
+    // payloads, plus one key per distinct record (`seen`, for repeats within the selection).
+    const seen = new Set<string>();
+    let chunk = 0;
+    for await (const selected of selectDeadLetterChunks(deps.bus, request.filter, { chunk: config.chunkSize ?? 1000, ...(request.limit !== undefined ? { limit: request.limit } : {}) })) {
+      const toSend = await undecided(deps.db, reassess(selected, config, tally, request.dryRun, seen), tally, request.dryRun);
+      if (request.dryRun) {
+        for (const c of toSend) tally.charged(priceRecord(c.record, await deps.firstPaidAt(c.record.accountId), config.priceBook, config.ladder).chargeMicros);
+      } else {
+        await send(config, deps, runId, chunk++, toSend, tally, log);
+      }
     }
-    if (request.dryRun) {
-      for (const c of toSend) tally.charged(priceRecord(c.record, await deps.firstPaidAt(c.record.accountId), config.priceBook, config.ladder).chargeMicros);
-      return tally.report;
-    }
-    await send(config, deps, runId, toSend, tally, log);
+    if (request.dryRun) return tally.report;
     await finishRedriveRun(deps.db, runId, { finished_at: new Date(clock()), report: reportJson(tally.report) });
     log.info(reportJson(tally.report), 're-drive done');
     return tally.report;
@@ -104,9 +104,20 @@ export async function redrive(config: RedriveConfig, deps: RedriveDeps, request:
   }
 }
 
-/** Validation under the current configuration; repeats of one (account_id, id) in the selection are duplicates. */
-function reassess(selected: readonly SelectedDeadLetter[], config: RedriveConfig, tally: RedriveTally, dryRun: boolean): Candidate[] {
-  const seen = new Set<string>();
+/** The candidates no earlier run settled (decideSend); the others are duplicates. */
+async function undecided(db: Db, candidates: readonly Candidate[], tally: RedriveTally, dryRun: boolean): Promise<Candidate[]> {
+  const history = await readRedriveHistory(db, candidates.map((c) => c.key));
+  const committed = await committedJobs(db, [...history.values()].flatMap((h) => (h.done ? [] : h.jobs)));
+  const toSend: Candidate[] = [];
+  for (const c of candidates) {
+    if (decideSend(history.get(c.key)!, committed) === 'settled') settle(tally, c, 'duplicate', dryRun);
+    else toSend.push(c);
+  }
+  return toSend;
+}
+
+/** Validation under the current configuration; repeats of one (account_id, id) in the selection (`seen`) are duplicates. */
+function reassess(selected: readonly SelectedDeadLetter[], config: RedriveConfig, tally: RedriveTally, dryRun: boolean, seen: Set<string>): Candidate[] {
   const out: Candidate[] = [];
   for (const dl of selected) {
     tally.selected();
@@ -129,8 +140,9 @@ function settle(tally: RedriveTally, c: Candidate, outcome: 'duplicate', dryRun:
   if (!dryRun) redriven.inc({ code: c.dl.code, outcome });
 }
 
-/** One job per shard and batch: written down, added, waited for, its entry read for what it charged. */
-async function send(config: RedriveConfig, deps: RedriveDeps, runId: string, toSend: readonly Candidate[], tally: RedriveTally, log: Logger): Promise<void> {
+/** One job per shard and batch of a chunk (`chunk`, its index in the run): written down, added, waited for, its entry read for what it charged. */
+async function send(config: RedriveConfig, deps: RedriveDeps, runId: string, chunk: number, toSend: readonly Candidate[], tally: RedriveTally, log: Logger): Promise<void> {
+  if (toSend.length === 0) return;
   const clock = deps.clock ?? Date.now;
   const batchSize = config.batchSize ?? 1000;
   const byShard = new Map<number, Candidate[]>();
@@ -140,7 +152,7 @@ async function send(config: RedriveConfig, deps: RedriveDeps, runId: string, toS
   }
   const jobs: { shard: number; jobId: string; batch: Candidate[] }[] = [];
   for (const [shard, list] of byShard) {
-    for (let i = 0; i < list.length; i += batchSize) jobs.push({ shard, jobId: `${runId}-${shard}-${i / batchSize}`, batch: list.slice(i, i + batchSize) });
+    for (let i = 0; i < list.length; i += batchSize) jobs.push({ shard, jobId: `${runId}-${chunk}-${shard}-${i / batchSize}`, batch: list.slice(i, i + batchSize) });
   }
   const now = clock();
   await recordRedriveSends(deps.db, jobs.flatMap(({ jobId, batch }) => batch.map((c) => ({ _id: redriveSendId(c.key, runId), key: c.key, run: runId, job: jobId, dlq_seq: c.dl.seq, at: new Date(now) }))));

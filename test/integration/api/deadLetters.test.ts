@@ -44,8 +44,15 @@ describe('dead letters over HTTP', () => {
 
     const redrive = (body: unknown, token?: string | null) => call(api.stack.url, 'POST', '/v1/admin/dead-letters/redrive', { body, ...(token === undefined ? {} : { token }) });
     expect((await redrive({ dry_run: true }, null)).status).toBe(401);
+    // SPEC 14: an empty request is never "everything"; `all` is, and says so.
+    for (const body of [undefined, {}, { dry_run: true }, { limit: 5 }, { code: [] }, { all: false }]) {
+      const empty = await redrive(body);
+      expect([empty.status, empty.body.error.code], JSON.stringify(body)).toEqual([400, 'selection_required']);
+    }
+    const both = await redrive({ all: true, code: 'unpriced' });
+    expect([both.status, both.body.error.code]).toEqual([400, 'invalid_request']);
     const micros = -[...expectedBalances(api.config, lines).balances.values()].reduce((s, b) => s + b, 0n);
-    const preview = await redrive({ dry_run: true });
+    const preview = await redrive({ all: true, dry_run: true });
     expect(preview.body).toMatchObject({ dry_run: true, selected: 6, charged: 5, charged_micros: Number(micros), duplicates: 0, still_dead: { invalid_applies_to: 1 } });
     expect(preview.body.charged_usd).toMatch(/^\$0\.\d+$/);
     const done = await redrive({ code: ['unpriced'] });

@@ -17,7 +17,11 @@ describe('accounts API while Redis is away', () => {
     await api.servers.kill('redis');
     const during = await call(api.stack.url, 'POST', '/v1/accounts/acct-out/plan', { body: { plan_id: 'basic' } });
     expect([during.status, during.body.error.code]).toEqual([503, 'unavailable']);
-    expect((await call(api.stack.url, 'GET', '/readyz', { token: null })).body.error.code).toBe('unavailable');
+    // /readyz is open: it names what is down, never an error's text (no host, port or URL).
+    const notReady = await call(api.stack.url, 'GET', '/readyz', { token: null });
+    expect([notReady.status, notReady.body.error.code, notReady.body.ready, notReady.body.down]).toEqual([503, 'unavailable', false, ['redis']]);
+    expect(notReady.body.checks).toMatchObject({ redis: 'down', mongodb: 'ok', nats: 'ok' });
+    expect(JSON.stringify(notReady.body)).not.toMatch(/127\.0\.0\.1|localhost|:\/\/|ECONNREFUSED|\d{4,5}/);
 
     await api.servers.restart('redis', { wipe: true });
     await expect.poll(async () => (await call(api.stack.url, 'GET', '/readyz', { token: null })).status, { timeout: 30_000 }).toBe(200);

@@ -74,7 +74,7 @@ describe('re-drive under faults', () => {
   it('a re-drive SIGKILLed after its first job is added: the next run finishes it, nothing charged twice', async () => {
     const { after, lines, unpriced } = await deadLettered();
     spawn(['worker'], after);
-    const crashed = spawn(['dlq', 'redrive'], after, { TALLY_FAILPOINTS: 'redrive.after-add=1' });
+    const crashed = spawn(['dlq', 'redrive', '--all'], after, { TALLY_FAILPOINTS: 'redrive.after-add=1' });
     expect((await crashed.exited).signal).toBe('SIGKILL');
     const report = await runRedrive(after, servers!, p!);
     expect(report.charged + report.duplicates).toBe(unpriced);

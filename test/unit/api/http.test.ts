@@ -41,7 +41,7 @@ describe('API error mapping (no servers)', () => {
     const notReady = await app.inject({ method: 'GET', url: '/readyz' });
     expect([notReady.statusCode, json(notReady).error.code]).toEqual([503, 'unavailable']);
     ready = true;
-    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready', ready: true });
   });
 
   it('unknown routes are 404 not_found; bodies over the limit 413 body_too_large; other content types 415 unsupported_media_type', async () => {

@@ -33,6 +33,8 @@ describe('the error registry', () => {
     ['unauthorized', 401],
     ['insufficient_balance', 402],
     ['forbidden', 403],
+    ['forbidden_origin', 403],
+    ['selection_required', 400],
     ['kyc_required', 403],
     ['account_not_found', 404],
     ['not_found', 404],

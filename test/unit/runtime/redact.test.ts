@@ -32,9 +32,20 @@ describe('what the product prints and logs', () => {
       { mongoDb: 'tally', dataDir: '.tally', adminToken: undefined },
       'http://127.0.0.1:8080',
       null,
+      true,
     );
     expect(banner).toContain('redis://***@r:6379');
     expect(banner).not.toMatch(/pw-/);
+  });
+
+  it('tally up prints the local admin token only to a terminal; elsewhere the file it is in', () => {
+    const endpoints = { natsUrl: 'nats://n:4222', redisUrl: 'redis://r:6379', mongoUrl: 'mongodb://m:27017/' };
+    const config = { mongoDb: 'tally', dataDir: '.tally', adminToken: undefined };
+    const local = { token: 'local-token-0123456789abcdef', path: '.tally/admin-token', created: true };
+    expect(upBanner(endpoints, config, 'http://127.0.0.1:8080', local, true)).toContain('/login#token=local-token-0123456789abcdef');
+    const piped = upBanner(endpoints, config, 'http://127.0.0.1:8080', local, false);
+    expect(piped).not.toContain('local-token');
+    expect(piped).toContain('http://127.0.0.1:8080/login   (dashboard: sign in with the admin token created in .tally/admin-token');
   });
 
   it('the logger masks credentials in URL fields and keeps the rest of the URL', () => {

@@ -183,12 +183,13 @@ async function postJson(path, body) {
   return answer;
 }
 
-/** The filters of the re-drive form: the code shown in the list above, the account and since typed here. */
+/** The filters of the re-drive form: the code shown in the list above, the account and since typed here; none is `all` (an empty request is refused). */
 function redriveFilters() {
   const code = $('dead-code').value;
   const account = $('redrive-account').value.trim();
   const since = $('redrive-since').value.trim();
-  return { ...(code ? { code } : {}), ...(account ? { account } : {}), ...(since ? { since } : {}) };
+  const filters = { ...(code ? { code } : {}), ...(account ? { account } : {}), ...(since ? { since } : {}) };
+  return Object.keys(filters).length > 0 ? filters : { all: true };
 }
 
 const stillDead = (r) => {
