@@ -16,10 +16,10 @@ import { fuzzRequest, type FuzzPools, type FuzzRequest } from '../../support/fuz
  * bodies, content types and credentials. No answer is a 5xx; every refusal carries a
  * registry code with its status (JSON, or the page's HTML on page routes); a refused
  * request stores nothing; the ledger still verifies at the end.
- * Replay a failure with FUZZ_SEED=<the seed printed>; FUZZ_RUNS (default 1500, ~50 s on two busy cores) sets the count.
+ * Replay a failure with FUZZ_SEED=<the seed printed>; FUZZ_RUNS (default 3000, ~35 s on two cores) sets the count.
  */
 const SEED = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1500);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 3000);
 
 /** Counts of what a request may store: a refused one must leave them as they were. */
 async function stored(db: Db): Promise<string> {
