@@ -83,6 +83,8 @@ export const envSchema = z.object({
   PLANS_JSON: json('plans', parsePlans).default(DEFAULT_PLANS),
   LADDER_JSON: json('ladder', parseLadder).default(DEFAULT_LADDER),
   LADDER_TICK_INTERVAL_MS: int(1000, 2 ** 31 - 1).default(24 * HOUR_MS),
+  /** How long a ladder tick (the scheduler's, the admin route's, `tally ladder-tick`'s) waits for the shard owners. */
+  LADDER_TICK_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
   LOW_BALANCE_MICROS: z.coerce
     .bigint({ message: 'must be an integer number of micros' })
     .refine((v) => v >= 0n, 'must be >= 0')
@@ -131,9 +133,13 @@ export const envSchema = z.object({
   RATE_LIMIT_PAUSE_MS: int(0, 60_000).default(1000),
   /** How long an account page session lasts. */
   ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
+  /** How long an operator's dashboard session (after /login) lasts. */
+  OPERATOR_SESSION_HOURS: int(1, 24 * 30).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: one readable line per log entry when stderr is a terminal, JSON lines otherwise (pipes, files, CI). */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  /** Fault tests only: `name=N,...` arms crash points (shared/runtime/failpoints.ts). */
+  TALLY_FAILPOINTS: z.string().regex(/^[\w.-]+(=\d+)?(,[\w.-]+(=\d+)?)*$/, 'must be name[=count][,name[=count]]...').optional(),
 });
 
 type EnvOutput = z.output<typeof envSchema>;
@@ -184,7 +190,7 @@ export const configSchema = envSchema.transform((env): Config => {
     if (isNatsSecurityVariable(variable)) natsSecurity[NATS_SECURITY_FILES[variable]] = value as string | undefined;
     else config[configKey(variable)] = value;
   }
-  // The mapped type above and configKey spell the same rule; test/unit/config checks they agree.
+  // The mapped type above and configKey spell the same rule; test/unit/config/readmeTable.test.ts reads every default back under its key.
   return config as Config;
 });
 
