@@ -1,7 +1,7 @@
 export { shardOf, shardQueueName } from './shards.js';
 export { clusterOptionsFor, duplicateRedis, isCluster, redisAuth, redisConnection, redisOptionsFor, releaseRedis } from './connection.js';
-export { queueAddress, redisGroup, redisKey } from './keys.js';
-export type { QueueAddress } from './keys.js';
+export { queueAddress } from './queueAddress.js';
+export type { QueueAddress } from './queueAddress.js';
 export type { WireRecord, UsageBatchJob, FoldJob, TickJob, ShardJob, ShardJobResult } from './jobs.js';
 export type { TickCounts } from './jobs.js';
 export { ShardQueues } from './shardQueues.js';

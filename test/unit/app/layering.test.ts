@@ -13,11 +13,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAY_IMPORT: Record<string, readonly string[]> = {
   'shared/domain': [],
   'shared/bus': ['shared/domain', 'shared/config'],
-  'shared/queue': ['shared/domain', 'shared/config'],
+  'shared/queue': ['shared/domain', 'shared/config', 'shared/redis'],
   'shared/store': ['shared/domain', 'shared/config'],
   'shared/config': ['shared/domain'],
   'shared/runtime': ['shared/domain'],
-  'shared/readModel': ['shared/domain', 'shared/store', 'shared/queue'],
+  'shared/redis': [],
+  'shared/readModel': ['shared/domain', 'shared/store', 'shared/redis'],
   'shared/app': ['shared/domain', 'shared/bus', 'shared/queue', 'shared/store', 'shared/readModel', 'shared/runtime'],
 };
 
