@@ -4,7 +4,7 @@ import type { Subscription } from '@nats-io/transport-node';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../../shared/config/index.js';
-import { validateRecord, type DeadLetterCode, type Ladder, type PriceBook } from '../../shared/domain/index.js';
+import { validateRecord, type DeadLetterCode } from '../../shared/domain/index.js';
 import { BRIDGE_CONSUMER, USAGE_STREAM, batchDoneSubject, publishDeadLetter, type Bus } from '../../shared/bus/index.js';
 import { failpoint } from '../../shared/runtime/index.js';
 import { ShardQueues, enqueueUsageBatch, jobOutcome, redisConnection, toWire, type ShardJobResult, type UsageBatchJob } from '../../shared/queue/index.js';

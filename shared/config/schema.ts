@@ -20,12 +20,6 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const url = (schemes: readonly string[]) =>
-  z
-    .string()
-    .refine((v) => URL.canParse(v), 'must be a URL')
-    .refine((v) => schemes.some((s) => v.startsWith(`${s}://`)), `must start with ${schemes.join(':// or ')}://`);
-
 /** A value one of the engine URL parsers accepts; its message names what is wrong. */
 const engineUrl = (parse: (value: string) => unknown) =>
   z.string().superRefine((value, ctx) => {
@@ -143,7 +137,6 @@ export const envSchema = z.object({
 });
 
 type EnvOutput = z.output<typeof envSchema>;
-export type LogFormat = EnvOutput['LOG_FORMAT'];
 
 /** NATS credentials and TLS material, as file paths read at connect time (shared/bus/connect.ts). */
 export interface NatsSecurityFiles {

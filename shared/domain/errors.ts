@@ -66,10 +66,6 @@ export const DEAD_LETTER_CODES = Object.keys(DEAD_LETTER) as ValidationCode[];
 /** Every code a dead letter can carry. */
 export const ALL_DEAD_LETTER_CODES = [...DEAD_LETTER_CODES, ...(Object.keys(OUT_OF_RANGE) as (keyof typeof OUT_OF_RANGE)[])] as DeadLetterCode[];
 
-export function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_CODES, code);
-}
-
 export function isDeadLetterCode(code: string): code is DeadLetterCode {
   return Object.hasOwn(DEAD_LETTER, code) || Object.hasOwn(OUT_OF_RANGE, code);
 }
