@@ -4,7 +4,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { PipelineStats } from '../../shared/app/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { DEFAULT_LADDER } from '../../shared/domain/index.js';
 import type { ShardQueues } from '../../shared/queue/index.js';
 import { AccountReader } from '../../shared/readModel/index.js';
 import { BillingService } from './billing.js';
@@ -23,8 +22,13 @@ import { opsRoutes } from './routes/ops.js';
 import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './operator/index.js';
 import { webhookRoutes } from './routes/webhook.js';
 
-export type ApiConfig = Pick<Config, 'plans' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs' | 'ledgerCacheMs' | 'rateLimitAuthFailuresPerMinute'> &
-  Partial<Pick<Config, 'ladder' | 'mongoDb' | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'rateLimitPauseMs' | 'accountSessionHours' | 'trustProxy'>>;
+const HOUR_MS = 3_600_000;
+
+export type ApiConfig = Pick<
+  Config,
+  | 'plans' | 'ladder' | 'mongoDb' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs' | 'ledgerCacheMs' | 'ladderTickTimeoutMs'
+  | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'rateLimitAuthFailuresPerMinute' | 'rateLimitPauseMs' | 'accountSessionHours' | 'operatorSessionHours' | 'trustProxy'
+>;
 
 export interface ApiDeps {
   db: Db;
@@ -38,8 +42,6 @@ export interface ApiDeps {
   clock?: () => number;
   /** How long a write waits for its fold. @defaultValue 5000 */
   foldWaitMs?: number;
-  /** How long the admin tick waits for the shard owners. @defaultValue 30000 */
-  tickTimeoutMs?: number;
   /**
    * Shared state of the API replicas: key revocations, account page sessions, rate-limit
    * counters. Without it (tests driving the app with inject) each lives in this process.
@@ -69,8 +71,8 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   const clock = deps.clock ?? Date.now;
   // Redis keys of this deployment are prefixed with its database name: deployments (and test
   // runs) sharing one Redis never see each other's revocations, sessions or counters.
-  const namespace = config.mongoDb ?? 'tally';
-  const sessionTtlMs = (config.accountSessionHours ?? 12) * 3_600_000;
+  const namespace = config.mongoDb;
+  const sessionTtlMs = config.accountSessionHours * HOUR_MS;
   const accounts = deps.accounts ?? new AccountReader(null, deps.db, deps.queues.shards, (id) => deps.queues.shardOf(id));
   // Open to anyone: whatever the request rate, one read per STATS_CACHE_MS (the reads that
   // scan the shard log have their own bound, in deps.stats).
@@ -94,20 +96,20 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
     clock,
     stats: () => stats.get(),
     ready: deps.ready,
-    tickTimeoutMs: deps.tickTimeoutMs ?? 30_000,
+    tickTimeoutMs: config.ladderTickTimeoutMs,
+    operatorSessionMs: config.operatorSessionHours * HOUR_MS,
     keys: new KeyRing({ db: deps.db, redis: deps.redis, namespace, logger, clock }),
     limits: installRateLimits(app, {
-      ipPerMinute: config.rateLimitIpPerMinute ?? 1200,
-      keyPerMinute: config.rateLimitKeyPerMinute ?? 300,
+      ipPerMinute: config.rateLimitIpPerMinute,
+      keyPerMinute: config.rateLimitKeyPerMinute,
       authFailuresPerMinute: config.rateLimitAuthFailuresPerMinute,
-      // Tests driving the app with inject answer refusals at once unless they ask.
-      pauseMs: config.rateLimitPauseMs ?? 0,
+      pauseMs: config.rateLimitPauseMs,
       redis: deps.redis,
       namespace,
     }),
     sessions: deps.redis ? redisSessions(deps.redis, namespace, sessionTtlMs) : memorySessions(sessionTtlMs, clock),
     plans: config.plans,
-    ladder: config.ladder ?? DEFAULT_LADDER,
+    ladder: config.ladder,
   };
   collectRoutes(app);
   installJsonBodies(app);

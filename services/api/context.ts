@@ -26,8 +26,10 @@ export interface ApiContext {
   stats: () => Promise<PipelineStats>;
   /** Resolves when the store and Redis answer; rejects otherwise. */
   ready: () => Promise<ReadyChecks | void>;
-  /** How long POST /v1/admin/ladder-tick waits for the shard owners. */
+  /** How long POST /v1/admin/ladder-tick waits for the shard owners (LADDER_TICK_TIMEOUT_MS). */
   tickTimeoutMs: number;
+  /** How long an operator's dashboard session lasts (OPERATOR_SESSION_HOURS). */
+  operatorSessionMs: number;
   /** Account keys: create, revoke, verify (SPEC 13 "Who may call what"). */
   keys: KeyRing;
   limits: RateLimits;

@@ -10,5 +10,5 @@ export type { RouteEntry } from './http.js';
 export { KeyRing, generateKey, hashKey, keyIdOf } from './keys/index.js';
 export type { KeyIdentity } from './keys/index.js';
 export { allocationView } from './views.js';
-export { BANNER_CODES, bannerFor, renderAccountPage, renderLoginPage, tierLabel } from './account/index.js';
+export { bannerFor, renderAccountPage, renderLoginPage, tierLabel } from './account/index.js';
 export type { AccountPageView, Banner } from './account/index.js';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { redisKey } from '../../shared/queue/index.js';
+import { redisKey } from '../../shared/redis/index.js';
 import { TallyError } from '../../shared/domain/index.js';
 import { memorySignInBudget, redisSignInBudget, type Reservation, type SignInBudget } from './signInBudget.js';
 

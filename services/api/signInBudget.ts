@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { redisGroup } from '../../shared/queue/index.js';
+import { redisGroup } from '../../shared/redis/index.js';
 
 /**
  * What a sign-in attempt gets before its credentials are looked at: a slot (`ok`), a

@@ -3,31 +3,20 @@ import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { validateRecord, type DeadLetterCode, type Ladder, type PriceBook } from '../../shared/domain/index.js';
+import type { Config } from '../../shared/config/index.js';
+import { validateRecord, type DeadLetterCode } from '../../shared/domain/index.js';
 import { BRIDGE_CONSUMER, USAGE_STREAM, batchDoneSubject, publishDeadLetter, type Bus } from '../../shared/bus/index.js';
 import { failpoint } from '../../shared/runtime/index.js';
 import { ShardQueues, enqueueUsageBatch, jobOutcome, redisConnection, toWire, type ShardJobResult, type UsageBatchJob } from '../../shared/queue/index.js';
 import { deadLetters, recordsReceived } from '../../shared/runtime/index.js';
 import { BatchBook, type AckSubject } from './batchBook.js';
 
-export interface BridgeConfig {
-  shards: number;
-  /** The deployment's prefix for its Redis keys (MONGO_DB), shared with the workers and the API. */
-  namespace: string;
-  priceBook: PriceBook;
-  ladder: Ladder;
-  lateArrivalDays: number;
-  /** Records per shard job at most. @defaultValue 1000 */
-  batchSize?: number;
-  /** How long a partly filled shard batch waits for more records. @defaultValue 250 */
-  lingerMs?: number;
-  /** Un-acked records held at most; past it the bridge stops pulling. @defaultValue 100000 */
-  maxInFlight?: number;
-  /** Messages per JetStream fetch. @defaultValue 2000 */
-  fetchSize?: number;
-  /** Progress heartbeats for held messages; keep it under the consumer's ack wait. @defaultValue 15000 */
-  heartbeatMs?: number;
-}
+/**
+ * What the bridge reads of the configuration: MONGO_DB prefixes its Redis keys (shared with
+ * the workers and the API); progress heartbeats for held messages go every third of
+ * NATS_ACK_WAIT_MS, so a held message never reaches its ack wait.
+ */
+export type BridgeConfig = Pick<Config, 'shards' | 'mongoDb' | 'priceBook' | 'ladder' | 'lateArrivalDays' | 'bridgeBatchSize' | 'bridgeLingerMs' | 'bridgeMaxInFlight' | 'natsAckWaitMs'>;
 
 export interface BridgeDeps {
   bus: Bus;
@@ -38,6 +27,8 @@ export interface BridgeDeps {
   clock?: () => number;
 }
 
+/** Messages per JetStream fetch: enough to fill two default batches per round trip. */
+const FETCH_SIZE = 2000;
 const ACK = Uint8Array.of(43, 65, 67, 75); // +ACK
 const WPI = Uint8Array.of(43, 87, 80, 73); // +WPI
 
@@ -70,16 +61,14 @@ export class Bridge {
   private timers: NodeJS.Timeout[] = [];
   private doneSub: Subscription | null = null;
   private readonly clock: () => number;
-  private readonly o: Required<Pick<BridgeConfig, 'batchSize' | 'lingerMs' | 'maxInFlight' | 'fetchSize'>>;
 
   constructor(private readonly config: BridgeConfig, private readonly deps: BridgeDeps) {
     this.clock = deps.clock ?? Date.now;
     this.redis = redisConnection(deps.redisUrl, deps.redisOptions);
     // Redis away: adds fail and the poll re-adds later; an unheard 'error' would crash the process.
     this.redis.on('error', (err) => deps.logger.warn({ err: err.message }, 'queue connection error'));
-    this.queues = new ShardQueues(this.redis, config.namespace, config.shards, deps.logger);
-    this.o = { batchSize: config.batchSize ?? 1000, lingerMs: config.lingerMs ?? 250, maxInFlight: config.maxInFlight ?? 100_000, fetchSize: config.fetchSize ?? 2000 };
-    this.book = new BatchBook({ bridge: this.id, batchSize: this.o.batchSize, lingerMs: this.o.lingerMs });
+    this.queues = new ShardQueues(this.redis, config.mongoDb, config.shards, deps.logger);
+    this.book = new BatchBook({ bridge: this.id, batchSize: config.bridgeBatchSize, lingerMs: config.bridgeLingerMs });
   }
 
   async start(): Promise<void> {
@@ -92,9 +81,9 @@ export class Bridge {
     const consumer = await js.consumers.get(USAGE_STREAM, BRIDGE_CONSUMER);
     this.running = true;
     this.loop = this.pull(consumer);
-    this.timers.push(setInterval(() => this.flushDue(), Math.max(5, Math.floor(this.o.lingerMs / 2))));
+    this.timers.push(setInterval(() => this.flushDue(), Math.max(5, Math.floor(this.config.bridgeLingerMs / 2))));
     this.timers.push(setInterval(() => void this.poll().catch((err) => this.deps.logger.warn({ err }, 'job poll failed')), 1000));
-    this.timers.push(setInterval(() => this.heartbeat(), this.config.heartbeatMs ?? 15_000));
+    this.timers.push(setInterval(() => this.heartbeat(), Math.floor(this.config.natsAckWaitMs / 3)));
   }
 
   /** Records validated or queued but not yet acked. */
@@ -104,13 +93,13 @@ export class Bridge {
 
   private async pull(consumer: Consumer): Promise<void> {
     while (this.running) {
-      const room = this.o.maxInFlight - this.book.pending;
+      const room = this.config.bridgeMaxInFlight - this.book.pending;
       if (room <= 0) {
         await new Promise((r) => setTimeout(r, 10));
         continue;
       }
       try {
-        const batch = await consumer.fetch({ max_messages: Math.min(this.o.fetchSize, room), expires: 1000 });
+        const batch = await consumer.fetch({ max_messages: Math.min(FETCH_SIZE, room), expires: 1000 });
         const dead: Promise<void>[] = [];
         for await (const msg of batch) {
           const d = this.accept(msg);

@@ -10,10 +10,7 @@ export async function startBridge(config: Config, endpoints: Endpoints, logger: 
   const log = logger.child({ service: 'bridge' });
   const bus = await connectBus(endpoints.natsUrl, 'tally-bridge', config.natsSecurity);
   await ensureStreams(bus.jsm, streamOptions(config));
-  const bridge = new Bridge(
-    { shards: config.shards, namespace: config.mongoDb, priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, heartbeatMs: Math.floor(config.natsAckWaitMs / 3), batchSize: config.bridgeBatchSize, lingerMs: config.bridgeLingerMs, maxInFlight: config.bridgeMaxInFlight },
-    { bus, redisUrl: endpoints.redisUrl, redisOptions: redisAuth(config), logger: log },
-  );
+  const bridge = new Bridge(config, { bus, redisUrl: endpoints.redisUrl, redisOptions: redisAuth(config), logger: log });
   await bridge.start();
   log.info({ id: bridge.id }, 'bridge started');
   return {

@@ -18,7 +18,8 @@ export interface CliContext {
 /** Config and logger for a command; config errors surface as the CLI's exit code 2. */
 export async function cliContext(name: string): Promise<CliContext> {
   const config = loadConfig();
-  const { createLogger } = await import('../../shared/runtime/logger.js');
+  const [{ createLogger }, { armFailpoints }] = await Promise.all([import('../../shared/runtime/logger.js'), import('../../shared/runtime/failpoints.js')]);
+  armFailpoints(config.tallyFailpoints);
   return { config, logger: createLogger({ level: config.logLevel, name, format: config.logFormat }) };
 }
 

@@ -71,7 +71,7 @@ export async function startScheduler(
   const consumer = new Worker<Record<string, never>, TickReport>(
     scheduler.name,
     // The fired job's id names the tick: a retried job re-runs the same tick and adds nothing.
-    (job) => runLadderTick({ queues, db: mongo.db, logger: log }, { now: Date.now(), source: 'scheduler', tickId: `sched-${job.id ?? job.timestamp}` }),
+    (job) => runLadderTick({ queues, db: mongo.db, logger: log }, { now: Date.now(), source: 'scheduler', tickId: `sched-${job.id ?? job.timestamp}`, timeoutMs: config.ladderTickTimeoutMs }),
     { connection: consumerConnection, prefix: scheduler.prefix, concurrency: 1 },
   );
   consumer.on('failed', (job, err) => log.warn({ err, job: job?.id }, 'ladder tick failed'));

@@ -39,7 +39,7 @@ export interface HorizonSnapshotsDeps {
 }
 
 /**
- * One shard owner's snapshots of its dedup horizon (shared/store/horizonSnapshots.ts): when
+ * One shard owner's snapshots of its dedup horizon (stored by shared/store/snapshots.ts): when
  * to take one, writing it in the background (one at a time), and reading the newest back
  * at takeover. A snapshot is a cache of the log: anything wrong with one (missing, pruned
  * while read, malformed) is logged and the takeover reads the log instead.

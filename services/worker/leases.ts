@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { redisKey } from '../../shared/queue/index.js';
+import { redisKey } from '../../shared/redis/index.js';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;

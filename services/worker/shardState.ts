@@ -32,8 +32,9 @@ export interface PlannedBatch {
  * charged inside the dedup horizon and the ledger entries folded. Records and ledger
  * entries are two namespaces (SPEC 3): a record is known by (account_id, id), a ledger
  * entry by its own key, and no record id can pass for a payment or a purchase, nor the
- * reverse. Pure apart from the clock values passed in; the owner's I/O (log append,
- * projection writes) lives in `shardOwner.ts`.
+ * reverse. It does no I/O (the clock values come in as arguments); the owner's I/O (log
+ * append, projection snapshots, takeover reads) goes through the ports of `ports.ts`,
+ * implemented over the store by `mongoShardStore.ts` and `takeover.ts`.
  */
 export class ShardState {
   private readonly accounts = new Map<string, AccountState>();

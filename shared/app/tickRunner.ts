@@ -18,8 +18,8 @@ export interface TickOptions {
   source: string;
   /** Same id, same jobs: a retried run of one tick adds nothing. @defaultValue a fresh id */
   tickId?: string;
-  /** How long to wait for the shard owners. @defaultValue 60000 */
-  timeoutMs?: number;
+  /** How long to wait for the shard owners (LADDER_TICK_TIMEOUT_MS). */
+  timeoutMs: number;
 }
 
 /** The tick history document as JSON: its `_id` as `tick_id`, instants as RFC 3339 strings. */
@@ -46,8 +46,7 @@ export async function runLadderTick(deps: TickRunnerDeps, options: TickOptions):
       return jobId;
     }),
   );
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const outcomes = await Promise.all(jobIds.map((id, shard) => waitForJob(deps.queues.forShard(shard), id, timeoutMs, 50)));
+  const outcomes = await Promise.all(jobIds.map((id, shard) => waitForJob(deps.queues.forShard(shard), id, options.timeoutMs, 50)));
   const sum: TickCounts = { accounts: 0, tierChanges: 0, plansExpired: 0, allocationsExpired: 0 };
   let done = 0;
   for (const outcome of outcomes) {

@@ -1,5 +1,5 @@
 export { loadConfig, ConfigError } from './load.js';
-export { envSchema } from './schema.js';
-export type { Config, Env, LogFormat, NatsSecurityFiles } from './schema.js';
+export { configKey, envSchema } from './schema.js';
+export type { Config, NatsSecurityFiles } from './schema.js';
 export { EngineUrlError, namesReplicaSet, parseNatsServers, parseRedisUrl } from './engineUrls.js';
-export type { HostPort, NatsServers, RedisTarget } from './engineUrls.js';
+export type { RedisTarget } from './engineUrls.js';

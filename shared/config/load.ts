@@ -1,4 +1,4 @@
-import { crossCheck, envSchema, toConfig, type Config } from './schema.js';
+import { configSchema, crossCheck, envSchema, type Config } from './schema.js';
 
 /** A configuration problem: names the variable and the rule it broke. */
 export class ConfigError extends Error {
@@ -19,7 +19,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = env[key];
     if (value !== undefined && value !== '') present[key] = value;
   }
-  const parsed = envSchema.safeParse(present);
+  const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({
@@ -30,5 +30,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const problems = crossCheck(parsed.data);
   if (problems.length > 0) throw new ConfigError(problems);
-  return toConfig(parsed.data);
+  return parsed.data;
 }

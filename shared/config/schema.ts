@@ -6,9 +6,6 @@ import {
   parseLadder,
   parsePlans,
   parsePriceBook,
-  type Ladder,
-  type Plan,
-  type PriceBook,
 } from '../domain/index.js';
 import { EngineUrlError, checkMongoUrl, parseNatsServers, parseRedisUrl } from './engineUrls.js';
 import { secret, trustProxy, withSecret } from './secrets.js';
@@ -23,12 +20,6 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const url = (schemes: readonly string[]) =>
-  z
-    .string()
-    .refine((v) => URL.canParse(v), 'must be a URL')
-    .refine((v) => schemes.some((s) => v.startsWith(`${s}://`)), `must start with ${schemes.join(':// or ')}://`);
 
 /** A value one of the engine URL parsers accepts; its message names what is wrong. */
 const engineUrl = (parse: (value: string) => unknown) =>
@@ -62,7 +53,9 @@ const json = <T>(name: string, parse: (value: unknown) => T) =>
 
 /**
  * Every variable of SPEC section 12 plus the pipeline's own knobs. Names are the
- * environment's; each has its default here and in the README's config table.
+ * environment's; each default is written here only (the README's configuration table
+ * quotes them, test/unit/config/readmeTable.test.ts keeps it honest). A variable's key
+ * in `Config` is its name in camel case, without a `_JSON` suffix (`configKey`).
  */
 export const envSchema = z.object({
   /** One server or a comma-separated list (a cluster's seed servers); user:password@ or token@ in the URLs. */
@@ -76,14 +69,17 @@ export const envSchema = z.object({
   NATS_STREAM_REPLICAS: int(1, 5).default(1),
   /** redis(s)://, redis(s)+sentinel://h1,h2/master[/db] or redis(s)+cluster://h1,h2 (shared/config/engineUrls.ts). */
   REDIS_URL: withSecret(engineUrl(parseRedisUrl)).optional(),
+  /** Sent to the sentinels of a `redis+sentinel://` REDIS_URL (the URL's password is the master's). */
   REDIS_SENTINEL_PASSWORD: secret(1).optional(),
   MONGO_URL: withSecret(engineUrl(checkMongoUrl)).optional(),
   MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1..63 of [A-Za-z0-9_-]').default('tally'),
   DATA_DIR: z.string().min(1).default('.tally'),
-  PRICE_BOOK_JSON: json('price book', parsePriceBook).optional(),
-  PLANS_JSON: json('plans', parsePlans).optional(),
-  LADDER_JSON: json('ladder', parseLadder).optional(),
+  PRICE_BOOK_JSON: json('price book', parsePriceBook).default(DEFAULT_PRICE_BOOK),
+  PLANS_JSON: json('plans', parsePlans).default(DEFAULT_PLANS),
+  LADDER_JSON: json('ladder', parseLadder).default(DEFAULT_LADDER),
   LADDER_TICK_INTERVAL_MS: int(1000, 2 ** 31 - 1).default(24 * HOUR_MS),
+  /** How long a ladder tick (the scheduler's, the admin route's, `tally ladder-tick`'s) waits for the shard owners. */
+  LADDER_TICK_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
   LOW_BALANCE_MICROS: z.coerce
     .bigint({ message: 'must be an integer number of micros' })
     .refine((v) => v >= 0n, 'must be >= 0')
@@ -101,8 +97,11 @@ export const envSchema = z.object({
   BRIDGE_MAX_IN_FLIGHT: int(100, 10_000_000).default(100_000),
   NATS_ACK_WAIT_MS: int(1000, 3_600_000).default(60_000),
   NATS_DUPLICATE_WINDOW_MS: int(1000, 86_400_000).default(120_000),
+  /** Bytes the usage stream holds at most; past it JetStream refuses publishes (the producer retries later). */
   USAGE_MAX_BYTES: streamBytes(8 * GIB),
+  /** Bytes the dead-letter stream holds at most; past it the oldest dead letters go. */
   DLQ_MAX_BYTES: streamBytes(GIB),
+  /** Bytes the billing-events stream holds at most; past it the oldest events go (the events collection keeps them). */
   EVENTS_MAX_BYTES: streamBytes(GIB),
   KYC_REQUIRED: bool.default(false),
   ADMIN_TOKEN: secret(16).optional(),
@@ -117,19 +116,30 @@ export const envSchema = z.object({
   TRUST_PROXY: trustProxy.optional(),
   /** `tally worker` / `tally bridge` serve /metrics on this port when set (the API serves its own on HTTP_PORT). */
   METRICS_PORT: int(0, 65535).optional(),
+  /** GET /v1/stats (open to anyone) reads the pipeline's counts at most once per this many ms. */
   STATS_CACHE_MS: int(100, 60_000).default(1000),
+  /** A ledger page (account, limit, cursor) is read at most once per this many ms; 0 reads every request. */
   LEDGER_CACHE_MS: int(0, 60_000).default(1000),
+  /** Account and webhook routes: requests per minute per account key (after authentication). */
   RATE_LIMIT_KEY_PER_MINUTE: int(1, 1_000_000).default(300),
+  /** Account and webhook routes and the account page: requests per minute per client IP (before authentication). */
   RATE_LIMIT_IP_PER_MINUTE: int(1, 1_000_000).default(1200),
+  /** Refused sign-ins (admin token, account key, sign-in forms) per minute per client IP; past it every sign-in from the IP is 429. */
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(1, 1_000_000).default(10),
+  /** A refused request's 429 is answered after this long (at most the rest of its window). */
   RATE_LIMIT_PAUSE_MS: int(0, 60_000).default(1000),
+  /** How long an account page session lasts. */
   ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
+  /** How long an operator's dashboard session (after /login) lasts. */
+  OPERATOR_SESSION_HOURS: int(1, 24 * 30).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: one readable line per log entry when stderr is a terminal, JSON lines otherwise (pipes, files, CI). */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  /** Fault tests only: `name=N,...` arms crash points (shared/runtime/failpoints.ts). */
+  TALLY_FAILPOINTS: z.string().regex(/^[\w.-]+(=\d+)?(,[\w.-]+(=\d+)?)*$/, 'must be name[=count][,name[=count]]...').optional(),
 });
 
-export type LogFormat = z.output<typeof envSchema>['LOG_FORMAT'];
+type EnvOutput = z.output<typeof envSchema>;
 
 /** NATS credentials and TLS material, as file paths read at connect time (shared/bus/connect.ts). */
 export interface NatsSecurityFiles {
@@ -140,126 +150,52 @@ export interface NatsSecurityFiles {
   tlsKeyFile?: string | undefined;
 }
 
-export interface Config {
-  natsUrl: string | undefined;
-  natsSecurity: NatsSecurityFiles;
-  natsStreamReplicas: number;
-  redisUrl: string | undefined;
-  /** Sent to the sentinels of a `redis+sentinel://` REDIS_URL (the URL's password is the master's). */
-  redisSentinelPassword: string | undefined;
-  mongoUrl: string | undefined;
-  mongoDb: string;
-  dataDir: string;
-  priceBook: PriceBook;
-  plans: readonly Plan[];
-  ladder: Ladder;
-  ladderTickIntervalMs: number;
-  lowBalanceMicros: bigint;
-  lateArrivalDays: number;
-  dedupHorizonHours: number;
-  shards: number;
-  projectionFlushMs: number;
-  horizonSnapshotMs: number;
-  workerLeaseTtlMs: number;
-  bridgeBatchSize: number;
-  bridgeLingerMs: number;
-  bridgeMaxInFlight: number;
-  natsAckWaitMs: number;
-  natsDuplicateWindowMs: number;
-  /** Bytes the usage stream holds at most; past it JetStream refuses publishes (the producer retries later). */
-  usageMaxBytes: number;
-  /** Bytes the dead-letter stream holds at most; past it the oldest dead letters go. */
-  dlqMaxBytes: number;
-  /** Bytes the billing-events stream holds at most; past it the oldest events go (the events collection keeps them). */
-  eventsMaxBytes: number;
-  kycRequired: boolean;
-  adminToken: string | undefined;
-  webhookSecret: string | undefined;
-  httpHost: string;
-  httpPort: number;
-  /** Proxies whose X-Forwarded-For names the client (hop count or addresses/CIDRs); undefined trusts none. */
-  trustProxy: number | string[] | undefined;
-  metricsPort: number | undefined;
-  logLevel: string;
-  /** How log lines look: `auto` is `pretty` when stderr is a terminal, else `json`. */
-  logFormat: LogFormat;
-  /** GET /v1/stats (open to anyone) reads the pipeline's counts at most once per this many ms. */
-  statsCacheMs: number;
-  /** A ledger page (account, limit, cursor) is read at most once per this many ms; 0 reads every request. */
-  ledgerCacheMs: number;
-  /** Account and webhook routes: requests per minute per account key (after authentication). */
-  rateLimitKeyPerMinute: number;
-  /** Account and webhook routes and the account page: requests per minute per client IP (before authentication). */
-  rateLimitIpPerMinute: number;
-  /** Refused sign-ins (admin token, account key, sign-in forms) per minute per client IP; past it every sign-in from the IP is 429. */
-  rateLimitAuthFailuresPerMinute: number;
-  /** A refused request's 429 is answered after this long (at most the rest of its window). */
-  rateLimitPauseMs: number;
-  /** How long an account page session lasts. */
-  accountSessionHours: number;
+/** The variables `Config` gathers in `natsSecurity`, each with its key there. */
+const NATS_SECURITY_FILES = {
+  NATS_CREDS: 'credsFile',
+  NATS_NKEY_SEED: 'nkeySeedFile',
+  NATS_TLS_CA: 'tlsCaFile',
+  NATS_TLS_CERT: 'tlsCertFile',
+  NATS_TLS_KEY: 'tlsKeyFile',
+} as const satisfies Record<string, keyof NatsSecurityFiles>;
+type NatsSecurityVariable = keyof typeof NATS_SECURITY_FILES;
+
+type Pascal<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Capitalize<Lowercase<Head>>}${Pascal<Tail>}` : Capitalize<Lowercase<S>>;
+type Camel<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Lowercase<Head>}${Pascal<Tail>}` : Lowercase<S>;
+/** BRIDGE_BATCH_SIZE -> bridgeBatchSize, PLANS_JSON -> plans (the value is parsed already). */
+type ConfigKey<V extends string> = V extends `${infer Name}_JSON` ? Camel<Name> : Camel<V>;
+
+/** The parsed environment: every variable under its `configKey`, the NATS files in `natsSecurity`. */
+export type Config = { [V in Exclude<keyof EnvOutput, NatsSecurityVariable> as ConfigKey<V>]: EnvOutput[V] } & { natsSecurity: NatsSecurityFiles };
+
+/** A variable's key in `Config` (the runtime twin of the type `ConfigKey`). */
+export function configKey(variable: string): string {
+  const [first = '', ...rest] = variable.replace(/_JSON$/, '').toLowerCase().split('_');
+  return first + rest.map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join('');
 }
 
-export type Env = z.input<typeof envSchema>;
+function isNatsSecurityVariable(variable: string): variable is NatsSecurityVariable {
+  return Object.hasOwn(NATS_SECURITY_FILES, variable);
+}
+
+/** The environment schema with its output renamed: what `loadConfig` parses. */
+export const configSchema = envSchema.transform((env): Config => {
+  const natsSecurity: NatsSecurityFiles = {};
+  const config: Record<string, unknown> = { natsSecurity };
+  for (const [variable, value] of Object.entries(env)) {
+    if (isNatsSecurityVariable(variable)) natsSecurity[NATS_SECURITY_FILES[variable]] = value as string | undefined;
+    else config[configKey(variable)] = value;
+  }
+  // The mapped type above and configKey spell the same rule; test/unit/config/readmeTable.test.ts reads every default back under its key.
+  return config as Config;
+});
 
 /** Rules across variables, checked once each variable passed its own: problems name the variable to fix. */
-export function crossCheck(env: z.output<typeof envSchema>): { variable: string; message: string }[] {
+export function crossCheck(config: Config): { variable: string; message: string }[] {
   const problems: { variable: string; message: string }[] = [];
+  const { tlsCertFile, tlsKeyFile } = config.natsSecurity;
   // A client certificate is useless without its key and the reverse; nats.js would fail only at connect.
-  if (env.NATS_TLS_CERT !== undefined && env.NATS_TLS_KEY === undefined) problems.push({ variable: 'NATS_TLS_KEY', message: 'must be set with NATS_TLS_CERT (the client certificate\'s key)' });
-  if (env.NATS_TLS_KEY !== undefined && env.NATS_TLS_CERT === undefined) problems.push({ variable: 'NATS_TLS_CERT', message: 'must be set with NATS_TLS_KEY (the key\'s client certificate)' });
+  if (tlsCertFile !== undefined && tlsKeyFile === undefined) problems.push({ variable: 'NATS_TLS_KEY', message: "must be set with NATS_TLS_CERT (the client certificate's key)" });
+  if (tlsKeyFile !== undefined && tlsCertFile === undefined) problems.push({ variable: 'NATS_TLS_CERT', message: "must be set with NATS_TLS_KEY (the key's client certificate)" });
   return problems;
-}
-
-export function toConfig(env: z.output<typeof envSchema>): Config {
-  return {
-    natsUrl: env.NATS_URL,
-    natsSecurity: {
-      credsFile: env.NATS_CREDS,
-      nkeySeedFile: env.NATS_NKEY_SEED,
-      tlsCaFile: env.NATS_TLS_CA,
-      tlsCertFile: env.NATS_TLS_CERT,
-      tlsKeyFile: env.NATS_TLS_KEY,
-    },
-    natsStreamReplicas: env.NATS_STREAM_REPLICAS,
-    redisUrl: env.REDIS_URL,
-    redisSentinelPassword: env.REDIS_SENTINEL_PASSWORD,
-    mongoUrl: env.MONGO_URL,
-    mongoDb: env.MONGO_DB,
-    dataDir: env.DATA_DIR,
-    priceBook: env.PRICE_BOOK_JSON ?? DEFAULT_PRICE_BOOK,
-    plans: env.PLANS_JSON ?? DEFAULT_PLANS,
-    ladder: env.LADDER_JSON ?? DEFAULT_LADDER,
-    ladderTickIntervalMs: env.LADDER_TICK_INTERVAL_MS,
-    lowBalanceMicros: env.LOW_BALANCE_MICROS,
-    lateArrivalDays: env.LATE_ARRIVAL_DAYS,
-    dedupHorizonHours: env.DEDUP_HORIZON_HOURS,
-    shards: env.SHARDS,
-    projectionFlushMs: env.PROJECTION_FLUSH_MS,
-    horizonSnapshotMs: env.HORIZON_SNAPSHOT_MS,
-    workerLeaseTtlMs: env.WORKER_LEASE_TTL_MS,
-    bridgeBatchSize: env.BRIDGE_BATCH_SIZE,
-    bridgeLingerMs: env.BRIDGE_LINGER_MS,
-    bridgeMaxInFlight: env.BRIDGE_MAX_IN_FLIGHT,
-    natsAckWaitMs: env.NATS_ACK_WAIT_MS,
-    natsDuplicateWindowMs: env.NATS_DUPLICATE_WINDOW_MS,
-    usageMaxBytes: env.USAGE_MAX_BYTES,
-    dlqMaxBytes: env.DLQ_MAX_BYTES,
-    eventsMaxBytes: env.EVENTS_MAX_BYTES,
-    kycRequired: env.KYC_REQUIRED,
-    adminToken: env.ADMIN_TOKEN,
-    webhookSecret: env.WEBHOOK_SECRET,
-    httpHost: env.HTTP_HOST,
-    httpPort: env.HTTP_PORT,
-    trustProxy: env.TRUST_PROXY,
-    metricsPort: env.METRICS_PORT,
-    logLevel: env.LOG_LEVEL,
-    logFormat: env.LOG_FORMAT,
-    statsCacheMs: env.STATS_CACHE_MS,
-    ledgerCacheMs: env.LEDGER_CACHE_MS,
-    rateLimitKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE,
-    rateLimitIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
-    rateLimitAuthFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
-    rateLimitPauseMs: env.RATE_LIMIT_PAUSE_MS,
-    accountSessionHours: env.ACCOUNT_SESSION_HOURS,
-  };
 }

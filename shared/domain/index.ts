@@ -13,29 +13,23 @@ export {
   INT64_MAX,
   INT64_MIN,
   addInt64,
-  SCALE,
-  formatRatio,
   formatUsd,
   MicrosTotal,
   parseMicros,
   parseQuantity,
   parseRatio,
-  ratio,
   roundHalfEven,
   toJsonMicros,
 } from './money.js';
-export type { Micros, Ratio } from './money.js';
 
-export { DAY_MS, MINUTE_MS, parseRfc3339 } from './time.js';
+export { DAY_MS, parseRfc3339 } from './time.js';
 
 export type {
   Category,
   FoldedEntry,
   Kind,
   Ladder,
-  LadderStep,
   Plan,
-  Price,
   PriceBook,
   Tier,
   UsageRecord,
@@ -45,22 +39,16 @@ export {
   ACCOUNT_ID_PATTERN,
   RECORD_ID_PATTERN,
   CATEGORIES,
-  KINDS,
-  MAX_FUTURE_MS,
   MAX_META_BYTES,
-  MAX_PAYLOAD_BYTES,
-  isCategory,
-  isKind,
   recordKey,
   jsonBytesWithin,
   validateRecord,
 } from './record.js';
-export type { RawMessage, Validation, ValidationContext } from './record.js';
+export type { ValidationContext } from './record.js';
 
 export { DEFAULT_PRICE_BOOK, parsePriceBook } from './priceBook.js';
 export { DEFAULT_LADDER, multiplierFor, nextTier, parseLadder, tierAt } from './ladder.js';
-export { priceBatch, priceRecord } from './pricing.js';
-export type { Charge, PricedRecord } from './pricing.js';
+export { priceRecord } from './pricing.js';
 
 export {
   DEFAULT_PLANS,
@@ -68,7 +56,6 @@ export {
   decideBuyPlan,
   findPlan,
   isPlanActive,
-  parseBuyPlanRequest,
   parsePlans,
   perVmAuditCostMicros,
 } from './plans.js';
@@ -77,17 +64,12 @@ export type {
   AllocateVmInput,
   BuyPlanCode,
   BuyPlanInput,
-  PlanPurchase,
-  Refusal,
-  VmAllocation,
 } from './plans.js';
 
 export { QuotePricer, Quoter, formatQuoteLine, parseAccountLine } from './quote.js';
 export { formatRecordedLine, parseRecordedLine } from './recorded.js';
-export type { RecordedMessage } from './recorded.js';
 export { isObject } from './json.js';
-export type { Json } from './json.js';
 export { IdSet } from './idSet.js';
-export { NEVER_REDRIVEN, RedriveTally, decideSend, reassessDeadLetter, redriveKey } from './redrive.js';
-export type { DeadLetterInput, Reassessment, RedriveHistory, RedriveReport, SendDecision } from './redrive.js';
-export type { Assessment, QuoteLine, QuoterOptions } from './quote.js';
+export { RedriveTally, decideSend, reassessDeadLetter, redriveKey } from './redrive.js';
+export type { RedriveReport } from './redrive.js';
+export type { QuoteLine, QuoterOptions } from './quote.js';

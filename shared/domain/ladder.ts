@@ -4,7 +4,7 @@ import { parseRatio, ratio, type Ratio } from './money.js';
 import { DAY_MS } from './time.js';
 import type { Category, Ladder, LadderStep, Tier } from './types.js';
 
-export type { Ladder, LadderStep, Tier } from './types.js';
+export type { Ladder, Tier } from './types.js';
 
 const ONE: Ratio = Object.freeze(ratio(1n, 1n));
 const STEP_TIERS = ['week', 'month'] as const;

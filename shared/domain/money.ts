@@ -156,11 +156,6 @@ export function parseRatio(text: string): Ratio | null {
   return num === null ? null : ratio(num, 10n ** BigInt(places));
 }
 
-/** Text of a ratio, `"1/4"`, or `"1"` for whole numbers; the inverse of parseRatio. */
-export function formatRatio(r: Ratio): string {
-  return r.den === 1n ? String(r.num) : `${r.num}/${r.den}`;
-}
-
 /**
  * Micros as dollars for people: two decimals unless sub-cent digits exist, then as many
  * as needed (at most six), thousands grouped: `$1,234.50`, `$0.00015`, `-$3.00`.

@@ -59,15 +59,6 @@ export function perVmAuditCostMicros(plan: Plan): Micros {
 
 export type Refusal<C extends ErrorCode> = { ok: false; code: C; message: string };
 
-/** Reads `{"plan_id": "<id>"}`, the body of `POST /v1/accounts/:id/plan`. */
-export function parseBuyPlanRequest(body: unknown): { ok: true; planId: string } | Refusal<'invalid_request'> {
-  const planId = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['plan_id'] : undefined;
-  if (typeof planId !== 'string' || planId.length === 0) {
-    return { ok: false, code: 'invalid_request', message: 'body must be {"plan_id": "<plan id>"}' };
-  }
-  return { ok: true, planId };
-}
-
 export interface BuyPlanInput {
   /** The requested plan, as found in the registry (undefined: no such plan). */
   plan: Plan | undefined;

@@ -3,7 +3,7 @@ import { invalid, join, objectAt } from './configJson.js';
 import { parseMicros } from './money.js';
 import type { Kind, Price, PriceBook } from './types.js';
 
-export type { Price, PriceBook } from './types.js';
+export type { PriceBook } from './types.js';
 
 /** Kinds the book may price; `other` is always priced by the producer (cost_micros). */
 const PRICEABLE = ['vm_hour', 'llm_token', 'hero_os_hour'] as const satisfies readonly Kind[];

@@ -34,26 +34,3 @@ export function priceRecord(record: UsageRecord, firstPaidAt: number | null, boo
   const m = multiplierFor(record.appliesTo, tier, ladder);
   return { chargeMicros: roundHalfEven(num * m.num, den * m.den), tier };
 }
-
-export interface PricedRecord extends Charge {
-  record: UsageRecord;
-}
-
-/**
- * Prices a batch and sums it per account. Each charge depends only on its own record and
- * its account's first_paid_at, so any split of a stream into batches gives the same totals.
- */
-export function priceBatch(
-  records: readonly UsageRecord[],
-  firstPaidAt: (accountId: string) => number | null,
-  book: PriceBook,
-  ladder: Ladder,
-): { priced: PricedRecord[]; totals: Map<string, Micros> } {
-  const totals = new Map<string, Micros>();
-  const priced = records.map((record) => {
-    const charge = priceRecord(record, firstPaidAt(record.accountId), book, ladder);
-    totals.set(record.accountId, (totals.get(record.accountId) ?? 0n) + charge.chargeMicros);
-    return { record, ...charge };
-  });
-  return { priced, totals };
-}

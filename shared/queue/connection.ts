@@ -7,9 +7,12 @@ import { parseRedisUrl, type RedisTarget } from '../config/index.js';
  * and failovers instead of failing). `extra` (e.g. `maxRetriesPerRequest: 2` for request
  * paths, `sentinelPassword` from REDIS_SENTINEL_PASSWORD) wins.
  */
+const CLIENT_OPTIONS: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
+
+/** The options of a Sentinel-monitored primary or a Cluster's nodes: CLIENT_OPTIONS, the URL's credentials and TLS, then `extra`. */
 export function redisOptionsFor(target: Exclude<RedisTarget, { kind: 'single' }>, extra: RedisOptions = {}): RedisOptions {
   const auth = { ...(target.username !== undefined ? { username: target.username } : {}), ...(target.password !== undefined ? { password: target.password } : {}) };
-  const base: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, ...auth, ...(target.tls ? { tls: {} } : {}) };
+  const base: RedisOptions = { ...CLIENT_OPTIONS, ...auth, ...(target.tls ? { tls: {} } : {}) };
   if (target.kind === 'cluster') return { ...base, ...extra };
   return {
     ...base,
@@ -31,17 +34,19 @@ export function clusterOptionsFor(target: Extract<RedisTarget, { kind: 'cluster'
  * The one way the product opens Redis, for every REDIS_URL form (shared/config/engineUrls.ts):
  * one server, a Sentinel-monitored primary (ioredis asks the sentinels for the current
  * primary and follows failovers) or a Redis Cluster. Every key the product builds through
- * shared/queue/keys.ts keeps the keys of one script, transaction or queue in one slot.
+ * shared/redis/keys.ts (and queueAddress) keeps the keys of one script, transaction or
+ * queue in one slot.
  *
  * The Cluster is returned typed as `Redis`: it has the same command, `multi`, `pipeline`
  * and `eval` methods and BullMQ takes either. Where they differ, use the helpers below
- * (`duplicateRedis`) rather than the method. (The one cast of the product's Redis type.)
+ * (`isCluster`, `duplicateRedis`) rather than the method: this file holds every cast
+ * between the two types, and no other file needs one.
  */
 export function redisConnection(url: string, extra: RedisOptions = {}): Redis {
   const target = parseRedisUrl(url);
   switch (target.kind) {
     case 'single':
-      return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra });
+      return new Redis(url, { ...CLIENT_OPTIONS, ...extra });
     case 'sentinel':
       return new Redis(redisOptionsFor(target, extra));
     case 'cluster':

@@ -1,12 +1,11 @@
 export { shardOf, shardQueueName } from './shards.js';
 export { clusterOptionsFor, duplicateRedis, isCluster, redisAuth, redisConnection, redisOptionsFor, releaseRedis } from './connection.js';
-export { queueAddress, redisGroup, redisKey } from './keys.js';
-export type { QueueAddress } from './keys.js';
-export type { WireRecord, UsageBatchJob, FoldJob, TickJob, ShardJob, ShardJobResult } from './jobs.js';
+export { queueAddress } from './queueAddress.js';
+export type { WireRecord, UsageBatchJob, TickJob, ShardJob, ShardJobResult } from './jobs.js';
 export type { TickCounts } from './jobs.js';
 export { ShardQueues } from './shardQueues.js';
-export { awaitJob, enqueueFold, foldJobId, waitForJob } from './folds.js';
+export { awaitJob, enqueueFold, waitForJob } from './folds.js';
 export { jobOutcome } from './outcome.js';
 export { fromWire, toWire, enqueueUsageBatch } from './usage.js';
-export { FOLD_JOB_OPTIONS, SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, TICK_JOB_OPTIONS, USAGE_JOB_OPTIONS } from './jobOptions.js';
+export { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, TICK_JOB_OPTIONS } from './jobOptions.js';
 export type { JobOutcome } from './outcome.js';

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { duplicateRedis, releaseRedis } from './connection.js';
 import type { ShardJob, ShardJobResult } from './jobs.js';
-import { queueAddress } from './keys.js';
+import { queueAddress } from './queueAddress.js';
 import { shardOf, shardQueueName } from './shards.js';
 
 /**
@@ -14,7 +14,7 @@ export class ShardQueues {
   private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
   private readonly listeners = new Map<number, { events: QueueEvents; connection: Redis }>();
 
-  /** `namespace`: the deployment's (MONGO_DB), in every queue's Redis keys (shared/queue/keys.ts). */
+  /** `namespace`: the deployment's (MONGO_DB), in every queue's Redis keys (shared/queue/queueAddress.ts). */
   constructor(private readonly redis: Redis, readonly namespace: string, readonly shards: number, private readonly logger?: Logger) {}
 
   forShard(shard: number): Queue<ShardJob, ShardJobResult> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { redisGroup } from '../queue/index.js';
+import { redisGroup } from '../redis/index.js';
 import { decodeAccount, encodeAccount, type AccountDoc, type LogTotals } from '../store/index.js';
 
 /**
@@ -12,7 +12,7 @@ import { decodeAccount, encodeAccount, type AccountDoc, type LogTotals } from '.
  * missing meta means the model is not loaded (Redis lost it): readers then fall back to
  * the store's projections, and stats counts the shard as pending.
  *
- * Keys share a hash tag per shard (`tally:{<namespace>:<shard>}`, shared/queue/keys.ts),
+ * Keys share a hash tag per shard (`tally:{<namespace>:<shard>}`, shared/redis/keys.ts),
  * so the scripts below touch one slot of a Redis Cluster and the shards spread over its nodes.
  */
 

@@ -4,9 +4,19 @@
  * would hurt most. Unset (production), a failpoint is one map lookup.
  */
 const armed = new Map<string, number>();
-for (const spec of (process.env['TALLY_FAILPOINTS'] ?? '').split(',').filter(Boolean)) {
-  const [name, count] = spec.split('=');
-  if (name) armed.set(name.trim(), Math.max(1, Number(count ?? 1) || 1));
+let armedOnce = false;
+
+/**
+ * Arms the failpoints of TALLY_FAILPOINTS (its config value, checked by the schema). Only
+ * the first call counts: a command that loads its context twice must not reset a count.
+ */
+export function armFailpoints(spec: string | undefined): void {
+  if (armedOnce) return;
+  armedOnce = true;
+  for (const point of (spec ?? '').split(',').filter(Boolean)) {
+    const [name, count] = point.split('=');
+    if (name) armed.set(name, Math.max(1, Number(count ?? 1) || 1));
+  }
 }
 
 export function failpoint(name: string): void {

@@ -21,7 +21,7 @@ import { benchEnv, startBenchServers } from '../bench/harness.js';
 import { apiLoad, newLedger, payVeterans, type ApiTarget } from './apiLoad.js';
 import { check, type CheckResult } from './checker.js';
 import { Cluster, chaosSlots, type Crash } from './cluster.js';
-import { FAULT_KINDS, runFaults, schedule, type FaultKind, type FaultRecord } from './faults.js';
+import { FAULT_KINDS, runFaults, schedule, type FaultRecord } from './faults.js';
 import { FLOOR_ACCOUNTS, floorRecords, fuzzInputs } from './fuzz.js';
 import { produce, type ProducerReport } from './producer.js';
 
@@ -198,6 +198,3 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await bench.stop();
   }
 }
-
-/** The outcome kinds FaultKind lists, for tests. */
-export type { FaultKind };

@@ -48,6 +48,3 @@ export function bannerFor(code: unknown): Banner | null {
   if (Object.hasOwn(ERRORS, code)) return { code, tone: 'error', text: ERRORS[code as keyof typeof ERRORS] };
   return null;
 }
-
-/** The codes the page knows, for tests that check each one reads as words. */
-export const BANNER_CODES: readonly string[] = [...Object.keys(NOTICES), ...Object.keys(ERRORS)];

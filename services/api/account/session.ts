@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { redisKey } from '../../../shared/queue/index.js';
+import { redisKey } from '../../../shared/redis/index.js';
 
 /** Who a session belongs to: the key that signed in (re-checked on every request) and its account. */
 export interface Session {

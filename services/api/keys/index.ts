@@ -1,4 +1,3 @@
 export { KeyRing } from './ring.js';
-export type { KeyIdentity, KeyRingDeps } from './ring.js';
-export { generateKey, hashKey, keyIdOf, keyMatches } from './format.js';
-export type { NewKey } from './format.js';
+export type { KeyIdentity } from './ring.js';
+export { generateKey, hashKey, keyIdOf } from './format.js';

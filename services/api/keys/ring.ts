@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { redisGroup } from '../../../shared/queue/index.js';
+import { redisGroup } from '../../../shared/redis/index.js';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import {

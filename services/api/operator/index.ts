@@ -62,7 +62,5 @@ export function installOperatorSurfaces(app: FastifyInstance, ctx: ApiContext, d
   });
 }
 
-export { readinessChecks, NotReadyError } from './health.js';
+export { readinessChecks } from './health.js';
 export type { ReadyChecks } from './health.js';
-export { SESSION_COOKIE, SESSION_TTL_MS } from './session.js';
-export { BULL_BOARD_PATH } from './bullBoard.js';

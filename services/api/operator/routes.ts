@@ -51,7 +51,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         ctx.logger.warn({ ip: request.ip, code: err.code }, 'operator sign-in refused');
         return page(reply, err.status, loginPage({ next, error: err.message, configured }));
       }
-      setSession(reply, request, token, ctx.clock());
+      setSession(reply, request, token, ctx.clock(), ctx.operatorSessionMs);
       return reply.code(303).header('location', next).send();
     });
     scope.post('/logout', async (request, reply) => {
@@ -77,7 +77,7 @@ export function assetRoutes(app: FastifyInstance, assets: ReadonlyMap<string, As
 export function guardOperator(scope: FastifyInstance, ctx: ApiContext): void {
   scope.addHook('onRequest', async (request, reply) => {
     try {
-      await ctx.limits.signIn(request, reply, presentsOperatorCredentials(request), () => requireOperator(request, ctx.credentials, ctx.clock()));
+      await ctx.limits.signIn(request, reply, presentsOperatorCredentials(request), () => requireOperator(request, ctx.credentials, ctx.clock(), ctx.operatorSessionMs));
     } catch (err) {
       if (!(err instanceof TallyError)) throw err;
       if (err.code === 'unauthorized' && request.method === 'GET' && wantsHtml(request)) return page(reply, 401, unauthorizedPage(request.url));

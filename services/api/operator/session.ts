@@ -6,29 +6,27 @@ import { presentsBearer, requireAdmin, type Credentials } from '../auth.js';
 /** The operator's browser session: HttpOnly, SameSite=Strict, never the token itself. */
 export const SESSION_COOKIE = 'tally_admin';
 
-/** How long a sign-in lasts. @defaultValue 12 hours */
-export const SESSION_TTL_MS = 12 * 3_600_000;
-
 const mac = (token: string, expires: number): string => createHmac('sha256', token).update(`tally-admin-session:${expires}`).digest('base64url');
 
 /**
  * `<expires ms>.<HMAC-SHA256(ADMIN_TOKEN, expires)>`: stateless, so every API replica
  * accepts it without a session store, it ends by itself, and rotating ADMIN_TOKEN ends
- * every session at once. It reveals nothing about the token (HMAC is one-way).
+ * every session at once. It reveals nothing about the token (HMAC is one-way). A session
+ * lasts `ttlMs` (OPERATOR_SESSION_HOURS).
  */
-export function sessionValue(token: string, now: number): string {
-  const expires = now + SESSION_TTL_MS;
+export function sessionValue(token: string, now: number, ttlMs: number): string {
+  const expires = now + ttlMs;
   return `${expires}.${mac(token, expires)}`;
 }
 
-export function validSession(value: string | undefined, credentials: Credentials, now: number): boolean {
+export function validSession(value: string | undefined, credentials: Credentials, now: number, ttlMs: number): boolean {
   const token = credentials.adminToken;
   if (!value || token === undefined) return false;
   const match = /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value);
   if (!match?.[1] || !match[2]) return false;
   const expires = Number(match[1]);
   // A cookie that claims to last longer than we ever issue was not made by us.
-  if (expires <= now || expires > now + SESSION_TTL_MS) return false;
+  if (expires <= now || expires > now + ttlMs) return false;
   return timingSafeEqual(Buffer.from(mac(token, expires)), Buffer.from(match[2]));
 }
 
@@ -41,8 +39,8 @@ function sessionOf(request: FastifyRequest): string | undefined {
  * The operator surfaces (dashboard, its JSON, bull-board): the session cookie, or
  * `authorization: Bearer <ADMIN_TOKEN>` for scripts. Throws 401 `unauthorized` otherwise.
  */
-export function requireOperator(request: FastifyRequest, credentials: Credentials, now: number): void {
-  if (validSession(sessionOf(request), credentials, now)) return;
+export function requireOperator(request: FastifyRequest, credentials: Credentials, now: number, ttlMs: number): void {
+  if (validSession(sessionOf(request), credentials, now, ttlMs)) return;
   requireAdmin(request, credentials);
 }
 
@@ -62,10 +60,10 @@ function isHttps(request: FastifyRequest): boolean {
   return request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https';
 }
 
-export function setSession(reply: FastifyReply, request: FastifyRequest, token: string, now: number): void {
+export function setSession(reply: FastifyReply, request: FastifyRequest, token: string, now: number, ttlMs: number): void {
   reply.header(
     'set-cookie',
-    fastifyCookie.serialize(SESSION_COOKIE, sessionValue(token, now), { httpOnly: true, sameSite: 'strict', path: '/', maxAge: SESSION_TTL_MS / 1000, secure: isHttps(request) }),
+    fastifyCookie.serialize(SESSION_COOKIE, sessionValue(token, now, ttlMs), { httpOnly: true, sameSite: 'strict', path: '/', maxAge: ttlMs / 1000, secure: isHttps(request) }),
   );
 }
 

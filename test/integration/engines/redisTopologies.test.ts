@@ -1,7 +1,8 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { duplicateRedis, queueAddress, redisConnection, redisGroup, shardQueueName, ShardQueues, type ShardJob, type ShardJobResult } from '../../../shared/queue/index.js';
+import { duplicateRedis, queueAddress, redisConnection, shardQueueName, ShardQueues, type ShardJob, type ShardJobResult } from '../../../shared/queue/index.js';
+import { redisGroup } from '../../../shared/redis/index.js';
 import { AccountReadModel } from '../../../shared/readModel/index.js';
 import type { AccountDoc } from '../../../shared/store/index.js';
 import { Leases } from '../../../services/worker/leases.js';

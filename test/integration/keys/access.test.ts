@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Config } from '../../../shared/config/index.js';
-import { redisGroup } from '../../../shared/queue/index.js';
+import { redisGroup } from '../../../shared/redis/index.js';
 import { connectMongo, type MongoConnection } from '../../../shared/store/index.js';
 import { COLLECTIONS } from '../../../shared/store/internal.js';
 import { hashKey } from '../../../services/api/index.js';

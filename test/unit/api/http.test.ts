@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { Db } from 'mongodb';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PLANS } from '../../../shared/domain/index.js';
+import { loadConfig } from '../../../shared/config/index.js';
 import type { ShardQueues } from '../../../shared/queue/index.js';
 import { BODY_LIMIT_BYTES, buildApi, signBody } from '../../../services/api/index.js';
 
@@ -13,7 +13,7 @@ let ready = true;
 
 /** No store, no queues: these paths must answer before touching either. */
 const app = buildApi(
-  { plans: DEFAULT_PLANS, kycRequired: false, adminToken: ADMIN, webhookSecret: SECRET, statsCacheMs: 1000, ledgerCacheMs: 1000, rateLimitAuthFailuresPerMinute: 10 },
+  { ...loadConfig({}), adminToken: ADMIN, webhookSecret: SECRET, rateLimitPauseMs: 0 },
   {
     db: {} as Db,
     queues: {} as ShardQueues,

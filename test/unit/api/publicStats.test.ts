@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PipelineStats } from '../../../shared/app/index.js';
-import { DEFAULT_PLANS } from '../../../shared/domain/index.js';
+import { loadConfig } from '../../../shared/config/index.js';
 import type { ShardQueues } from '../../../shared/queue/index.js';
 import { buildApi } from '../../../services/api/index.js';
 
@@ -16,7 +16,7 @@ describe('GET /v1/stats is cached', () => {
   let fail = false;
   const counts: PipelineStats = { received: 3, charged: 2, duplicates: 0, dead: 1, pending: 0, unprojected: 0 };
   const app = buildApi(
-    { plans: DEFAULT_PLANS, kycRequired: false, adminToken: undefined, webhookSecret: undefined, statsCacheMs: 1500, ledgerCacheMs: 1000, rateLimitAuthFailuresPerMinute: 10 },
+    { ...loadConfig({}), statsCacheMs: 1500, rateLimitPauseMs: 0 },
     {
       db: {} as Db,
       queues: {} as ShardQueues,

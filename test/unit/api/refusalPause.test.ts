@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PLANS } from '../../../shared/domain/index.js';
+import { loadConfig } from '../../../shared/config/index.js';
 import type { ShardQueues } from '../../../shared/queue/index.js';
 import { buildApi } from '../../../services/api/index.js';
 import { MAX_HELD_REFUSALS } from '../../../services/api/rateLimit.js';
@@ -15,10 +15,7 @@ import { MAX_HELD_REFUSALS } from '../../../services/api/rateLimit.js';
 describe('refusals past the address limit are paused', () => {
   const PAUSE_MS = 3000;
   const app = buildApi(
-    {
-      plans: DEFAULT_PLANS, kycRequired: false, adminToken: undefined, webhookSecret: undefined, statsCacheMs: 60_000, ledgerCacheMs: 1000,
-      rateLimitAuthFailuresPerMinute: 10, rateLimitIpPerMinute: 2, rateLimitPauseMs: PAUSE_MS,
-    },
+    { ...loadConfig({}), statsCacheMs: 60_000, rateLimitIpPerMinute: 2, rateLimitPauseMs: PAUSE_MS },
     {
       db: {} as Db,
       queues: {} as ShardQueues,

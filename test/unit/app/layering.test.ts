@@ -7,17 +7,20 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /**
  * Which of the project's folders each layer may import, besides its own (npm packages are
- * not checked). The adapters know nothing of one another; what combines them is
- * shared/app (or shared/readModel, the read model over the store), called by the services.
+ * not checked). The adapters (store, bus, queue) know nothing of one another; they may use
+ * the config (engine URLs, settings types) and the queues the Redis key rule of shared/redis.
+ * What combines adapters is shared/app (or shared/readModel, the read model over the store),
+ * called by the services.
  */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   'shared/domain': [],
   'shared/bus': ['shared/domain', 'shared/config'],
-  'shared/queue': ['shared/domain', 'shared/config'],
+  'shared/queue': ['shared/domain', 'shared/config', 'shared/redis'],
   'shared/store': ['shared/domain', 'shared/config'],
   'shared/config': ['shared/domain'],
   'shared/runtime': ['shared/domain'],
-  'shared/readModel': ['shared/domain', 'shared/store', 'shared/queue'],
+  'shared/redis': [],
+  'shared/readModel': ['shared/domain', 'shared/store', 'shared/redis'],
   'shared/app': ['shared/domain', 'shared/bus', 'shared/queue', 'shared/store', 'shared/readModel', 'shared/runtime'],
 };
 

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  formatRatio,
   formatUsd,
   INT64_MAX,
   MicrosTotal,
@@ -187,11 +186,6 @@ describe('parseRatio', () => {
 
   it.each(['1/0', '', '.5', '0.5.5', '-1/2', '1/-2', '1e-1', ' 1/2', 'half', '1/2/3'])('rejects %j', (text) => {
     expect(parseRatio(text)).toBeNull();
-  });
-
-  it('formats back to the lowest-terms text', () => {
-    expect(formatRatio({ num: 1n, den: 4n })).toBe('1/4');
-    expect(formatRatio({ num: 1n, den: 1n })).toBe('1');
   });
 });
 

@@ -5,7 +5,6 @@ import {
   DEFAULT_PLANS,
   findPlan,
   isPlanActive,
-  parseBuyPlanRequest,
   perVmAuditCostMicros,
   type BuyPlanInput,
   type AllocateVmInput,
@@ -77,18 +76,6 @@ describe('decideBuyPlan', () => {
     expect(result.ok ? 'ok' : result.code).toBe(code);
   });
 });
-
-describe('parseBuyPlanRequest', () => {
-  it('reads plan_id', () => {
-    expect(parseBuyPlanRequest({ plan_id: 'basic' })).toEqual({ ok: true, planId: 'basic' });
-  });
-
-  it.each([null, 'basic', {}, { plan_id: '' }, { plan_id: 5 }, []])('refuses %j as invalid_request', (body) => {
-    const result = parseBuyPlanRequest(body);
-    expect(result.ok ? 'ok' : result.code).toBe('invalid_request');
-  });
-});
-
 describe('decideAllocateVm', () => {
   const active = { currentPlanId: 'basic', planPeriodEnd: NOW + DAY, quotaTotal: 5, quotaUsed: 2 };
   const allocate = (overrides: Partial<AllocateVmInput> = {}) =>

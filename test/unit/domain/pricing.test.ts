@@ -3,7 +3,6 @@ import {
   DEFAULT_LADDER,
   DEFAULT_PRICE_BOOK,
   parsePriceBook,
-  priceBatch,
   priceRecord,
   TallyError,
   type Category,
@@ -76,17 +75,16 @@ describe('priceRecord: raw = quantity * price / per, one half-even rounding afte
   });
 });
 
-describe('priceBatch', () => {
-  it('sums charges per account', () => {
+describe('priceRecord over a batch', () => {
+  it('rounds each record on its own', () => {
     const records = [
       { ...rec('llm_token', 10_000000n, 'llm'), accountId: 'a' },
       { ...rec('llm_token', 10_000000n, 'llm'), accountId: 'a' },
       { ...rec('vm_hour', 1_000000n, 'vm'), accountId: 'b' },
     ];
     const paid = new Map([['a', WEEK_PAID]]);
-    const { priced, totals } = priceBatch(records, (id) => paid.get(id) ?? null, DEFAULT_PRICE_BOOK, DEFAULT_LADDER);
+    const charges = records.map((r) => priceRecord(r, paid.get(r.accountId) ?? null, DEFAULT_PRICE_BOOK, DEFAULT_LADDER).chargeMicros);
     // 10 tokens at week: 0.75 -> 1, each record rounded on its own
-    expect(priced.map((p) => p.chargeMicros)).toEqual([1n, 1n, 2778n]);
-    expect(totals).toEqual(new Map([['a', 2n], ['b', 2778n]]));
+    expect(charges).toEqual([1n, 1n, 2778n]);
   });
 });

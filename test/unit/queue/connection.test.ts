@@ -1,7 +1,8 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRedisUrl } from '../../../shared/config/index.js';
-import { clusterOptionsFor, duplicateRedis, isCluster, queueAddress, redisAuth, redisConnection, redisGroup, redisKey, redisOptionsFor, shardQueueName } from '../../../shared/queue/index.js';
+import { clusterOptionsFor, duplicateRedis, isCluster, queueAddress, redisAuth, redisConnection, redisOptionsFor, shardQueueName } from '../../../shared/queue/index.js';
+import { redisGroup, redisKey } from '../../../shared/redis/index.js';
 
 const opened: Redis[] = [];
 const open = (url: string, extra = {}): Redis => {

@@ -14,15 +14,3 @@
 export const redisKey = (namespace: string, ...parts: (string | number)[]): string => ['tally', namespace, ...parts].join(':');
 
 export const redisGroup = (namespace: string, ...unit: (string | number)[]): string => `tally:{${[namespace, ...unit].join(':')}}`;
-
-/**
- * Where a BullMQ queue lives: BullMQ names every key of a queue `<prefix>:<name>:<suffix>`
- * and its scripts touch several at once, so the prefix carries the queue's own tag:
- * `tally:{<ns>:<name>}:<name>:wait`, ... (a queue name may not hold `:`).
- */
-export interface QueueAddress {
-  name: string;
-  prefix: string;
-}
-
-export const queueAddress = (namespace: string, name: string): QueueAddress => ({ name, prefix: redisGroup(namespace, name) });
