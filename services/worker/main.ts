@@ -4,7 +4,7 @@ import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index
 import { redisAuth, redisConnection } from '../../shared/queue/index.js';
 import type { MongoClientOptions } from 'mongodb';
 import { connectMongo, ensureIndexes, type MongoConnection } from '../../shared/store/index.js';
-import type { Endpoints } from '../../shared/runtime/index.js';
+import { failpointTrips, type Endpoints } from '../../shared/runtime/index.js';
 import { ShardWorkerService } from './worker.js';
 
 export interface RunningService {
@@ -30,7 +30,7 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
   // Redis going away is a case the worker handles (leases lost, shards reloaded): log it, no crash.
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const service = new ShardWorkerService(
-    { shards: config.shards, namespace: config.mongoDb, flushIntervalMs: config.projectionFlushMs, leaseTtlMs: config.workerLeaseTtlMs, horizonSnapshotMs: config.horizonSnapshotMs, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros } },
+    { shards: config.shards, namespace: config.mongoDb, flushIntervalMs: config.projectionFlushMs, leaseTtlMs: config.workerLeaseTtlMs, horizonSnapshotMs: config.horizonSnapshotMs, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros, skipDedup: () => failpointTrips('worker.skip-dedup') } },
     { db: mongo.db, bus, redis, logger: log, ...(clock ? { clock } : {}) },
   );
   await service.start();

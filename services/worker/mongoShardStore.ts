@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import { failpoint } from '../../shared/runtime/index.js';
 import { appendShardLog, compactShardLog, writeCheckpoint, writeProjectionSnapshot, type ShardLogDoc } from '../../shared/store/index.js';
 import type { HorizonSnapshots } from './horizonSnapshots.js';
-import type { ShardHousekeepingPort, ShardLogPort } from './ports.js';
-import type { PricingContext, ProjectionWrite } from './shardState.js';
-import { loadShardState, type LoadedShard } from './takeover.js';
+import type { LoadedShard, ShardHousekeepingPort, ShardLogPort } from './core/ports.js';
+import type { PricingContext, ProjectionWrite } from './core/shardState.js';
+import { loadShardState } from './takeover.js';
 
 export interface MongoShardStoreDeps {
   db: Db;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { ShardHousekeepingPort } from './ports.js';
-import type { ShardState, ProjectionWrite } from './shardState.js';
+import type { ShardHousekeepingPort } from './core/ports.js';
+import type { ShardState, ProjectionWrite } from './core/shardState.js';
 
 /** How often a busy owner records a checkpoint. */
 export const CHECKPOINT_EVERY_MS = 10_000;

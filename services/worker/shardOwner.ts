@@ -5,13 +5,13 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { fromWire, type ShardJobResult, type WireRecord } from '../../shared/queue/index.js';
 import { expireAllocations, insertTierTransitions, listUnpublishedEvents, unfoldedEntries, type FoldedEntry } from '../../shared/store/index.js';
 import type { AccountReadModel } from '../../shared/readModel/index.js';
-import { CommitProtocol, type CommitEffects, type Plan } from './commitProtocol.js';
+import { CommitProtocol, type CommitEffects, type Plan } from './core/commitProtocol.js';
 import { EventOutbox } from './eventOutbox.js';
 import { HorizonSnapshots } from './horizonSnapshots.js';
 import { MongoShardStore } from './mongoShardStore.js';
 import { ShardHousekeeping, type PendingWrite } from './shardHousekeeping.js';
-import type { PricingContext } from './shardState.js';
-import { planTick } from './accountFolds.js';
+import type { PricingContext } from './core/shardState.js';
+import { planTick } from './core/accountFolds.js';
 
 /** Full read-model writes in a row that may find Redis emptied under them before the job fails (and is retried). */
 const MAX_REPLACE_ATTEMPTS = 5;

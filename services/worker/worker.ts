@@ -10,7 +10,7 @@ import { AccountReadModel } from '../../shared/readModel/index.js';
 import { Leases } from './leases.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
 import { ShardOwner, type PendingWrite } from './shardOwner.js';
-import type { PricingContext } from './shardState.js';
+import type { PricingContext } from './core/shardState.js';
 
 export interface WorkerConfig {
   shards: number;

@@ -91,3 +91,8 @@ export { IdSet } from './idSet.js';
 export { NEVER_REDRIVEN, RedriveTally, decideSend, reassessDeadLetter, redriveKey } from './redrive.js';
 export type { DeadLetterInput, Reassessment, RedriveHistory, RedriveReport, SendDecision } from './redrive.js';
 export type { Assessment, QuoteLine, QuoterOptions } from './quote.js';
+export { tierTransitionId } from './account.js';
+export type { AccountDoc, BillingEventType, EventDoc, TierTransitionDoc } from './account.js';
+export { deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, shardLogId, unpackRecords } from './shardLog.js';
+export type { AccountDelta, HorizonBatch, LogTotals, RefusedRecord, ShardLogDoc, ShardSnapshot } from './shardLog.js';
+export { decodeAccount, decodeAccounts, encodeAccount, encodeAccounts } from './accountCodec.js';

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { decodeAccounts } from './accountCodec.js';
+import { decodeAccounts } from '../domain/index.js';
 import { COLLECTIONS, type AccountDoc } from './collections.js';
 import { PROJECTION_SNAPSHOTS, findSnapshot, listCollectionNames, pruneSnapshots, readSnapshotChunks, writeSnapshot } from './snapshots.js';
 

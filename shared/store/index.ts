@@ -15,7 +15,7 @@ export { findHorizonSnapshot, pruneHorizonSnapshots, readHorizonChunks, writeHor
 export type { HorizonSnapshotWrite } from './snapshots.js';
 export { writeProjectionSnapshot, readAccount, loadShardAccounts } from './accounts.js';
 export type { ShardProjections } from './accounts.js';
-export { encodeAccount, decodeAccount, encodeAccounts } from './accountCodec.js';
+export { encodeAccount, decodeAccount, encodeAccounts } from '../domain/index.js';
 export { insertEvents, listEvents, listUnpublishedEvents, markEventsPublished } from './events.js';
 export { sumShardLog, verifyLedger } from './audit.js';
 export type { LedgerTotals, Mismatch } from './audit.js';

@@ -25,7 +25,7 @@ import { startEmbedded } from '../../shared/runtime/index.js';
 import { connectMongo, findHorizonSnapshot, horizonKeys, packRecords, pruneHorizonSnapshots, readHorizonChunks, encodeAccounts, writeProjectionSnapshot, writeCheckpoint, writeHorizonSnapshot, type AccountDoc, type ShardLogDoc } from '../../shared/store/index.js';
 import { COLLECTIONS } from '../../shared/store/internal.js';
 import { HorizonSnapshots } from '../../services/worker/horizonSnapshots.js';
-import { RecordHorizon } from '../../services/worker/recordHorizon.js';
+import { RecordHorizon } from '../../services/worker/core/recordHorizon.js';
 import { loadShardState, type TakeoverDeps } from '../../services/worker/takeover.js';
 
 // `npx tsx test/bench/takeover.ts 5000000`, or `--ids 5000000` as `npm run bench -- --takeover` passes it.

@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../../shared/domain/index.js';
-import type { ShardHousekeepingPort } from '../../../services/worker/ports.js';
+import type { ShardHousekeepingPort } from '../../../services/worker/core/ports.js';
 import { CHECKPOINT_EVERY_MS, COMPACT_EVERY_MS, ShardHousekeeping, type OutboxTurn } from '../../../services/worker/shardHousekeeping.js';
-import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
+import { ShardState, type PricingContext } from '../../../services/worker/core/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
 const T0 = Date.parse('2026-11-01T00:00:00Z');

@@ -1,12 +1,21 @@
-import type { ShardLogDoc } from '../../shared/store/index.js';
-import type { ProjectionWrite } from './shardState.js';
-import type { LoadedShard } from './takeover.js';
+import type { EventDoc, ShardLogDoc, ShardSnapshot } from '../../../shared/domain/index.js';
+import type { ProjectionWrite, ShardState } from './shardState.js';
 
 /**
  * What a shard owner needs from the store, apart from how it is stored (mongoShardStore.ts
  * implements both over MongoDB; the unit tests, in memory). The commit protocol reads and
  * appends the shard log; housekeeping writes what only shortens the next takeover.
  */
+
+/** A shard's state built from the store (ShardState.fromSnapshot over what the store read). */
+export interface LoadedShard {
+  state: ShardState;
+  /** Crossing events the replay of the log tail derived (the outbox stores them). */
+  events: EventDoc[];
+  snap: ShardSnapshot;
+  /** The log position of the snapshot the horizon was restored from; null when the log alone built it. */
+  restoredSeq: number | null;
+}
 
 /** The shard log, as the commit protocol uses it. */
 export interface ShardLogPort {

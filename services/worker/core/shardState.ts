@@ -1,6 +1,5 @@
-import { addInt64, type UsageRecord } from '../../shared/domain/index.js';
-import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
-import { deltasOf, encodeAccounts, horizonKeys, shardLogId } from '../../shared/store/index.js';
+import { addInt64, deltasOf, encodeAccounts, horizonKeys, shardLogId } from '../../../shared/domain/index.js';
+import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot, UsageRecord } from '../../../shared/domain/index.js';
 import { applyAccountFields } from './accountFolds.js';
 import { RecordHorizon } from './recordHorizon.js';
 import { planUsage, usageEntry, type PricingContext } from './usagePlan.js';

@@ -1,7 +1,6 @@
-import { deltasOf, horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
-import type { ShardLogPort } from '../../../services/worker/ports.js';
-import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
-import type { LoadedShard } from '../../../services/worker/takeover.js';
+import { deltasOf, horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../../shared/domain/index.js';
+import type { LoadedShard, ShardLogPort } from '../../../../services/worker/core/ports.js';
+import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
 
 /**
  * One shard's log in memory, as loadShard reads it from the store (a checkpoint with the
