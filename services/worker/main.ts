@@ -30,7 +30,19 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
   // Redis going away is a case the worker handles (leases lost, shards reloaded): log it, no crash.
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const service = new ShardWorkerService(
-    { shards: config.shards, namespace: config.mongoDb, flushIntervalMs: config.projectionFlushMs, leaseTtlMs: config.workerLeaseTtlMs, horizonSnapshotMs: config.horizonSnapshotMs, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros, skipDedup: () => failpointTrips('worker.skip-dedup') } },
+    {
+      shards: config.shards,
+      namespace: config.mongoDb,
+      flushIntervalMs: config.projectionFlushMs,
+      leaseTtlMs: config.workerLeaseTtlMs,
+      idleFenceMs: config.workerIdleFenceMs,
+      closeWaitMs: config.workerCloseWaitMs,
+      checkpointEveryMs: config.checkpointIntervalMs,
+      compactEveryMs: config.logCompactIntervalMs,
+      horizonSnapshotMs: config.horizonSnapshotMs,
+      dedupHorizonMs: config.dedupHorizonHours * 3_600_000,
+      pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros, skipDedup: () => failpointTrips('worker.skip-dedup') },
+    },
     { db: mongo.db, bus, redis, logger: log, ...(clock ? { clock } : {}) },
   );
   await service.start();
