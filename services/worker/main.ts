@@ -3,7 +3,7 @@ import type { Config } from '../../shared/config/index.js';
 import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import { redisAuth, redisConnection } from '../../shared/queue/index.js';
 import type { MongoClientOptions } from 'mongodb';
-import { connectMongo, ensureIndexes, type MongoConnection } from '../../shared/store/index.js';
+import { assertStoreFormat, connectMongo, ensureIndexes, type MongoConnection } from '../../shared/store/index.js';
 import { failpointTrips, type Endpoints } from '../../shared/runtime/index.js';
 import { ShardWorkerService } from './worker.js';
 
@@ -23,6 +23,11 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
   const { clock } = options;
   const log = logger.child({ service: 'worker' });
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb, log, options.mongoOptions);
+  // Before any shard is taken: a store of an earlier 0.x format is refused whole, not misread.
+  await assertStoreFormat(mongo.db).catch(async (err: unknown) => {
+    await mongo.close();
+    throw err;
+  });
   await ensureIndexes(mongo.db);
   const bus = await connectBus(endpoints.natsUrl, 'tally-worker', config.natsSecurity);
   await ensureStreams(bus.jsm, streamOptions(config));

@@ -52,10 +52,6 @@ export interface ShardLogDoc {
    * (a batch's sequences mostly follow one another: "5120,1,1,1"). Removed with `rids`.
    */
   rseq?: string;
-  /** Entries written before `rids` (format 1): the ids as an array. Read, never written. */
-  ids?: string[];
-  /** Format 1's sequences, parallel to `ids`. Read, never written. */
-  sseq?: number[];
   /** Records refused as `amount_out_of_range` (not charged); a redelivery of one is refused again. */
   refused?: RefusedRecord[];
   compacted?: boolean;
@@ -69,8 +65,6 @@ export interface ShardLogDoc {
    * Absent in fold entries and fences.
    */
   deltas?: string;
-  /** The deltas of entries written before format 3, as subdocuments. Read, never written. */
-  accounts?: AccountDelta[];
   folds: FoldedEntry[];
 }
 
@@ -91,9 +85,9 @@ export function packDeltas(deltas: readonly AccountDelta[]): string {
 
 const parsedDeltas = new WeakMap<object, AccountDelta[]>();
 
-/** The per-account deltas of an entry, from either stored form (parsed once per entry object). */
-export function deltasOf(entry: Pick<ShardLogDoc, 'deltas' | 'accounts'>): AccountDelta[] {
-  if (entry.deltas === undefined) return entry.accounts ?? [];
+/** The per-account deltas of an entry (parsed once per entry object); none in a fold entry or a fence. */
+export function deltasOf(entry: Pick<ShardLogDoc, 'deltas'>): AccountDelta[] {
+  if (entry.deltas === undefined) return [];
   let parsed = parsedDeltas.get(entry);
   if (parsed === undefined) {
     parsed = [];
@@ -115,9 +109,9 @@ export function packRecords(ids: readonly string[], seqs: readonly number[]): Re
   return { rids: JSON.stringify(ids), rseq };
 }
 
-/** The ids and message sequences of an entry's charged records, from either stored format. */
-export function unpackRecords(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq'>): { ids: string[]; seqs: number[] } {
-  if (entry.rids === undefined) return { ids: entry.ids ?? [], seqs: entry.sseq ?? [] };
+/** The ids and message sequences of an entry's charged records (none once compacted). */
+export function unpackRecords(entry: Pick<ShardLogDoc, 'rids' | 'rseq'>): { ids: string[]; seqs: number[] } {
+  if (entry.rids === undefined) return { ids: [], seqs: [] };
   const ids = JSON.parse(entry.rids) as string[];
   const seqs: number[] = [];
   if (entry.rseq) {
@@ -129,9 +123,9 @@ export function unpackRecords(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' |
 
 /**
  * Calls `fn` with the account, id and message sequence of every record a usage entry
- * charged, paired with `accounts` as ShardLogDoc.rids documents. A compacted entry has none.
+ * charged, paired with the deltas as ShardLogDoc.rids documents. A compacted entry has none.
  */
-export function forEachRecord(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'deltas' | 'accounts'>, fn: (account: string, id: string, streamSeq: number) => void): void {
+export function forEachRecord(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'deltas'>, fn: (account: string, id: string, streamSeq: number) => void): void {
   const { ids, seqs } = unpackRecords(entry);
   let i = 0;
   for (const { a, n } of deltasOf(entry)) {
@@ -144,7 +138,7 @@ export function forEachRecord(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' |
  * The records of a usage entry as the dedup horizon keeps them: `[recordKey, +sequence]`
  * for those charged, `[recordKey, -sequence]` for those refused.
  */
-export function horizonKeys(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'deltas' | 'accounts' | 'refused'>): [string, number][] {
+export function horizonKeys(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'deltas' | 'refused'>): [string, number][] {
   const keys: [string, number][] = [];
   forEachRecord(entry, (account, id, s) => keys.push([recordKey(account, id), s]));
   for (const r of entry.refused ?? []) keys.push([recordKey(r.a, r.id), -r.s]);
@@ -168,8 +162,6 @@ export interface ShardSnapshot {
   seq: number;
   checkpoint: number;
   accounts: AccountDoc[];
-  /** The log position of the projection snapshot `accounts` come from; null: none (a new shard) or the earlier layout's versions. */
-  projectionsSeq?: number | null;
   /** Log entries after the checkpoint, ascending: replayed onto the projections. */
   tail: ShardLogDoc[];
   /**

@@ -18,6 +18,7 @@ export type { AccountDelta, AccountDoc, BillingEventType, EventDoc, FoldedEntry,
 export const COLLECTIONS = {
   shardLog: 'shard_log',
   ledger: 'ledger',
+  /** Prefix of the per-shard projection versions of 0.x before projection snapshots (refused at start: storeFormat.ts). */
   accounts: 'accounts',
   checkpoints: 'shard_checkpoints',
   events: 'events',

@@ -6,6 +6,7 @@
 export { connectMongo } from './connect.js';
 export type { MongoConnection } from './connect.js';
 export { ensureIndexes } from './indexes.js';
+export { assertStoreFormat } from './storeFormat.js';
 export type { IndexPlan } from './indexes.js';
 export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, AccountDoc, BillingEventType, EventDoc, HorizonManifestDoc } from './collections.js';
 export { InvalidCursorError } from './errors.js';

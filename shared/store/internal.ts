@@ -10,6 +10,6 @@ export type { CheckpointDoc, KeyRevocationDoc } from './collections.js';
 export { isDuplicateKey, duplicateIndexes, insertUnique } from './errors.js';
 export { forEachRecord, unpackRecords } from './shardLog.js';
 export { findSnapshot, horizonChunksCollection, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from './snapshots.js';
-export { listAccounts, accountsCollection, MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
+export { listAccounts, MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
 export { decodeAccounts } from '../domain/index.js';
 export { encodeLedgerCursor } from './ledgerView.js';

@@ -48,7 +48,7 @@ export async function loadShard(db: Db, shard: number, idsSince: Date, options: 
     seq = entry.seq;
   }
   const unfolded = await unfoldedEntries(db, shard, ledger.folded);
-  return { seq, checkpoint: from, accounts: [...projections.latest.values()], projectionsSeq: projections.seq, tail, horizon, ...ledger, unfolded, totals };
+  return { seq, checkpoint: from, accounts: [...projections.latest.values()], tail, horizon, ...ledger, unfolded, totals };
 }
 
 /** The entries after `from` (the tail, ascending) and the records of those after `after` inside the horizon. */
@@ -67,7 +67,7 @@ async function readRecent(db: Db, shard: number, from: number, after: number, id
 async function readCounts(db: Db, shard: number, through: number): Promise<{ totals: LogTotals; ledger: Pick<LedgerState, 'folded' | 'refusedFolds'> }> {
   const totals: LogTotals = { charged: 0, duplicates: 0 };
   const ledger = { folded: new Set<string>(), refusedFolds: new Set<string>() };
-  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, seq: { $lte: through } }, { projection: { duplicates: 1, deltas: 1, 'accounts.n': 1, 'folds.id': 1, 'folds.refused': 1 } });
+  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, seq: { $lte: through } }, { projection: { duplicates: 1, deltas: 1, 'folds.id': 1, 'folds.refused': 1 } });
   for await (const entry of entries) {
     totals.duplicates += entry.duplicates;
     for (const delta of deltasOf(entry)) totals.charged += delta.n;
@@ -98,7 +98,7 @@ export async function compactShardLog(db: Db, shard: number, before: Date, limit
   const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
   const old = await log.find({ shard, at: { $lt: before }, compacted: { $ne: true } }, { projection: { _id: 1 } }).limit(limit).toArray();
   for (let i = 0; i < old.length; i += MAX_STATEMENTS_PER_COMMAND) {
-    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { compacted: true }, $unset: { rids: true, rseq: true, ids: true, sseq: true } } } }) as const);
+    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { compacted: true }, $unset: { rids: true, rseq: true } } } }) as const);
     await log.bulkWrite(ops, { ordered: false });
   }
   return old.length;

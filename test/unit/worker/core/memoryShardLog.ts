@@ -73,7 +73,6 @@ export class MemoryShardLog {
     const snap: ShardSnapshot = {
       ...snapshotOf(entries.filter((e) => e.seq > seq), seq, structuredClone(accounts)),
       seq: this.seq,
-      projectionsSeq: seq > 0 ? seq : null,
       horizon: entries.filter((e) => e.at.getTime() >= idsSince).map((e) => ({ at: e.at.getTime(), keys: horizonKeys(e) })),
       folded,
       refusedFolds: new Set(entries.flatMap((e) => e.folds.filter((f) => f.refused).map((f) => f.id))),
