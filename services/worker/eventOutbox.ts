@@ -3,9 +3,11 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { billingEventSubject } from '../../shared/bus/index.js';
 import { failpointAsync } from '../../shared/runtime/index.js';
-import { insertEvents, markEventsPublished, type EventDoc } from '../../shared/store/index.js';
+import { insertEvents, listUnpublishedEvents, markEventsPublished, type EventDoc } from '../../shared/store/index.js';
+import type { OwnerOutbox } from './core/ports.js';
 
 export interface EventOutboxDeps {
+  shard: number;
   db: Db;
   js: JetStreamClient;
   logger: Logger;
@@ -20,7 +22,7 @@ export interface EventOutboxDeps {
  * its id as `Nats-Msg-Id` and marked published. What fails stays here and is tried again
  * at the next flush; a new owner adopts what its predecessor stored but never marked.
  */
-export class EventOutbox {
+export class EventOutbox implements OwnerOutbox {
   private unstored: EventDoc[] = [];
   private readonly unpublished = new Map<string, EventDoc>();
   private publishing: Promise<void> | null = null;
@@ -36,8 +38,8 @@ export class EventOutbox {
   }
 
   /** Events already stored but not known to be published (a takeover's sweep). */
-  adopt(events: readonly EventDoc[]): void {
-    for (const e of events) this.unpublished.set(e._id, e);
+  async adoptUnpublished(): Promise<void> {
+    for (const e of await listUnpublishedEvents(this.deps.db, this.deps.shard)) this.unpublished.set(e._id, e);
   }
 
   /** Events not stored yet: the owner's projections must not be written past them. */

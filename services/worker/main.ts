@@ -3,8 +3,8 @@ import type { Config } from '../../shared/config/index.js';
 import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import { redisAuth, redisConnection } from '../../shared/queue/index.js';
 import type { MongoClientOptions } from 'mongodb';
-import { connectMongo, ensureIndexes, type MongoConnection } from '../../shared/store/index.js';
-import type { Endpoints } from '../../shared/runtime/index.js';
+import { assertStoreFormat, connectMongo, ensureIndexes, type MongoConnection } from '../../shared/store/index.js';
+import { failpointTrips, type Endpoints } from '../../shared/runtime/index.js';
 import { ShardWorkerService } from './worker.js';
 
 export interface RunningService {
@@ -23,6 +23,11 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
   const { clock } = options;
   const log = logger.child({ service: 'worker' });
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb, log, options.mongoOptions);
+  // Before any shard is taken: a store of an earlier 0.x format is refused whole, not misread.
+  await assertStoreFormat(mongo.db).catch(async (err: unknown) => {
+    await mongo.close();
+    throw err;
+  });
   await ensureIndexes(mongo.db);
   const bus = await connectBus(endpoints.natsUrl, 'tally-worker', config.natsSecurity);
   await ensureStreams(bus.jsm, streamOptions(config));
@@ -30,7 +35,19 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
   // Redis going away is a case the worker handles (leases lost, shards reloaded): log it, no crash.
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const service = new ShardWorkerService(
-    { shards: config.shards, namespace: config.mongoDb, flushIntervalMs: config.projectionFlushMs, leaseTtlMs: config.workerLeaseTtlMs, horizonSnapshotMs: config.horizonSnapshotMs, dedupHorizonMs: config.dedupHorizonHours * 3_600_000, pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros } },
+    {
+      shards: config.shards,
+      namespace: config.mongoDb,
+      flushIntervalMs: config.projectionFlushMs,
+      leaseTtlMs: config.workerLeaseTtlMs,
+      idleFenceMs: config.workerIdleFenceMs,
+      closeWaitMs: config.workerCloseWaitMs,
+      checkpointEveryMs: config.checkpointIntervalMs,
+      compactEveryMs: config.logCompactIntervalMs,
+      horizonSnapshotMs: config.horizonSnapshotMs,
+      dedupHorizonMs: config.dedupHorizonHours * 3_600_000,
+      pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros, skipDedup: () => failpointTrips('worker.skip-dedup') },
+    },
     { db: mongo.db, bus, redis, logger: log, ...(clock ? { clock } : {}) },
   );
   await service.start();

@@ -1,12 +1,6 @@
 import type { Logger } from 'pino';
-import type { ShardHousekeepingPort } from './ports.js';
-import type { ShardState, ProjectionWrite } from './shardState.js';
-
-/** How often a busy owner records a checkpoint. */
-export const CHECKPOINT_EVERY_MS = 10_000;
-
-/** How often an owner empties the ids of log entries past the dedup horizon. */
-export const COMPACT_EVERY_MS = 3_600_000;
+import type { ShardHousekeepingPort } from './core/ports.js';
+import type { ShardState, ProjectionWrite } from './core/shardState.js';
 
 /** Projection writes taken from an owner, written by whoever flushes. */
 export interface PendingWrite {
@@ -31,6 +25,10 @@ export interface ShardHousekeepingDeps {
   state: () => ShardState | null;
   logger: Logger;
   dedupHorizonMs: number;
+  /** How often a busy owner records a checkpoint (CHECKPOINT_INTERVAL_MS). */
+  checkpointEveryMs: number;
+  /** How often the ids of log entries past the dedup horizon are emptied (LOG_COMPACT_INTERVAL_MS). */
+  compactEveryMs: number;
   clock: () => number;
 }
 
@@ -80,11 +78,14 @@ export class ShardHousekeeping {
     const pending = this.takeWrite();
     if (!pending) return;
     let failure: unknown = null;
+    const started = this.deps.clock();
     try {
       await this.storeWrite(pending);
     } catch (err) {
       failure = err;
     }
+    const { write } = pending;
+    if (write && !failure) this.deps.logger.debug({ shard: this.shard, seq: write.seq, accounts: write.count, chunks: write.chunks.length, writeMs: this.deps.clock() - started, final }, 'projections flushed');
     await this.afterWrite(pending, failure, final);
     if (failure) throw failure;
   }
@@ -132,15 +133,15 @@ export class ShardHousekeeping {
   private async recordCheckpointIfDue({ state, seq, write }: PendingWrite, final: boolean): Promise<void> {
     const complete = write !== null || (!state.hasUnwritten() && this.writesInFlight === 0);
     if (!complete || seq <= this.checkpointed) return;
-    if (!final && this.deps.clock() - this.checkpointedAt < CHECKPOINT_EVERY_MS) return;
+    if (!final && this.deps.clock() - this.checkpointedAt < this.deps.checkpointEveryMs) return;
     this.checkpointedAt = this.deps.clock();
     await this.deps.store.writeCheckpoint(seq);
     this.checkpointed = seq;
   }
 
-  /** Empties the ids of log entries past the dedup horizon, every COMPACT_EVERY_MS. */
+  /** Empties the ids of log entries past the dedup horizon, every `compactEveryMs`. */
   private async compactIfDue(horizon: number): Promise<void> {
-    if (this.deps.clock() - this.compactedAt < COMPACT_EVERY_MS) return;
+    if (this.deps.clock() - this.compactedAt < this.deps.compactEveryMs) return;
     this.compactedAt = this.deps.clock();
     const n = await this.deps.store.compact(new Date(horizon));
     if (n > 0) this.deps.logger.info({ shard: this.shard, entries: n }, 'compacted shard log ids past the dedup horizon');

@@ -1,35 +1,31 @@
-import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { FoldedEntry, Ladder } from '../../shared/domain/index.js';
 import { fromWire, type ShardJobResult, type WireRecord } from '../../shared/queue/index.js';
-import { expireAllocations, insertTierTransitions, listUnpublishedEvents, unfoldedEntries, type FoldedEntry } from '../../shared/store/index.js';
-import type { AccountReadModel } from '../../shared/readModel/index.js';
-import { CommitProtocol, type CommitEffects, type Plan } from './commitProtocol.js';
-import { EventOutbox } from './eventOutbox.js';
-import { HorizonSnapshots } from './horizonSnapshots.js';
-import { MongoShardStore } from './mongoShardStore.js';
-import { ShardHousekeeping, type PendingWrite } from './shardHousekeeping.js';
-import type { PricingContext } from './shardState.js';
-import { planTick } from './accountFolds.js';
+import { CommitProtocol, type CommitEffects, type Plan } from './core/commitProtocol.js';
+import type { HorizonSnapshotPort, OwnerOutbox, ReadModelPort, ShardHousekeepingPort, ShardLedgerPort, ShardLogPort } from './core/ports.js';
+import { ShardHousekeeping } from './shardHousekeeping.js';
+import { planTick } from './core/accountFolds.js';
 
 /** Full read-model writes in a row that may find Redis emptied under them before the job fails (and is retried). */
 const MAX_REPLACE_ATTEMPTS = 5;
 
+/** Everything an owner reads and writes goes through these ports (MongoDB, NATS and Redis in mongoShardStore.ts; memory in the unit tests). */
 export interface ShardOwnerDeps {
-  db: Db;
-  js: JetStreamClient;
-  nc: NatsConnection;
+  log: ShardLogPort;
+  store: ShardHousekeepingPort;
+  ledger: ShardLedgerPort;
+  outbox: OwnerOutbox;
+  snapshots: HorizonSnapshotPort;
+  readModel: ReadModelPort;
   logger: Logger;
-  pricing: PricingContext;
+  ladder: Ladder;
   dedupHorizonMs: number;
-  /** HORIZON_SNAPSHOT_MS: how often the owner snapshots its dedup horizon for the next takeover. */
-  horizonSnapshotMs: number;
-  readModel: AccountReadModel;
+  /** How often a busy owner records a checkpoint (CHECKPOINT_INTERVAL_MS). */
+  checkpointEveryMs: number;
+  /** How often an owner empties the ids of log entries past the dedup horizon (LOG_COMPACT_INTERVAL_MS). */
+  compactEveryMs: number;
   clock?: () => number;
 }
-
-export type { PendingWrite } from './shardHousekeeping.js';
 
 /**
  * The single writer of one shard: the commit protocol (commitProtocol.ts) over its log,
@@ -37,11 +33,10 @@ export type { PendingWrite } from './shardHousekeeping.js';
  * is answered: crossing events (the outbox), the horizon's snapshots, the read model.
  */
 export class ShardOwner {
-  private readonly store: MongoShardStore;
-  private readonly protocol: CommitProtocol;
-  private readonly housekeeping: ShardHousekeeping;
-  private readonly outbox: EventOutbox;
-  private readonly snapshots: HorizonSnapshots;
+  /** The commit of this shard's log: the worker fences through it and drops it when the lease is lost. */
+  readonly protocol: CommitProtocol;
+  /** Projections, checkpoints, expiry and compaction: the worker's flushes run it. */
+  readonly housekeeping: ShardHousekeeping;
   private readonly clock: () => number;
   private sweeping = false;
   /** The next read-model write must replace the shard's whole model (after a load). */
@@ -49,17 +44,11 @@ export class ShardOwner {
 
   constructor(readonly shard: number, private readonly deps: ShardOwnerDeps) {
     const clock = (this.clock = deps.clock ?? Date.now);
-    const { db, logger } = deps;
-    this.outbox = new EventOutbox({ db, js: deps.js, logger, clock });
-    this.snapshots = new HorizonSnapshots(shard, { db, logger, intervalMs: deps.horizonSnapshotMs, clock });
-    this.store = new MongoShardStore(shard, { db, logger, pricing: deps.pricing, dedupHorizonMs: deps.dedupHorizonMs, snapshots: this.snapshots });
-    this.protocol = new CommitProtocol(shard, this.store, this.effects(), clock);
-    this.housekeeping = new ShardHousekeeping(shard, { store: this.store, outbox: this.outbox, state: () => this.protocol.state, logger, dedupHorizonMs: deps.dedupHorizonMs, clock });
-  }
-
-  /** Documents this owner wrote (inserted or updated), for the benchmark's docs-per-record figure. */
-  get writes(): { log: number; projections: number; checkpoints: number; events: number } {
-    return { ...this.store.written, events: this.outbox.stored };
+    this.protocol = new CommitProtocol(shard, deps.log, this.effects(), clock);
+    this.housekeeping = new ShardHousekeeping(shard, {
+      store: deps.store, outbox: deps.outbox, state: () => this.protocol.state, logger: deps.logger,
+      dedupHorizonMs: deps.dedupHorizonMs, checkpointEveryMs: deps.checkpointEveryMs, compactEveryMs: deps.compactEveryMs, clock,
+    });
   }
 
   get seq(): number {
@@ -75,18 +64,18 @@ export class ShardOwner {
     return {
       loaded: async ({ state, events, snap, restoredSeq }, startedAt) => {
         this.readModelFull = true;
-        this.outbox.add(events);
-        this.outbox.adopt(await listUnpublishedEvents(this.deps.db, this.shard));
-        await this.outbox.deliver();
+        this.deps.outbox.add(events);
+        await this.deps.outbox.adoptUnpublished();
+        await this.deps.outbox.deliver();
         this.deps.logger.info({ shard: this.shard, seq: state.seq, accounts: snap.accounts.length, replayed: snap.tail.length, ids: state.idCount, snapshot: restoredSeq, ms: this.clock() - startedAt }, 'shard loaded');
       },
       lostRace: (entry, job) => this.deps.logger.warn({ shard: this.shard, seq: entry.seq, job }, 'shard log step taken by another owner; reloading'),
       applied: (state, events) => {
-        this.outbox.add(events);
-        this.snapshots.afterApply(state);
+        this.deps.outbox.add(events);
+        this.deps.snapshots.afterApply(state);
       },
       beforeAnswer: async (appended) => {
-        if (appended) await this.outbox.deliver();
+        if (appended) await this.deps.outbox.deliver();
         // Before the job is done: an acked record is readable (SPEC 9). A failure fails the job, whose retry writes it.
         await this.publishReadModel();
       },
@@ -136,14 +125,14 @@ export class ShardOwner {
    * fold job was lost while this owner kept the shard waits at most one tick interval.
    */
   async processTick(tickId: string, now: number, jobId: string): Promise<ShardJobResult> {
-    const ladder = this.deps.pricing.ladder;
+    const ladder = this.deps.ladder;
     // The owner's state knows every entry it folded: the sweep reads the ledger and the
     // allocations, never the shard log (a scan of every shard's entries, growing with
     // every record). An entry another owner folded since is found again at the commit.
-    if (this.protocol.state) await this.sweep(await unfoldedEntries(this.deps.db, this.shard, this.protocol.state.foldedIds));
+    if (this.protocol.state) await this.sweep(await this.deps.ledger.unfolded(this.protocol.state.foldedIds));
     const state = this.protocol.state ?? (await this.open(), this.protocol.state);
     if (!state) throw new Error(`shard ${this.shard} failed to load`);
-    await insertTierTransitions(this.deps.db, planTick(state.accountDocs(), tickId, now, ladder).transitions);
+    await this.deps.ledger.recordTransitions(planTick(state.accountDocs(), tickId, now, ladder).transitions);
     let counts = { accounts: 0, tierChanges: 0, plansExpired: 0 };
     const tick: Plan = (current, at) => {
       const plan = planTick(current.accountDocs(), tickId, now, ladder);
@@ -152,7 +141,7 @@ export class ShardOwner {
       return { doc, charged: doc.folds.length, duplicates: doc.duplicates };
     };
     const result = await this.protocol.commit(jobId, tick);
-    const allocationsExpired = await expireAllocations(this.deps.db, this.shard, now);
+    const allocationsExpired = await this.deps.ledger.expireAllocations(now);
     await this.housekeeping.flush();
     return { seq: result.seq, charged: 0, duplicates: 0, tick: { ...counts, allocationsExpired } };
   }
@@ -193,29 +182,6 @@ export class ShardOwner {
     }
   }
 
-  /** The event outbox's turn in a flush (ShardHousekeeping.deliverEvents). */
-  deliverEvents(final = false): Promise<void> {
-    return this.housekeeping.deliverEvents(final);
-  }
-
-  /** Writes changed projections, then the checkpoint when due (ShardHousekeeping.flush). */
-  flush(final = false): Promise<void> {
-    return this.housekeeping.flush(final);
-  }
-
-  /** The worker's flush of several owners, in three steps: take, store, complete (ShardHousekeeping). */
-  takeWrite(): PendingWrite | null {
-    return this.housekeeping.takeWrite();
-  }
-
-  storeWrite(pending: PendingWrite): Promise<void> {
-    return this.housekeeping.storeWrite(pending);
-  }
-
-  afterWrite(pending: PendingWrite, failure: unknown, final = false): Promise<void> {
-    return this.housekeeping.afterWrite(pending, failure, final);
-  }
-
   /**
    * Catches up with a log that moved on while this owner was not looking (a former owner
    * finishing a batch after this one loaded, on a shard quiet since): the compare-and-set
@@ -228,14 +194,9 @@ export class ShardOwner {
     await this.protocol.fence();
   }
 
-  /** Milliseconds since this owner last appended to the log (a fence counts). */
-  idleFor(): number {
-    return this.protocol.idleFor();
-  }
-
   /** Resolves once the horizon snapshot being written, if any, is stored or given up (before the store connection closes). */
   settled(): Promise<void> {
-    return this.snapshots.settled();
+    return this.deps.snapshots.settled();
   }
 
   /** Drops the in-memory state (lease lost): the next owner, maybe this one again, reloads. */

@@ -1,8 +1,9 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import { loadShard, type EventDoc, type ShardSnapshot } from '../../shared/store/index.js';
+import { loadShard } from '../../shared/store/index.js';
 import type { HorizonSnapshots } from './horizonSnapshots.js';
-import { ShardState, type PricingContext } from './shardState.js';
+import type { LoadedShard } from './core/ports.js';
+import { ShardState, type PricingContext } from './core/shardState.js';
 
 export interface TakeoverDeps {
   db: Db;
@@ -10,15 +11,6 @@ export interface TakeoverDeps {
   pricing: PricingContext;
   /** Where the horizon's snapshots are; null reads the horizon from the log alone. */
   snapshots: HorizonSnapshots | null;
-}
-
-export interface LoadedShard {
-  state: ShardState;
-  /** Crossing events the replay of the log tail derived (the outbox stores them). */
-  events: EventDoc[];
-  snap: ShardSnapshot;
-  /** The log position of the snapshot the horizon was restored from; null when the log alone built it. */
-  restoredSeq: number | null;
 }
 
 /**

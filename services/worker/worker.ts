@@ -7,10 +7,13 @@ import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
 import { duplicateRedis, queueAddress, releaseRedis, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
 import { AccountReadModel } from '../../shared/readModel/index.js';
-import { Leases } from './leases.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
-import { ShardOwner, type PendingWrite } from './shardOwner.js';
-import type { PricingContext } from './shardState.js';
+import type { PricingContext } from './core/shardState.js';
+import { FlushScheduler } from './flushScheduler.js';
+import { planBalance } from './leasePolicy.js';
+import { Leases } from './leases.js';
+import { mongoShardOwner, type OwnerWrites } from './mongoShardStore.js';
+import type { ShardOwner } from './shardOwner.js';
 
 export interface WorkerConfig {
   shards: number;
@@ -24,6 +27,14 @@ export interface WorkerConfig {
   leaseTtlMs: number;
   /** How often an owner snapshots its dedup horizon (HORIZON_SNAPSHOT_MS). */
   horizonSnapshotMs: number;
+  /** WORKER_IDLE_FENCE_MS: a shard quiet this long is fenced. */
+  idleFenceMs: number;
+  /** WORKER_CLOSE_WAIT_MS: how long a lost shard's consumer close is waited for. */
+  closeWaitMs: number;
+  /** CHECKPOINT_INTERVAL_MS. */
+  checkpointEveryMs: number;
+  /** LOG_COMPACT_INTERVAL_MS. */
+  compactEveryMs: number;
 }
 
 export interface WorkerDeps {
@@ -35,11 +46,10 @@ export interface WorkerDeps {
   clock?: () => number;
 }
 
-/** How long a shard may stay quiet before its owner checks that no former owner appended since (a fence). */
-const IDLE_CHECK_MS = 60_000;
-
 interface Held {
   owner: ShardOwner;
+  /** What the owner wrote so far (added to the process's counts when it is let go). */
+  writes: () => OwnerWrites;
   consumer: Worker<ShardJob, ShardJobResult>;
   /** The consumer's own connection (BullMQ does not close a connection it was handed). */
   connection: Redis;
@@ -59,8 +69,7 @@ export class ShardWorkerService {
   private renewing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private balancing: Promise<void> | null = null;
-  private flushing: Promise<void> | null = null;
-  private idleCheckedAt: number;
+  private readonly flushes: FlushScheduler;
   /** The injected clock (tests), else the wall clock: every instant and duration here reads it. */
   private readonly now: () => number;
   private stopped = false;
@@ -68,13 +77,13 @@ export class ShardWorkerService {
   /** Records charged and duplicates seen by this process's shard owners. */
   readonly counters = { charged: 0, duplicates: 0, batches: 0 };
   /** Store writes of the shard owners this process has let go of (added up at each stop). */
-  readonly writes = { log: 0, projections: 0, checkpoints: 0, events: 0 };
+  readonly writes: OwnerWrites = { log: 0, projections: 0, checkpoints: 0, events: 0 };
 
   private readonly readModel: AccountReadModel;
 
   constructor(private readonly config: WorkerConfig, private readonly deps: WorkerDeps) {
     this.now = deps.clock ?? Date.now;
-    this.idleCheckedAt = this.now();
+    this.flushes = new FlushScheduler({ logger: deps.logger, idleFenceMs: config.idleFenceMs, clock: this.now });
     this.leases = new Leases(deps.redis, config.namespace, this.id, config.leaseTtlMs);
     this.readModel = new AccountReadModel(deps.redis, config.namespace, config.shards);
   }
@@ -86,11 +95,15 @@ export class ShardWorkerService {
     this.renewTimer = setInterval(() => void this.renewAll(), Math.floor(ttl / 3));
     await this.rebalance();
     this.timer = setInterval(() => void this.rebalance(), Math.floor(ttl / 3));
-    this.flushTimer = setInterval(() => void this.flushAll(), this.config.flushIntervalMs);
+    this.flushTimer = setInterval(() => void this.flushes.flush(this.owners()), this.config.flushIntervalMs);
   }
 
   shardsHeld(): number[] {
     return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  private owners(): ShardOwner[] {
+    return [...this.held.values()].map((h) => h.owner);
   }
 
   private rebalance(): Promise<void> {
@@ -124,13 +137,11 @@ export class ShardWorkerService {
   private async balanceOnce(): Promise<void> {
     const live = await this.leases.heartbeat(this.now());
     await this.renewAll();
-    const target = Math.ceil(this.config.shards / live);
-    await this.releaseShards([...this.held.keys()].slice(target));
-    const start = Math.floor(Math.random() * this.config.shards);
-    for (let i = 0; i < this.config.shards && this.held.size < target && !this.stopped; i++) {
-      const shard = (start + i) % this.config.shards;
-      if (this.held.has(shard)) continue;
-      if (!(await this.leases.acquire(shard))) continue;
+    const plan = planBalance({ shards: this.config.shards, live, held: [...this.held.keys()], start: Math.floor(Math.random() * this.config.shards) });
+    await this.releaseShards(plan.release);
+    for (const shard of plan.candidates) {
+      if (this.held.size >= plan.target || this.stopped) break;
+      if (this.held.has(shard) || !(await this.leases.acquire(shard))) continue;
       this.leased.add(shard);
       await this.startShard(shard);
     }
@@ -138,7 +149,11 @@ export class ShardWorkerService {
 
   private async startShard(shard: number): Promise<void> {
     const log = this.deps.logger.child({ shard });
-    const owner = new ShardOwner(shard, { db: this.deps.db, js: this.deps.bus.js, nc: this.deps.bus.nc, logger: log, pricing: this.config.pricing, dedupHorizonMs: this.config.dedupHorizonMs, horizonSnapshotMs: this.config.horizonSnapshotMs, readModel: this.readModel, ...(this.deps.clock ? { clock: this.deps.clock } : {}) });
+    const { config } = this;
+    const { owner, writes } = mongoShardOwner(shard, {
+      db: this.deps.db, js: this.deps.bus.js, logger: log, pricing: config.pricing, readModel: this.readModel, clock: this.now,
+      dedupHorizonMs: config.dedupHorizonMs, horizonSnapshotMs: config.horizonSnapshotMs, checkpointEveryMs: config.checkpointEveryMs, compactEveryMs: config.compactEveryMs,
+    });
     try {
       await owner.open();
     } catch (err) {
@@ -162,14 +177,14 @@ export class ShardWorkerService {
       prefix,
       concurrency: 1,
       // A dead owner's job is handed on about when its lease has expired.
-      lockDuration: 2 * (this.config.leaseTtlMs),
+      lockDuration: 2 * this.config.leaseTtlMs,
       stalledInterval: this.config.leaseTtlMs,
       maxStalledCount: 1000,
       autorun: true,
     });
     consumer.on('failed', (job, err) => log.warn({ err, job: job?.id }, 'shard job failed'));
     consumer.on('error', (err) => log.error({ err }, 'shard consumer error'));
-    this.held.set(shard, { owner, consumer, connection });
+    this.held.set(shard, { owner, writes, consumer, connection });
   }
 
   private async process(owner: ShardOwner, job: Job<ShardJob, ShardJobResult>): Promise<ShardJobResult> {
@@ -195,53 +210,8 @@ export class ShardWorkerService {
     }
   }
 
-  /**
-   * The periodic projection write, one for every shard this process holds: each owner's
-   * snapshot of its projections when any changed, then its checkpoint when due. Every
-   * IDLE_CHECK_MS, owners of shards quiet since catch up with the log first (a former
-   * owner may have appended after they loaded).
-   */
-  private async flushAll(final = false): Promise<void> {
-    while (this.flushing) await this.flushing;
-    this.flushing = this.flushOwners([...this.held.values()].map((h) => h.owner), final).finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
-  }
-
-  private async flushOwners(owners: ShardOwner[], final: boolean): Promise<void> {
-    const now = this.now();
-    if (!final && owners.length > 0 && now - this.idleCheckedAt >= IDLE_CHECK_MS) {
-      this.idleCheckedAt = now;
-      for (const owner of owners) {
-        if (owner.idleFor() >= IDLE_CHECK_MS) await owner.catchUp().catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'catch-up failed'));
-      }
-    }
-    for (const owner of owners) await owner.deliverEvents(final);
-    let snapshots = 0;
-    // One shard at a time, taken just before it is written: a snapshot is the whole shard
-    // encoded (~250 bytes an account), so only one is held at once, not every shard's.
-    for (const owner of owners) {
-      const p = owner.takeWrite();
-      if (!p) continue;
-      let failure: unknown = null;
-      const started = this.now();
-      try {
-        await owner.storeWrite(p);
-        if (p.write) snapshots++;
-      } catch (err) {
-        failure = err;
-        this.deps.logger.error({ err, shard: owner.shard }, 'projection snapshot not written');
-      }
-      const writeMs = this.now() - started;
-      await owner.afterWrite(p, failure, final).catch((err) => this.deps.logger.error({ err, shard: owner.shard }, 'checkpoint failed'));
-      if (p.write) this.deps.logger.debug({ shard: owner.shard, seq: p.write.seq, accounts: p.write.count, chunks: p.write.chunks.length, writeMs, final }, 'projections flushed');
-    }
-    if (snapshots > 0) this.deps.logger.debug({ snapshots, ms: this.now() - now, final }, 'projection flush done');
-  }
-
-  private addWrites(owner: ShardOwner): void {
-    for (const [k, v] of Object.entries(owner.writes) as [keyof ShardOwner['writes'], number][]) this.writes[k] += v;
+  private addWrites(held: Held): void {
+    for (const [k, v] of Object.entries(held.writes()) as [keyof OwnerWrites, number][]) this.writes[k] += v;
   }
 
   /** A lost lease (Redis emptied, this process paused): let go at once, without a final write. */
@@ -251,7 +221,7 @@ export class ShardWorkerService {
     if (!held) return;
     this.held.delete(shard);
     held.owner.drop();
-    this.addWrites(held.owner);
+    this.addWrites(held);
     // The job in hand is not waited for: its Redis state may be gone, and a close that
     // never returns would stall every shard. Whatever it still writes, the log orders.
     const closing = held.consumer.close(true).catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
@@ -259,7 +229,7 @@ export class ShardWorkerService {
     // still in progress, BullMQ's wrapper emits 'error' after its listeners are gone (an
     // unhandled error: the process exits).
     void closing.finally(() => releaseRedis(held.connection));
-    await Promise.race([closing, new Promise((r) => setTimeout(r, 5000).unref())]);
+    await Promise.race([closing, new Promise((r) => setTimeout(r, this.config.closeWaitMs).unref())]);
   }
 
   /**
@@ -274,13 +244,12 @@ export class ShardWorkerService {
     await Promise.all(held.map((h) => h.consumer.close().catch((err) => log.warn({ err, shard: h.owner.shard }, 'consumer close failed'))));
     await Promise.all(held.map((h) => releaseRedis(h.connection)));
     for (const h of held) await h.owner.catchUp().catch((err) => log.error({ err, shard: h.owner.shard }, 'catch-up failed'));
-    while (this.flushing) await this.flushing;
-    await this.flushOwners(held.map((h) => h.owner), true);
+    await this.flushes.flush(held.map((h) => h.owner), true);
     log.info({ shards: held.map((h) => h.owner.shard), ms: this.now() - started }, 'shards released');
     for (const h of held) {
       this.held.delete(h.owner.shard);
       this.leased.delete(h.owner.shard);
-      this.addWrites(h.owner);
+      this.addWrites(h);
       h.owner.drop();
       await this.leases.release(h.owner.shard);
     }

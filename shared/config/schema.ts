@@ -92,6 +92,14 @@ export const envSchema = z.object({
   /** A shard owner snapshots its dedup horizon at most this often (sooner once 1/16 of its keys are new): what a takeover restores. */
   HORIZON_SNAPSHOT_MS: int(1000, 86_400_000).default(600_000),
   WORKER_LEASE_TTL_MS: int(1000, 600_000).default(15_000),
+  /** A shard quiet this long is fenced by its owner (a former owner may have appended since it loaded). */
+  WORKER_IDLE_FENCE_MS: int(1000, 86_400_000).default(60_000),
+  /** A lost shard's consumer is waited for this long before the worker moves on (its job may hang on a gone Redis). */
+  WORKER_CLOSE_WAIT_MS: int(100, 600_000).default(5000),
+  /** A busy owner records its checkpoint at most this often (and at every handover). */
+  CHECKPOINT_INTERVAL_MS: int(100, 86_400_000).default(10_000),
+  /** An owner empties the record ids of log entries past the dedup horizon this often. */
+  LOG_COMPACT_INTERVAL_MS: int(1000, 86_400_000).default(3_600_000),
   BRIDGE_BATCH_SIZE: int(1, 10_000).default(1000),
   BRIDGE_LINGER_MS: int(1, 10_000).default(250),
   BRIDGE_MAX_IN_FLIGHT: int(100, 10_000_000).default(100_000),

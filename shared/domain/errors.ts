@@ -48,6 +48,8 @@ const PRODUCT = {
   unavailable: [503, 'a server the service depends on does not answer'],
   // Never sent over HTTP: a bad configuration stops the process at start.
   config_invalid: [500, 'a configuration value breaks its rule'],
+  // Never sent over HTTP either: a worker refuses to start on a store it cannot read.
+  store_format_unsupported: [500, 'the store holds data in a format this version does not read (shard log formats 1-2, projection versions)'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** Codes validation gives a usage record (SPEC 3). */

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
-import { decodeAccounts } from './accountCodec.js';
+import { decodeAccounts } from '../domain/index.js';
 import { COLLECTIONS, type AccountDoc } from './collections.js';
-import { PROJECTION_SNAPSHOTS, findSnapshot, listCollectionNames, pruneSnapshots, readSnapshotChunks, writeSnapshot } from './snapshots.js';
+import { PROJECTION_SNAPSHOTS, findSnapshot, pruneSnapshots, readSnapshotChunks, writeSnapshot } from './snapshots.js';
 
 /**
  * FerretDB v1 holds one pooled connection per statement of an update command until the
@@ -10,78 +10,35 @@ import { PROJECTION_SNAPSHOTS, findSnapshot, listCollectionNames, pruneSnapshots
  */
 export const MAX_STATEMENTS_PER_COMMAND = 20;
 
-
-/**
- * Before projection snapshots (2026-12-02), each shard's projections were versions in a
- * collection of their own, `accounts_<shard>`: read when a shard has no snapshot yet (a
- * store written by an earlier version), and dropped once its first snapshot is written.
- */
-export const accountsCollection = (shard: number): string => `${COLLECTIONS.accounts}_${shard}`;
-
-/**
- * A stored version of the earlier layout: `_id` = `<account_id>@<seq>`, the highest `seq`
- * of an account is its projection; fields holding the values of UNSET left out.
- */
-type StoredAccount = Omit<AccountDoc, '_id' | keyof typeof UNSET> & Partial<Pick<AccountDoc, keyof typeof UNSET>> & { _id: string; account_id: string };
-
-const UNSET = {
-  first_paid_at: null,
-  last_active_at: null,
-  discount_tier: 'none',
-  current_plan_id: null,
-  vm_quota_total: 0,
-  vm_quota_used: 0,
-  vm_quota_period_end: null,
-  kyc_verified: false,
-} as const satisfies Partial<AccountDoc>;
-
-function fromStored(doc: StoredAccount): AccountDoc {
-  const { account_id, ...fields } = doc;
-  return { ...UNSET, ...fields, _id: account_id };
-}
-
 /**
  * Writes a shard's projections as one snapshot: every account of the shard as of log
  * position `seq` (`encodeAccounts` chunks, written like the horizon's snapshots: chunks in
- * a collection of their own, then the manifest), then drops the older snapshots and the
- * earlier layout's versions. A flush thus costs a few documents whatever the number of
- * accounts that changed (SPEC 11: the embedded store pays per document and per scan), and
- * a former owner writing late adds an older snapshot, which readers never pick. Owners only.
+ * a collection of their own, then the manifest), then drops the older snapshots. A flush
+ * thus costs a few documents whatever the number of accounts that changed (SPEC 11: the
+ * embedded store pays per document and per scan), and a former owner writing late adds an
+ * older snapshot, which readers never pick. Owners only.
  */
 export async function writeProjectionSnapshot(db: Db, shard: number, seq: number, encoded: { chunks: Uint8Array[]; count: number }, at: Date): Promise<{ outcome: 'inserted' | 'exists'; bytes: number }> {
   const written = await writeSnapshot(db, PROJECTION_SNAPSHOTS, { shard, seq, chunks: encoded.chunks, keys: encoded.count, at });
-  // One listing serves both: the older snapshots' chunk collections and the earlier layout's versions.
-  const names = await listCollectionNames(db);
-  await pruneSnapshots(db, PROJECTION_SNAPSHOTS, shard, seq, names);
-  if (names.includes(accountsCollection(shard))) await db.collection(accountsCollection(shard)).drop();
+  await pruneSnapshots(db, PROJECTION_SNAPSHOTS, shard, seq);
   return written;
-}
-
-/** The latest version of every account in `docs` (the earlier layout). */
-function latestOf(docs: Iterable<StoredAccount>): Map<string, AccountDoc> {
-  const best = new Map<string, StoredAccount>();
-  for (const doc of docs) {
-    const current = best.get(doc.account_id);
-    if (!current || doc.seq > current.seq) best.set(doc.account_id, doc);
-  }
-  return new Map([...best].map(([id, d]) => [id, fromStored(d)]));
 }
 
 export interface ShardProjections {
   latest: Map<string, AccountDoc>;
-  /** The log position the projections are folded through (the snapshot's), or null (the earlier layout, or none). */
+  /** The log position the projections are folded through (the snapshot's), or null (none yet: a new shard). */
   seq: number | null;
 }
 
 /**
- * The shard's projections: its newest snapshot, or, for a shard that has none yet, the
- * latest versions of the earlier layout. A snapshot that cannot be read whole (a chunk
- * missing, a digest that differs) throws: projections are what a takeover starts from.
+ * The shard's projections: its newest snapshot, or none for a shard that has none yet. A
+ * snapshot that cannot be read whole (a chunk missing, a digest that differs) throws:
+ * projections are what a takeover starts from.
  */
 export async function loadShardAccounts(db: Db, shard: number): Promise<ShardProjections> {
   for (let attempt = 1; ; attempt++) {
     const manifest = await findSnapshot(db, PROJECTION_SNAPSHOTS, shard);
-    if (!manifest) return { latest: latestOf(await db.collection<StoredAccount>(accountsCollection(shard)).find({}).toArray()), seq: null };
+    if (!manifest) return { latest: new Map(), seq: null };
     try {
       const docs = decodeAccounts(await readSnapshotChunks(db, PROJECTION_SNAPSHOTS, manifest));
       return { latest: new Map(docs.map((d) => [d._id, d])), seq: manifest.seq };
@@ -104,10 +61,6 @@ export async function readAccount(db: Db, accountId: string, shard: number): Pro
 /** Every account's stored projection, sorted by account id. An operator-side read of every shard. */
 export async function listAccounts(db: Db): Promise<AccountDoc[]> {
   const shards = new Set((await db.collection<{ shard: number }>(COLLECTIONS.projectionSnapshots).find({}, { projection: { shard: 1 } }).toArray()).map((m) => m.shard));
-  for (const name of await listCollectionNames(db)) {
-    const m = /^accounts_(\d+)$/.exec(name);
-    if (m) shards.add(Number(m[1]));
-  }
   const all: AccountDoc[] = [];
   for (const shard of shards) all.push(...(await loadShardAccounts(db, shard)).latest.values());
   return all.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));

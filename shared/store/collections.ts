@@ -1,8 +1,11 @@
 import type { Binary } from 'mongodb';
-import type { FoldedEntry } from '../domain/index.js';
+import type { AccountDelta, AccountDoc, BillingEventType, EventDoc, FoldedEntry, RefusedRecord, ShardLogDoc, TierTransitionDoc } from '../domain/index.js';
 
-/** The shard log's fold shape, defined in the domain so that fold jobs can carry it too. */
-export type { FoldedEntry };
+/**
+ * The shapes the shard owner's pure core works on live in the domain (the fold, the log
+ * entry, the account and its events); the store names them as its documents.
+ */
+export type { AccountDelta, AccountDoc, BillingEventType, EventDoc, FoldedEntry, RefusedRecord, ShardLogDoc, TierTransitionDoc };
 
 /**
  * Collection names and document shapes. Money fields are Int64 in MongoDB and bigint in
@@ -15,6 +18,7 @@ export type { FoldedEntry };
 export const COLLECTIONS = {
   shardLog: 'shard_log',
   ledger: 'ledger',
+  /** Prefix of the per-shard projection versions of 0.x before projection snapshots (refused at start: storeFormat.ts). */
   accounts: 'accounts',
   checkpoints: 'shard_checkpoints',
   events: 'events',
@@ -28,80 +32,6 @@ export const COLLECTIONS = {
   redriveSends: 'redrive_sends',
   redriveDone: 'redrive_done',
 } as const;
-
-/** One account's net change in one shard-log entry. */
-export interface AccountDelta {
-  /** account id */
-  a: string;
-  /** micros, negative for charges */
-  d: bigint;
-  /** records charged */
-  n: number;
-  /** latest occurred_at among them (ms) */
-  t: number;
-}
-
-/**
- * The append-only shard log: `_id` = `<shard>:<seq>`, so two owners racing for one step
- * cannot both write it. A usage entry holds the batch's charged record ids (the dedup
- * horizon's source) and per-account deltas (the usage ledger); a fold entry holds folded
- * ledger entries and no ids; a fence holds nothing.
- */
-export interface ShardLogDoc {
-  _id: string;
-  shard: number;
-  seq: number;
-  at: Date;
-  /** BullMQ job that produced it, for operators tracing a batch. */
-  job: string;
-  /**
-   * The ids of the records charged, grouped as `accounts` is ordered: the `accounts[0].n`
-   * ids of `accounts[0].a` first, then those of `accounts[1]`, and so on, so each id's
-   * account (half of the idempotency key, SPEC 3) is known without storing it again
-   * (`forEachRecord` in shardLog.ts pairs them), as the text of one JSON array. One string
-   * rather than a BSON array: FerretDB v1 decodes every document of the collection for
-   * every query, and an array costs it per element (a 5 M-id log scanned 8-14x slower;
-   * test/bench/takeover.md). Absent in fold entries (their ids are `folds[].id`, a
-   * namespace of their own) and fences. Removed by compaction once older than the dedup
-   * horizon (the deltas stay: they are the ledger).
-   */
-  rids?: string;
-  /**
-   * The JetStream sequence of the message that carried each id, parallel to the ids (a
-   * redelivered message is then told apart from a duplicate after a takeover too): the
-   * first, then each one's difference from the one before, in decimal, comma-separated
-   * (a batch's sequences mostly follow one another: "5120,1,1,1"). Removed with `rids`.
-   */
-  rseq?: string;
-  /** Entries written before `rids` (format 1): the ids as an array. Read, never written. */
-  ids?: string[];
-  /** Format 1's sequences, parallel to `ids`. Read, never written. */
-  sseq?: number[];
-  /** Records refused as `amount_out_of_range` (not charged); a redelivery of one is refused again. */
-  refused?: RefusedRecord[];
-  compacted?: boolean;
-  duplicates: number;
-  /**
-   * The per-account deltas of a usage entry (log format 3): one line per account, `<account>
-   * <delta micros> <records> <latest occurred_at ms>`, in the order the ids in `rids` are
-   * grouped (`packDeltas`, `deltasOf` in shardLog.ts). Text, not an array of subdocuments:
-   * FerretDB v1 pays per element and per field to insert and to scan (test/bench/logEntryCost.ts:
-   * an entry of 200 deltas costs it ~4x the CPU to insert and ~13x to scan as subdocuments).
-   * Absent in fold entries and fences.
-   */
-  deltas?: string;
-  /** The deltas of entries written before format 3, as subdocuments. Read, never written. */
-  accounts?: AccountDelta[];
-  folds: FoldedEntry[];
-}
-
-/** A record the owner refused: charging it would have taken a balance or a stored sum outside Int64 (SPEC 2). */
-export interface RefusedRecord {
-  a: string;
-  id: string;
-  /** JetStream sequence of its message (0: unknown). */
-  s: number;
-}
 
 /**
  * Ledger entries written by the API (payments, plan purchases, KYC decisions). `_id` is the
@@ -123,30 +53,6 @@ export interface LedgerDoc {
   vm_count?: number;
   /** For KYC decisions: the new kyc_verified. */
   kyc_verified?: boolean;
-}
-
-/** The account projection (SPEC 6). Written only by the owner of the account's shard. */
-export interface AccountDoc {
-  _id: string;
-  shard: number;
-  /** Shard-log position this projection is folded through. */
-  seq: number;
-  balance_micros: bigint;
-  first_paid_at: Date | null;
-  last_active_at: Date | null;
-  discount_tier: string;
-  current_plan_id: string | null;
-  vm_quota_total: number;
-  vm_quota_used: number;
-  vm_quota_period_end: Date | null;
-  kyc_verified: boolean;
-  /** Purchases folded so far (the `n` of the last `plan:<account>:<n>`); absent on projections older than it, read as 0. */
-  plan_seq?: number;
-  /** Below the low-balance threshold / at or below zero, as of `seq`: the crossing state. */
-  low: boolean;
-  depleted: boolean;
-  created_at: Date;
-  updated_at: Date;
 }
 
 export interface CheckpointDoc {
@@ -180,22 +86,6 @@ export interface HorizonChunkDoc {
   data: Binary;
 }
 
-export type BillingEventType = 'low_balance' | 'depleted';
-
-/** `_id` is derived from the ledger position that caused the crossing, so it is emitted once. */
-export interface EventDoc {
-  _id: string;
-  type: BillingEventType;
-  account_id: string;
-  balance_micros: bigint;
-  shard: number;
-  seq: number;
-  at: Date;
-  /** false from the insert until the owner has it on NATS (the outbox); absent on events stored before the outbox. */
-  published?: boolean;
-  published_at?: Date;
-}
-
 export type AllocationStatus = 'active' | 'expired';
 
 /**
@@ -216,18 +106,6 @@ export interface AllocationDoc {
   status: AllocationStatus;
   created_at: Date;
   expired_at?: Date;
-}
-
-/** A tier an account reached, recorded by the tick. `_id` = `<account>:<from>-><to>:<first_paid_at ms>`. */
-export interface TierTransitionDoc {
-  _id: string;
-  account_id: string;
-  from: string;
-  to: string;
-  first_paid_at: Date;
-  /** The tick's `now`. */
-  at: Date;
-  tick_id: string;
 }
 
 /** One ladder tick's history: what it changed across every shard. `_id` = the tick id. */

@@ -6,6 +6,7 @@
 export { connectMongo } from './connect.js';
 export type { MongoConnection } from './connect.js';
 export { ensureIndexes } from './indexes.js';
+export { assertStoreFormat } from './storeFormat.js';
 export type { IndexPlan } from './indexes.js';
 export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, AccountDoc, BillingEventType, EventDoc, HorizonManifestDoc } from './collections.js';
 export { InvalidCursorError } from './errors.js';
@@ -15,7 +16,7 @@ export { findHorizonSnapshot, pruneHorizonSnapshots, readHorizonChunks, writeHor
 export type { HorizonSnapshotWrite } from './snapshots.js';
 export { writeProjectionSnapshot, readAccount, loadShardAccounts } from './accounts.js';
 export type { ShardProjections } from './accounts.js';
-export { encodeAccount, decodeAccount, encodeAccounts } from './accountCodec.js';
+export { encodeAccount, decodeAccount, encodeAccounts } from '../domain/index.js';
 export { insertEvents, listEvents, listUnpublishedEvents, markEventsPublished } from './events.js';
 export { sumShardLog, verifyLedger } from './audit.js';
 export type { LedgerTotals, Mismatch } from './audit.js';

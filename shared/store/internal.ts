@@ -9,6 +9,6 @@ export type { CheckpointDoc } from './collections.js';
 export { isDuplicateKey, duplicateIndexes } from './errors.js';
 export { forEachRecord, unpackRecords } from './shardLog.js';
 export { horizonChunksCollection, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from './snapshots.js';
-export { listAccounts, accountsCollection } from './accounts.js';
-export { decodeAccounts } from './accountCodec.js';
+export { listAccounts } from './accounts.js';
+export { decodeAccounts } from '../domain/index.js';
 export { encodeLedgerCursor } from './ledgerView.js';

@@ -99,8 +99,8 @@ export async function readAccountLedger(db: Db, account: AccountDoc, page: { lim
     .collection<ShardLogDoc>(COLLECTIONS.shardLog)
     .find(
       // Format 3 holds the deltas as text, one line per account: a line that starts with the id and a space.
-      { shard, $or: [{ deltas: { $regex: `^${escapeRegExp(accountId)} `, $options: 'm' } }, { 'accounts.a': accountId }, { 'folds.a': accountId }], ...(cursor ? { seq: { $lte: cursor.seq } } : {}) },
-      { projection: { seq: 1, at: 1, deltas: 1, accounts: 1, folds: 1 } },
+      { shard, $or: [{ deltas: { $regex: `^${escapeRegExp(accountId)} `, $options: 'm' } }, { 'folds.a': accountId }], ...(cursor ? { seq: { $lte: cursor.seq } } : {}) },
+      { projection: { seq: 1, at: 1, deltas: 1, folds: 1 } },
     )
     .sort({ seq: -1 })
     .batchSize(limit + 1);

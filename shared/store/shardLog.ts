@@ -1,11 +1,13 @@
 import type { Db } from 'mongodb';
-import { recordKey } from '../domain/index.js';
-import { COLLECTIONS, type AccountDelta, type AccountDoc, type CheckpointDoc, type FoldedEntry, type ShardLogDoc } from './collections.js';
+import { deltasOf, horizonKeys, type HorizonBatch, type LogTotals, type ShardLogDoc, type ShardSnapshot } from '../domain/index.js';
+import { COLLECTIONS, type CheckpointDoc } from './collections.js';
 import { insertUnique, isDuplicateKey } from './errors.js';
 import { MAX_STATEMENTS_PER_COMMAND, loadShardAccounts } from './accounts.js';
 import { addFolded, unfoldedEntries, type LedgerState } from './ledger.js';
 
-export const shardLogId = (shard: number, seq: number): string => `${shard}:${seq}`;
+/** The log's codec is the domain's (shared/domain/shardLog.ts); the store names it too. */
+export { deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, shardLogId, unpackRecords } from '../domain/index.js';
+export type { HorizonBatch, LogTotals, ShardSnapshot } from '../domain/index.js';
 
 /**
  * Appends one shard-log entry. `conflict` means another owner already wrote this step:
@@ -13,109 +15,6 @@ export const shardLogId = (shard: number, seq: number): string => `${shard}:${se
  */
 export async function appendShardLog(db: Db, doc: ShardLogDoc): Promise<'ok' | 'conflict'> {
   return (await insertUnique<ShardLogDoc>(db, COLLECTIONS.shardLog, doc)) === 'inserted' ? 'ok' : 'conflict';
-}
-
-/** An entry's per-account deltas as stored: `deltas` (ShardLogDoc, log format 3). */
-export function packDeltas(deltas: readonly AccountDelta[]): string {
-  return deltas.map((d) => `${d.a} ${d.d} ${d.n} ${d.t}`).join('\n');
-}
-
-const parsedDeltas = new WeakMap<object, AccountDelta[]>();
-
-/** The per-account deltas of an entry, from either stored form (parsed once per entry object). */
-export function deltasOf(entry: Pick<ShardLogDoc, 'deltas' | 'accounts'>): AccountDelta[] {
-  if (entry.deltas === undefined) return entry.accounts ?? [];
-  let parsed = parsedDeltas.get(entry);
-  if (parsed === undefined) {
-    parsed = [];
-    if (entry.deltas !== '') {
-      for (const line of entry.deltas.split('\n')) {
-        const [a, d, n, t] = line.split(' ');
-        parsed.push({ a: a!, d: BigInt(d!), n: Number(n), t: Number(t) });
-      }
-    }
-    parsedDeltas.set(entry, parsed);
-  }
-  return parsed;
-}
-
-/** An entry's charged records as stored: `rids` and `rseq` (ShardLogDoc). */
-export function packRecords(ids: readonly string[], seqs: readonly number[]): Required<Pick<ShardLogDoc, 'rids' | 'rseq'>> {
-  let rseq = '';
-  for (let i = 0; i < seqs.length; i++) rseq += i === 0 ? String(seqs[0]) : `,${seqs[i]! - seqs[i - 1]!}`;
-  return { rids: JSON.stringify(ids), rseq };
-}
-
-/** The ids and message sequences of an entry's charged records, from either stored format. */
-export function unpackRecords(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq'>): { ids: string[]; seqs: number[] } {
-  if (entry.rids === undefined) return { ids: entry.ids ?? [], seqs: entry.sseq ?? [] };
-  const ids = JSON.parse(entry.rids) as string[];
-  const seqs: number[] = [];
-  if (entry.rseq) {
-    let s = 0;
-    for (const part of entry.rseq.split(',')) seqs.push((s += Number(part)));
-  }
-  return { ids, seqs };
-}
-
-/**
- * Calls `fn` with the account, id and message sequence of every record a usage entry
- * charged, paired with `accounts` as ShardLogDoc.rids documents. A compacted entry has none.
- */
-export function forEachRecord(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'deltas' | 'accounts'>, fn: (account: string, id: string, streamSeq: number) => void): void {
-  const { ids, seqs } = unpackRecords(entry);
-  let i = 0;
-  for (const { a, n } of deltasOf(entry)) {
-    const end = Math.min(i + n, ids.length);
-    for (; i < end; i++) fn(a, ids[i]!, seqs[i] ?? 0);
-  }
-}
-
-/**
- * The records of a usage entry as the dedup horizon keeps them: `[recordKey, +sequence]`
- * for those charged, `[recordKey, -sequence]` for those refused.
- */
-export function horizonKeys(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'ids' | 'sseq' | 'deltas' | 'accounts' | 'refused'>): [string, number][] {
-  const keys: [string, number][] = [];
-  forEachRecord(entry, (account, id, s) => keys.push([recordKey(account, id), s]));
-  for (const r of entry.refused ?? []) keys.push([recordKey(r.a, r.id), -r.s]);
-  return keys;
-}
-
-/** Records charged and duplicates counted, as sumShardLog counts them. */
-export interface LogTotals {
-  charged: number;
-  duplicates: number;
-}
-
-/** One log entry's records inside the dedup horizon, as `horizonKeys` gives them. */
-export interface HorizonBatch {
-  at: number;
-  keys: [string, number][];
-}
-
-export interface ShardSnapshot {
-  /** Last written log position (0 = empty shard). */
-  seq: number;
-  checkpoint: number;
-  accounts: AccountDoc[];
-  /** The log position of the projection snapshot `accounts` come from; null: none (a new shard) or the earlier layout's versions. */
-  projectionsSeq?: number | null;
-  /** Log entries after the checkpoint, ascending: replayed onto the projections. */
-  tail: ShardLogDoc[];
-  /**
-   * Records charged or refused since `idsSince` (the dedup horizon), entry by entry in log
-   * order. Usage entries only: folded ledger ids are in `folded`.
-   */
-  horizon: HorizonBatch[];
-  /** Folded entries refused as `amount_out_of_range` (answered so again when retried). */
-  refusedFolds?: Set<string>;
-  /** Records charged and duplicates counted over the whole log of the shard (what stats reports). */
-  totals?: LogTotals;
-  /** Ids of every ledger entry and allocation the shard log has folded, whatever their age. */
-  folded?: Set<string>;
-  /** Ledger entries and allocations of the shard not folded yet: the owner folds them first. */
-  unfolded?: FoldedEntry[];
 }
 
 export interface LoadShardOptions {
@@ -149,7 +48,7 @@ export async function loadShard(db: Db, shard: number, idsSince: Date, options: 
     seq = entry.seq;
   }
   const unfolded = await unfoldedEntries(db, shard, ledger.folded);
-  return { seq, checkpoint: from, accounts: [...projections.latest.values()], projectionsSeq: projections.seq, tail, horizon, ...ledger, unfolded, totals };
+  return { seq, checkpoint: from, accounts: [...projections.latest.values()], tail, horizon, ...ledger, unfolded, totals };
 }
 
 /** The entries after `from` (the tail, ascending) and the records of those after `after` inside the horizon. */
@@ -168,7 +67,7 @@ async function readRecent(db: Db, shard: number, from: number, after: number, id
 async function readCounts(db: Db, shard: number, through: number): Promise<{ totals: LogTotals; ledger: Pick<LedgerState, 'folded' | 'refusedFolds'> }> {
   const totals: LogTotals = { charged: 0, duplicates: 0 };
   const ledger = { folded: new Set<string>(), refusedFolds: new Set<string>() };
-  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, seq: { $lte: through } }, { projection: { duplicates: 1, deltas: 1, 'accounts.n': 1, 'folds.id': 1, 'folds.refused': 1 } });
+  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, seq: { $lte: through } }, { projection: { duplicates: 1, deltas: 1, 'folds.id': 1, 'folds.refused': 1 } });
   for await (const entry of entries) {
     totals.duplicates += entry.duplicates;
     for (const delta of deltasOf(entry)) totals.charged += delta.n;
@@ -199,7 +98,7 @@ export async function compactShardLog(db: Db, shard: number, before: Date, limit
   const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
   const old = await log.find({ shard, at: { $lt: before }, compacted: { $ne: true } }, { projection: { _id: 1 } }).limit(limit).toArray();
   for (let i = 0; i < old.length; i += MAX_STATEMENTS_PER_COMMAND) {
-    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { compacted: true }, $unset: { rids: true, rseq: true, ids: true, sseq: true } } } }) as const);
+    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { compacted: true }, $unset: { rids: true, rseq: true } } } }) as const);
     await log.bulkWrite(ops, { ordered: false });
   }
   return old.length;

@@ -1,10 +1,8 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type TickDoc, type TierTransitionDoc } from './collections.js';
+export { tierTransitionId } from '../domain/index.js';
 import { duplicateIndexes, insertUnique } from './errors.js';
 
-/** `<account>:<from>-><to>:<first_paid_at ms>`: an account reaches a tier once per first payment, so a re-run inserts nothing. */
-export const tierTransitionId = (accountId: string, from: string, to: string, firstPaidAt: Date): string =>
-  `${accountId}:${from}->${to}:${firstPaidAt.getTime()}`;
 
 /** Inserts transitions, skipping those already recorded; returns how many are new. */
 export async function insertTierTransitions(db: Db, docs: readonly TierTransitionDoc[]): Promise<number> {

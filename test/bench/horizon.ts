@@ -9,8 +9,8 @@
  */
 import { hash as cryptoHash } from 'node:crypto';
 import os from 'node:os';
-import { RecordHorizon } from '../../services/worker/recordHorizon.js';
-import { hashKey } from '../../services/worker/horizon/hash128.js';
+import { RecordHorizon } from '../../services/worker/core/recordHorizon.js';
+import { hashKey } from '../../services/worker/core/horizon/hash128.js';
 
 interface Horizon {
   readonly size: number;

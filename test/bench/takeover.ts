@@ -22,10 +22,10 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../shared/domain/index.js';
 import { startEmbedded } from '../../shared/runtime/index.js';
-import { connectMongo, findHorizonSnapshot, horizonKeys, packRecords, pruneHorizonSnapshots, readHorizonChunks, encodeAccounts, writeProjectionSnapshot, writeCheckpoint, writeHorizonSnapshot, type AccountDoc, type ShardLogDoc } from '../../shared/store/index.js';
+import { connectMongo, findHorizonSnapshot, horizonKeys, packDeltas, packRecords, pruneHorizonSnapshots, readHorizonChunks, encodeAccounts, writeProjectionSnapshot, writeCheckpoint, writeHorizonSnapshot, type AccountDoc, type ShardLogDoc } from '../../shared/store/index.js';
 import { COLLECTIONS } from '../../shared/store/internal.js';
 import { HorizonSnapshots } from '../../services/worker/horizonSnapshots.js';
-import { RecordHorizon } from '../../services/worker/recordHorizon.js';
+import { RecordHorizon } from '../../services/worker/core/recordHorizon.js';
 import { loadShardState, type TakeoverDeps } from '../../services/worker/takeover.js';
 
 // `npx tsx test/bench/takeover.ts 5000000`, or `--ids 5000000` as `npm run bench -- --takeover` passes it.
@@ -50,12 +50,13 @@ const servers = await startEmbedded({ dataDir, logger });
 const mongo = await connectMongo(servers.mongoUrl, `bench_takeover_${N}`);
 const db = mongo.db;
 const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
-/** The log's format 1, measured for comparison: ids and sequences as BSON arrays. */
-const format1 = db.collection<ShardLogDoc>('bench_format1_log');
-const asFormat1 = ({ rids, rseq, ...d }: ShardLogDoc & { rids: string; rseq: string }, ids: string[], sseq: number[]): ShardLogDoc => ({ ...d, ids, sseq });
+/** The log's format 1 (no longer read by tally), measured for comparison: ids and sequences as BSON arrays. */
+type Format1Doc = Omit<ShardLogDoc, 'rids' | 'rseq'> & { ids: string[]; sseq: number[] };
+const format1 = db.collection<Format1Doc>('bench_format1_log');
+const asFormat1 = ({ rids, rseq, ...d }: ShardLogDoc & { rids: string; rseq: string }, ids: string[], sseq: number[]): Format1Doc => ({ ...d, ids, sseq });
 
-/** Entry e (1-based) of the shard's log, written `at`, in format 2 (tally's) and format 1. */
-function entries(e: number, at: number): [ShardLogDoc & { rids: string; rseq: string }, ShardLogDoc] {
+/** Entry e (1-based) of the shard's log, written `at`, in format 3 (tally's) and format 1. */
+function entries(e: number, at: number): [ShardLogDoc & { rids: string; rseq: string }, Format1Doc] {
   const ids: string[] = [];
   const sseq: number[] = [];
   for (let i = (e - 1) * IDS_PER_ENTRY; i < e * IDS_PER_ENTRY; i++) {
@@ -64,7 +65,7 @@ function entries(e: number, at: number): [ShardLogDoc & { rids: string; rseq: st
   }
   const per = IDS_PER_ENTRY / 10;
   const accounts = Array.from({ length: 10 }, (_, k) => ({ a: `acct-${(e * 10 + k) % ACCOUNTS}`, d: -1000n * BigInt(per), n: per, t: at }));
-  const doc = { _id: `0:${e}`, shard: 0, seq: e, at: new Date(at), job: `bench-${e}`, ...packRecords(ids, sseq), duplicates: 0, accounts, folds: [] };
+  const doc = { _id: `0:${e}`, shard: 0, seq: e, at: new Date(at), job: `bench-${e}`, ...packRecords(ids, sseq), duplicates: 0, deltas: packDeltas(accounts), folds: [] };
   return [doc, asFormat1(doc, ids, sseq)];
 }
 const entry = (e: number, at: number): ShardLogDoc => entries(e, at)[0];

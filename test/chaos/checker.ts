@@ -122,7 +122,7 @@ export async function check(o: CheckOptions): Promise<CheckResult> {
   // Every record the shard log charged, counted by (account, id).
   let inLog = 0;
   let phantom = 0;
-  const cursor = o.db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({}, { projection: { rids: 1, rseq: 1, ids: 1, sseq: 1, deltas: 1, accounts: 1 } });
+  const cursor = o.db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({}, { projection: { rids: 1, rseq: 1, deltas: 1 } });
   for await (const entry of cursor) {
     forEachRecord(entry, (account, id) => {
       inLog++;

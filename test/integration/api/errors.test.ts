@@ -125,7 +125,7 @@ describe('accounts API errors', () => {
     // forbidden needs per-account keys, rate_limited a limiter (other issues); internal and
     // unavailable are proven in test/unit/api with failing dependencies; forbidden_origin and
     // selection_required (operator requests) in test/integration/ops/operatorRequests.test.ts.
-    const notHere = new Set(['forbidden', 'rate_limited', 'config_invalid', 'internal', 'unavailable', 'forbidden_origin', 'selection_required']);
+    const notHere = new Set(['forbidden', 'rate_limited', 'config_invalid', 'internal', 'unavailable', 'forbidden_origin', 'selection_required', 'store_format_unsupported']);
     const expected = Object.keys(ERROR_CODES).filter((c) => !isDeadLetterCode(c) && !notHere.has(c)).sort();
     expect([...seen].sort()).toEqual(expected);
   });

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectMongo, encodeAccounts, loadShard, loadShardAccounts, readAccount, writeCheckpoint, writeProjectionSnapshot, type AccountDoc, type MongoConnection } from '../../../shared/store/index.js';
-import { COLLECTIONS, accountsCollection, listAccounts, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from '../../../shared/store/internal.js';
+import { COLLECTIONS, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from '../../../shared/store/internal.js';
 
 /**
  * Account projections are stored as one snapshot per shard and flush (a few documents
  * whatever the number of accounts), on the real store (FerretDB). Readers take the newest;
- * a former owner's late, older snapshot changes nothing; a shard stored in the earlier
- * layout (a version per account and flush) is still read, until its first snapshot.
+ * a former owner's late, older snapshot changes nothing.
  */
 const at = new Date(Date.UTC(2026, 11, 1));
 const account = (id: string, shard: number, seq: number, balance: bigint): AccountDoc => ({
@@ -44,33 +43,17 @@ describe('projection snapshots on the store', () => {
     expect((await loadShardAccounts(conn.db, shard)).latest.size).toBe(3);
   });
 
-  it('a shard in the earlier layout is read from its versions, and its first snapshot replaces them', async () => {
-    const shard = 2;
-    const versions = conn.db.collection<{ _id: string } & Record<string, unknown>>(accountsCollection(shard));
-    await versions.insertMany([
-      { _id: 'x@3', account_id: 'x', shard, seq: 3, balance_micros: 1n, low: true, depleted: false, created_at: at, updated_at: at },
-      { _id: 'x@8', account_id: 'x', shard, seq: 8, balance_micros: 4n, low: true, depleted: false, created_at: at, updated_at: at },
-    ]);
-    const legacy = await loadShardAccounts(conn.db, shard);
-    expect(legacy.seq).toBeNull();
-    expect(legacy.latest.get('x')).toMatchObject({ seq: 8, balance_micros: 4n, discount_tier: 'none', vm_quota_total: 0 });
-    expect((await listAccounts(conn.db)).map((d) => d._id)).toEqual(['a', 'b', 'c', 'x']);
-    await writeProjectionSnapshot(conn.db, shard, 9, encodeAccounts([{ ...legacy.latest.get('x')!, seq: 9, balance_micros: 5n }]), at);
-    expect(await names()).not.toContain(accountsCollection(shard));
-    expect((await loadShardAccounts(conn.db, shard)).latest.get('x')?.balance_micros).toBe(5n);
-  });
-
   it('a takeover starts after the newest snapshot even when the checkpoint is older', async () => {
     const shard = 3;
     await writeCheckpoint(conn.db, shard, 4);
     await writeProjectionSnapshot(conn.db, shard, 6, encodeAccounts([account('p', shard, 6, 2n)]), at);
     const log = conn.db.collection(COLLECTIONS.shardLog);
-    const entry = (seq: number) => ({ _id: `${shard}:${seq}`, shard, seq, at, job: `j${seq}`, duplicates: 0, accounts: [{ a: 'p', d: -1n, n: 1, t: 0 }], folds: [] });
+    const entry = (seq: number) => ({ _id: `${shard}:${seq}`, shard, seq, at, job: `j${seq}`, duplicates: 0, deltas: 'p -1 1 0', folds: [] });
     await log.insertMany([4, 5, 6, 7].map(entry) as never[]);
     const snap = await loadShard(conn.db, shard, new Date(0));
     expect(snap.checkpoint).toBe(6);
     expect(snap.tail.map((e) => e.seq)).toEqual([7]);
-    expect(snap.projectionsSeq).toBe(6);
+    expect(snap.accounts.map((a) => [a._id, a.seq])).toEqual([['p', 6]]);
     expect(snap.totals).toEqual({ charged: 4, duplicates: 0 });
   });
 });

@@ -37,6 +37,17 @@ function importedFolders(file: string): string[] {
   return specifiers.map((s) => relative(ROOT, resolve(join(ROOT, dirname(file)), s)).split('/').slice(0, 2).join('/').replace(/^test\/.*/, 'test'));
 }
 
+/** Every module a file imports, type-only and dynamic imports included: project files as paths from ROOT, packages by name. */
+function importsOf(file: string): { files: string[]; packages: string[] } {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*|^import\s+)'([^']+)'/gm)].map((m) => m[1]!);
+  const files = specifiers.filter((s) => s.startsWith('.')).map((s) => relative(ROOT, resolve(join(ROOT, dirname(file)), s)).replace(/\.js$/, '.ts'));
+  return { files, packages: specifiers.filter((s) => !s.startsWith('.')) };
+}
+
+/** The shard owner's exactly-once core (docs/architecture.md): decisions only, the caller does the I/O. */
+const CORE = 'services/worker/core';
+
 describe('layering', () => {
   it.each(Object.entries(MAY_IMPORT))('%s imports only what lies below it', (layer, allowed) => {
     const wrong = sources(layer).flatMap((file) =>
@@ -50,6 +61,25 @@ describe('layering', () => {
   it("the product's code takes the store from its public entry, never from store/internal", () => {
     const users = [...sources('services'), ...sources('shared')].filter((file) => !file.startsWith('shared/store/') && /store\/internal\.js'/.test(readFileSync(join(ROOT, file), 'utf8')));
     expect(users).toEqual([]);
+  });
+
+  it(`${CORE} imports only itself and the domain, and nothing it reaches does I/O`, () => {
+    const wrong: string[] = [];
+    const seen = new Set<string>();
+    const pending = sources(CORE);
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const { files, packages } = importsOf(file);
+      for (const f of files) {
+        if (file.startsWith(`${CORE}/`) && !f.startsWith(`${CORE}/`) && !f.startsWith('shared/domain/')) wrong.push(`${file} -> ${f}`);
+        pending.push(f);
+      }
+      // Not one package: no driver, client or server (mongodb, ioredis, bullmq, nats, pino), no node:fs or node:net.
+      for (const p of packages) wrong.push(`${file} -> ${p}`);
+    }
+    expect(wrong).toEqual([]);
+    expect([...seen].filter((f) => f.startsWith(`${CORE}/`)).length).toBeGreaterThan(5);
   });
 
   it('knows every folder of shared/', () => {

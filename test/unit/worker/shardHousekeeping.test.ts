@@ -1,10 +1,13 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../../shared/domain/index.js';
-import type { ShardHousekeepingPort } from '../../../services/worker/ports.js';
-import { CHECKPOINT_EVERY_MS, COMPACT_EVERY_MS, ShardHousekeeping, type OutboxTurn } from '../../../services/worker/shardHousekeeping.js';
-import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
+import type { ShardHousekeepingPort } from '../../../services/worker/core/ports.js';
+import { ShardHousekeeping, type OutboxTurn } from '../../../services/worker/shardHousekeeping.js';
+import { ShardState, type PricingContext } from '../../../services/worker/core/shardState.js';
 
+/** The defaults of CHECKPOINT_INTERVAL_MS and LOG_COMPACT_INTERVAL_MS. */
+const CHECKPOINT_EVERY_MS = 10_000;
+const COMPACT_EVERY_MS = 3_600_000;
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 
@@ -26,7 +29,7 @@ function setup() {
     compact: async (before) => (written.push(`compact<${before.getTime() - T0}`), 0),
   };
   const outbox: OutboxTurn & { blocking: boolean } = { blocking: false, store: async () => undefined, publish: async () => undefined };
-  const hk = new ShardHousekeeping(0, { store, outbox, state: () => state, logger: pino({ level: 'silent' }), dedupHorizonMs: DAY_MS, clock: () => now });
+  const hk = new ShardHousekeeping(0, { store, outbox, state: () => state, logger: pino({ level: 'silent' }), dedupHorizonMs: DAY_MS, checkpointEveryMs: CHECKPOINT_EVERY_MS, compactEveryMs: COMPACT_EVERY_MS, clock: () => now });
   let n = 0;
   const commit = () => {
     n++;

@@ -1,11 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, INT64_MAX, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
-import { deltasOf, horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
-import { decodeAccounts } from '../../../shared/store/internal.js';
-import { snapshotDue } from '../../../services/worker/horizonSnapshots.js';
-import { RecordHorizon } from '../../../services/worker/recordHorizon.js';
-import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
+import { decodeAccounts, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, deltasOf, horizonKeys, INT64_MAX, recordKey, type AccountDoc, type ShardLogDoc, type ShardSnapshot, type UsageRecord } from '../../../../shared/domain/index.js';
+import { snapshotDue } from '../../../../services/worker/core/snapshotPolicy.js';
+import { RecordHorizon } from '../../../../services/worker/core/recordHorizon.js';
+import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
 const T0 = Date.parse('2026-11-01T00:00:00Z');

@@ -1,19 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deltasOf, horizonKeys, packDeltas, packRecords, type AccountDelta } from '../../../shared/store/index.js';
-import { forEachRecord, unpackRecords } from '../../../shared/store/internal.js';
+import { deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, recordKey, unpackRecords, type AccountDelta } from '../../../shared/domain/index.js';
 
 /**
- * The shard log's formats 2 and 3 (docs/pipeline.md "How the log stores it"): an entry's
- * ids as the text of one JSON array, their message sequences delta-encoded in one string,
- * and (3) its per-account deltas as lines of text. Entries of the earlier formats (BSON
- * arrays, subdocuments) are still read, so a store written before needs no migration.
+ * The shard log's format 3 (docs/pipeline.md "How the log stores it"): an entry's ids as
+ * the text of one JSON array, their message sequences delta-encoded in one string, and its
+ * per-account deltas as lines of text. The earlier formats are not read (a store holding
+ * them is refused at start: test/integration/store/logFormat.test.ts).
  */
 const id = fc.string({ minLength: 1, maxLength: 64, unit: 'binary' });
 const seq = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
 const records = fc.array(fc.tuple(id, seq), { maxLength: 300 });
 
-describe('shard log format 2', () => {
+describe('shard log format 3: records', () => {
   it('unpack(pack(ids, seqs)) gives back every id and sequence, in order (any Unicode id, 0 for unknown, up to 2^53)', () => {
     fc.assert(
       fc.property(records, (rs) => {
@@ -33,32 +32,30 @@ describe('shard log format 2', () => {
     expect(packRecords([], [])).toEqual({ rids: '[]', rseq: '' });
   });
 
-  it('an entry reads the same in either format: the records paired with their accounts, and the horizon keys', () => {
+  it('an entry reads its records paired with their accounts, and the horizon keys (refused records negated)', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.stringMatching(/^acct-[a-z0-9]{1,8}$/), records), { maxLength: 8 }), (groups) => {
-        const accounts: AccountDelta[] = groups.map(([a, rs]) => ({ a, d: -BigInt(rs.length), n: rs.length, t: 0 }));
+        const deltas: AccountDelta[] = groups.map(([a, rs]) => ({ a, d: -BigInt(rs.length), n: rs.length, t: 0 }));
         const ids = groups.flatMap(([, rs]) => rs.map(([i]) => i));
         const seqs = groups.flatMap(([, rs]) => rs.map(([, s]) => s));
         const refused = [{ a: 'acct-r', id: 'x', s: 7 }];
-        const v2 = { ...packRecords(ids, seqs), accounts, refused };
-        const v1 = { ids, sseq: seqs, accounts, refused };
+        const entry = { ...packRecords(ids, seqs), deltas: packDeltas(deltas), refused };
         const read = (entry: Parameters<typeof forEachRecord>[0]) => {
           const out: [string, string, number][] = [];
           forEachRecord(entry, (a, i, s) => out.push([a, i, s]));
           return out;
         };
         const expected = groups.flatMap(([a, rs]) => rs.map(([i, s]) => [a, i, s] as [string, string, number]));
-        expect(read(v2)).toEqual(expected);
-        expect(read(v1)).toEqual(expected);
-        expect(horizonKeys(v2)).toEqual(horizonKeys(v1));
+        expect(read(entry)).toEqual(expected);
+        expect(horizonKeys(entry)).toEqual([...expected.map(([a, i, s]) => [recordKey(a, i), s]), [recordKey('acct-r', 'x'), -7]]);
       }),
       { numRuns: 200 },
     );
   });
 
-  it('a compacted entry (no ids in either format) has no records', () => {
+  it('a compacted entry (no ids) has no records', () => {
     const seen: string[] = [];
-    forEachRecord({ accounts: [{ a: 'acct-1', d: -5n, n: 5, t: 0 }] }, (_a, i) => seen.push(i));
+    forEachRecord({ deltas: packDeltas([{ a: 'acct-1', d: -5n, n: 5, t: 0 }]) }, (_a, i) => seen.push(i));
     expect(seen).toEqual([]);
   });
 
@@ -74,8 +71,6 @@ describe('shard log format 2', () => {
         const packed = packDeltas(deltas);
         expect(typeof packed).toBe('string');
         expect(deltasOf({ deltas: packed })).toEqual(deltas);
-        // An entry of the earlier formats reads as it is.
-        expect(deltasOf({ accounts: deltas })).toBe(deltas);
       }),
       { numRuns: 300 },
     );

@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, recordKey, type UsageRecord } from '../../../shared/domain/index.js';
-import { deltasOf, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
-import { decodeAccounts, forEachRecord, unpackRecords } from '../../../shared/store/internal.js';
-import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
+import { decodeAccounts, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, deltasOf, forEachRecord, recordKey, unpackRecords, type ShardLogDoc, type ShardSnapshot, type UsageRecord } from '../../../../shared/domain/index.js';
+import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
 const T0 = Date.parse('2026-11-01T00:00:00Z');

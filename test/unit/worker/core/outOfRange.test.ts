@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, INT64_MAX, INT64_MIN, type UsageRecord } from '../../../shared/domain/index.js';
-import { deltasOf, type ShardSnapshot } from '../../../shared/store/index.js';
-import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, deltasOf, INT64_MAX, INT64_MIN, type ShardSnapshot, type UsageRecord } from '../../../../shared/domain/index.js';
+import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
 const T0 = Date.parse('2026-11-01T00:00:00Z');

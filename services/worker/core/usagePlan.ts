@@ -1,12 +1,16 @@
-import { addInt64, priceRecord, recordKey, type Ladder, type PriceBook, type UsageRecord } from '../../shared/domain/index.js';
-import { packDeltas, packRecords, type AccountDelta, type RefusedRecord, type ShardLogDoc } from '../../shared/store/index.js';
-import { failpointTrips } from '../../shared/runtime/index.js';
+import { addInt64, packDeltas, packRecords, priceRecord, recordKey, type AccountDelta, type Ladder, type PriceBook, type RefusedRecord, type ShardLogDoc, type UsageRecord } from '../../../shared/domain/index.js';
 import type { RecordHorizon } from './recordHorizon.js';
 
 export interface PricingContext {
   priceBook: PriceBook;
   ladder: Ladder;
   lowBalanceMicros: bigint;
+  /**
+   * The chaos run's planted defect (failpoint `worker.skip-dedup`): true when a repeat is to
+   * be charged again, for the checker to catch. Passed in so that planning stays pure.
+   * @defaultValue never
+   */
+  skipDedup?: () => boolean;
 }
 
 /** A usage batch priced against a shard's state: the next log entry and what it means for the job. */
@@ -43,7 +47,7 @@ export function planUsage(records: readonly UsageRecord[], streamSeqs: readonly 
     const s = streamSeqs[i] ?? 0;
     const seen = horizon.get(key) ?? inBatch.get(key);
     // The failpoint plants a double charge (a repeat charged again) for the chaos checker to catch; a no-op unless armed.
-    if (seen !== undefined && !(seen !== s && seen !== -s && failpointTrips('worker.skip-dedup'))) {
+    if (seen !== undefined && !(seen !== s && seen !== -s && ctx.skipDedup?.() === true)) {
       if (s !== 0 && seen === -s) plan.refused.push(i);
       else if (s !== 0 && seen === s) plan.redelivered++;
       else plan.duplicates++;

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashKey } from '../../../services/worker/horizon/hash128.js';
-import { CHUNK_BYTES, HorizonSnapshotError } from '../../../services/worker/horizon/snapshot.js';
-import { RecordHorizon } from '../../../services/worker/recordHorizon.js';
+import { hashKey } from '../../../../services/worker/core/horizon/hash128.js';
+import { CHUNK_BYTES, HorizonSnapshotError } from '../../../../services/worker/core/horizon/snapshot.js';
+import { RecordHorizon } from '../../../../services/worker/core/recordHorizon.js';
 
 /** The Map the horizon was (exact expiry), loosened where RecordHorizon may keep a key longer. */
 class Model {

@@ -1,7 +1,6 @@
-import { deltasOf, horizonKeys, type AccountDoc, type ShardLogDoc, type ShardSnapshot } from '../../../shared/store/index.js';
-import type { ShardLogPort } from '../../../services/worker/ports.js';
-import { ShardState, type PricingContext } from '../../../services/worker/shardState.js';
-import type { LoadedShard } from '../../../services/worker/takeover.js';
+import { deltasOf, horizonKeys, type AccountDoc, type FoldedEntry, type ShardLogDoc, type ShardSnapshot } from '../../../../shared/domain/index.js';
+import type { LoadedShard, ShardLogPort } from '../../../../services/worker/core/ports.js';
+import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
 
 /**
  * One shard's log in memory, as loadShard reads it from the store (a checkpoint with the
@@ -14,6 +13,8 @@ export class MemoryShardLog {
   private checkpoint: { seq: number; accounts: AccountDoc[] } = { seq: 0, accounts: [] };
   /** Calls to `append` through any port, conflicts included. */
   appends = 0;
+  /** The ledger entries beside the log (payments, purchases): a load lists those not folded yet, as loadShard does. */
+  readonly ledger: FoldedEntry[] = [];
 
   constructor(readonly shard: number, private readonly ctx: PricingContext, private readonly dedupHorizonMs: number) {}
 
@@ -68,15 +69,15 @@ export class MemoryShardLog {
     const idsSince = now - this.dedupHorizonMs;
     const entries = this.list();
     const { seq, accounts } = this.checkpoint;
+    const folded = new Set(entries.flatMap((e) => e.folds.map((f) => f.id)));
     const snap: ShardSnapshot = {
       ...snapshotOf(entries.filter((e) => e.seq > seq), seq, structuredClone(accounts)),
       seq: this.seq,
-      projectionsSeq: seq > 0 ? seq : null,
       horizon: entries.filter((e) => e.at.getTime() >= idsSince).map((e) => ({ at: e.at.getTime(), keys: horizonKeys(e) })),
-      folded: new Set(entries.flatMap((e) => e.folds.map((f) => f.id))),
+      folded,
       refusedFolds: new Set(entries.flatMap((e) => e.folds.filter((f) => f.refused).map((f) => f.id))),
       totals: { charged: this.charged(), duplicates: entries.reduce((n, e) => n + e.duplicates, 0) },
-      unfolded: [],
+      unfolded: this.ledger.filter((e) => !folded.has(e.id)),
     };
     const { state, events } = ShardState.fromSnapshot(this.shard, snap, this.ctx);
     state.expireIds(idsSince);

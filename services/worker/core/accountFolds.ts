@@ -1,6 +1,4 @@
-import { isPlanActive, tierAt, type Ladder } from '../../shared/domain/index.js';
-import type { TickCounts } from '../../shared/queue/index.js';
-import { tierTransitionId, type AccountDoc, type FoldedEntry, type TierTransitionDoc } from '../../shared/store/index.js';
+import { isPlanActive, tierAt, tierTransitionId, type AccountDoc, type FoldedEntry, type Ladder, type TierTransitionDoc } from '../../../shared/domain/index.js';
 
 /**
  * The account fields a folded entry sets besides the balance and first_paid_at (plans,
@@ -29,7 +27,8 @@ export interface TickPlan {
   /** One entry per account that changes (d = 0): its new tier and/or the plan that expired. */
   folds: FoldedEntry[];
   transitions: TierTransitionDoc[];
-  counts: Omit<TickCounts, 'allocationsExpired'>;
+  /** What the tick changes on the shard (the job's TickCounts, but for the allocations expired after it). */
+  counts: { accounts: number; tierChanges: number; plansExpired: number };
 }
 
 /**

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../../shared/domain/index.js';
-import type { AccountDoc, ShardSnapshot } from '../../../shared/store/index.js';
-import { applyAccountFields, planTick } from '../../../services/worker/accountFolds.js';
-import { ShardState } from '../../../services/worker/shardState.js';
+import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, type AccountDoc, type ShardSnapshot } from '../../../../shared/domain/index.js';
+import { applyAccountFields, planTick } from '../../../../services/worker/core/accountFolds.js';
+import { ShardState } from '../../../../services/worker/core/shardState.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 

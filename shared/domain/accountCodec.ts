@@ -1,4 +1,4 @@
-import type { AccountDoc } from './collections.js';
+import type { AccountDoc } from './account.js';
 
 type Json = Record<string, string | number | boolean | null>;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, type UsageRecord } from '../../../shared/domain/index.js';
-import { CommitProtocol, MAX_CONFLICTS, type CommitEffects } from '../../../services/worker/commitProtocol.js';
-import type { PricingContext } from '../../../services/worker/shardState.js';
+import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, type UsageRecord } from '../../../../shared/domain/index.js';
+import { CommitProtocol, MAX_CONFLICTS, type CommitEffects } from '../../../../services/worker/core/commitProtocol.js';
+import type { PricingContext } from '../../../../services/worker/core/shardState.js';
 import { MemoryShardLog } from './memoryShardLog.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };

@@ -1,6 +1,5 @@
-import { addInt64, type UsageRecord } from '../../shared/domain/index.js';
-import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot } from '../../shared/store/index.js';
-import { deltasOf, encodeAccounts, horizonKeys, shardLogId } from '../../shared/store/index.js';
+import { addInt64, deltasOf, encodeAccounts, horizonKeys, shardLogId } from '../../../shared/domain/index.js';
+import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot, UsageRecord } from '../../../shared/domain/index.js';
 import { applyAccountFields } from './accountFolds.js';
 import { RecordHorizon } from './recordHorizon.js';
 import { planUsage, usageEntry, type PricingContext } from './usagePlan.js';
@@ -92,8 +91,6 @@ export class ShardState {
     const state = new ShardState(shard, snap.seq, horizon, ctx);
     for (const id of snap.refusedFolds ?? []) state.refusedFolds.add(id);
     for (const doc of snap.accounts) state.accounts.set(doc._id, { doc });
-    // Projections of the earlier layout (no snapshot yet): the first flush writes the shard's first snapshot.
-    state.unwritten = snap.projectionsSeq === null && snap.accounts.length > 0;
     for (const id of snap.folded ?? []) state.folded.add(id);
     const events: EventDoc[] = [];
     for (const entry of snap.tail) events.push(...state.apply(entry));

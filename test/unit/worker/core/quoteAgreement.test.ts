@@ -1,19 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LADDER,
-  DEFAULT_PRICE_BOOK,
-  Quoter,
-  parseRecordedLine,
-  recordKey,
-  validateRecord,
-  type UsageRecord,
-} from '../../../shared/domain/index.js';
-import { shardOf } from '../../../shared/queue/index.js';
-import { deltasOf } from '../../../shared/store/index.js';
-import { forEachRecord } from '../../../shared/store/internal.js';
-import { ShardState } from '../../../services/worker/shardState.js';
-import { CTX, DAY, NOW, iso, line } from '../domain/helpers.js';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, deltasOf, forEachRecord, parseRecordedLine, Quoter, recordKey, validateRecord, type UsageRecord } from '../../../../shared/domain/index.js';
+import { shardOf } from '../../../../shared/queue/index.js';
+import { ShardState } from '../../../../services/worker/core/shardState.js';
+import { CTX, DAY, NOW, iso, line } from '../../domain/helpers.js';
 
 const ACCOUNTS = ['a', 'b', 'c', 'd', 'e'] as const;
 

@@ -1,11 +1,18 @@
-import type { ShardJobResult } from '../../shared/queue/index.js';
-import type { EventDoc, FoldedEntry, ShardLogDoc } from '../../shared/store/index.js';
-import type { ShardLogPort } from './ports.js';
+import type { EventDoc, FoldedEntry, ShardLogDoc } from '../../../shared/domain/index.js';
+import type { LoadedShard, ShardLogPort } from './ports.js';
 import type { PlannedBatch, ShardState } from './shardState.js';
-import type { LoadedShard } from './takeover.js';
 
 /** How many times a batch is re-planned after losing the log race before the job fails (and is retried). */
 export const MAX_CONFLICTS = 5;
+
+/** A commit's answer (a shard job's result): the position written, or null when nothing was. */
+export interface CommitResult {
+  seq: number | null;
+  charged: number;
+  duplicates: number;
+  /** Positions, in the batch, of the records refused as `amount_out_of_range` (now or before). */
+  refused?: number[];
+}
 
 /** Plans the next log entry against the owner's current state, as of `now`. */
 export type Plan = (state: ShardState, now: number) => PlannedBatch;
@@ -70,7 +77,7 @@ export class CommitProtocol {
    * times. A plan with nothing new (all redelivered, or refused before) writes no entry
    * and gives the same answer, unless `always` (a fence).
    */
-  commit(job: string, plan: Plan, always = false): Promise<ShardJobResult> {
+  commit(job: string, plan: Plan, always = false): Promise<CommitResult> {
     return this.exclusive(() => this.commitAlone(job, plan, always));
   }
 
@@ -78,7 +85,7 @@ export class CommitProtocol {
    * Appends an empty entry at the next step: if a former owner took it since this one
    * loaded, the fence loses the race, reloads (seeing that owner's entries) and fences again.
    */
-  fence(): Promise<ShardJobResult> {
+  fence(): Promise<CommitResult> {
     return this.commit(`fence-${this.shard}`, (state, now) => ({ doc: state.planFence(now), charged: 0, duplicates: 0 }), true);
   }
 
@@ -107,7 +114,7 @@ export class CommitProtocol {
     return loaded;
   }
 
-  private async commitAlone(job: string, plan: Plan, always: boolean): Promise<ShardJobResult> {
+  private async commitAlone(job: string, plan: Plan, always: boolean): Promise<CommitResult> {
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       // Inside the lock: a reload here leaves its sweep to the next tick or takeover.
       const state = this.current ?? (await this.load()).state;

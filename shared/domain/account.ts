@@ -1,0 +1,61 @@
+/**
+ * An account as its shard's owner folds it (the projection, SPEC 6), the crossing events
+ * it raises and the tiers it reaches: the shapes the owner's core works on, stored as such.
+ */
+
+/** The account projection (SPEC 6). Written only by the owner of the account's shard. */
+export interface AccountDoc {
+  _id: string;
+  shard: number;
+  /** Shard-log position this projection is folded through. */
+  seq: number;
+  balance_micros: bigint;
+  first_paid_at: Date | null;
+  last_active_at: Date | null;
+  discount_tier: string;
+  current_plan_id: string | null;
+  vm_quota_total: number;
+  vm_quota_used: number;
+  vm_quota_period_end: Date | null;
+  kyc_verified: boolean;
+  /** Purchases folded so far (the `n` of the last `plan:<account>:<n>`); absent on projections older than it, read as 0. */
+  plan_seq?: number;
+  /** Below the low-balance threshold / at or below zero, as of `seq`: the crossing state. */
+  low: boolean;
+  depleted: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type BillingEventType = 'low_balance' | 'depleted';
+
+/** `_id` is derived from the ledger position that caused the crossing, so it is emitted once. */
+export interface EventDoc {
+  _id: string;
+  type: BillingEventType;
+  account_id: string;
+  balance_micros: bigint;
+  shard: number;
+  seq: number;
+  at: Date;
+  /** false from the insert until the owner has it on NATS (the outbox); absent on events stored before the outbox. */
+  published?: boolean;
+  published_at?: Date;
+}
+
+/** A tier an account reached, recorded by the tick. `_id` = `<account>:<from>-><to>:<first_paid_at ms>`. */
+export interface TierTransitionDoc {
+  _id: string;
+  account_id: string;
+  from: string;
+  to: string;
+  first_paid_at: Date;
+  /** The tick's `now`. */
+  at: Date;
+  tick_id: string;
+}
+
+
+/** `<account>:<from>-><to>:<first_paid_at ms>`: an account reaches a tier once per first payment, so a re-run inserts nothing. */
+export const tierTransitionId = (accountId: string, from: string, to: string, firstPaidAt: Date): string =>
+  `${accountId}:${from}->${to}:${firstPaidAt.getTime()}`;
