@@ -30,13 +30,16 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: { token: stri
   return lines;
 }
 
-/** What `tally up` prints once everything runs. Server URLs may carry credentials: never printed (SPEC 10). */
+/**
+ * What `tally up` prints once everything runs. Server URLs may carry credentials: never
+ * printed (SPEC 10). The embedded NATS names the producers' seed file (the path, not the seed).
+ */
 export function upBanner(
-  endpoints: Endpoints, config: Pick<Config, 'mongoDb' | 'dataDir' | 'adminToken'>, apiUrl: string, local: { token: string; path: string; created: boolean } | null,
+  endpoints: Endpoints & { producerNkey?: string }, config: Pick<Config, 'mongoDb' | 'dataDir' | 'adminToken'>, apiUrl: string, local: { token: string; path: string; created: boolean } | null,
 ): string {
   return [
     'tally is up',
-    `  NATS     ${redactUrl(endpoints.natsUrl)}   (publish usage to usage.<account_id>)`,
+    `  NATS     ${redactUrl(endpoints.natsUrl)}   (publish usage to usage.<account_id>${endpoints.producerNkey ? ` as the producer: --nkey ${endpoints.producerNkey}` : ''})`,
     `  Redis    ${redactUrl(endpoints.redisUrl)}`,
     `  MongoDB  ${redactUrl(endpoints.mongoUrl)}   (database ${config.mongoDb})`,
     `  data     ${config.dataDir}`,
@@ -59,12 +62,12 @@ export function registerPipelineCommands(program: Command): void {
         workerService(), bridgeService(), import('../../api/index.js'), import('../../scheduler/index.js'),
       ]);
       const shutdown = new Shutdown({ logger }).listen();
-      let endpoints: Endpoints;
+      let endpoints: Endpoints & { producerNkey?: string };
       // The embedded default is a local install: with no ADMIN_TOKEN, one is made and kept in
       // DATA_DIR (mode 600), so the dashboard works out of the box and survives restarts.
       let localToken: { token: string; path: string; created: boolean } | null = null;
       if (allUrlsSet(config)) {
-        endpoints = { natsUrl: config.natsUrl!, redisUrl: config.redisUrl!, mongoUrl: config.mongoUrl! };
+        endpoints = { natsUrl: config.natsUrl!, natsSecurity: config.natsSecurity, redisUrl: config.redisUrl!, mongoUrl: config.mongoUrl! };
       } else {
         if (!config.adminToken) localToken = await readOrCreateAdminToken(config.dataDir);
         const embedded = await startEmbedded({ dataDir: config.dataDir, logger: logger.child({ service: 'embedded' }) });
@@ -96,7 +99,7 @@ export function registerPipelineCommands(program: Command): void {
       const started = Date.now();
       const worker = await startWorker(config, endpoints, logger);
       const bridge = await startBridge(config, endpoints, logger);
-      const bus = await connectBus(endpoints.natsUrl, 'tally-aggregate', config.natsSecurity);
+      const bus = await connectBus(endpoints.natsUrl, 'tally-aggregate', endpoints.natsSecurity);
       const deadline = started + Number(opts.timeout);
       let drained = false;
       while (Date.now() < deadline) {
