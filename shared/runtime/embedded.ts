@@ -1,12 +1,13 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { findBinary } from './binaries.js';
 import { DATA_DIR_ENV, DataDirLock } from './dataDirLock.js';
-import { natsServerConfig, redisServerConfig } from './embeddedConfig.js';
+import { SERVICES_ACCOUNT, natsServerConfig, redisServerConfig } from './embeddedConfig.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { freePort } from './freePort.js';
 import { readOrCreateIdentities, type EmbeddedIdentities } from './identities.js';
+import { redactUrl } from './redact.js';
 import { mongoProbe, natsProbe, redisProbe } from './probes.js';
 import { ServerProcess, type ServerName, type ServerSpec } from './serverProcess.js';
 
@@ -121,6 +122,22 @@ async function startOnFreePorts(build: SpecBuilder, portCount: number, logger: L
   }
 }
 
+const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+
+/**
+ * JetStream keeps each account's streams in a folder named for it. A data folder from
+ * before identities has them under the anonymous account `$G`: they become the services
+ * account's, so records accepted then and not yet charged are charged now.
+ */
+async function adoptAnonymousStreams(dataDir: string, logger: Logger): Promise<void> {
+  const store = join(dataDir, 'nats', 'jetstream');
+  const [from, to] = [join(store, '$G'), join(store, SERVICES_ACCOUNT)];
+  if ((await exists(from)) && !(await exists(to))) {
+    await rename(from, to);
+    logger.info({ from, to }, 'streams of the anonymous NATS account moved to the services account');
+  }
+}
+
 /** Writes the servers' configuration files for `identities`; returns their paths. */
 async function writeConfigs(dataDir: string, identities: EmbeddedIdentities): Promise<{ nats: string; redis: string }> {
   const [nats, redis] = await Promise.all([
@@ -146,6 +163,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   let identities: EmbeddedIdentities;
   try {
     identities = await readOrCreateIdentities(dataDir);
+    await adoptAnonymousStreams(dataDir, logger);
     builders = specBuilders(dataDir, await writeConfigs(dataDir, identities), identities.redisPassword, options.binDir, logger, options.readyTimeoutMs);
   } catch (err) {
     await lock.release();
@@ -187,7 +205,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   await lock.record(pids());
   const { natsUrl, redisUrl, mongoUrl } = endpoints;
   await writeEndpoints(dataDir, { natsUrl, redisUrl, mongoUrl, serviceNkey, producerNkey, pid: process.pid, startedAt: new Date().toISOString() });
-  logger.info({ natsUrl, redisUrl, mongoUrl, serviceNkey, producerNkey, natsMonitor: `http://${HOST}:${ports.nats?.[1]}`, dataDir, pids: pids(), ms: Date.now() - started }, 'embedded servers ready');
+  logger.info({ natsUrl, redisUrl: redactUrl(redisUrl), mongoUrl, serviceNkey, producerNkey, natsMonitor: `http://${HOST}:${ports.nats?.[1]}`, dataDir, pids: pids(), ms: Date.now() - started }, 'embedded servers ready');
 
   const server = (name: ServerName): ServerProcess => {
     const s = servers.get(name);

@@ -4,13 +4,15 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus } from '../../../shared/bus/index.js';
+import { findBinary } from '../../../shared/runtime/binaries.js';
 import { DATA_DIR_ENV, DataDirLock } from '../../../shared/runtime/dataDirLock.js';
 import { isAlive } from '../../../shared/runtime/processInfo.js';
-import { readEndpoints, resolveEndpoints, startEmbedded, type Embedded } from '../../../shared/runtime/index.js';
+import { freePort, readEndpoints, resolveEndpoints, startEmbedded, type Embedded } from '../../../shared/runtime/index.js';
 import { testLogger } from '../../support/servers.js';
 
 const logger = testLogger();
@@ -123,6 +125,34 @@ describe('startEmbedded', () => {
     expect(existsSync(join(dataDir, 'endpoints.json'))).toBe(false);
     expect(existsSync(join(dataDir, 'pids.json'))).toBe(false);
     await expect(readEndpoints(dataDir)).rejects.toMatchObject({ code: 'endpoints_missing' });
+  });
+});
+
+describe('a data folder from before identities', () => {
+  it('keeps its streams: the anonymous account\'s become the services account\'s', async () => {
+    const dataDir = await tempDir();
+    try {
+      const port = await freePort();
+      const old = spawn(findBinary('nats-server'), ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+      const exited = new Promise((r) => old.once('exit', r));
+      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, waitOnFirstConnect: true });
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'USAGE', subjects: ['usage.>'] });
+      await jetstream(nc).publish('usage.acct-old', 'accepted before the upgrade');
+      await nc.close();
+      old.kill('SIGTERM');
+      await exited;
+      const embedded = await startEmbedded({ dataDir, logger });
+      try {
+        const bus = await connectBus(embedded.natsUrl, 'test-embedded', embedded.natsSecurity);
+        expect((await bus.jsm.streams.getMessage('USAGE', { seq: 1 }))?.string()).toBe('accepted before the upgrade');
+        await bus.close();
+      } finally {
+        await embedded.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
