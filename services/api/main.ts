@@ -29,7 +29,7 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
   // only this process's queue producers use the connection (no blocking commands).
   const redis = redisConnection(endpoints.redisUrl, { ...redisAuth(config), maxRetriesPerRequest: 2 });
   redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
-  const bus = await connectBus(endpoints.natsUrl, 'tally-api', config.natsSecurity);
+  const bus = await connectBus(endpoints.natsUrl, 'tally-api', endpoints.natsSecurity);
   await ensureStreams(bus.jsm, streamOptions(config));
   const queues = new ShardQueues(redis, config.mongoDb, config.shards, log);
   const accounts = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), mongo.db, config.shards, (id) => queues.shardOf(id));

@@ -8,7 +8,7 @@ import { Bridge } from './bridge.js';
 /** Composition root of a bridge process. */
 export async function startBridge(config: Config, endpoints: Endpoints, logger: Logger): Promise<{ bridge: Bridge; stop(): Promise<void> }> {
   const log = logger.child({ service: 'bridge' });
-  const bus = await connectBus(endpoints.natsUrl, 'tally-bridge', config.natsSecurity);
+  const bus = await connectBus(endpoints.natsUrl, 'tally-bridge', endpoints.natsSecurity);
   await ensureStreams(bus.jsm, streamOptions(config));
   const bridge = new Bridge(config, { bus, redisUrl: endpoints.redisUrl, redisOptions: redisAuth(config), logger: log });
   await bridge.start();

@@ -29,7 +29,7 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
     throw err;
   });
   await ensureIndexes(mongo.db);
-  const bus = await connectBus(endpoints.natsUrl, 'tally-worker', config.natsSecurity);
+  const bus = await connectBus(endpoints.natsUrl, 'tally-worker', endpoints.natsSecurity);
   await ensureStreams(bus.jsm, streamOptions(config));
   const redis = redisConnection(endpoints.redisUrl, redisAuth(config));
   // Redis going away is a case the worker handles (leases lost, shards reloaded): log it, no crash.

@@ -59,6 +59,13 @@ export async function natsConnectOptions(url: string, security: NatsSecurityFile
 }
 
 /**
+ * The services' inbox prefix (SPEC 14): the replies to their requests (JetStream API
+ * answers, pub-acks, pulled messages) never travel on `_INBOX.>`, the one subject tree a
+ * producer may subscribe to, so a producer sharing their NATS account sees none of it.
+ */
+export const SERVICES_INBOX_PREFIX = '_TALLY_INBOX';
+
+/**
  * One NATS connection with its JetStream client and manager. Reconnects forever, to any
  * server of the list (the client also learns the cluster's other servers from the one it reaches).
  *
@@ -68,7 +75,7 @@ export async function natsConnectOptions(url: string, security: NatsSecurityFile
  */
 export async function connectBus(url: string, name: string, security: NatsSecurityFiles = {}): Promise<Bus> {
   const options = await natsConnectOptions(url, security);
-  const nc = await connect({ ...options, name, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
+  const nc = await connect({ ...options, name, inboxPrefix: SERVICES_INBOX_PREFIX, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
   const js = jetstream(nc, { timeout: 10_000 });
   const jsm = await jetstreamManager(nc, { timeout: 10_000 });
   return {

@@ -1,4 +1,4 @@
-export { connectBus, natsConnectOptions, NatsSecurityError } from './connect.js';
+export { connectBus, natsConnectOptions, NatsSecurityError, SERVICES_INBOX_PREFIX } from './connect.js';
 export type { Bus } from './connect.js';
 export { ensureStreams, streamOptions } from './streams.js';
 export type { StreamLimits, StreamOptions } from './streams.js';

@@ -1,10 +1,13 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { findBinary } from './binaries.js';
 import { DATA_DIR_ENV, DataDirLock } from './dataDirLock.js';
+import { SERVICES_ACCOUNT, natsServerConfig, redisServerConfig } from './embeddedConfig.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { freePort } from './freePort.js';
+import { readOrCreateIdentities, type EmbeddedIdentities } from './identities.js';
+import { redactUrl } from './redact.js';
 import { mongoProbe, natsProbe, redisProbe } from './probes.js';
 import { ServerProcess, type ServerName, type ServerSpec } from './serverProcess.js';
 
@@ -22,6 +25,10 @@ export interface EmbeddedOptions {
 export interface Embedded extends Endpoints {
   /** Absolute path of the data folder. */
   readonly dataDir: string;
+  /** Seed file of the services' NATS user (what `natsSecurity` names). */
+  readonly serviceNkey: string;
+  /** Seed file of the producers' NATS user: publish `usage.>`, nothing else (SPEC 14). */
+  readonly producerNkey: string;
   pids(): Partial<Record<ServerName, number>>;
   /** Removes endpoints.json, stops every server (SIGTERM, then SIGKILL after 10 s), releases the folder. Idempotent. */
   stop(): Promise<void>;
@@ -47,7 +54,14 @@ function sqliteDirUri(dir: string): string {
   return `file:${dir.replace(/[%?#]/g, (c) => encodeURIComponent(c))}/?_pragma=synchronous(normal)`;
 }
 
-function specBuilders(dataDir: string, binDir: string | undefined, logger: Logger, readyTimeoutMs: number | undefined): Record<ServerName, [number, SpecBuilder]> {
+/** Configuration files hold public keys and the Redis password: mode 600, rewritten at every start. */
+async function writePrivate(path: string, text: string): Promise<string> {
+  await writeFile(path, text, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return path;
+}
+
+function specBuilders(dataDir: string, confs: { nats: string; redis: string }, redisPassword: string, binDir: string | undefined, logger: Logger, readyTimeoutMs: number | undefined): Record<ServerName, [number, SpecBuilder]> {
   const common = (name: ServerName, dir: string) => ({
     name,
     dataPath: join(dataDir, dir),
@@ -64,7 +78,7 @@ function specBuilders(dataDir: string, binDir: string | undefined, logger: Logge
       ([port = 0, monitorPort = 0]) => ({
         ...common('nats', 'nats'),
         binary: nats,
-        args: ['-js', '-sd', join(dataDir, 'nats'), '-a', HOST, '-p', String(port), '-m', String(monitorPort), '-n', 'tally-embedded'],
+        args: ['-c', confs.nats, '-a', HOST, '-p', String(port), '-m', String(monitorPort)],
         probe: natsProbe(port, monitorPort, HOST),
       }),
     ],
@@ -75,9 +89,9 @@ function specBuilders(dataDir: string, binDir: string | undefined, logger: Logge
         binary: redis,
         // AOF on and RDB snapshots off: every acknowledged write survives a restart, and
         // noeviction because BullMQ must never lose a key to memory pressure.
-        args: ['--port', String(port), '--bind', HOST, '--dir', join(dataDir, 'redis'), '--appendonly', 'yes', '--save', '',
+        args: [confs.redis, '--port', String(port), '--bind', HOST, '--dir', join(dataDir, 'redis'), '--appendonly', 'yes', '--save', '',
           '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--logfile', ''],
-        probe: redisProbe(port, HOST),
+        probe: redisProbe(port, HOST, redisPassword),
       }),
     ],
     ferretdb: [
@@ -108,17 +122,53 @@ async function startOnFreePorts(build: SpecBuilder, portCount: number, logger: L
   }
 }
 
+const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+
+/**
+ * JetStream keeps each account's streams in a folder named for it. A data folder from
+ * before identities has them under the anonymous account `$G`: they become the services
+ * account's, so records accepted then and not yet charged are charged now.
+ */
+async function adoptAnonymousStreams(dataDir: string, logger: Logger): Promise<void> {
+  const store = join(dataDir, 'nats', 'jetstream');
+  const [from, to] = [join(store, '$G'), join(store, SERVICES_ACCOUNT)];
+  if ((await exists(from)) && !(await exists(to))) {
+    await rename(from, to);
+    logger.info({ from, to }, 'streams of the anonymous NATS account moved to the services account');
+  }
+}
+
+/** Writes the servers' configuration files for `identities`; returns their paths. */
+async function writeConfigs(dataDir: string, identities: EmbeddedIdentities): Promise<{ nats: string; redis: string }> {
+  const [nats, redis] = await Promise.all([
+    writePrivate(join(dataDir, 'nats.conf'), natsServerConfig(identities, join(dataDir, 'nats'))),
+    writePrivate(join(dataDir, 'redis.conf'), redisServerConfig(identities.redisPassword)),
+  ]);
+  return { nats, redis };
+}
+
 /**
  * Starts nats-server (JetStream), redis-server (AOF) and FerretDB (SQLite) under
  * `dataDir`, waits until each answers its own protocol, and writes endpoints.json.
+ * Every NATS client must be one of the two nkey users and Redis requires its password
+ * (SPEC 14): made at the first start and kept under `dataDir`, mode 600 (identities.ts).
  * Refuses (`embedded_busy`, naming the pid) when another live process owns `dataDir`.
  */
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   const dataDir = resolve(options.dataDir);
   const logger = options.logger;
   await mkdir(join(dataDir, 'logs'), { recursive: true });
-  const builders = specBuilders(dataDir, options.binDir, logger, options.readyTimeoutMs);
   const lock = await DataDirLock.acquire(dataDir, logger);
+  let builders: Record<ServerName, [number, SpecBuilder]>;
+  let identities: EmbeddedIdentities;
+  try {
+    identities = await readOrCreateIdentities(dataDir);
+    await adoptAnonymousStreams(dataDir, logger);
+    builders = specBuilders(dataDir, await writeConfigs(dataDir, identities), identities.redisPassword, options.binDir, logger, options.readyTimeoutMs);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
 
   const servers = new Map<ServerName, ServerProcess>();
   const pids = () => Object.fromEntries([...servers].map(([name, s]) => [name, s.pid])) as Partial<Record<ServerName, number>>;
@@ -144,14 +194,18 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     throw failed.reason;
   }
   const ports = Object.fromEntries(results.map((r) => (r as PromiseFulfilledResult<readonly [ServerName, number[]]>).value));
+  const serviceNkey = identities.service.seedFile;
+  const producerNkey = identities.producer.seedFile;
   const endpoints: Endpoints = {
     natsUrl: `nats://${HOST}:${ports.nats?.[0]}`,
-    redisUrl: `redis://${HOST}:${ports.redis?.[0]}`,
+    natsSecurity: { nkeySeedFile: serviceNkey },
+    redisUrl: `redis://:${identities.redisPassword}@${HOST}:${ports.redis?.[0]}`,
     mongoUrl: `mongodb://${HOST}:${ports.ferretdb?.[0]}/`,
   };
   await lock.record(pids());
-  await writeEndpoints(dataDir, { ...endpoints, pid: process.pid, startedAt: new Date().toISOString() });
-  logger.info({ ...endpoints, natsMonitor: `http://${HOST}:${ports.nats?.[1]}`, dataDir, pids: pids(), ms: Date.now() - started }, 'embedded servers ready');
+  const { natsUrl, redisUrl, mongoUrl } = endpoints;
+  await writeEndpoints(dataDir, { natsUrl, redisUrl, mongoUrl, serviceNkey, producerNkey, pid: process.pid, startedAt: new Date().toISOString() });
+  logger.info({ natsUrl, redisUrl: redactUrl(redisUrl), mongoUrl, serviceNkey, producerNkey, natsMonitor: `http://${HOST}:${ports.nats?.[1]}`, dataDir, pids: pids(), ms: Date.now() - started }, 'embedded servers ready');
 
   const server = (name: ServerName): ServerProcess => {
     const s = servers.get(name);
@@ -162,6 +216,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   return {
     ...endpoints,
     dataDir,
+    serviceNkey,
+    producerNkey,
     pids,
     stop() {
       stopping ??= (async () => {

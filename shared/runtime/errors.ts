@@ -10,7 +10,9 @@ export type EmbeddedErrorCode =
   /** A server exited or did not answer in time while starting. */
   | 'server_start_failed'
   /** No endpoints.json (or a stale one): nothing to connect to. */
-  | 'endpoints_missing';
+  | 'endpoints_missing'
+  /** A seed or password file under the data folder is not what the embedded servers need. */
+  | 'identity_invalid';
 
 export class EmbeddedError extends Error {
   readonly code: EmbeddedErrorCode;

@@ -35,21 +35,29 @@ function exchange(port: number, host: string, request: string, done: (received: 
   });
 }
 
-/** NATS: the INFO line, a PING/PONG round trip, then the monitor's /healthz (JetStream ready). */
+/**
+ * NATS: the INFO line (the server accepts clients; every client must authenticate, so the
+ * probe stops there), then the monitor's /healthz (JetStream ready).
+ */
 export function natsProbe(port: number, monitorPort: number, host = '127.0.0.1'): Probe {
   return async () => {
-    const reply = await exchange(port, host, 'CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n', (r) => r.includes('PONG\r\n') || r.includes('-ERR'));
-    if (!reply.startsWith('INFO ') || !reply.includes('PONG')) throw new Error(`unexpected NATS greeting: ${reply.slice(0, 80)}`);
+    const greeting = await exchange(port, host, '', (r) => r.includes('\r\n'));
+    if (!greeting.startsWith('INFO ')) throw new Error(`unexpected NATS greeting: ${greeting.slice(0, 80)}`);
     const health = await fetch(`http://${host}:${monitorPort}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     if (!health.ok) throw new Error(`NATS /healthz: ${health.status} ${await health.text()}`);
   };
 }
 
-/** Redis: PING must answer +PONG (not -LOADING while the AOF is replayed). */
-export function redisProbe(port: number, host = '127.0.0.1'): Probe {
+/** Redis: PING (after AUTH when a password is given) must answer +PONG (not -LOADING while the AOF is replayed). */
+export function redisProbe(port: number, host = '127.0.0.1', password?: string): Probe {
+  const auth = password === undefined ? '' : `AUTH ${password}\r\n`;
+  const lines = password === undefined ? 1 : 2;
   return async () => {
-    const reply = await exchange(port, host, 'PING\r\n', (r) => r.includes('\r\n'));
-    if (!reply.startsWith('+PONG')) throw new Error(`redis PING: ${reply.trim()}`);
+    const reply = await exchange(port, host, `${auth}PING\r\n`, (r) => r.split('\r\n').length > lines);
+    const replies = reply.split('\r\n');
+    if (password !== undefined && !replies[0]?.startsWith('+OK')) throw new Error(`redis AUTH: ${replies[0]}`);
+    const ping = replies[lines - 1] ?? '';
+    if (!ping.startsWith('+PONG')) throw new Error(`redis PING: ${ping}`);
   };
 }
 

@@ -139,7 +139,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const env = benchEnv(servers, 'bench', o.shards, { ...secrets, HTTP_PORT: String(port), RATE_LIMIT_IP_PER_MINUTE: '1000000', ...o.env });
   const api = { url: `http://127.0.0.1:${port}`, adminToken: secrets.ADMIN_TOKEN, webhookSecret: secrets.WEBHOOK_SECRET };
   const config = loadConfig(env);
-  const bus = await connectBus(servers.natsUrl, 'bench');
+  const bus = await connectBus(servers.natsUrl, 'bench', servers.natsSecurity);
   const redis = redisConnection(servers.redisUrl);
   const mongo = await connectMongo(servers.mongoUrl, 'bench');
   const reader = accountReader(redis, mongo.db, config);
@@ -153,7 +153,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
     log(`raw ceiling: ${lines.length} records`);
     const raw = await rawCeiling(bus, lines);
-    const natsCli = o.natsCli ? await natsCliReference(servers.natsUrl, lines.length) : null;
+    const natsCli = o.natsCli ? await natsCliReference(servers.natsUrl, servers.serviceNkey, lines.length) : null;
 
     const naiveLines = lines.slice(0, o.naiveRecords ?? Math.min(5000, lines.length));
     log(`naive design: ${naiveLines.length} records`);
@@ -181,7 +181,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const writes = new PhaseWrites(mongo.db, new AccountReadModel(redis, config.mongoDb, config.shards));
       await writes.start();
       const cpuBefore = await cpuSnapshot(procs, servers);
-      const e2e = await endToEnd({ ...reads, producer: o.producer ?? 'go', bus, natsUrl: servers.natsUrl, reader, lines, file });
+      const e2e = await endToEnd({ ...reads, producer: o.producer ?? 'go', bus, target: servers, reader, lines, file });
       const settledAt = Date.now();
       const cpuAfter = await cpuSnapshot(procs, servers);
       const cpu = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v === null || cpuBefore[k] == null ? null : Math.round((v - cpuBefore[k]!) * 10) / 10]));

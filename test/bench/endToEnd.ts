@@ -18,7 +18,7 @@ import type { Config } from '../../shared/config/index.js';
 import { shardOf } from '../../shared/queue/index.js';
 import { AccountReadModel, AccountReader } from '../../shared/readModel/index.js';
 import { runReplay } from '../../services/cli/load/replay.js';
-import { goProducer, type GoProducerReport } from '../support/goProducer.js';
+import { goProducer, type GoProducerReport, type ProducerTarget } from '../support/goProducer.js';
 import type { RecordedLine } from '../support/stream.js';
 import { recordedBatches } from './harness.js';
 import { httpLoad, type LoadResult } from './httpLoad.js';
@@ -67,11 +67,11 @@ export async function writeRecorded(file: string, lines: readonly RecordedLine[]
 }
 
 /** Runs the Go producer on a recorded-stream file (no time limit, unlike the tests' publishWithGo). */
-async function publishGo(natsUrl: string, file: string): Promise<GoProducerReport> {
+async function publishGo(target: ProducerTarget, file: string): Promise<GoProducerReport> {
   const bin = await goProducer();
   const input = await open(file, 'r');
   try {
-    const child = spawn(bin, ['-server', natsUrl], { stdio: [input.fd, 'pipe', 'pipe'] });
+    const child = spawn(bin, ['-server', target.natsUrl, '-nkey', target.producerNkey], { stdio: [input.fd, 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -88,7 +88,8 @@ async function publishGo(natsUrl: string, file: string): Promise<GoProducerRepor
 export interface EndToEndOptions {
   producer: Producer;
   bus: Bus;
-  natsUrl: string;
+  /** The NATS server and the producers' seed file, for the Go producer. */
+  target: ProducerTarget;
   reader: AccountReader;
   lines: readonly RecordedLine[];
   /** The recorded stream of `lines`, for the Go producer. */
@@ -107,7 +108,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEnd> {
   let seconds: number;
   try {
     if (o.producer === 'go') {
-      publish = await publishGo(o.natsUrl, o.file);
+      publish = await publishGo(o.target, o.file);
     } else {
       const r = await runReplay({ js: o.bus.js, lines: recordedBatches(o.lines), window: 4000 });
       publish = { acked: r.acked, errors: r.errors, seconds: r.seconds };

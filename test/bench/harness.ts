@@ -44,7 +44,7 @@ export async function startBenchServers(): Promise<BenchServers> {
 /** The environment of the pipeline's child processes. */
 export function benchEnv(servers: Embedded, db: string, shards?: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
-    ...process.env, NATS_URL: servers.natsUrl, REDIS_URL: servers.redisUrl, MONGO_URL: servers.mongoUrl, MONGO_DB: db,
+    ...process.env, NATS_URL: servers.natsUrl, NATS_NKEY_SEED: servers.serviceNkey, REDIS_URL: servers.redisUrl, MONGO_URL: servers.mongoUrl, MONGO_DB: db,
     ...(shards !== undefined ? { SHARDS: String(shards) } : {}), LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'info', ...extra,
   };
 }

@@ -53,7 +53,7 @@ const bench = await startBenchServers();
 const { servers } = bench;
 const env = benchEnv(servers, 'bench', Number(values.shards));
 const config = loadConfig(env);
-const bus = await connectBus(servers.natsUrl, 'bench');
+const bus = await connectBus(servers.natsUrl, 'bench', servers.natsSecurity);
 await ensureStreams(bus.jsm, streamOptions(config));
 const now = Date.now();
 // --generator: `tally generate`'s stream (what `npm run bench` replays) instead of the simple one above.

@@ -55,9 +55,9 @@ export async function rawCeiling(bus: Bus, lines: readonly RecordedLine[]): Prom
 
 /**
  * A reference figure from the official NATS CLI (`nats bench js pub async` then `fetch`, 200-byte
- * messages, one client), in messages/s; null when the CLI is not built or its output changed.
+ * messages, one client, as the services' identity: it manages a stream), in messages/s; null when the CLI is not built or its output changed.
  */
-export async function natsCliReference(natsUrl: string, msgs: number): Promise<{ pub_per_s: number; fetch_per_s: number } | null> {
+export async function natsCliReference(natsUrl: string, nkeySeedFile: string, msgs: number): Promise<{ pub_per_s: number; fetch_per_s: number } | null> {
   const nats = join(ROOT, '.tools/bin/nats');
   const run = promisify(execFile);
   const rate = (out: string): number | null => {
@@ -65,7 +65,7 @@ export async function natsCliReference(natsUrl: string, msgs: number): Promise<{
     return m ? Number(m[1]!.replaceAll(',', '')) : null;
   };
   try {
-    const common = ['--server', natsUrl, 'bench', 'js'];
+    const common = ['--server', natsUrl, '--nkey', nkeySeedFile, 'bench', 'js'];
     const pub = await run(nats, [...common, 'pub', 'async', 'bench.ref', '--stream', 'BENCH_REF', '--create', '--purge', '--msgs', String(msgs), '--size', '200B', '--no-progress', '--batch', '500'], { maxBuffer: 1 << 24 });
     const fetch = await run(nats, [...common, 'fetch', '--stream', 'BENCH_REF', '--msgs', String(msgs), '--batch', '2000', '--no-progress'], { maxBuffer: 1 << 24 });
     const p = rate(pub.stdout + pub.stderr);
@@ -74,6 +74,6 @@ export async function natsCliReference(natsUrl: string, msgs: number): Promise<{
   } catch {
     return null;
   } finally {
-    await run(nats, ['--server', natsUrl, 'stream', 'rm', 'BENCH_REF', '-f']).catch(() => undefined);
+    await run(nats, ['--server', natsUrl, '--nkey', nkeySeedFile, 'stream', 'rm', 'BENCH_REF', '-f']).catch(() => undefined);
   }
 }

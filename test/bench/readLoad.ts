@@ -108,7 +108,7 @@ const bench = await startBenchServers();
 const { servers } = bench;
 const env = benchEnv(servers, 'readload', undefined, { ADMIN_TOKEN });
 const config = loadConfig(env);
-const bus = await connectBus(servers.natsUrl, 'read-load');
+const bus = await connectBus(servers.natsUrl, 'read-load', servers.natsSecurity);
 await ensureStreams(bus.jsm, streamOptions(config));
 const procs = await spawnServices(env);
 

@@ -123,7 +123,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const env = benchEnv(servers, 'chaos', undefined, vars);
   const config = loadConfig(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)));
   const cluster = new Cluster(env, logDir, log, chaosSlots(o.workerEnv));
-  const bus = await connectBus(servers.natsUrl, 'chaos');
+  const bus = await connectBus(servers.natsUrl, 'chaos', servers.natsSecurity);
   const mongo = await connectMongo(servers.mongoUrl, config.mongoDb);
   const redis = redisConnection(servers.redisUrl);
   redis.on('error', () => undefined); // Redis restarts during the run; ioredis reconnects by itself

@@ -33,11 +33,11 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
     env = childEnv(config, servers, { LOG_LEVEL: 'warn' });
     p = await probe(config, servers); // creates the streams, as any tally process does at start
     for (const r of good) {
-      // A producer we did not write: the official CLI, with Nats-Msg-Id as SPEC 3 asks.
-      await run(NATS_CLI, ['--server', servers.natsUrl, 'pub', '--jetstream', '-H', `Nats-Msg-Id:${r.id}`, `usage.${r.account_id}`, JSON.stringify(r)]);
+      // A producer we did not write: the official CLI, as the producers' identity, with Nats-Msg-Id as SPEC 3 asks.
+      await run(NATS_CLI, ['--server', servers.natsUrl, '--nkey', servers.producerNkey, 'pub', '--jetstream', '-H', `Nats-Msg-Id:${r.id}`, `usage.${r.account_id}`, JSON.stringify(r)]);
     }
-    await run(NATS_CLI, ['--server', servers.natsUrl, 'pub', '--jetstream', `usage.${good[0]!.account_id}`, JSON.stringify(good[0])]); // a retry without the header
-    for (const [, subject, payload] of bad) await run(NATS_CLI, ['--server', servers.natsUrl, 'pub', '--jetstream', subject, payload]);
+    await run(NATS_CLI, ['--server', servers.natsUrl, '--nkey', servers.producerNkey, 'pub', '--jetstream', `usage.${good[0]!.account_id}`, JSON.stringify(good[0])]); // a retry without the header
+    for (const [, subject, payload] of bad) await run(NATS_CLI, ['--server', servers.natsUrl, '--nkey', servers.producerNkey, 'pub', '--jetstream', subject, payload]);
   });
   afterAll(async () => {
     await p?.close();

@@ -17,7 +17,7 @@ describe('tally up with credentials in every server URL', () => {
   beforeAll(async () => {
     servers = await startTestServers();
     dataDir = await mkdtemp(join(tmpdir(), 'tally-redact-'));
-    // Redis checks the password; nats-server (no auth configured) and FerretDB (PLAIN) accept any.
+    // Redis checks the password; nats-server authenticates the nkey (NATS_NKEY_SEED) and ignores the URL's user, FerretDB (PLAIN) accepts any.
     const redis = new Redis(servers.redisUrl);
     await redis.call('ACL', 'SETUSER', 'tally', 'on', '>s3cret-redis', '~*', '&*', '+@all');
     await redis.quit();
@@ -31,7 +31,7 @@ describe('tally up with credentials in every server URL', () => {
     const port = (url: string): string => new URL(url).port;
     const env = {
       ...process.env,
-      NATS_URL: `nats://tally:s3cret-nats@127.0.0.1:${port(servers.natsUrl)}`,
+      NATS_URL: `nats://tally:s3cret-nats@127.0.0.1:${port(servers.natsUrl)}`, NATS_NKEY_SEED: servers.serviceNkey,
       REDIS_URL: `redis://tally:s3cret-redis@127.0.0.1:${port(servers.redisUrl)}`,
       MONGO_URL: `mongodb://tally:s3cret-mongo@127.0.0.1:${port(servers.mongoUrl)}/?authMechanism=PLAIN`,
       MONGO_DB: 'redaction', DATA_DIR: dataDir, HTTP_PORT: '0', ADMIN_TOKEN: 'redaction-admin-token-0123', LOG_LEVEL: 'debug',

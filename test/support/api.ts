@@ -8,6 +8,7 @@ import { startWorker } from '../../services/worker/main.js';
 import { afterAll, beforeAll } from 'vitest';
 import { connectMongo, type MongoConnection } from '../../shared/store/index.js';
 import { testConfig } from './pipeline.js';
+import { natsSecurityEnv } from './processes.js';
 import { startTestServers, testLogger, type TestServers } from './servers.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -19,6 +20,7 @@ export function apiEnv(endpoints: Endpoints, env: Record<string, string> = {}): 
   const config = testConfig(endpoints);
   return {
     NATS_URL: endpoints.natsUrl,
+    ...natsSecurityEnv(endpoints),
     REDIS_URL: endpoints.redisUrl,
     MONGO_URL: endpoints.mongoUrl,
     MONGO_DB: config.mongoDb,

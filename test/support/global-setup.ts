@@ -8,6 +8,7 @@ import { startTestServers } from './servers.js';
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const servers = await startTestServers();
-  project.provide('servers', { natsUrl: servers.natsUrl, redisUrl: servers.redisUrl, mongoUrl: servers.mongoUrl });
+  const { natsUrl, natsSecurity, redisUrl, mongoUrl, serviceNkey, producerNkey } = servers;
+  project.provide('servers', { natsUrl, natsSecurity, redisUrl, mongoUrl, serviceNkey, producerNkey });
   return () => servers.stop();
 }

@@ -36,10 +36,16 @@ export async function goProducer(): Promise<string> {
   return BIN;
 }
 
-/** Publishes NDJSON recorded-stream `lines` with the Go client; resolves with its report. */
-export async function publishWithGo(natsUrl: string, ndjsonFile: string, options: { noMsgId?: boolean } = {}): Promise<GoProducerReport> {
+/** Where a producer publishes, and the seed file of its NATS identity (the servers' `producerNkey`). */
+export interface ProducerTarget {
+  natsUrl: string;
+  producerNkey: string;
+}
+
+/** Publishes NDJSON recorded-stream `lines` with the Go client as the producer; resolves with its report. */
+export async function publishWithGo(target: ProducerTarget, ndjsonFile: string, options: { noMsgId?: boolean } = {}): Promise<GoProducerReport> {
   const bin = await goProducer();
-  const args = ['-server', natsUrl, ...(options.noMsgId ? ['-no-msg-id'] : [])];
+  const args = ['-server', target.natsUrl, '-nkey', target.producerNkey, ...(options.noMsgId ? ['-no-msg-id'] : [])];
   const { stdout } = await run('sh', ['-c', `exec "$0" "$@" < "${ndjsonFile}"`, bin, ...args], { timeout: 300_000, maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as GoProducerReport;
 }

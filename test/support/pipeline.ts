@@ -6,6 +6,7 @@ import type { Endpoints } from '../../shared/runtime/index.js';
 import { startBridge } from '../../services/bridge/main.js';
 import { startWorker, type WorkerOptions } from '../../services/worker/main.js';
 import { afterAll, beforeAll } from 'vitest';
+import { natsSecurityEnv } from './processes.js';
 import { startTestServers, testLogger, type TestServers } from './servers.js';
 
 export type Started<T extends (...args: never[]) => unknown> = Awaited<ReturnType<T>>;
@@ -14,6 +15,7 @@ export type Started<T extends (...args: never[]) => unknown> = Awaited<ReturnTyp
 export function testConfig(endpoints: Endpoints, env: Record<string, string> = {}): Config {
   return loadConfig({
     NATS_URL: endpoints.natsUrl,
+    ...natsSecurityEnv(endpoints),
     REDIS_URL: endpoints.redisUrl,
     MONGO_URL: endpoints.mongoUrl,
     MONGO_DB: `t_${randomUUID().slice(0, 8)}`,
@@ -36,7 +38,7 @@ export interface Probe {
 }
 
 export async function probe(config: Config, endpoints: Endpoints): Promise<Probe> {
-  const bus = await connectBus(endpoints.natsUrl, 'test-probe');
+  const bus = await connectBus(endpoints.natsUrl, 'test-probe', endpoints.natsSecurity);
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
   await ensureStreams(bus.jsm, streamOptions(config));
   return {

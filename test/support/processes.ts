@@ -7,11 +7,21 @@ import type { Endpoints } from '../../shared/runtime/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
+/** NATS_NKEY_SEED and the other NATS_* files naming `endpoints.natsSecurity`, for a process given NATS_URL. */
+export function natsSecurityEnv(endpoints: Endpoints): Record<string, string> {
+  const { credsFile, nkeySeedFile, tlsCaFile, tlsCertFile, tlsKeyFile } = endpoints.natsSecurity;
+  const env: Record<string, string | undefined> = {
+    NATS_CREDS: credsFile, NATS_NKEY_SEED: nkeySeedFile, NATS_TLS_CA: tlsCaFile, NATS_TLS_CERT: tlsCertFile, NATS_TLS_KEY: tlsKeyFile,
+  };
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 /** The environment a child `tally` process needs to run with a test's config. */
 export function childEnv(config: Config, endpoints: Endpoints, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
     NATS_URL: endpoints.natsUrl,
+    ...natsSecurityEnv(endpoints),
     REDIS_URL: endpoints.redisUrl,
     MONGO_URL: endpoints.mongoUrl,
     MONGO_DB: config.mongoDb,

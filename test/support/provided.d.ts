@@ -1,8 +1,9 @@
 import 'vitest';
+import type { Endpoints } from '../../shared/runtime/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** URLs of the servers global-setup.ts started for the integration project. */
-    servers: { natsUrl: string; redisUrl: string; mongoUrl: string };
+    /** The servers global-setup.ts started for the integration project, and the seed files of their two NATS users. */
+    servers: Endpoints & { serviceNkey: string; producerNkey: string };
   }
 }

@@ -16,6 +16,9 @@ export interface TestServersOptions {
 export interface TestServers extends Endpoints {
   /** The temporary data folder; server logs are in `logs/`. */
   dataDir: string;
+  /** Seed files of the services' and the producers' NATS users (natsSecurity names the services'). */
+  serviceNkey: string;
+  producerNkey: string;
   /** Stops every server and removes the folder. */
   stop(): Promise<void>;
   /** Sends a signal to one server (default SIGKILL); resolves once a terminating signal has taken effect. */
@@ -47,9 +50,12 @@ export async function startTestServers(options: TestServersOptions = {}): Promis
     if (!keepData) await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const { natsUrl, redisUrl, mongoUrl } = embedded;
+  const { natsUrl, natsSecurity, redisUrl, mongoUrl, serviceNkey, producerNkey } = embedded;
   return {
     natsUrl,
+    natsSecurity,
+    serviceNkey,
+    producerNkey,
     redisUrl,
     mongoUrl,
     dataDir,

@@ -47,7 +47,8 @@ export function registerDlqCommands(program: Command): void {
       const filter = await filterOf(o);
       const { config } = await cliContext('tally-dlq');
       const { DLQ_HEADERS, connectBus, countDeadLetters, scanDeadLetters } = await bus();
-      const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-dlq', config.natsSecurity);
+      const endpoints = await endpointsFor(config);
+      const nats = await connectBus(endpoints.natsUrl, 'tally-dlq', endpoints.natsSecurity);
       try {
         if (o.counts) {
           out(JSON.stringify(await countDeadLetters(nats, filter)));
@@ -81,7 +82,7 @@ export function registerDlqCommands(program: Command): void {
           bus(), import('../../../shared/queue/index.js'), redriveModule(),
         ]);
         const endpoints = await endpointsFor(config);
-        const nats = await connectBus(endpoints.natsUrl, 'tally-dlq-redrive', config.natsSecurity);
+        const nats = await connectBus(endpoints.natsUrl, 'tally-dlq-redrive', endpoints.natsSecurity);
         const redis = redisConnection(endpoints.redisUrl, redisAuth(config));
         redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
         const queues = new ShardQueues(redis, config.mongoDb, config.shards, logger);

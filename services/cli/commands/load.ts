@@ -119,7 +119,8 @@ export function registerLoadCommands(program: Command): void {
       const [{ connectBus, ensureStreams, streamOptions }, { runReplay }, { default: cliProgress }] = await Promise.all([
         busModule(), import('../load/replay.js'), import('cli-progress'),
       ]);
-      const bus = await connectBus((await endpointsFor(config)).natsUrl, 'tally-replay', config.natsSecurity);
+      const endpoints = await endpointsFor(config);
+      const bus = await connectBus(endpoints.natsUrl, 'tally-replay', endpoints.natsSecurity);
       const input = file === '-' ? process.stdin : createReadStream(file);
       const size = file === '-' ? 0 : (await stat(file)).size;
       // A bar only for a person watching: piped or logged runs get the report alone.
@@ -159,7 +160,8 @@ export function registerLoadCommands(program: Command): void {
     .action(async (o: { since?: number; until?: number; account?: string; dlq?: boolean; out?: string }) => {
       const { config } = await cliContext('tally-export');
       const [{ connectBus }, { runExport }] = await Promise.all([busModule(), import('../load/export.js')]);
-      const bus = await connectBus((await endpointsFor(config)).natsUrl, 'tally-export', config.natsSecurity);
+      const endpoints = await endpointsFor(config);
+      const bus = await connectBus(endpoints.natsUrl, 'tally-export', endpoints.natsSecurity);
       const output = outputFor(o.out);
       try {
         await runExport({

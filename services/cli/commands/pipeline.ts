@@ -46,14 +46,15 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: LocalToken | 
 
 /**
  * What `tally up` prints once everything runs. Server URLs may carry credentials: never
- * printed (SPEC 10); the admin token only when `terminal` (stdout is a TTY).
+ * printed (SPEC 10); the admin token only when `terminal` (stdout is a TTY). The embedded
+ * NATS names the producers' seed file (the path, not the seed).
  */
 export function upBanner(
-  endpoints: Endpoints, config: Pick<Config, 'mongoDb' | 'dataDir' | 'adminToken'>, apiUrl: string, local: LocalToken | null, terminal: boolean,
+  endpoints: Endpoints & { producerNkey?: string }, config: Pick<Config, 'mongoDb' | 'dataDir' | 'adminToken'>, apiUrl: string, local: LocalToken | null, terminal: boolean,
 ): string {
   return [
     'tally is up',
-    `  NATS     ${redactUrl(endpoints.natsUrl)}   (publish usage to usage.<account_id>)`,
+    `  NATS     ${redactUrl(endpoints.natsUrl)}   (publish usage to usage.<account_id>${endpoints.producerNkey ? ` as the producer: --nkey ${endpoints.producerNkey}` : ''})`,
     `  Redis    ${redactUrl(endpoints.redisUrl)}`,
     `  MongoDB  ${redactUrl(endpoints.mongoUrl)}   (database ${config.mongoDb})`,
     `  data     ${config.dataDir}`,
@@ -75,12 +76,12 @@ export function registerPipelineCommands(program: Command): void {
         workerService(), bridgeService(), import('../../api/index.js'), import('../../scheduler/index.js'),
       ]);
       const shutdown = new Shutdown({ logger }).listen();
-      let endpoints: Endpoints;
+      let endpoints: Endpoints & { producerNkey?: string };
       // The embedded default is a local install: with no ADMIN_TOKEN, one is made and kept in
       // DATA_DIR (mode 600), so the dashboard works out of the box and survives restarts.
       let localToken: LocalToken | null = null;
       if (allUrlsSet(config)) {
-        endpoints = { natsUrl: config.natsUrl!, redisUrl: config.redisUrl!, mongoUrl: config.mongoUrl! };
+        endpoints = { natsUrl: config.natsUrl!, natsSecurity: config.natsSecurity, redisUrl: config.redisUrl!, mongoUrl: config.mongoUrl! };
       } else {
         if (!config.adminToken) localToken = await readOrCreateAdminToken(config.dataDir);
         const embedded = await startEmbedded({ dataDir: config.dataDir, logger: logger.child({ service: 'embedded' }) });
@@ -112,7 +113,7 @@ export function registerPipelineCommands(program: Command): void {
       const started = Date.now();
       const worker = await startWorker(config, endpoints, logger);
       const bridge = await startBridge(config, endpoints, logger);
-      const bus = await connectBus(endpoints.natsUrl, 'tally-aggregate', config.natsSecurity);
+      const bus = await connectBus(endpoints.natsUrl, 'tally-aggregate', endpoints.natsSecurity);
       const deadline = started + Number(opts.timeout);
       let drained = false;
       while (Date.now() < deadline) {

@@ -38,7 +38,8 @@ export function registerReadCommands(program: Command): void {
     .action((opts: { wait?: boolean; timeout: number }) =>
       withAccounts('tally-stats', async (opened, config) => {
         const [{ connectBus }, { readPending, readPipelineStats }, { sumShardLog }] = await Promise.all([bus(), app(), store()]);
-        const nats = await connectBus((await endpointsFor(config)).natsUrl, 'tally-stats', config.natsSecurity);
+        const endpoints = await endpointsFor(config);
+        const nats = await connectBus(endpoints.natsUrl, 'tally-stats', endpoints.natsSecurity);
         const lag = () => opened.accounts.status();
         try {
           let settled = true;

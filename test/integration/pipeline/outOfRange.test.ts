@@ -33,7 +33,7 @@ describe('amounts outside Int64', () => {
       const lines = [big('big-1'), big('big-2')].map((payload) => ({ subject: 'usage.acct-big', payload }));
       const file = join(servers.dataDir, 'big.ndjson');
       await writeFile(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-      expect(await publishWithGo(servers.natsUrl, file)).toMatchObject({ acked: 2, errors: 0 });
+      expect(await publishWithGo(servers, file)).toMatchObject({ acked: 2, errors: 0 });
       await p.drained(60_000);
 
       const dead: { code: string | undefined; payload: string }[] = [];

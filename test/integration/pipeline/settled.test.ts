@@ -32,7 +32,7 @@ describe('settled means readable', () => {
       const lines = makeStream(20_000, 10_000, 'settled');
       const file = join(servers.dataDir, 'settled.ndjson');
       await writeFile(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-      const sent = await publishWithGo(servers.natsUrl, file);
+      const sent = await publishWithGo(servers, file);
       expect(sent).toMatchObject({ sent: lines.length, acked: lines.length, errors: 0 });
 
       const reader = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), p.mongo.db, config.shards, (id) => shardOf(id, config.shards));

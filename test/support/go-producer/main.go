@@ -3,7 +3,9 @@
 // SPEC 13) from stdin with PublishMsgAsync, as a metering producer in Go would. Tests and
 // benchmarks use it to check that tally works with producers in other languages, unchanged.
 //
-//	go-producer -server nats://127.0.0.1:4222 [-no-msg-id] [-window 4096] < stream.ndjson
+//	go-producer -server nats://127.0.0.1:4222 [-nkey producer.nk] [-no-msg-id] [-window 4096] < stream.ndjson
+//
+// -nkey is the producers' identity (SPEC 14): the embedded NATS refuses anonymous clients.
 //
 // Prints one JSON line: {"sent","acked","errors","seconds"}; exits 1 if any publish failed.
 package main
@@ -29,11 +31,20 @@ type line struct {
 
 func main() {
 	server := flag.String("server", nats.DefaultURL, "NATS URL")
+	nkeySeed := flag.String("nkey", "", "file holding the nkey seed to connect with")
 	noMsgID := flag.Bool("no-msg-id", false, "leave Nats-Msg-Id out")
 	window := flag.Int("window", 4096, "publishes awaiting their ack at most")
 	flag.Parse()
 
-	nc, err := nats.Connect(*server, nats.Name("go-producer"))
+	options := []nats.Option{nats.Name("go-producer")}
+	if *nkeySeed != "" {
+		identity, err := nats.NkeyOptionFromSeed(*nkeySeed)
+		if err != nil {
+			fail(err)
+		}
+		options = append(options, identity)
+	}
+	nc, err := nats.Connect(*server, options...)
 	if err != nil {
 		fail(err)
 	}

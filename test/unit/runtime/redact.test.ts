@@ -28,7 +28,7 @@ describe('redactUrl', () => {
 describe('what the product prints and logs', () => {
   it('tally up prints the server URLs without their credentials', () => {
     const banner = upBanner(
-      { natsUrl: 'nats://u:pw-nats@n:4222', redisUrl: 'redis://u:pw-redis@r:6379', mongoUrl: 'mongodb://u:pw-mongo@m1:27017,m2:27017/' },
+      { natsUrl: 'nats://u:pw-nats@n:4222', natsSecurity: {}, redisUrl: 'redis://u:pw-redis@r:6379', mongoUrl: 'mongodb://u:pw-mongo@m1:27017,m2:27017/' },
       { mongoDb: 'tally', dataDir: '.tally', adminToken: undefined },
       'http://127.0.0.1:8080',
       null,
@@ -39,7 +39,7 @@ describe('what the product prints and logs', () => {
   });
 
   it('tally up prints the local admin token only to a terminal; elsewhere the file it is in', () => {
-    const endpoints = { natsUrl: 'nats://n:4222', redisUrl: 'redis://r:6379', mongoUrl: 'mongodb://m:27017/' };
+    const endpoints = { natsUrl: 'nats://n:4222', redisUrl: 'redis://r:6379', mongoUrl: 'mongodb://m:27017/', natsSecurity: {} };
     const config = { mongoDb: 'tally', dataDir: '.tally', adminToken: undefined };
     const local = { token: 'local-token-0123456789abcdef', path: '.tally/admin-token', created: true };
     expect(upBanner(endpoints, config, 'http://127.0.0.1:8080', local, true)).toContain('/login#token=local-token-0123456789abcdef');
