@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { runLadderTick, type TickReport } from '../../shared/app/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, ShardQueues, duplicateRedis, queueAddress, redisAuth, redisConnection, releaseRedis } from '../../shared/queue/index.js';
+import { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, ShardQueues, closeConsumer, duplicateRedis, queueAddress, redisAuth, redisConnection } from '../../shared/queue/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 
@@ -83,8 +83,7 @@ export async function startScheduler(
       // Not waiting for a tick in hand: it waits for the shard owners, up to its timeout (a
       // SIGTERM then timed out and exited 1). Its lock lapses and the same job, with the same
       // tick id, runs again on a scheduler that is up, adding nothing the first run added.
-      await consumer.close(true);
-      await releaseRedis(consumerConnection);
+      await closeConsumer(consumer, consumerConnection, { force: true, waitMs: config.workerCloseWaitMs });
       await queue.close();
       await queues.close();
       redis.disconnect();

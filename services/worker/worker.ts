@@ -5,7 +5,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { duplicateRedis, queueAddress, releaseRedis, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import { closeConsumer, duplicateRedis, queueAddress, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
 import { AccountReadModel } from '../../shared/readModel/index.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
 import type { PricingContext } from './core/shardState.js';
@@ -224,11 +224,8 @@ export class ShardWorkerService {
     this.addWrites(held);
     // The job in hand is not waited for: its Redis state may be gone, and a close that
     // never returns would stall every shard. Whatever it still writes, the log orders.
-    const closing = held.consumer.close(true).catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
-    // The connection goes once the consumer has let go of it: disconnected under a close
-    // still in progress, BullMQ's wrapper emits 'error' after its listeners are gone (an
-    // unhandled error: the process exits).
-    void closing.finally(() => releaseRedis(held.connection));
+    const closing = closeConsumer(held.consumer, held.connection, { force: true, waitMs: this.config.closeWaitMs })
+      .catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
     await Promise.race([closing, new Promise((r) => setTimeout(r, this.config.closeWaitMs).unref())]);
   }
 
@@ -241,8 +238,8 @@ export class ShardWorkerService {
     if (held.length === 0) return;
     const log = this.deps.logger;
     const started = this.now();
-    await Promise.all(held.map((h) => h.consumer.close().catch((err) => log.warn({ err, shard: h.owner.shard }, 'consumer close failed'))));
-    await Promise.all(held.map((h) => releaseRedis(h.connection)));
+    await Promise.all(held.map((h) => closeConsumer(h.consumer, h.connection, { force: false, waitMs: this.config.closeWaitMs })
+      .catch((err) => log.warn({ err, shard: h.owner.shard }, 'consumer close failed'))));
     for (const h of held) await h.owner.catchUp().catch((err) => log.error({ err, shard: h.owner.shard }, 'catch-up failed'));
     await this.flushes.flush(held.map((h) => h.owner), true);
     log.info({ shards: held.map((h) => h.owner.shard), ms: this.now() - started }, 'shards released');

@@ -1,4 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { EventEmitter } from 'node:events';
+import type { Worker } from 'bullmq';
 import { parseRedisUrl, type RedisTarget } from '../config/index.js';
 
 /**
@@ -87,4 +89,37 @@ export async function releaseRedis(connection: Redis, waitMs = 2000): Promise<vo
   ]);
   clearTimeout(timer);
   connection.disconnect();
+}
+
+/** BullMQ's own wrappers of a consumer's connections (protected fields of its Worker). */
+interface ConsumerConnections {
+  connection?: EventEmitter;
+  blockingConnection?: EventEmitter;
+}
+
+/**
+ * Closes a BullMQ consumer, then the connection it was handed. A BullMQ connection that
+ * is still starting when it is closed rejects its start later, and emits that as 'error'
+ * after close() removed every listener: an unhandled rejection, and the process exits
+ * (a worker dropping a shard while Redis was slow or gone). So the consumer is closed once
+ * it finished starting, or after `waitMs`; and a listener is put back on its connections
+ * for whatever they still emit.
+ */
+export async function closeConsumer(consumer: Worker, connection: Redis, options: { force: boolean; waitMs: number }): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    consumer.waitUntilReady().then(() => undefined, () => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.waitMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+  try {
+    await consumer.close(options.force);
+  } finally {
+    const wrappers = consumer as unknown as ConsumerConnections;
+    for (const wrapper of [wrappers.connection, wrappers.blockingConnection]) wrapper?.on('error', () => {});
+    await releaseRedis(connection);
+  }
 }
