@@ -18,7 +18,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   'shared/queue': ['shared/domain', 'shared/config', 'shared/redis'],
   'shared/store': ['shared/domain', 'shared/config'],
   'shared/config': ['shared/domain'],
-  'shared/runtime': ['shared/domain'],
+  'shared/runtime': ['shared/domain', 'shared/config'],
   'shared/redis': [],
   'shared/readModel': ['shared/domain', 'shared/store', 'shared/redis'],
   'shared/app': ['shared/domain', 'shared/bus', 'shared/queue', 'shared/store', 'shared/readModel', 'shared/runtime'],
