@@ -13,10 +13,9 @@ const ACCOUNT = 'acct-l';
 const SHARD = 3;
 const at = (seq: number): Date => new Date(Date.UTC(2026, 0, 1, 0, seq));
 
-/** Odd positions in the log's format 3 (deltas as text), even ones as written before it (subdocuments): a ledger reads both. */
+/** A log entry in the log's format (deltas as text, one line per account). */
 function entry(seq: number, accounts: AccountDelta[], folds: ShardLogDoc['folds'] = [], shard = SHARD): ShardLogDoc {
-  const deltas = seq % 2 === 1 ? { deltas: packDeltas(accounts) } : { accounts };
-  return { _id: `${shard}:${seq}`, shard, seq, at: at(seq), job: `j${seq}`, duplicates: 0, ...deltas, folds };
+  return { _id: `${shard}:${seq}`, shard, seq, at: at(seq), job: `j${seq}`, duplicates: 0, deltas: packDeltas(accounts), folds };
 }
 const usage = (a: string, d: bigint, n = 1) => ({ a, d, n, t: 0 });
 
