@@ -26,8 +26,22 @@ const HOUR_MS = 3_600_000;
 
 export type ApiConfig = Pick<
   Config,
-  | 'plans' | 'ladder' | 'mongoDb' | 'kycRequired' | 'adminToken' | 'webhookSecret' | 'statsCacheMs' | 'ledgerCacheMs' | 'ladderTickTimeoutMs'
-  | 'rateLimitKeyPerMinute' | 'rateLimitIpPerMinute' | 'rateLimitAuthFailuresPerMinute' | 'rateLimitPauseMs' | 'accountSessionHours' | 'operatorSessionHours' | 'trustProxy'
+  | 'plans'
+  | 'ladder'
+  | 'mongoDb'
+  | 'kycRequired'
+  | 'adminToken'
+  | 'webhookSecret'
+  | 'statsCacheMs'
+  | 'ledgerCacheMs'
+  | 'ladderTickTimeoutMs'
+  | 'rateLimitKeyPerMinute'
+  | 'rateLimitIpPerMinute'
+  | 'rateLimitAuthFailuresPerMinute'
+  | 'rateLimitPauseMs'
+  | 'accountSessionHours'
+  | 'operatorSessionHours'
+  | 'trustProxy'
 >;
 
 export interface ApiDeps {
@@ -65,7 +79,10 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   // request.ip (every limit, the sign-in budget) and the origin a browser sees come from
   // X-Forwarded-* only when the peer is a trusted proxy (TRUST_PROXY); unset, from the socket.
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, frameworkErrors: sendFailure,
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    frameworkErrors: sendFailure,
     ...(config.trustProxy !== undefined ? { trustProxy: trustedProxies(config.trustProxy) } : {}),
   });
   const clock = deps.clock ?? Date.now;
@@ -80,7 +97,12 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   const billing = new BillingService(
     { plans: config.plans, kycRequired: config.kycRequired },
     {
-      db: deps.db, queues: deps.queues, accounts, logger, clock, onWrite: (accountId) => ledger.forget(accountId),
+      db: deps.db,
+      queues: deps.queues,
+      accounts,
+      logger,
+      clock,
+      onWrite: (accountId) => ledger.forget(accountId),
       ...(deps.foldWaitMs !== undefined ? { foldWaitMs: deps.foldWaitMs } : {}),
     },
   );

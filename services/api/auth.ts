@@ -76,8 +76,6 @@ export function requireSignature(raw: Buffer, header: unknown, credentials: Cred
   const match = typeof header === 'string' ? SIGNATURE.exec(header.trim()) : null;
   const secret = credentials.webhookSecret;
   const valid =
-    match?.[1] !== undefined &&
-    secret !== undefined &&
-    timingSafeEqual(createHmac('sha256', secret).update(raw).digest(), Buffer.from(match[1], 'hex'));
+    match?.[1] !== undefined && secret !== undefined && timingSafeEqual(createHmac('sha256', secret).update(raw).digest(), Buffer.from(match[1], 'hex'));
   if (!valid) throw new TallyError('unauthorized', 'x-tally-signature must be sha256=<hex HMAC-SHA256 of the raw body with WEBHOOK_SECRET>');
 }

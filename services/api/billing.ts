@@ -62,7 +62,10 @@ export class BillingService {
   private readonly clock: () => number;
   private readonly foldWaitMs: number;
 
-  constructor(private readonly config: BillingConfig, private readonly deps: BillingDeps) {
+  constructor(
+    private readonly config: BillingConfig,
+    private readonly deps: BillingDeps,
+  ) {
     this.clock = deps.clock ?? Date.now;
     this.foldWaitMs = deps.foldWaitMs ?? 5000;
   }
@@ -81,15 +84,24 @@ export class BillingService {
   async creditPayment(input: PaymentInput): Promise<Outcome<{ duplicate: boolean }>> {
     const shard = this.deps.queues.shardOf(input.accountId);
     const doc: LedgerDoc = {
-      _id: paymentEntryId(input.paymentId), kind: 'payment', account_id: input.accountId, shard,
-      amount_micros: input.amountMicros, paid_at: new Date(input.paidAt), at: new Date(this.clock()),
+      _id: paymentEntryId(input.paymentId),
+      kind: 'payment',
+      account_id: input.accountId,
+      shard,
+      amount_micros: input.amountMicros,
+      paid_at: new Date(input.paidAt),
+      at: new Date(this.clock()),
     };
     let entry = doc;
     const inserted = (await insertLedgerEntry(this.deps.db, doc)) === 'inserted';
     if (!inserted) {
       const existing = await readLedgerEntry(this.deps.db, doc._id);
       if (!existing) throw new Error(`ledger entry ${doc._id} reported as existing but not found`);
-      const same = existing.kind === 'payment' && existing.account_id === doc.account_id && existing.amount_micros === doc.amount_micros && existing.paid_at?.getTime() === input.paidAt;
+      const same =
+        existing.kind === 'payment' &&
+        existing.account_id === doc.account_id &&
+        existing.amount_micros === doc.amount_micros &&
+        existing.paid_at?.getTime() === input.paidAt;
       if (!same) throw new TallyError('payment_conflict', `payment ${input.paymentId} was already received with a different account, amount or paid_at`);
       entry = existing;
     }
@@ -111,8 +123,16 @@ export class BillingService {
     const seq = (acc?.plan_seq ?? 0) + 1;
     const shard = this.deps.queues.shardOf(accountId);
     const doc: LedgerDoc = {
-      _id: planEntryId(accountId, seq), kind: 'plan_purchase', account_id: accountId, shard, amount_micros: -decision.debitMicros,
-      at: new Date(now), plan_id: decision.planId, plan_seq: seq, period_end: new Date(decision.periodEnd), vm_count: decision.quotaTotal,
+      _id: planEntryId(accountId, seq),
+      kind: 'plan_purchase',
+      account_id: accountId,
+      shard,
+      amount_micros: -decision.debitMicros,
+      at: new Date(now),
+      plan_id: decision.planId,
+      plan_seq: seq,
+      period_end: new Date(decision.periodEnd),
+      vm_count: decision.quotaTotal,
     };
     if ((await insertLedgerEntry(this.deps.db, doc)) === 'exists') {
       throw new TallyError('plan_active', 'a concurrent purchase for this account won; its plan is active');
@@ -131,7 +151,12 @@ export class BillingService {
     const acc = await this.deps.accounts.account(accountId);
     const plan = acc?.current_plan_id ? findPlan(this.config.plans, acc.current_plan_id) : undefined;
     const decision = decideAllocateVm({
-      account: acc && { currentPlanId: acc.current_plan_id, planPeriodEnd: acc.vm_quota_period_end?.getTime() ?? null, quotaTotal: acc.vm_quota_total, quotaUsed: acc.vm_quota_used },
+      account: acc && {
+        currentPlanId: acc.current_plan_id,
+        planPeriodEnd: acc.vm_quota_period_end?.getTime() ?? null,
+        quotaTotal: acc.vm_quota_total,
+        quotaUsed: acc.vm_quota_used,
+      },
       plan,
       now,
     });
@@ -141,8 +166,16 @@ export class BillingService {
     const shard = this.deps.queues.shardOf(accountId);
     for (let slot = decision.slot + 1; slot <= total; slot++) {
       const doc: AllocationDoc = {
-        _id: allocationId(accountId, planSeq, slot), account_id: accountId, shard, plan_id: decision.planId, plan_seq: planSeq, slot,
-        expires_at: new Date(decision.expiresAt), audit_cost_micros: decision.auditCostMicros, status: 'active', created_at: new Date(now),
+        _id: allocationId(accountId, planSeq, slot),
+        account_id: accountId,
+        shard,
+        plan_id: decision.planId,
+        plan_seq: planSeq,
+        slot,
+        expires_at: new Date(decision.expiresAt),
+        audit_cost_micros: decision.auditCostMicros,
+        status: 'active',
+        created_at: new Date(now),
       };
       if ((await insertAllocation(this.deps.db, doc)) === 'inserted') return this.fold(shard, accountId, foldOfAllocation(doc), doc);
     }
@@ -153,7 +186,15 @@ export class BillingService {
   async setKyc(accountId: string, verified: boolean): Promise<Outcome<LedgerDoc>> {
     await this.account(accountId);
     const shard = this.deps.queues.shardOf(accountId);
-    const doc: LedgerDoc = { _id: kycEntryId(accountId, randomUUID()), kind: 'kyc', account_id: accountId, shard, amount_micros: 0n, at: new Date(this.clock()), kyc_verified: verified };
+    const doc: LedgerDoc = {
+      _id: kycEntryId(accountId, randomUUID()),
+      kind: 'kyc',
+      account_id: accountId,
+      shard,
+      amount_micros: 0n,
+      at: new Date(this.clock()),
+      kyc_verified: verified,
+    };
     await insertLedgerEntry(this.deps.db, doc);
     return this.fold(shard, accountId, foldOfLedger(doc), doc);
   }

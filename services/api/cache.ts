@@ -54,7 +54,10 @@ export class Cached<T> {
   private inFlight: Promise<T> | null = null;
   private readonly policy: Required<Omit<CachePolicy, 'version'>> & Pick<CachePolicy, 'version'>;
 
-  constructor(policy: CachePolicy, private readonly load: () => Promise<T>) {
+  constructor(
+    policy: CachePolicy,
+    private readonly load: () => Promise<T>,
+  ) {
     this.policy = { costFactor: 0, clock: Date.now, ...policy };
   }
 
@@ -93,7 +96,10 @@ export class Cached<T> {
 export class KeyedCache<T> {
   private readonly entries = new Map<string, Cached<T>>();
 
-  constructor(private readonly policy: CachePolicy, private readonly maxKeys: number) {}
+  constructor(
+    private readonly policy: CachePolicy,
+    private readonly maxKeys: number,
+  ) {}
 
   /** `load` reads the key's value; it is called only when no fresh value or read of the key exists. */
   get(key: string, load: () => Promise<T>): Promise<T> {

@@ -13,7 +13,13 @@ export interface HttpFailure {
  * over 100 characters, unsupported media type, unknown route. Every other 4xx they raise (bad JSON, empty JSON body, a content
  * length that does not match, a malformed URL, schema validation) is 400 `invalid_request`.
  */
-const CLIENT_ERRORS: Readonly<Record<number, ErrorCode>> = { 404: 'not_found', 413: 'body_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type', 429: 'rate_limited' };
+const CLIENT_ERRORS: Readonly<Record<number, ErrorCode>> = {
+  404: 'not_found',
+  413: 'body_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
 
 const UNAVAILABLE = /^Mongo(?:ServerSelection|Network|NotConnected|Topology)|^MaxRetriesPerRequest|ECONNREFUSED|Connection is closed/;
 

@@ -30,7 +30,10 @@ export class LedgerPages {
   private queue: Promise<unknown> = Promise.resolve();
   private waiting = 0;
 
-  constructor(private readonly deps: { db: Db; billing: BillingService }, ttlMs: number) {
+  constructor(
+    private readonly deps: { db: Db; billing: BillingService },
+    ttlMs: number,
+  ) {
     this.cache = new KeyedCache({ ttlMs, costFactor: SCAN_COST_FACTOR }, MAX_CACHED_PAGES);
   }
 
@@ -58,7 +61,8 @@ export class LedgerPages {
   }
 
   private oneAtATime<T>(read: () => Promise<T>): Promise<T> {
-    if (this.waiting >= MAX_WAITING_READS) return Promise.reject(new TallyError('rate_limited', 'too many ledger pages asked for at once; retry in a few seconds'));
+    if (this.waiting >= MAX_WAITING_READS)
+      return Promise.reject(new TallyError('rate_limited', 'too many ledger pages asked for at once; retry in a few seconds'));
     this.waiting++;
     const run = this.queue.then(() => {
       this.waiting--;

@@ -46,7 +46,10 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
     stats: () => readPipelineStats(bus.jsm, () => logTotals.get(), lag),
     ready: () => readinessChecks({ db: mongo.db, redis, bus }),
     operator: {
-      bus, redis, lowBalanceMicros: config.lowBalanceMicros, version: () => readSettledVersion(bus.jsm, lag),
+      bus,
+      redis,
+      lowBalanceMicros: config.lowBalanceMicros,
+      version: () => readSettledVersion(bus.jsm, lag),
       redrive: { priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays },
     },
   });

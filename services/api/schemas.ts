@@ -21,14 +21,17 @@ const positiveMicros = z.union([z.number(), z.string()]).transform((value, ctx) 
 });
 
 /** An RFC 3339 instant as epoch ms. */
-const instant = z.string().max(64).transform((value, ctx) => {
-  const ms = parseRfc3339(value);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 timestamp with a time zone' });
-    return z.NEVER;
-  }
-  return ms;
-});
+const instant = z
+  .string()
+  .max(64)
+  .transform((value, ctx) => {
+    const ms = parseRfc3339(value);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 timestamp with a time zone' });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 export const accountParams = z.strictObject({ id: accountId });
 
@@ -66,16 +69,33 @@ export const allocationsQuery = z.strictObject({ limit: limit.optional(), after:
 export const ticksQuery = z.strictObject({ limit: limit.optional() });
 
 const codes = z.union([z.string().max(512), z.array(z.string().max(64)).max(32)]).transform((c) => (Array.isArray(c) ? c : [c]));
-const deadLetterFilter = { code: codes.optional(), since: z.string().max(64).optional(), until: z.string().max(64).optional(), account: z.string().max(64).optional() };
+const deadLetterFilter = {
+  code: codes.optional(),
+  since: z.string().max(64).optional(),
+  until: z.string().max(64).optional(),
+  account: z.string().max(64).optional(),
+};
 
 /** GET /v1/admin/dead-letters: filters, a page size and the previous page's `next`. */
-export const deadLettersQuery = z.strictObject({ ...deadLetterFilter, limit: limit.optional(), after: z.string().regex(/^\d{1,16}$/, 'must be the next of a previous page').optional() });
+export const deadLettersQuery = z.strictObject({
+  ...deadLetterFilter,
+  limit: limit.optional(),
+  after: z
+    .string()
+    .regex(/^\d{1,16}$/, 'must be the next of a previous page')
+    .optional(),
+});
 
 /** GET /v1/admin/dead-letters/counts. */
 export const deadLetterCountsQuery = z.strictObject(deadLetterFilter);
 
 /** POST /v1/admin/dead-letters/redrive: the filters or `all` (one of them: requireSelection), at most `limit` dead letters, a preview when `dry_run`. */
-export const redriveBody = z.strictObject({ ...deadLetterFilter, all: z.boolean().optional(), limit: z.number().int().min(1).max(1_000_000).optional(), dry_run: z.boolean().optional() });
+export const redriveBody = z.strictObject({
+  ...deadLetterFilter,
+  all: z.boolean().optional(),
+  limit: z.number().int().min(1).max(1_000_000).optional(),
+  dry_run: z.boolean().optional(),
+});
 
 /** Parses `value` or throws `invalid_request` naming the first problem (`body.plan_id: ...`). */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {

@@ -16,7 +16,10 @@ import { BatchBook, type AckSubject } from './batchBook.js';
  * the workers and the API); progress heartbeats for held messages go every third of
  * NATS_ACK_WAIT_MS, so a held message never reaches its ack wait.
  */
-export type BridgeConfig = Pick<Config, 'shards' | 'mongoDb' | 'priceBook' | 'ladder' | 'lateArrivalDays' | 'bridgeBatchSize' | 'bridgeLingerMs' | 'bridgeMaxInFlight' | 'natsAckWaitMs'>;
+export type BridgeConfig = Pick<
+  Config,
+  'shards' | 'mongoDb' | 'priceBook' | 'ladder' | 'lateArrivalDays' | 'bridgeBatchSize' | 'bridgeLingerMs' | 'bridgeMaxInFlight' | 'natsAckWaitMs'
+>;
 
 export interface BridgeDeps {
   bus: Bus;
@@ -62,7 +65,10 @@ export class Bridge {
   private doneSub: Subscription | null = null;
   private readonly clock: () => number;
 
-  constructor(private readonly config: BridgeConfig, private readonly deps: BridgeDeps) {
+  constructor(
+    private readonly config: BridgeConfig,
+    private readonly deps: BridgeDeps,
+  ) {
     this.clock = deps.clock ?? Date.now;
     this.redis = redisConnection(deps.redisUrl, deps.redisOptions);
     // Redis away: adds fail and the poll re-adds later; an unheard 'error' would crash the process.
@@ -75,9 +81,11 @@ export class Bridge {
     const { nc, js } = this.deps.bus;
     // A done message is only a hint to look now rather than at the next poll: any NATS
     // client can publish one, so the job's state in Redis decides (SPEC 9).
-    this.doneSub = nc.subscribe(batchDoneSubject(this.id), { callback: (err, msg) => {
-      if (!err) void this.verify(msg.string());
-    } });
+    this.doneSub = nc.subscribe(batchDoneSubject(this.id), {
+      callback: (err, msg) => {
+        if (!err) void this.verify(msg.string());
+      },
+    });
     const consumer = await js.consumers.get(USAGE_STREAM, BRIDGE_CONSUMER);
     this.running = true;
     this.loop = this.pull(consumer);
@@ -119,7 +127,10 @@ export class Bridge {
     this.counters.received++;
     recordsReceived.inc();
     const now = this.clock();
-    const result = validateRecord({ subject: msg.subject, payload: msg.data }, { now, lateArrivalDays: this.config.lateArrivalDays, priceBook: this.config.priceBook });
+    const result = validateRecord(
+      { subject: msg.subject, payload: msg.data },
+      { now, lateArrivalDays: this.config.lateArrivalDays, priceBook: this.config.priceBook },
+    );
     if (!result.ok) return this.deadLetter(msg, result.code, result.message);
     this.counters.valid++;
     const shard = this.queues.shardOf(result.record.accountId);
@@ -195,7 +206,12 @@ export class Bridge {
       this.deps.logger.warn({ err, seq: streamSeq }, 'refused record not read back from the stream');
       return null;
     });
-    if (stored) await this.deadLetter({ subject: stored.subject, data: stored.data, seq: streamSeq, ack: () => this.deps.bus.nc.publish(ack, ACK) }, 'amount_out_of_range', 'the charge would take the balance or a stored sum outside Int64');
+    if (stored)
+      await this.deadLetter(
+        { subject: stored.subject, data: stored.data, seq: streamSeq, ack: () => this.deps.bus.nc.publish(ack, ACK) },
+        'amount_out_of_range',
+        'the charge would take the balance or a stored sum outside Int64',
+      );
   }
 
   /** Stores one bad record in the dead-letter stream, then acks it. Never rejects. */

@@ -31,7 +31,9 @@ export async function endpointsFor(config: Config): Promise<Endpoints> {
 
 /** Writes one JSON value per line; bigint becomes a number when safe, else a decimal string. */
 export function ndjson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v));
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v,
+  );
 }
 
 export interface OpenedAccounts {

@@ -2,7 +2,16 @@ import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { runLadderTick, type TickReport } from '../../shared/app/index.js';
 import type { Config } from '../../shared/config/index.js';
-import { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, ShardQueues, closeConsumer, duplicateRedis, queueAddress, redisAuth, redisConnection } from '../../shared/queue/index.js';
+import {
+  SCHEDULED_TICK_JOB_OPTIONS,
+  SCHEDULER_QUEUE,
+  ShardQueues,
+  closeConsumer,
+  duplicateRedis,
+  queueAddress,
+  redisAuth,
+  redisConnection,
+} from '../../shared/queue/index.js';
 import type { Endpoints } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 
@@ -31,12 +40,7 @@ const RECHECK_MS = 15_000;
  * checks every `recheckMs` that the job scheduler is still there and registers it again
  * when Redis has lost it, so the tick resumes without a restart.
  */
-export async function startScheduler(
-  config: Config,
-  endpoints: Endpoints,
-  logger: Logger,
-  options: SchedulerOptions = {},
-): Promise<RunningScheduler> {
+export async function startScheduler(config: Config, endpoints: Endpoints, logger: Logger, options: SchedulerOptions = {}): Promise<RunningScheduler> {
   const log = logger.child({ service: 'scheduler' });
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
   const redis = redisConnection(endpoints.redisUrl, redisAuth(config));
@@ -71,7 +75,11 @@ export async function startScheduler(
   const consumer = new Worker<Record<string, never>, TickReport>(
     scheduler.name,
     // The fired job's id names the tick: a retried job re-runs the same tick and adds nothing.
-    (job) => runLadderTick({ queues, db: mongo.db, logger: log }, { now: Date.now(), source: 'scheduler', tickId: `sched-${job.id ?? job.timestamp}`, timeoutMs: config.ladderTickTimeoutMs }),
+    (job) =>
+      runLadderTick(
+        { queues, db: mongo.db, logger: log },
+        { now: Date.now(), source: 'scheduler', tickId: `sched-${job.id ?? job.timestamp}`, timeoutMs: config.ladderTickTimeoutMs },
+      ),
     { connection: consumerConnection, prefix: scheduler.prefix, concurrency: 1 },
   );
   consumer.on('failed', (job, err) => log.warn({ err, job: job?.id }, 'ladder tick failed'));

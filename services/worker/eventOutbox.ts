@@ -90,7 +90,13 @@ export class EventOutbox implements OwnerOutbox {
       for (const e of [...this.unpublished.values()]) {
         try {
           await failpointAsync('worker.before-event-publish');
-          const body = JSON.stringify({ id: e._id, type: e.type, account_id: e.account_id, balance_micros: e.balance_micros.toString(), at: e.at.toISOString() });
+          const body = JSON.stringify({
+            id: e._id,
+            type: e.type,
+            account_id: e.account_id,
+            balance_micros: e.balance_micros.toString(),
+            at: e.at.toISOString(),
+          });
           await this.deps.js.publish(billingEventSubject(e.account_id), body, { msgID: e._id });
         } catch (err) {
           this.deps.logger.warn({ err, event: e._id }, 'crossing event not published; the next flush tries again');
@@ -101,7 +107,9 @@ export class EventOutbox implements OwnerOutbox {
         done.push(e._id);
       }
       if (done.length > 0) {
-        await markEventsPublished(this.deps.db, done, new Date(this.deps.clock())).catch((err) => this.deps.logger.warn({ err }, 'published events not marked; a later owner publishes them again'));
+        await markEventsPublished(this.deps.db, done, new Date(this.deps.clock())).catch((err) =>
+          this.deps.logger.warn({ err }, 'published events not marked; a later owner publishes them again'),
+        );
       }
     } while (this.again);
   }

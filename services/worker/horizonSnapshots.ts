@@ -24,7 +24,10 @@ export class HorizonSnapshots {
   private lastAdded = 0;
   private writing: Promise<void> | null = null;
 
-  constructor(readonly shard: number, private readonly deps: HorizonSnapshotsDeps) {}
+  constructor(
+    readonly shard: number,
+    private readonly deps: HorizonSnapshotsDeps,
+  ) {}
 
   /** After a load: `at` is when the restored snapshot was taken; null when the log alone built the horizon (the next commit then takes one). */
   loaded(at: number | null): void {
@@ -82,7 +85,20 @@ export class HorizonSnapshots {
     try {
       const { outcome, bytes } = await writeHorizonSnapshot(db, { shard: this.shard, seq: snap.seq, chunks: snap.chunks, keys: snap.keys, at: new Date(at) });
       const dropped = await pruneHorizonSnapshots(db, this.shard, snap.seq);
-      logger.info({ shard: this.shard, seq: snap.seq, keys: snap.keys, bytes, chunks: snap.chunks.length, outcome, dropped, serializeMs, writeMs: Math.round(performance.now() - started) }, 'horizon snapshot written');
+      logger.info(
+        {
+          shard: this.shard,
+          seq: snap.seq,
+          keys: snap.keys,
+          bytes,
+          chunks: snap.chunks.length,
+          outcome,
+          dropped,
+          serializeMs,
+          writeMs: Math.round(performance.now() - started),
+        },
+        'horizon snapshot written',
+      );
     } catch (err) {
       logger.warn({ err, shard: this.shard, seq: snap.seq }, 'horizon snapshot not written; a takeover reads more of the log');
     }

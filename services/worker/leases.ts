@@ -40,12 +40,13 @@ export class Leases {
   /** Announces this worker and returns how many are alive, for an even split of shards. */
   async heartbeat(now: number): Promise<number> {
     const cutoff = now - this.ttlMs;
-    const [, , count] = (await this.redis
-      .multi()
-      .zadd(workersKey(this.namespace), now, this.ownerId)
-      .zremrangebyscore(workersKey(this.namespace), 0, cutoff)
-      .zcard(workersKey(this.namespace))
-      .exec()) ?? [];
+    const [, , count] =
+      (await this.redis
+        .multi()
+        .zadd(workersKey(this.namespace), now, this.ownerId)
+        .zremrangebyscore(workersKey(this.namespace), 0, cutoff)
+        .zcard(workersKey(this.namespace))
+        .exec()) ?? [];
     return Math.max(1, Number(count?.[1] ?? 1));
   }
 

@@ -19,7 +19,12 @@ export interface WorkerOptions {
 }
 
 /** Composition root of a worker process: connections, then the shard worker. */
-export async function startWorker(config: Config, endpoints: Endpoints, logger: Logger, options: WorkerOptions = {}): Promise<RunningService & { service: ShardWorkerService; mongo: MongoConnection }> {
+export async function startWorker(
+  config: Config,
+  endpoints: Endpoints,
+  logger: Logger,
+  options: WorkerOptions = {},
+): Promise<RunningService & { service: ShardWorkerService; mongo: MongoConnection }> {
   const { clock } = options;
   const log = logger.child({ service: 'worker' });
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb, log, options.mongoOptions);
@@ -46,7 +51,12 @@ export async function startWorker(config: Config, endpoints: Endpoints, logger: 
       compactEveryMs: config.logCompactIntervalMs,
       horizonSnapshotMs: config.horizonSnapshotMs,
       dedupHorizonMs: config.dedupHorizonHours * 3_600_000,
-      pricing: { priceBook: config.priceBook, ladder: config.ladder, lowBalanceMicros: config.lowBalanceMicros, skipDedup: () => failpointTrips('worker.skip-dedup') },
+      pricing: {
+        priceBook: config.priceBook,
+        ladder: config.ladder,
+        lowBalanceMicros: config.lowBalanceMicros,
+        skipDedup: () => failpointTrips('worker.skip-dedup'),
+      },
     },
     { db: mongo.db, bus, redis, logger: log, ...(clock ? { clock } : {}) },
   );

@@ -2,7 +2,16 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { failpoint } from '../../shared/runtime/index.js';
-import { appendShardLog, compactShardLog, expireAllocations, insertTierTransitions, unfoldedEntries, writeCheckpoint, writeProjectionSnapshot, type ShardLogDoc } from '../../shared/store/index.js';
+import {
+  appendShardLog,
+  compactShardLog,
+  expireAllocations,
+  insertTierTransitions,
+  unfoldedEntries,
+  writeCheckpoint,
+  writeProjectionSnapshot,
+  type ShardLogDoc,
+} from '../../shared/store/index.js';
 import { EventOutbox } from './eventOutbox.js';
 import { HorizonSnapshots } from './horizonSnapshots.js';
 import { ShardOwner } from './shardOwner.js';
@@ -24,7 +33,10 @@ export class MongoShardStore implements ShardLogPort, ShardHousekeepingPort {
   /** Documents written (inserted or updated), for the benchmark's docs-per-record figure. */
   readonly written = { log: 0, projections: 0, checkpoints: 0 };
 
-  constructor(readonly shard: number, private readonly deps: MongoShardStoreDeps) {}
+  constructor(
+    readonly shard: number,
+    private readonly deps: MongoShardStoreDeps,
+  ) {}
 
   load(now: number): Promise<LoadedShard> {
     const { db, logger, pricing, snapshots } = this.deps;
@@ -87,8 +99,18 @@ export function mongoShardOwner(shard: number, deps: MongoShardOwnerDeps): { own
     expireAllocations: (now: number) => expireAllocations(db, shard, now),
   };
   const owner = new ShardOwner(shard, {
-    log: store, store, ledger, outbox, snapshots, readModel: deps.readModel, logger, ladder: deps.pricing.ladder,
-    dedupHorizonMs: deps.dedupHorizonMs, checkpointEveryMs: deps.checkpointEveryMs, compactEveryMs: deps.compactEveryMs, clock,
+    log: store,
+    store,
+    ledger,
+    outbox,
+    snapshots,
+    readModel: deps.readModel,
+    logger,
+    ladder: deps.pricing.ladder,
+    dedupHorizonMs: deps.dedupHorizonMs,
+    checkpointEveryMs: deps.checkpointEveryMs,
+    compactEveryMs: deps.compactEveryMs,
+    clock,
   });
   return { owner, writes: () => ({ ...store.written, events: outbox.stored }) };
 }

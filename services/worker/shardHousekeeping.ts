@@ -46,7 +46,10 @@ export class ShardHousekeeping {
   /** Compaction scans the shard log: not at takeover (a busy moment), first an interval later. */
   private compactedAt: number;
 
-  constructor(readonly shard: number, private readonly deps: ShardHousekeepingDeps) {
+  constructor(
+    readonly shard: number,
+    private readonly deps: ShardHousekeepingDeps,
+  ) {
     this.compactedAt = deps.clock();
   }
 
@@ -85,7 +88,11 @@ export class ShardHousekeeping {
       failure = err;
     }
     const { write } = pending;
-    if (write && !failure) this.deps.logger.debug({ shard: this.shard, seq: write.seq, accounts: write.count, chunks: write.chunks.length, writeMs: this.deps.clock() - started, final }, 'projections flushed');
+    if (write && !failure)
+      this.deps.logger.debug(
+        { shard: this.shard, seq: write.seq, accounts: write.count, chunks: write.chunks.length, writeMs: this.deps.clock() - started, final },
+        'projections flushed',
+      );
     await this.afterWrite(pending, failure, final);
     if (failure) throw failure;
   }

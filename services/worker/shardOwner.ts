@@ -42,12 +42,21 @@ export class ShardOwner {
   /** The next read-model write must replace the shard's whole model (after a load). */
   private readModelFull = true;
 
-  constructor(readonly shard: number, private readonly deps: ShardOwnerDeps) {
+  constructor(
+    readonly shard: number,
+    private readonly deps: ShardOwnerDeps,
+  ) {
     const clock = (this.clock = deps.clock ?? Date.now);
     this.protocol = new CommitProtocol(shard, deps.log, this.effects(), clock);
     this.housekeeping = new ShardHousekeeping(shard, {
-      store: deps.store, outbox: deps.outbox, state: () => this.protocol.state, logger: deps.logger,
-      dedupHorizonMs: deps.dedupHorizonMs, checkpointEveryMs: deps.checkpointEveryMs, compactEveryMs: deps.compactEveryMs, clock,
+      store: deps.store,
+      outbox: deps.outbox,
+      state: () => this.protocol.state,
+      logger: deps.logger,
+      dedupHorizonMs: deps.dedupHorizonMs,
+      checkpointEveryMs: deps.checkpointEveryMs,
+      compactEveryMs: deps.compactEveryMs,
+      clock,
     });
   }
 
@@ -67,7 +76,18 @@ export class ShardOwner {
         this.deps.outbox.add(events);
         await this.deps.outbox.adoptUnpublished();
         await this.deps.outbox.deliver();
-        this.deps.logger.info({ shard: this.shard, seq: state.seq, accounts: snap.accounts.length, replayed: snap.tail.length, ids: state.idCount, snapshot: restoredSeq, ms: this.clock() - startedAt }, 'shard loaded');
+        this.deps.logger.info(
+          {
+            shard: this.shard,
+            seq: state.seq,
+            accounts: snap.accounts.length,
+            replayed: snap.tail.length,
+            ids: state.idCount,
+            snapshot: restoredSeq,
+            ms: this.clock() - startedAt,
+          },
+          'shard loaded',
+        );
       },
       lostRace: (entry, job) => this.deps.logger.warn({ shard: this.shard, seq: entry.seq, job }, 'shard log step taken by another owner; reloading'),
       applied: (state, events) => {

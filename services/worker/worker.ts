@@ -81,7 +81,10 @@ export class ShardWorkerService {
 
   private readonly readModel: AccountReadModel;
 
-  constructor(private readonly config: WorkerConfig, private readonly deps: WorkerDeps) {
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly deps: WorkerDeps,
+  ) {
     this.now = deps.clock ?? Date.now;
     this.flushes = new FlushScheduler({ logger: deps.logger, idleFenceMs: config.idleFenceMs, clock: this.now });
     this.leases = new Leases(deps.redis, config.namespace, this.id, config.leaseTtlMs);
@@ -151,8 +154,16 @@ export class ShardWorkerService {
     const log = this.deps.logger.child({ shard });
     const { config } = this;
     const { owner, writes } = mongoShardOwner(shard, {
-      db: this.deps.db, js: this.deps.bus.js, logger: log, pricing: config.pricing, readModel: this.readModel, clock: this.now,
-      dedupHorizonMs: config.dedupHorizonMs, horizonSnapshotMs: config.horizonSnapshotMs, checkpointEveryMs: config.checkpointEveryMs, compactEveryMs: config.compactEveryMs,
+      db: this.deps.db,
+      js: this.deps.bus.js,
+      logger: log,
+      pricing: config.pricing,
+      readModel: this.readModel,
+      clock: this.now,
+      dedupHorizonMs: config.dedupHorizonMs,
+      horizonSnapshotMs: config.horizonSnapshotMs,
+      checkpointEveryMs: config.checkpointEveryMs,
+      compactEveryMs: config.compactEveryMs,
     });
     try {
       await owner.open();
@@ -194,7 +205,11 @@ export class ShardWorkerService {
       case 'usage': {
         const started = this.now();
         const result = await owner.processUsage(data.records, id);
-        observeUsageBatch(data.records.map((r) => r[7]), result, started);
+        observeUsageBatch(
+          data.records.map((r) => r[7]),
+          result,
+          started,
+        );
         this.counters.charged += result.charged;
         this.counters.duplicates += result.duplicates;
         this.counters.batches++;
@@ -203,7 +218,10 @@ export class ShardWorkerService {
       }
       case 'fold': {
         // The API waits for this job, then reads the read model, which the commit has written.
-        return owner.processFolds(data.entries.map((e) => ({ ...e, d: BigInt(e.d) })), id);
+        return owner.processFolds(
+          data.entries.map((e) => ({ ...e, d: BigInt(e.d) })),
+          id,
+        );
       }
       case 'tick':
         return owner.processTick(data.tickId, data.now, id);
@@ -224,8 +242,9 @@ export class ShardWorkerService {
     this.addWrites(held);
     // The job in hand is not waited for: its Redis state may be gone, and a close that
     // never returns would stall every shard. Whatever it still writes, the log orders.
-    const closing = closeConsumer(held.consumer, held.connection, { force: true, waitMs: this.config.closeWaitMs })
-      .catch((err) => this.deps.logger.warn({ err, shard }, 'consumer close failed'));
+    const closing = closeConsumer(held.consumer, held.connection, { force: true, waitMs: this.config.closeWaitMs }).catch((err) =>
+      this.deps.logger.warn({ err, shard }, 'consumer close failed'),
+    );
     await Promise.race([closing, new Promise((r) => setTimeout(r, this.config.closeWaitMs).unref())]);
   }
 
@@ -238,10 +257,18 @@ export class ShardWorkerService {
     if (held.length === 0) return;
     const log = this.deps.logger;
     const started = this.now();
-    await Promise.all(held.map((h) => closeConsumer(h.consumer, h.connection, { force: false, waitMs: this.config.closeWaitMs })
-      .catch((err) => log.warn({ err, shard: h.owner.shard }, 'consumer close failed'))));
+    await Promise.all(
+      held.map((h) =>
+        closeConsumer(h.consumer, h.connection, { force: false, waitMs: this.config.closeWaitMs }).catch((err) =>
+          log.warn({ err, shard: h.owner.shard }, 'consumer close failed'),
+        ),
+      ),
+    );
     for (const h of held) await h.owner.catchUp().catch((err) => log.error({ err, shard: h.owner.shard }, 'catch-up failed'));
-    await this.flushes.flush(held.map((h) => h.owner), true);
+    await this.flushes.flush(
+      held.map((h) => h.owner),
+      true,
+    );
     log.info({ shards: held.map((h) => h.owner.shard), ms: this.now() - started }, 'shards released');
     for (const h of held) {
       this.held.delete(h.owner.shard);

@@ -26,7 +26,10 @@ export interface PipelineStats {
  */
 export type ProjectionLagReader = () => Promise<{ unknownShards: number; version: string; totals: { charged: number; duplicates: number } | null }>;
 
-async function readSettlement(jsm: JetStreamManager, lag: ProjectionLagReader): Promise<Pick<PipelineStats, 'pending' | 'unprojected'> & { version: string; totals: { charged: number; duplicates: number } | null }> {
+async function readSettlement(
+  jsm: JetStreamManager,
+  lag: ProjectionLagReader,
+): Promise<Pick<PipelineStats, 'pending' | 'unprojected'> & { version: string; totals: { charged: number; duplicates: number } | null }> {
   const [consumer, projection] = await Promise.all([jsm.consumers.info(USAGE_STREAM, BRIDGE_CONSUMER), lag()]);
   const unprojected = projection.unknownShards;
   return { pending: consumer.num_pending + consumer.num_ack_pending + unprojected, unprojected, version: projection.version, totals: projection.totals };

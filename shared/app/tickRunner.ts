@@ -23,7 +23,8 @@ export interface TickOptions {
 }
 
 /** The tick history document as JSON: its `_id` as `tick_id`, instants as RFC 3339 strings. */
-export type TickReport = { tick_id: string } & Omit<TickDoc, '_id' | 'now' | 'started_at' | 'finished_at'> & Record<'now' | 'started_at' | 'finished_at', string>;
+export type TickReport = { tick_id: string } & Omit<TickDoc, '_id' | 'now' | 'started_at' | 'finished_at'> &
+  Record<'now' | 'started_at' | 'finished_at', string>;
 
 /** Tick ids end up in BullMQ job ids, which may not contain ':'. */
 export const tickIdFrom = (raw: string): string => raw.replace(/[^A-Za-z0-9._-]/g, '-');
@@ -60,8 +61,18 @@ export async function runLadderTick(deps: TickRunnerDeps, options: TickOptions):
     sum.allocationsExpired += counts.allocationsExpired;
   }
   const doc: TickDoc = {
-    _id: tickId, source: options.source, now: new Date(options.now), started_at: started, finished_at: new Date(), shards, shards_done: done,
-    complete: done === shards, accounts: sum.accounts, tier_changes: sum.tierChanges, plans_expired: sum.plansExpired, allocations_expired: sum.allocationsExpired,
+    _id: tickId,
+    source: options.source,
+    now: new Date(options.now),
+    started_at: started,
+    finished_at: new Date(),
+    shards,
+    shards_done: done,
+    complete: done === shards,
+    accounts: sum.accounts,
+    tier_changes: sum.tierChanges,
+    plans_expired: sum.plansExpired,
+    allocations_expired: sum.allocationsExpired,
   };
   await insertTick(deps.db, doc);
   tickRuns.inc({ source: options.source, outcome: doc.complete ? 'complete' : 'partial' });
@@ -71,8 +82,17 @@ export async function runLadderTick(deps: TickRunnerDeps, options: TickOptions):
 
 export function tickReport(doc: TickDoc): TickReport {
   return {
-    tick_id: doc._id, source: doc.source, now: doc.now.toISOString(), started_at: doc.started_at.toISOString(), finished_at: doc.finished_at.toISOString(),
-    shards: doc.shards, shards_done: doc.shards_done, complete: doc.complete, accounts: doc.accounts, tier_changes: doc.tier_changes,
-    plans_expired: doc.plans_expired, allocations_expired: doc.allocations_expired,
+    tick_id: doc._id,
+    source: doc.source,
+    now: doc.now.toISOString(),
+    started_at: doc.started_at.toISOString(),
+    finished_at: doc.finished_at.toISOString(),
+    shards: doc.shards,
+    shards_done: doc.shards_done,
+    complete: doc.complete,
+    accounts: doc.accounts,
+    tier_changes: doc.tier_changes,
+    plans_expired: doc.plans_expired,
+    allocations_expired: doc.allocations_expired,
   };
 }

@@ -51,7 +51,11 @@ function matches(msg: JsMsg, filter: DeadLetterFilter): boolean {
  * The dead letters matching `filter`, oldest first, from stream sequence `after + 1` on,
  * up to `lastSeq` (default: the stream's last when the scan starts).
  */
-export async function* scanDeadLetters(bus: Bus, filter: DeadLetterFilter, options: { after?: number; lastSeq?: number; headersOnly?: boolean } = {}): AsyncGenerator<JsMsg> {
+export async function* scanDeadLetters(
+  bus: Bus,
+  filter: DeadLetterFilter,
+  options: { after?: number; lastSeq?: number; headersOnly?: boolean } = {},
+): AsyncGenerator<JsMsg> {
   const codes = filter.codes ?? [];
   const reader = readStream(bus.js, bus.jsm, DLQ_STREAM, {
     ...(codes.length > 0 ? { filters: codes.map(dlqSubject) } : {}),
@@ -72,7 +76,11 @@ export async function* scanDeadLetters(bus: Bus, filter: DeadLetterFilter, optio
  * previous one's last sequence, so no consumer waits while the caller works on a chunk;
  * dead letters stored after the first chunk was read are left for another run.
  */
-export async function* selectDeadLetterChunks(bus: Bus, filter: DeadLetterFilter, options: { chunk: number; limit?: number }): AsyncGenerator<SelectedDeadLetter[]> {
+export async function* selectDeadLetterChunks(
+  bus: Bus,
+  filter: DeadLetterFilter,
+  options: { chunk: number; limit?: number },
+): AsyncGenerator<SelectedDeadLetter[]> {
   const lastSeq = (await bus.jsm.streams.info(DLQ_STREAM)).state.last_seq;
   let left = options.limit ?? Number.MAX_SAFE_INTEGER;
   let after: number | undefined;

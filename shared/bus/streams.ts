@@ -39,20 +39,52 @@ function streamConfigs(o: Required<StreamOptions>): (Partial<StreamConfig> & { n
   const common = { storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, num_replicas: o.replicas };
   return [
     {
-      ...common, name: USAGE_STREAM, subjects: [USAGE_SUBJECTS], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.usageMaxAgeMs),
-      max_msg_size: 64 * 1024, max_bytes: o.usageMaxBytes, discard: DiscardPolicy.New,
+      ...common,
+      name: USAGE_STREAM,
+      subjects: [USAGE_SUBJECTS],
+      duplicate_window: nanos(o.duplicateWindowMs),
+      max_age: nanos(o.usageMaxAgeMs),
+      max_msg_size: 64 * 1024,
+      max_bytes: o.usageMaxBytes,
+      discard: DiscardPolicy.New,
     },
-    { ...common, name: DLQ_STREAM, subjects: ['dlq.usage.>'], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.dlqMaxAgeMs), max_bytes: o.dlqMaxBytes },
-    { ...common, name: EVENTS_STREAM, subjects: ['billing.events.>'], duplicate_window: nanos(o.duplicateWindowMs), max_age: nanos(o.dlqMaxAgeMs), max_bytes: o.eventsMaxBytes },
+    {
+      ...common,
+      name: DLQ_STREAM,
+      subjects: ['dlq.usage.>'],
+      duplicate_window: nanos(o.duplicateWindowMs),
+      max_age: nanos(o.dlqMaxAgeMs),
+      max_bytes: o.dlqMaxBytes,
+    },
+    {
+      ...common,
+      name: EVENTS_STREAM,
+      subjects: ['billing.events.>'],
+      duplicate_window: nanos(o.duplicateWindowMs),
+      max_age: nanos(o.dlqMaxAgeMs),
+      max_bytes: o.eventsMaxBytes,
+    },
   ];
 }
 
 /** The stream options a configuration asks for. */
-export function streamOptions(
-  config: { natsAckWaitMs: number; natsDuplicateWindowMs: number; usageMaxBytes: number; dlqMaxBytes: number; eventsMaxBytes: number; natsStreamReplicas: number },
-): StreamOptions {
+export function streamOptions(config: {
+  natsAckWaitMs: number;
+  natsDuplicateWindowMs: number;
+  usageMaxBytes: number;
+  dlqMaxBytes: number;
+  eventsMaxBytes: number;
+  natsStreamReplicas: number;
+}): StreamOptions {
   const { usageMaxBytes, dlqMaxBytes, eventsMaxBytes } = config;
-  return { ackWaitMs: config.natsAckWaitMs, duplicateWindowMs: config.natsDuplicateWindowMs, usageMaxBytes, dlqMaxBytes, eventsMaxBytes, replicas: config.natsStreamReplicas };
+  return {
+    ackWaitMs: config.natsAckWaitMs,
+    duplicateWindowMs: config.natsDuplicateWindowMs,
+    usageMaxBytes,
+    dlqMaxBytes,
+    eventsMaxBytes,
+    replicas: config.natsStreamReplicas,
+  };
 }
 
 const DEFAULTS: Omit<Required<StreamOptions>, keyof StreamLimits> = {
@@ -82,12 +114,18 @@ export async function ensureStreams(jsm: JetStreamManager, options: StreamOption
       // JetStream reserves each stream's max_bytes up front, against its max_file_store
       // (by default 75% of the free disk): say which setting to lower.
       if (err instanceof Error && /insufficient storage/i.test(err.message)) {
-        throw new Error(`JetStream cannot reserve ${config.max_bytes} bytes for stream ${name}: lower USAGE_MAX_BYTES, DLQ_MAX_BYTES or EVENTS_MAX_BYTES, or give nats-server more storage (${err.message})`, { cause: err });
+        throw new Error(
+          `JetStream cannot reserve ${config.max_bytes} bytes for stream ${name}: lower USAGE_MAX_BYTES, DLQ_MAX_BYTES or EVENTS_MAX_BYTES, or give nats-server more storage (${err.message})`,
+          { cause: err },
+        );
       }
       const had = existing?.config.num_replicas;
       if (err instanceof Error && (/replica|peer|cluster/i.test(err.message) || (had !== undefined && had !== o.replicas))) {
         const change = had !== undefined && had !== o.replicas ? `from ${had} to ${o.replicas} replicas` : `with ${o.replicas} replicas`;
-        throw new Error(`JetStream refused stream ${name} ${change} (NATS_STREAM_REPLICAS=${o.replicas}; it needs a cluster of at least that many JetStream servers): ${err.message}`, { cause: err });
+        throw new Error(
+          `JetStream refused stream ${name} ${change} (NATS_STREAM_REPLICAS=${o.replicas}; it needs a cluster of at least that many JetStream servers): ${err.message}`,
+          { cause: err },
+        );
       }
       throw err;
     }

@@ -101,7 +101,8 @@ export function parseRedisUrl(value: string): RedisTarget {
   const [masterName = '', db, ...extra] = path.split('/');
   if (masterName === '') throw new EngineUrlError('the sentinel form needs the master name: redis+sentinel://h1:26379,h2:26379/mymaster');
   if (!MASTER_NAME.test(masterName)) throw new EngineUrlError('the master name must be 1..128 of [A-Za-z0-9._-]');
-  if (extra.length > 0 || (db !== undefined && !/^\d{1,5}$/.test(db))) throw new EngineUrlError('after the master name only a database number may follow: /mymaster/0');
+  if (extra.length > 0 || (db !== undefined && !/^\d{1,5}$/.test(db)))
+    throw new EngineUrlError('after the master name only a database number may follow: /mymaster/0');
   return { kind: 'sentinel', tls, sentinels: hosts, masterName, db: db === undefined ? 0 : Number(db), ...auth };
 }
 
@@ -154,5 +155,6 @@ export function checkMongoUrl(value: string): void {
   const at = authority.lastIndexOf('@');
   if (at !== -1) decode(authority.slice(0, at));
   const hosts = parseHosts(at === -1 ? authority : authority.slice(at + 1), 27017);
-  if (scheme === 'mongodb+srv' && (hosts.length !== 1 || /:\d+$/.test(authority))) throw new EngineUrlError('mongodb+srv:// names exactly one host, without a port');
+  if (scheme === 'mongodb+srv' && (hosts.length !== 1 || /:\d+$/.test(authority)))
+    throw new EngineUrlError('mongodb+srv:// names exactly one host, without a port');
 }

@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import {
-  DEFAULT_LADDER,
-  DEFAULT_PLANS,
-  DEFAULT_PRICE_BOOK,
-  parseLadder,
-  parsePlans,
-  parsePriceBook,
-} from '../domain/index.js';
+import { DEFAULT_LADDER, DEFAULT_PLANS, DEFAULT_PRICE_BOOK, parseLadder, parsePlans, parsePriceBook } from '../domain/index.js';
 import { EngineUrlError, checkMongoUrl, parseNatsServers, parseRedisUrl } from './engineUrls.js';
 import { secret, trustProxy, withSecret } from './secrets.js';
 
@@ -17,9 +10,7 @@ const streamBytes = (dflt: number) => int(64 * 1024, Number.MAX_SAFE_INTEGER).de
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** A value one of the engine URL parsers accepts; its message names what is wrong. */
 const engineUrl = (parse: (value: string) => unknown) =>
@@ -72,7 +63,10 @@ export const envSchema = z.object({
   /** Sent to the sentinels of a `redis+sentinel://` REDIS_URL (the URL's password is the master's). */
   REDIS_SENTINEL_PASSWORD: secret(1).optional(),
   MONGO_URL: withSecret(engineUrl(checkMongoUrl)).optional(),
-  MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1..63 of [A-Za-z0-9_-]').default('tally'),
+  MONGO_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1..63 of [A-Za-z0-9_-]')
+    .default('tally'),
   DATA_DIR: z.string().min(1).default('.tally'),
   PRICE_BOOK_JSON: json('price book', parsePriceBook).default(DEFAULT_PRICE_BOOK),
   PLANS_JSON: json('plans', parsePlans).default(DEFAULT_PLANS),
@@ -144,7 +138,10 @@ export const envSchema = z.object({
   /** `auto`: one readable line per log entry when stderr is a terminal, JSON lines otherwise (pipes, files, CI). */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** Fault tests only: `name=N,...` arms crash points (shared/runtime/failpoints.ts). */
-  TALLY_FAILPOINTS: z.string().regex(/^[\w.-]+(=\d+)?(,[\w.-]+(=\d+)?)*$/, 'must be name[=count][,name[=count]]...').optional(),
+  TALLY_FAILPOINTS: z
+    .string()
+    .regex(/^[\w.-]+(=\d+)?(,[\w.-]+(=\d+)?)*$/, 'must be name[=count][,name[=count]]...')
+    .optional(),
 });
 
 type EnvOutput = z.output<typeof envSchema>;
@@ -178,7 +175,10 @@ export type Config = { [V in Exclude<keyof EnvOutput, NatsSecurityVariable> as C
 
 /** A variable's key in `Config` (the runtime twin of the type `ConfigKey`). */
 export function configKey(variable: string): string {
-  const [first = '', ...rest] = variable.replace(/_JSON$/, '').toLowerCase().split('_');
+  const [first = '', ...rest] = variable
+    .replace(/_JSON$/, '')
+    .toLowerCase()
+    .split('_');
   return first + rest.map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join('');
 }
 
@@ -203,7 +203,9 @@ export function crossCheck(config: Config): { variable: string; message: string 
   const problems: { variable: string; message: string }[] = [];
   const { tlsCertFile, tlsKeyFile } = config.natsSecurity;
   // A client certificate is useless without its key and the reverse; nats.js would fail only at connect.
-  if (tlsCertFile !== undefined && tlsKeyFile === undefined) problems.push({ variable: 'NATS_TLS_KEY', message: "must be set with NATS_TLS_CERT (the client certificate's key)" });
-  if (tlsKeyFile !== undefined && tlsCertFile === undefined) problems.push({ variable: 'NATS_TLS_CERT', message: "must be set with NATS_TLS_KEY (the key's client certificate)" });
+  if (tlsCertFile !== undefined && tlsKeyFile === undefined)
+    problems.push({ variable: 'NATS_TLS_KEY', message: "must be set with NATS_TLS_CERT (the client certificate's key)" });
+  if (tlsKeyFile !== undefined && tlsCertFile === undefined)
+    problems.push({ variable: 'NATS_TLS_CERT', message: "must be set with NATS_TLS_KEY (the key's client certificate)" });
   return problems;
 }

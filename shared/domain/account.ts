@@ -55,7 +55,6 @@ export interface TierTransitionDoc {
   tick_id: string;
 }
 
-
 /** `<account>:<from>-><to>:<first_paid_at ms>`: an account reaches a tier once per first payment, so a re-run inserts nothing. */
 export const tierTransitionId = (accountId: string, from: string, to: string, firstPaidAt: Date): string =>
   `${accountId}:${from}->${to}:${firstPaidAt.getTime()}`;

@@ -1,70 +1,22 @@
 /** The domain's public surface: pure functions over plain data, no I/O, no clock reads. */
-export {
-  DEAD_LETTER_CODES,
-  ALL_DEAD_LETTER_CODES,
-  ERROR_CODES,
-  TallyError,
-  isDeadLetterCode,
-  isErrorCode,
-} from './errors.js';
+export { DEAD_LETTER_CODES, ALL_DEAD_LETTER_CODES, ERROR_CODES, TallyError, isDeadLetterCode, isErrorCode } from './errors.js';
 export type { DeadLetterCode, ErrorCode, ValidationCode } from './errors.js';
 
-export {
-  INT64_MAX,
-  INT64_MIN,
-  addInt64,
-  formatUsd,
-  MicrosTotal,
-  parseMicros,
-  parseQuantity,
-  parseRatio,
-  roundHalfEven,
-  toJsonMicros,
-} from './money.js';
+export { INT64_MAX, INT64_MIN, addInt64, formatUsd, MicrosTotal, parseMicros, parseQuantity, parseRatio, roundHalfEven, toJsonMicros } from './money.js';
 
 export { DAY_MS, parseRfc3339 } from './time.js';
 
-export type {
-  Category,
-  FoldedEntry,
-  Kind,
-  Ladder,
-  Plan,
-  PriceBook,
-  Tier,
-  UsageRecord,
-} from './types.js';
+export type { Category, FoldedEntry, Kind, Ladder, Plan, PriceBook, Tier, UsageRecord } from './types.js';
 
-export {
-  ACCOUNT_ID_PATTERN,
-  RECORD_ID_PATTERN,
-  CATEGORIES,
-  MAX_META_BYTES,
-  recordKey,
-  jsonBytesWithin,
-  validateRecord,
-} from './record.js';
+export { ACCOUNT_ID_PATTERN, RECORD_ID_PATTERN, CATEGORIES, MAX_META_BYTES, recordKey, jsonBytesWithin, validateRecord } from './record.js';
 export type { ValidationContext } from './record.js';
 
 export { DEFAULT_PRICE_BOOK, parsePriceBook } from './priceBook.js';
 export { DEFAULT_LADDER, multiplierFor, nextTier, parseLadder, tierAt } from './ladder.js';
 export { priceRecord } from './pricing.js';
 
-export {
-  DEFAULT_PLANS,
-  decideAllocateVm,
-  decideBuyPlan,
-  findPlan,
-  isPlanActive,
-  parsePlans,
-  perVmAuditCostMicros,
-} from './plans.js';
-export type {
-  AllocateVmCode,
-  AllocateVmInput,
-  BuyPlanCode,
-  BuyPlanInput,
-} from './plans.js';
+export { DEFAULT_PLANS, decideAllocateVm, decideBuyPlan, findPlan, isPlanActive, parsePlans, perVmAuditCostMicros } from './plans.js';
+export type { AllocateVmCode, AllocateVmInput, BuyPlanCode, BuyPlanInput } from './plans.js';
 
 export { QuotePricer, Quoter, formatQuoteLine, parseAccountLine } from './quote.js';
 export { formatRecordedLine, parseRecordedLine } from './recorded.js';

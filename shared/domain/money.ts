@@ -164,7 +164,10 @@ export function formatUsd(micros: bigint): string {
   const sign = micros < 0n ? '-' : '';
   const abs = micros < 0n ? -micros : micros;
   const whole = (abs / SCALE).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const frac = (abs % SCALE).toString().padStart(6, '0').replace(/0{1,4}$/, '');
+  const frac = (abs % SCALE)
+    .toString()
+    .padStart(6, '0')
+    .replace(/0{1,4}$/, '');
   return `${sign}$${whole}.${frac}`;
 }
 

@@ -14,10 +14,7 @@ import { parseRecordedLine } from './recorded.js';
 import { parseRfc3339 } from './time.js';
 import type { Ladder, PriceBook, Tier } from './types.js';
 
-export type QuoteLine =
-  | { id: string; account_id: string; charge_micros: number | string; tier: Tier }
-  | { duplicate: string }
-  | { dead: DeadLetterCode };
+export type QuoteLine = { id: string; account_id: string; charge_micros: number | string; tier: Tier } | { duplicate: string } | { dead: DeadLetterCode };
 
 export interface QuoterOptions {
   priceBook: PriceBook;
@@ -108,8 +105,7 @@ export function parseAccountLine(line: string, lineNo: number): { accountId: str
   if (!isObject(doc) || typeof doc['account_id'] !== 'string') return bad('needs a string account_id');
   const at = doc['first_paid_at'];
   if (at === null || at === undefined) return { accountId: doc['account_id'], firstPaidAt: null };
-  const firstPaidAt =
-    typeof at === 'string' ? parseRfc3339(at) : typeof at === 'number' && Number.isSafeInteger(at) ? at : null;
+  const firstPaidAt = typeof at === 'string' ? parseRfc3339(at) : typeof at === 'number' && Number.isSafeInteger(at) ? at : null;
   if (firstPaidAt === null) return bad('first_paid_at must be RFC 3339, epoch milliseconds or null');
   return { accountId: doc['account_id'], firstPaidAt };
 }

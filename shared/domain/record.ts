@@ -60,9 +60,7 @@ export interface RawMessage {
   payload: Uint8Array | string;
 }
 
-export type Validation =
-  | { ok: true; record: UsageRecord }
-  | { ok: false; code: DeadLetterCode; message: string };
+export type Validation = { ok: true; record: UsageRecord } | { ok: false; code: DeadLetterCode; message: string };
 
 /** Producers written against Option-typed schemas send `null` for "not set". */
 function absent(x: unknown): x is null | undefined {

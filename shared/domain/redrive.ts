@@ -23,9 +23,7 @@ export interface DeadLetterInput {
   arrivedAt: number;
 }
 
-export type Reassessment =
-  | { ok: true; record: UsageRecord }
-  | { ok: false; code: string };
+export type Reassessment = { ok: true; record: UsageRecord } | { ok: false; code: string };
 
 /**
  * Validates a dead letter again under the current price book and late-arrival horizon, as
@@ -33,7 +31,10 @@ export type Reassessment =
  */
 export function reassessDeadLetter(dl: DeadLetterInput, ctx: { lateArrivalDays: number; priceBook: PriceBook }): Reassessment {
   if (NEVER_REDRIVEN.has(dl.code)) return { ok: false, code: dl.code };
-  const result = validateRecord({ subject: dl.subject, payload: dl.payload }, { now: dl.arrivedAt, lateArrivalDays: ctx.lateArrivalDays, priceBook: ctx.priceBook });
+  const result = validateRecord(
+    { subject: dl.subject, payload: dl.payload },
+    { now: dl.arrivedAt, lateArrivalDays: ctx.lateArrivalDays, priceBook: ctx.priceBook },
+  );
   return result.ok ? result : { ok: false, code: result.code };
 }
 

@@ -13,7 +13,10 @@ const CLIENT_OPTIONS: RedisOptions = { maxRetriesPerRequest: null, enableReadyCh
 
 /** The options of a Sentinel-monitored primary or a Cluster's nodes: CLIENT_OPTIONS, the URL's credentials and TLS, then `extra`. */
 export function redisOptionsFor(target: Exclude<RedisTarget, { kind: 'single' }>, extra: RedisOptions = {}): RedisOptions {
-  const auth = { ...(target.username !== undefined ? { username: target.username } : {}), ...(target.password !== undefined ? { password: target.password } : {}) };
+  const auth = {
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+  };
   const base: RedisOptions = { ...CLIENT_OPTIONS, ...auth, ...(target.tls ? { tls: {} } : {}) };
   if (target.kind === 'cluster') return { ...base, ...extra };
   return {
@@ -81,7 +84,10 @@ export function redisAuth(config: { redisSentinelPassword?: string | undefined }
 export async function releaseRedis(connection: Redis, waitMs = 2000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    connection.quit().then(() => undefined, () => undefined),
+    connection.quit().then(
+      () => undefined,
+      () => undefined,
+    ),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, waitMs);
       timer.unref();
@@ -108,7 +114,10 @@ interface ConsumerConnections {
 export async function closeConsumer(consumer: Worker, connection: Redis, options: { force: boolean; waitMs: number }): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    consumer.waitUntilReady().then(() => undefined, () => undefined),
+    consumer.waitUntilReady().then(
+      () => undefined,
+      () => undefined,
+    ),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, options.waitMs);
       timer.unref();

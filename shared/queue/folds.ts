@@ -26,7 +26,12 @@ export async function enqueueFold(queue: Queue<ShardJob, ShardJobResult>, entry:
  * missing owner shows up as `pending`. A wait that ends without an answer asks Redis for
  * the job's state once, so a failure is told apart from a timeout.
  */
-export async function awaitJob(queue: Queue<ShardJob, ShardJobResult>, job: Job<ShardJob, ShardJobResult>, events: QueueEvents, timeoutMs: number): Promise<JobOutcome> {
+export async function awaitJob(
+  queue: Queue<ShardJob, ShardJobResult>,
+  job: Job<ShardJob, ShardJobResult>,
+  events: QueueEvents,
+  timeoutMs: number,
+): Promise<JobOutcome> {
   try {
     const result = (await job.waitUntilFinished(events, timeoutMs)) as ShardJobResult | undefined;
     return { state: 'completed', result };

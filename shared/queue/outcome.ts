@@ -2,10 +2,7 @@ import type { Queue } from 'bullmq';
 import type { ShardJob, ShardJobResult } from './jobs.js';
 
 export type JobOutcome =
-  | { state: 'completed'; result: ShardJobResult | undefined }
-  | { state: 'failed'; reason: string }
-  | { state: 'pending' }
-  | { state: 'unknown' };
+  { state: 'completed'; result: ShardJobResult | undefined } | { state: 'failed'; reason: string } | { state: 'pending' } | { state: 'unknown' };
 
 /**
  * A job's outcome as Redis holds it: the state from BullMQ's own sets, then only the
@@ -22,5 +19,5 @@ export async function jobOutcome(queue: Queue<ShardJob, ShardJobResult>, jobId: 
   const field = state === 'completed' ? 'returnvalue' : 'failedReason';
   const raw = await client.hget(queue.toKey(jobId), field);
   if (state === 'failed') return { state, reason: raw ?? 'failed' };
-  return { state, result: raw ? (JSON.parse(raw) as ShardJobResult | null) ?? undefined : undefined };
+  return { state, result: raw ? ((JSON.parse(raw) as ShardJobResult | null) ?? undefined) : undefined };
 }

@@ -15,7 +15,12 @@ export class ShardQueues {
   private readonly listeners = new Map<number, { events: QueueEvents; connection: Redis }>();
 
   /** `namespace`: the deployment's (MONGO_DB), in every queue's Redis keys (shared/queue/queueAddress.ts). */
-  constructor(private readonly redis: Redis, readonly namespace: string, readonly shards: number, private readonly logger?: Logger) {}
+  constructor(
+    private readonly redis: Redis,
+    readonly namespace: string,
+    readonly shards: number,
+    private readonly logger?: Logger,
+  ) {}
 
   forShard(shard: number): Queue<ShardJob, ShardJobResult> {
     let queue = this.queues.get(shard);
@@ -55,10 +60,12 @@ export class ShardQueues {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
-    await Promise.all([...this.listeners.values()].map(async ({ events, connection }) => {
-      await events.close();
-      await releaseRedis(connection);
-    }));
+    await Promise.all(
+      [...this.listeners.values()].map(async ({ events, connection }) => {
+        await events.close();
+        await releaseRedis(connection);
+      }),
+    );
     this.queues.clear();
     this.listeners.clear();
   }

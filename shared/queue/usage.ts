@@ -9,12 +9,31 @@ import { USAGE_JOB_OPTIONS } from './jobOptions.js';
  * re-validates nothing. `meta` does not travel: pricing never reads it.
  */
 export function toWire(r: UsageRecord, publishedAt: number, streamSeq: number): WireRecord {
-  return [r.id, r.accountId, r.kind, r.quantity.toString(), r.appliesTo, r.occurredAt, r.costMicros === null ? null : r.costMicros.toString(), publishedAt, streamSeq];
+  return [
+    r.id,
+    r.accountId,
+    r.kind,
+    r.quantity.toString(),
+    r.appliesTo,
+    r.occurredAt,
+    r.costMicros === null ? null : r.costMicros.toString(),
+    publishedAt,
+    streamSeq,
+  ];
 }
 
 /** The record a WireRecord carries (its publish time and stream sequence are read from the tuple). */
 export function fromWire(w: WireRecord): UsageRecord {
-  return { id: w[0], accountId: w[1], kind: w[2] as Kind, quantity: BigInt(w[3]), appliesTo: w[4] as Category, occurredAt: w[5], costMicros: w[6] === null ? null : BigInt(w[6]), meta: null };
+  return {
+    id: w[0],
+    accountId: w[1],
+    kind: w[2] as Kind,
+    quantity: BigInt(w[3]),
+    appliesTo: w[4] as Category,
+    occurredAt: w[5],
+    costMicros: w[6] === null ? null : BigInt(w[6]),
+    meta: null,
+  };
 }
 
 /**

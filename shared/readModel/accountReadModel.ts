@@ -93,20 +93,35 @@ export class AccountReadModel {
     await flush();
     // A staging hash left by an owner that died here expires on its own.
     await this.redis.pexpire(staging, 600_000);
-    const result = (await this.redis.eval(REPLACE, 3, accountsKey(this.namespace, shard), metaKey(this.namespace, shard), staging, ...meta(at), String(staged))) as number;
+    const result = (await this.redis.eval(
+      REPLACE,
+      3,
+      accountsKey(this.namespace, shard),
+      metaKey(this.namespace, shard),
+      staging,
+      ...meta(at),
+      String(staged),
+    )) as number;
     return result === 1 ? 'written' : result === 0 ? 'stale' : 'lost';
   }
 
   /** One account: the doc, null when the shard has no such account, undefined when the shard's model is not loaded. */
   async read(accountId: string, shard: number): Promise<AccountDoc | null | undefined> {
-    const [[, text], [, loaded]] = (await this.redis.multi().hget(accountsKey(this.namespace, shard), accountId).exists(metaKey(this.namespace, shard)).exec()) as [[null, string | null], [null, number]];
+    const [[, text], [, loaded]] = (await this.redis
+      .multi()
+      .hget(accountsKey(this.namespace, shard), accountId)
+      .exists(metaKey(this.namespace, shard))
+      .exec()) as [[null, string | null], [null, number]];
     if (loaded !== 1) return undefined;
     return text === null ? null : decodeAccount(text);
   }
 
   /** Every account of one shard, or undefined when its model is not loaded. */
   async readShard(shard: number): Promise<AccountDoc[] | undefined> {
-    const [[, all], [, loaded]] = (await this.redis.multi().hgetall(accountsKey(this.namespace, shard)).exists(metaKey(this.namespace, shard)).exec()) as [[null, Record<string, string>], [null, number]];
+    const [[, all], [, loaded]] = (await this.redis.multi().hgetall(accountsKey(this.namespace, shard)).exists(metaKey(this.namespace, shard)).exec()) as [
+      [null, Record<string, string>],
+      [null, number],
+    ];
     if (loaded !== 1) return undefined;
     return Object.values(all).map(decodeAccount);
   }

@@ -48,7 +48,10 @@ export class AccountReader {
   async status(): Promise<ReadModelStatus> {
     const positions = this.model ? await this.model.positions() : Array.from({ length: this.shards }, () => null);
     const loaded = positions.filter((p) => p !== null);
-    const totals = loaded.length === positions.length ? { charged: loaded.reduce((n, p) => n + p.charged, 0), duplicates: loaded.reduce((n, p) => n + p.duplicates, 0) } : null;
+    const totals =
+      loaded.length === positions.length
+        ? { charged: loaded.reduce((n, p) => n + p.charged, 0), duplicates: loaded.reduce((n, p) => n + p.duplicates, 0) }
+        : null;
     return { unknownShards: positions.length - loaded.length, version: positions.map((p) => p?.seq ?? '').join(','), totals };
   }
 }

@@ -13,7 +13,10 @@ export const ADMIN_TOKEN_FILE = 'admin-token';
  */
 export async function readOrCreateAdminToken(dataDir: string): Promise<{ token: string; path: string; created: boolean }> {
   const path = join(dataDir, ADMIN_TOKEN_FILE);
-  const existing = await readFile(path, 'utf8').then((s) => s.trim(), () => '');
+  const existing = await readFile(path, 'utf8').then(
+    (s) => s.trim(),
+    () => '',
+  );
   // A file shorter than the config's 16-character minimum is not ours (or was truncated): replace it.
   if (existing.length >= 16) {
     await chmod(path, 0o600);

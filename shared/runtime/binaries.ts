@@ -39,5 +39,8 @@ export function findBinary(name: ServerBinary, binDir?: string): string {
   const found = candidates.find(executable);
   if (found) return found;
   const hint = name === 'redis-server' ? 'install redis-server (apt-get install redis-server)' : 'run `npm run build` (scripts/build-servers.sh)';
-  throw new EmbeddedError('binary_missing', `${name} not found in ${binDir ? `${binDir}, ` : ''}.tools/bin or PATH: ${hint}, or set NATS_URL, REDIS_URL and MONGO_URL`);
+  throw new EmbeddedError(
+    'binary_missing',
+    `${name} not found in ${binDir ? `${binDir}, ` : ''}.tools/bin or PATH: ${hint}, or set NATS_URL, REDIS_URL and MONGO_URL`,
+  );
 }

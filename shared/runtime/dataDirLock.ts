@@ -107,7 +107,10 @@ async function stopLeftovers(dataDir: string, previous: PidsFile | undefined, lo
   for (const [name, pid] of live) {
     const serves = servesDataDir(pid, dataDir);
     if (serves === undefined) {
-      throw new EmbeddedError('embedded_busy', `${dataDir}: ${name} pid ${pid} from a previous run may still be running; stop it and remove ${join(dataDir, PIDS_FILE)}`);
+      throw new EmbeddedError(
+        'embedded_busy',
+        `${dataDir}: ${name} pid ${pid} from a previous run may still be running; stop it and remove ${join(dataDir, PIDS_FILE)}`,
+      );
     }
     if (serves) ours.push(pid);
   }

@@ -61,7 +61,14 @@ async function writePrivate(path: string, text: string): Promise<string> {
   return path;
 }
 
-function specBuilders(dataDir: string, confs: { nats: string; redis: string }, redisPassword: string, binDir: string | undefined, logger: Logger, readyTimeoutMs: number | undefined): Record<ServerName, [number, SpecBuilder]> {
+function specBuilders(
+  dataDir: string,
+  confs: { nats: string; redis: string },
+  redisPassword: string,
+  binDir: string | undefined,
+  logger: Logger,
+  readyTimeoutMs: number | undefined,
+): Record<ServerName, [number, SpecBuilder]> {
   const common = (name: ServerName, dir: string) => ({
     name,
     dataPath: join(dataDir, dir),
@@ -89,8 +96,25 @@ function specBuilders(dataDir: string, confs: { nats: string; redis: string }, r
         binary: redis,
         // AOF on and RDB snapshots off: every acknowledged write survives a restart, and
         // noeviction because BullMQ must never lose a key to memory pressure.
-        args: [confs.redis, '--port', String(port), '--bind', HOST, '--dir', join(dataDir, 'redis'), '--appendonly', 'yes', '--save', '',
-          '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--logfile', ''],
+        args: [
+          confs.redis,
+          '--port',
+          String(port),
+          '--bind',
+          HOST,
+          '--dir',
+          join(dataDir, 'redis'),
+          '--appendonly',
+          'yes',
+          '--save',
+          '',
+          '--maxmemory-policy',
+          'noeviction',
+          '--daemonize',
+          'no',
+          '--logfile',
+          '',
+        ],
         probe: redisProbe(port, HOST, redisPassword),
       }),
     ],
@@ -99,8 +123,16 @@ function specBuilders(dataDir: string, confs: { nats: string; redis: string }, r
       ([port = 0]) => ({
         ...common('ferretdb', 'ferretdb'),
         binary: ferretdb,
-        args: ['-listen-addr', `${HOST}:${port}`, '-handler', 'sqlite', '-sqlite-url', sqliteDirUri(join(dataDir, 'ferretdb')),
-          '-log-level', logger.isLevelEnabled('debug') ? 'info' : 'warn'],
+        args: [
+          '-listen-addr',
+          `${HOST}:${port}`,
+          '-handler',
+          'sqlite',
+          '-sqlite-url',
+          sqliteDirUri(join(dataDir, 'ferretdb')),
+          '-log-level',
+          logger.isLevelEnabled('debug') ? 'info' : 'warn',
+        ],
         probe: mongoProbe(`mongodb://${HOST}:${port}/`),
       }),
     ],
@@ -122,7 +154,11 @@ async function startOnFreePorts(build: SpecBuilder, portCount: number, logger: L
   }
 }
 
-const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * JetStream keeps each account's streams in a folder named for it. A data folder from
@@ -205,7 +241,20 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   await lock.record(pids());
   const { natsUrl, redisUrl, mongoUrl } = endpoints;
   await writeEndpoints(dataDir, { natsUrl, redisUrl, mongoUrl, serviceNkey, producerNkey, pid: process.pid, startedAt: new Date().toISOString() });
-  logger.info({ natsUrl, redisUrl: redactUrl(redisUrl), mongoUrl, serviceNkey, producerNkey, natsMonitor: `http://${HOST}:${ports.nats?.[1]}`, dataDir, pids: pids(), ms: Date.now() - started }, 'embedded servers ready');
+  logger.info(
+    {
+      natsUrl,
+      redisUrl: redactUrl(redisUrl),
+      mongoUrl,
+      serviceNkey,
+      producerNkey,
+      natsMonitor: `http://${HOST}:${ports.nats?.[1]}`,
+      dataDir,
+      pids: pids(),
+      ms: Date.now() - started,
+    },
+    'embedded servers ready',
+  );
 
   const server = (name: ServerName): ServerProcess => {
     const s = servers.get(name);

@@ -43,7 +43,11 @@ async function nkeyUser(dataDir: string, file: string): Promise<NkeyUser> {
   try {
     return { seedFile, publicKey: fromSeed(new TextEncoder().encode(seed)).getPublicKey() };
   } catch (err) {
-    throw new EmbeddedError('identity_invalid', `${seedFile} does not hold an nkey user seed (${(err as Error).message}): restore it, or delete it to make a new identity`, { cause: err });
+    throw new EmbeddedError(
+      'identity_invalid',
+      `${seedFile} does not hold an nkey user seed (${(err as Error).message}): restore it, or delete it to make a new identity`,
+      { cause: err },
+    );
   }
 }
 
@@ -59,7 +63,10 @@ export async function readOrCreateIdentities(dataDir: string): Promise<EmbeddedI
     readOrCreate(join(dataDir, REDIS_PASSWORD_FILE), () => randomBytes(24).toString('hex')),
   ]);
   if (redisPassword.length < 16) {
-    throw new EmbeddedError('identity_invalid', `${join(dataDir, REDIS_PASSWORD_FILE)} holds a password shorter than 16 characters: delete it to make a new one`);
+    throw new EmbeddedError(
+      'identity_invalid',
+      `${join(dataDir, REDIS_PASSWORD_FILE)} holds a password shorter than 16 characters: delete it to make a new one`,
+    );
   }
   return { service, producer, redisPassword };
 }

@@ -54,8 +54,13 @@ export interface LoggerConfig {
 function prettyStderr(): DestinationStream {
   const { build } = createRequire(import.meta.url)('pino-pretty') as { build(options: PrettyOptions): DestinationStream };
   return build({
-    destination: 2, sync: true, colorize: process.stderr.isTTY === true, singleLine: true,
-    translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', messageFormat: '{if service}{service}: {end}{msg}',
+    destination: 2,
+    sync: true,
+    colorize: process.stderr.isTTY === true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    messageFormat: '{if service}{service}: {end}{msg}',
   });
 }
 

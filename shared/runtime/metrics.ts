@@ -82,7 +82,7 @@ export const tickRuns = new Counter({
 
 export const apiViewReadSeconds = new Histogram({
   name: 'tally_api_view_read_seconds',
-  help: 'Store reads behind the API\'s cached views (stats, ledger pages): each scans the shard log, at most one per freshness period.',
+  help: "Store reads behind the API's cached views (stats, ledger pages): each scans the shard log, at most one per freshness period.",
   labelNames: ['view'] as const,
   buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [metricsRegistry],
@@ -136,7 +136,11 @@ new Gauge({
   registers: [metricsRegistry],
   async collect() {
     this.reset();
-    await read('jetstream', (s) => s.consumerLag(), (lag) => this.set(lag.pending));
+    await read(
+      'jetstream',
+      (s) => s.consumerLag(),
+      (lag) => this.set(lag.pending),
+    );
   },
 });
 
@@ -146,7 +150,11 @@ new Gauge({
   registers: [metricsRegistry],
   async collect() {
     this.reset();
-    await read('jetstream', (s) => s.consumerLag(), (lag) => this.set(lag.ackPending));
+    await read(
+      'jetstream',
+      (s) => s.consumerLag(),
+      (lag) => this.set(lag.ackPending),
+    );
   },
 });
 
@@ -157,9 +165,13 @@ new Gauge({
   registers: [metricsRegistry],
   async collect() {
     this.reset();
-    await read('redis', (s) => s.queueDepths(), (queues) => {
-      for (const { queue, counts } of queues) for (const [state, n] of Object.entries(counts)) this.set({ queue, state }, n);
-    });
+    await read(
+      'redis',
+      (s) => s.queueDepths(),
+      (queues) => {
+        for (const { queue, counts } of queues) for (const [state, n] of Object.entries(counts)) this.set({ queue, state }, n);
+      },
+    );
   },
 });
 
@@ -169,7 +181,11 @@ new Gauge({
   registers: [metricsRegistry],
   async collect() {
     this.reset();
-    await read('store', (s) => s.accountBalances(), (b) => this.set(b.belowThreshold));
+    await read(
+      'store',
+      (s) => s.accountBalances(),
+      (b) => this.set(b.belowThreshold),
+    );
   },
 });
 
@@ -179,7 +195,11 @@ new Gauge({
   registers: [metricsRegistry],
   async collect() {
     this.reset();
-    await read('store', (s) => s.accountBalances(), (b) => this.set(b.total));
+    await read(
+      'store',
+      (s) => s.accountBalances(),
+      (b) => this.set(b.total),
+    );
   },
 });
 
@@ -187,7 +207,12 @@ new Gauge({
  * One applied usage batch: what the owner charged, how long it took, and for every
  * record the time since JetStream stored it (the last field of the wire tuple).
  */
-export function observeUsageBatch(publishedAt: readonly number[], result: { charged: number; duplicates: number }, startedMs: number, nowMs = Date.now()): void {
+export function observeUsageBatch(
+  publishedAt: readonly number[],
+  result: { charged: number; duplicates: number },
+  startedMs: number,
+  nowMs = Date.now(),
+): void {
   recordsCharged.inc(result.charged);
   recordsDuplicate.inc(result.duplicates);
   batchRecords.observe(publishedAt.length);

@@ -85,7 +85,10 @@ export function mongoProbe(url: string): Probe {
 export async function waitReady(probe: Probe, timeoutMs: number, stopped: Promise<unknown>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let gone = false;
-  void stopped.then(() => (gone = true), () => (gone = true));
+  void stopped.then(
+    () => (gone = true),
+    () => (gone = true),
+  );
   let lastError: unknown;
   for (let delay = 25; ; delay = Math.min(delay * 2, 250)) {
     if (gone) throw new Error('exited before it was ready', { cause: lastError });

@@ -18,7 +18,13 @@ export const MAX_STATEMENTS_PER_COMMAND = 20;
  * embedded store pays per document and per scan), and a former owner writing late adds an
  * older snapshot, which readers never pick. Owners only.
  */
-export async function writeProjectionSnapshot(db: Db, shard: number, seq: number, encoded: { chunks: Uint8Array[]; count: number }, at: Date): Promise<{ outcome: 'inserted' | 'exists'; bytes: number }> {
+export async function writeProjectionSnapshot(
+  db: Db,
+  shard: number,
+  seq: number,
+  encoded: { chunks: Uint8Array[]; count: number },
+  at: Date,
+): Promise<{ outcome: 'inserted' | 'exists'; bytes: number }> {
   const written = await writeSnapshot(db, PROJECTION_SNAPSHOTS, { shard, seq, chunks: encoded.chunks, keys: encoded.count, at });
   await pruneSnapshots(db, PROJECTION_SNAPSHOTS, shard, seq);
   return written;
@@ -60,7 +66,14 @@ export async function readAccount(db: Db, accountId: string, shard: number): Pro
 
 /** Every account's stored projection, sorted by account id. An operator-side read of every shard. */
 export async function listAccounts(db: Db): Promise<AccountDoc[]> {
-  const shards = new Set((await db.collection<{ shard: number }>(COLLECTIONS.projectionSnapshots).find({}, { projection: { shard: 1 } }).toArray()).map((m) => m.shard));
+  const shards = new Set(
+    (
+      await db
+        .collection<{ shard: number }>(COLLECTIONS.projectionSnapshots)
+        .find({}, { projection: { shard: 1 } })
+        .toArray()
+    ).map((m) => m.shard),
+  );
   const all: AccountDoc[] = [];
   for (const shard of shards) all.push(...(await loadShardAccounts(db, shard)).latest.values());
   return all.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));

@@ -37,7 +37,12 @@ export async function pageAllocations(db: Db, accountId: string, page: { limit: 
     const [planSeq, slot] = [Number(match[1]), Number(match[2])];
     below = { $or: [{ plan_seq: { $lt: planSeq } }, { plan_seq: planSeq, slot: { $lt: slot } }] };
   }
-  const found = await db.collection<AllocationDoc>(COLLECTIONS.allocations).find({ account_id: accountId, ...below }).sort({ plan_seq: -1, slot: -1 }).limit(page.limit + 1).toArray();
+  const found = await db
+    .collection<AllocationDoc>(COLLECTIONS.allocations)
+    .find({ account_id: accountId, ...below })
+    .sort({ plan_seq: -1, slot: -1 })
+    .limit(page.limit + 1)
+    .toArray();
   const allocations = found.slice(0, page.limit);
   return { allocations, next: found.length > page.limit ? allocations.at(-1)!._id : null };
 }

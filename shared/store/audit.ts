@@ -53,7 +53,8 @@ export async function verifyLedger(db: Db, accounts?: readonly AccountDoc[]): Pr
   for (const acc of accounts ?? (await listAccounts(db))) {
     seen.add(acc._id);
     const expected = totals.balances.get(acc._id) ?? 0n;
-    if (expected !== acc.balance_micros) mismatches.push({ account_id: acc._id, problem: 'balance_differs', expected_micros: expected, actual_micros: acc.balance_micros });
+    if (expected !== acc.balance_micros)
+      mismatches.push({ account_id: acc._id, problem: 'balance_differs', expected_micros: expected, actual_micros: acc.balance_micros });
   }
   for (const [account, expected] of totals.balances) {
     if (!seen.has(account)) mismatches.push({ account_id: account, problem: 'missing_projection', expected_micros: expected });

@@ -12,7 +12,10 @@ const MARK_CHUNK = 1000;
 export async function insertEvents(db: Db, events: readonly EventDoc[]): Promise<EventDoc[]> {
   if (events.length === 0) return [];
   try {
-    await db.collection<EventDoc>(COLLECTIONS.events).insertMany(events.map((e) => ({ ...e, published: false })), { ordered: false });
+    await db.collection<EventDoc>(COLLECTIONS.events).insertMany(
+      events.map((e) => ({ ...e, published: false })),
+      { ordered: false },
+    );
     return [...events];
   } catch (err) {
     const dups = duplicateIndexes(err);

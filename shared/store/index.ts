@@ -8,9 +8,30 @@ export type { MongoConnection } from './connect.js';
 export { ensureIndexes } from './indexes.js';
 export { assertStoreFormat } from './storeFormat.js';
 export type { IndexPlan } from './indexes.js';
-export type { AccountDelta, FoldedEntry, RefusedRecord, ShardLogDoc, LedgerDoc, AccountDoc, BillingEventType, EventDoc, HorizonManifestDoc } from './collections.js';
+export type {
+  AccountDelta,
+  FoldedEntry,
+  RefusedRecord,
+  ShardLogDoc,
+  LedgerDoc,
+  AccountDoc,
+  BillingEventType,
+  EventDoc,
+  HorizonManifestDoc,
+} from './collections.js';
 export { InvalidCursorError } from './errors.js';
-export { appendShardLog, deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, loadShard, writeCheckpoint, shardLogId, compactShardLog } from './shardLog.js';
+export {
+  appendShardLog,
+  deltasOf,
+  forEachRecord,
+  horizonKeys,
+  packDeltas,
+  packRecords,
+  loadShard,
+  writeCheckpoint,
+  shardLogId,
+  compactShardLog,
+} from './shardLog.js';
 export type { HorizonBatch, LoadShardOptions, LogTotals, ShardSnapshot } from './shardLog.js';
 export { findHorizonSnapshot, pruneHorizonSnapshots, readHorizonChunks, writeHorizonSnapshot } from './snapshots.js';
 export type { HorizonSnapshotWrite } from './snapshots.js';
@@ -32,4 +53,14 @@ export type { AccountKeyDoc } from './collections.js';
 export { insertAccountKey, readAccountKey, insertKeyRevocation, listAccountKeys, listRevokedKeyIds, revocationId } from './keys.js';
 export { listRecentAllocations, listRecentTierTransitions } from './recent.js';
 export type { RedriveDoneDoc, RedriveRunDoc, RedriveSendDoc } from './collections.js';
-export { committedJobs, finishRedriveRun, insertRedriveRun, listRedriveRuns, markRedriveDone, readJobEntry, readRedriveHistory, recordRedriveSends, redriveSendId } from './redrive.js';
+export {
+  committedJobs,
+  finishRedriveRun,
+  insertRedriveRun,
+  listRedriveRuns,
+  markRedriveDone,
+  readJobEntry,
+  readRedriveHistory,
+  recordRedriveSends,
+  redriveSendId,
+} from './redrive.js';

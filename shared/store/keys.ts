@@ -23,7 +23,9 @@ export async function insertAccountKey(db: Db, doc: AccountKeyDoc): Promise<'ins
 
 /** A key and whether it is revoked, in one query (one scan on FerretDB). */
 export async function readAccountKey(db: Db, keyId: string): Promise<{ key: AccountKeyDoc | null; revokedAt: Date | null }> {
-  const docs = await keys(db).find({ _id: { $in: [keyId, revocationId(keyId)] } }).toArray();
+  const docs = await keys(db)
+    .find({ _id: { $in: [keyId, revocationId(keyId)] } })
+    .toArray();
   let key: AccountKeyDoc | null = null;
   let revokedAt: Date | null = null;
   for (const doc of docs) {
@@ -49,6 +51,8 @@ export async function listAccountKeys(db: Db, accountId: string): Promise<Accoun
 
 /** Every revoked key id: what the API's Redis revocation set is rebuilt from. */
 export async function listRevokedKeyIds(db: Db): Promise<string[]> {
-  const docs = await keys(db).find({ kind: 'revocation' }, { projection: { key_id: 1 } }).toArray();
+  const docs = await keys(db)
+    .find({ kind: 'revocation' }, { projection: { key_id: 1 } })
+    .toArray();
   return docs.map((d) => (d as KeyRevocationDoc).key_id);
 }

@@ -53,7 +53,13 @@ export function parseLedgerCursor(text: string): LedgerCursor {
   const fields = /^[A-Za-z0-9_-]{1,80}$/.test(text) ? CURSOR.exec(Buffer.from(text, 'base64url').toString('utf8')) : null;
   const seq = Number(fields?.[1]);
   const balance = fields ? BigInt(fields[3]!) : 0n;
-  if (!fields || !Number.isSafeInteger(seq) || balance < -INT64 || balance >= INT64 || encodeLedgerCursor({ seq, index: Number(fields[2]), balance }) !== text) {
+  if (
+    !fields ||
+    !Number.isSafeInteger(seq) ||
+    balance < -INT64 ||
+    balance >= INT64 ||
+    encodeLedgerCursor({ seq, index: Number(fields[2]), balance }) !== text
+  ) {
     throw new InvalidCursorError('after: not a cursor from a ledger page (pass the `next` of the previous page)');
   }
   return { seq, index: Number(fields[2]), balance };
@@ -70,7 +76,8 @@ function lineCount(entry: ShardLogDoc, accountId: string): number {
 function linesOf(entry: ShardLogDoc, accountId: string, details: ReadonlyMap<string, LedgerDoc>): Unbalanced[] {
   const lines: Unbalanced[] = [];
   for (const delta of deltasOf(entry)) {
-    if (delta.a === accountId) lines.push({ id: `usage:${entry._id}`, kind: 'usage', amount_micros: delta.d, at: entry.at, seq: entry.seq, folded: true, records: delta.n });
+    if (delta.a === accountId)
+      lines.push({ id: `usage:${entry._id}`, kind: 'usage', amount_micros: delta.d, at: entry.at, seq: entry.seq, folded: true, records: delta.n });
   }
   for (const fold of entry.folds) {
     if (fold.a === accountId && fold.d !== 0n) lines.push({ ...describe(fold.id, details.get(fold.id), fold.d, entry.at), seq: entry.seq, folded: true });
@@ -99,7 +106,11 @@ export async function readAccountLedger(db: Db, account: AccountDoc, page: { lim
     .collection<ShardLogDoc>(COLLECTIONS.shardLog)
     .find(
       // Format 3 holds the deltas as text, one line per account: a line that starts with the id and a space.
-      { shard, $or: [{ deltas: { $regex: `^${escapeRegExp(accountId)} `, $options: 'm' } }, { 'folds.a': accountId }], ...(cursor ? { seq: { $lte: cursor.seq } } : {}) },
+      {
+        shard,
+        $or: [{ deltas: { $regex: `^${escapeRegExp(accountId)} `, $options: 'm' } }, { 'folds.a': accountId }],
+        ...(cursor ? { seq: { $lte: cursor.seq } } : {}),
+      },
       { projection: { seq: 1, at: 1, deltas: 1, folds: 1 } },
     )
     .sort({ seq: -1 })
@@ -151,7 +162,9 @@ async function unfolded(db: Db, shard: number, details: ReadonlyMap<string, Ledg
   const candidates = [...details.values()].filter((d) => d.amount_micros !== 0n && !shown.has(d._id));
   if (candidates.length === 0) return [];
   const folded = new Set<string>();
-  const logs = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, 'folds.id': { $in: candidates.map((d) => d._id) } }, { projection: { 'folds.id': 1 } });
+  const logs = db
+    .collection<ShardLogDoc>(COLLECTIONS.shardLog)
+    .find({ shard, 'folds.id': { $in: candidates.map((d) => d._id) } }, { projection: { 'folds.id': 1 } });
   for await (const entry of logs) for (const fold of entry.folds) folded.add(fold.id);
   return candidates
     .filter((d) => !folded.has(d._id))

@@ -54,10 +54,16 @@ export async function markRedriveDone(db: Db, docs: readonly RedriveDoneDoc[]): 
 export async function readRedriveHistory(db: Db, keys: readonly string[]): Promise<Map<string, { done: boolean; jobs: string[] }>> {
   const history = new Map<string, { done: boolean; jobs: string[] }>(keys.map((k) => [k, { done: false, jobs: [] }]));
   for (const part of chunks([...new Set(keys)])) {
-    for (const d of await db.collection<RedriveDoneDoc>(COLLECTIONS.redriveDone).find({ _id: { $in: part } }, { projection: { _id: 1 } }).toArray()) {
+    for (const d of await db
+      .collection<RedriveDoneDoc>(COLLECTIONS.redriveDone)
+      .find({ _id: { $in: part } }, { projection: { _id: 1 } })
+      .toArray()) {
       history.get(d._id)!.done = true;
     }
-    for (const s of await db.collection<RedriveSendDoc>(COLLECTIONS.redriveSends).find({ key: { $in: part } }, { projection: { key: 1, job: 1 } }).toArray()) {
+    for (const s of await db
+      .collection<RedriveSendDoc>(COLLECTIONS.redriveSends)
+      .find({ key: { $in: part } }, { projection: { key: 1, job: 1 } })
+      .toArray()) {
       history.get(s.key)?.jobs.push(s.job);
     }
   }
@@ -68,7 +74,11 @@ export async function readRedriveHistory(db: Db, keys: readonly string[]): Promi
 export async function committedJobs(db: Db, jobs: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
   for (const part of chunks([...new Set(jobs)])) {
-    for (const e of await db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ job: { $in: part } }, { projection: { job: 1 } }).toArray()) found.add(e.job);
+    for (const e of await db
+      .collection<ShardLogDoc>(COLLECTIONS.shardLog)
+      .find({ job: { $in: part } }, { projection: { job: 1 } })
+      .toArray())
+      found.add(e.job);
   }
   return found;
 }

@@ -55,7 +55,10 @@ export async function loadShard(db: Db, shard: number, idsSince: Date, options: 
 async function readRecent(db: Db, shard: number, from: number, after: number, idsSince: Date): Promise<{ tail: ShardLogDoc[]; horizon: HorizonBatch[] }> {
   const tail: ShardLogDoc[] = [];
   const horizon: HorizonBatch[] = [];
-  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, $or: [{ seq: { $gt: from } }, { seq: { $gt: after }, at: { $gte: idsSince } }] }).sort({ seq: 1 });
+  const entries = db
+    .collection<ShardLogDoc>(COLLECTIONS.shardLog)
+    .find({ shard, $or: [{ seq: { $gt: from } }, { seq: { $gt: after }, at: { $gte: idsSince } }] })
+    .sort({ seq: 1 });
   for await (const entry of entries) {
     if (entry.seq > after && entry.at >= idsSince) horizon.push({ at: entry.at.getTime(), keys: horizonKeys(entry) });
     if (entry.seq > from) tail.push(entry);
@@ -67,7 +70,9 @@ async function readRecent(db: Db, shard: number, from: number, after: number, id
 async function readCounts(db: Db, shard: number, through: number): Promise<{ totals: LogTotals; ledger: Pick<LedgerState, 'folded' | 'refusedFolds'> }> {
   const totals: LogTotals = { charged: 0, duplicates: 0 };
   const ledger = { folded: new Set<string>(), refusedFolds: new Set<string>() };
-  const entries = db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard, seq: { $lte: through } }, { projection: { duplicates: 1, deltas: 1, 'folds.id': 1, 'folds.refused': 1 } });
+  const entries = db
+    .collection<ShardLogDoc>(COLLECTIONS.shardLog)
+    .find({ shard, seq: { $lte: through } }, { projection: { duplicates: 1, deltas: 1, 'folds.id': 1, 'folds.refused': 1 } });
   for await (const entry of entries) {
     totals.duplicates += entry.duplicates;
     for (const delta of deltasOf(entry)) totals.charged += delta.n;
@@ -96,11 +101,15 @@ export async function writeCheckpoint(db: Db, shard: number, seq: number): Promi
  */
 export async function compactShardLog(db: Db, shard: number, before: Date, limit = 1000): Promise<number> {
   const log = db.collection<ShardLogDoc>(COLLECTIONS.shardLog);
-  const old = await log.find({ shard, at: { $lt: before }, compacted: { $ne: true } }, { projection: { _id: 1 } }).limit(limit).toArray();
+  const old = await log
+    .find({ shard, at: { $lt: before }, compacted: { $ne: true } }, { projection: { _id: 1 } })
+    .limit(limit)
+    .toArray();
   for (let i = 0; i < old.length; i += MAX_STATEMENTS_PER_COMMAND) {
-    const ops = old.slice(i, i + MAX_STATEMENTS_PER_COMMAND).map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { compacted: true }, $unset: { rids: true, rseq: true } } } }) as const);
+    const ops = old
+      .slice(i, i + MAX_STATEMENTS_PER_COMMAND)
+      .map(({ _id }) => ({ updateOne: { filter: { _id }, update: { $set: { compacted: true }, $unset: { rids: true, rseq: true } } } }) as const);
     await log.bulkWrite(ops, { ordered: false });
   }
   return old.length;
 }
-

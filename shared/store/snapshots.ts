@@ -85,7 +85,10 @@ export async function findSnapshot(db: Db, family: SnapshotFamily, shard: number
  * (pruned while being read, say) or the bytes differ from the manifest's digest.
  */
 export async function readSnapshotChunks(db: Db, family: SnapshotFamily, manifest: HorizonManifestDoc): Promise<Uint8Array[]> {
-  const docs = await db.collection<HorizonChunkDoc>(snapshotChunksCollection(family, manifest.shard, manifest.seq)).find({}).toArray();
+  const docs = await db
+    .collection<HorizonChunkDoc>(snapshotChunksCollection(family, manifest.shard, manifest.seq))
+    .find({})
+    .toArray();
   docs.sort((a, b) => a._id - b._id);
   const name = `${family.prefix} snapshot ${manifest._id}`;
   if (docs.length !== manifest.chunks || docs.some((d, i) => d._id !== i)) throw new Error(`${name}: ${docs.length} of ${manifest.chunks} chunks`);

@@ -14,10 +14,16 @@ import { listCollectionNames } from './snapshots.js';
 export async function assertStoreFormat(db: Db): Promise<void> {
   const versions = (await listCollectionNames(db)).filter((name) => new RegExp(`^${COLLECTIONS.accounts}_\\d+$`).test(name));
   if (versions.length > 0) {
-    throw new TallyError('store_format_unsupported', `the store holds account projections of an earlier version (${versions.slice(0, 3).join(', ')}): start with an empty database (MONGO_DB)`);
+    throw new TallyError(
+      'store_format_unsupported',
+      `the store holds account projections of an earlier version (${versions.slice(0, 3).join(', ')}): start with an empty database (MONGO_DB)`,
+    );
   }
   const old = await db.collection<{ _id: string }>(COLLECTIONS.shardLog).findOne({ accounts: { $exists: true } }, { projection: { _id: 1 } });
   if (old) {
-    throw new TallyError('store_format_unsupported', `shard log entry ${old._id} is in log format 1 or 2, which this version does not read: start with an empty database (MONGO_DB)`);
+    throw new TallyError(
+      'store_format_unsupported',
+      `shard log entry ${old._id} is in log format 1 or 2, which this version does not read: start with an empty database (MONGO_DB)`,
+    );
   }
 }

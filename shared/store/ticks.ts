@@ -3,7 +3,6 @@ import { COLLECTIONS, type TickDoc, type TierTransitionDoc } from './collections
 export { tierTransitionId } from '../domain/index.js';
 import { duplicateIndexes, insertUnique } from './errors.js';
 
-
 /** Inserts transitions, skipping those already recorded; returns how many are new. */
 export async function insertTierTransitions(db: Db, docs: readonly TierTransitionDoc[]): Promise<number> {
   if (docs.length === 0) return 0;

@@ -27,7 +27,17 @@ import { StreamGenerator } from '../../services/cli/load/generate.js';
 import { expectedBalances } from '../support/stream.js';
 import { billingLoad, type BillingResult } from './billing.js';
 import { accountReader, endToEnd, readAccounts, waitSettled, writeRecorded, type EndToEnd, type Producer } from './endToEnd.js';
-import { benchEnv, checkBalances, cpuSnapshot, peakRss, spawnServices, startBenchServers, stopServices, type BalanceCheck, type ServiceProcess } from './harness.js';
+import {
+  benchEnv,
+  checkBalances,
+  cpuSnapshot,
+  peakRss,
+  spawnServices,
+  startBenchServers,
+  stopServices,
+  type BalanceCheck,
+  type ServiceProcess,
+} from './harness.js';
 import type { LoadResult } from './httpLoad.js';
 import { latencyAtRate, type LatencyResult } from './latency.js';
 import { naiveDesign, type NaiveResult } from './naive.js';
@@ -184,7 +194,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const e2e = await endToEnd({ ...reads, producer: o.producer ?? 'go', bus, target: servers, reader, lines, file });
       const settledAt = Date.now();
       const cpuAfter = await cpuSnapshot(procs, servers);
-      const cpu = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v === null || cpuBefore[k] == null ? null : Math.round((v - cpuBefore[k]!) * 10) / 10]));
+      const cpu = Object.fromEntries(
+        Object.entries(cpuAfter).map(([k, v]) => [k, v === null || cpuBefore[k] == null ? null : Math.round((v - cpuBefore[k]!) * 10) / 10]),
+      );
       const expected = expectedBalances(config, lines, now).balances;
       const served = await reader.list();
       const readableWrong = served.filter((a) => a.balance_micros !== (expected.get(a._id) ?? 0n)).length + Math.abs(expected.size - served.length);
@@ -213,8 +225,15 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
       log(`webhooks, plans and VMs at ${o.ledgerEntries ?? 100_000} ledger entries`);
       billing = await billingLoad({
-        db: mongo.db, shards: config.shards, api, accounts: o.accounts, clients: 8,
-        ledgerEntries: o.ledgerEntries ?? 100_000, webhooks: o.webhooks ?? 10_000, seconds: o.webhookSeconds ?? 20, purchases: o.purchases ?? 1000,
+        db: mongo.db,
+        shards: config.shards,
+        api,
+        accounts: o.accounts,
+        clients: 8,
+        ledgerEntries: o.ledgerEntries ?? 100_000,
+        webhooks: o.webhooks ?? 10_000,
+        seconds: o.webhookSeconds ?? 20,
+        purchases: o.purchases ?? 1000,
       });
       rss = await peakRss(procs, servers);
     } finally {
@@ -228,19 +247,50 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const takeover = o.takeoverIds !== undefined ? await takeoverScript(o.takeoverIds) : { ids: null, seconds: null, note: 'not run (--takeover)' };
     const profiles = o.profileDir ? await readProfiles(o.profileDir, procs) : {};
     const scale: ScaleResult = {
-      accounts_command: accountsCommand, phase_writes: phaseWrites, docs_per_1000_records: docsPer1000(phaseWrites, lines.length), run_writes: workerWrites(worker.log()), horizon, takeover,
+      accounts_command: accountsCommand,
+      phase_writes: phaseWrites,
+      docs_per_1000_records: docsPer1000(phaseWrites, lines.length),
+      run_writes: workerWrites(worker.log()),
+      horizon,
+      takeover,
     };
-    const requestsOk = onlyOk(tally.reads, ['200', '404']) && onlyOk(tally.quiet_reads, ['200', '404']) && onlyOk(billing.webhooks, ['200', '202'])
-      && onlyOk(billing.purchases, ['201', '202', '402']) && onlyOk(billing.vms, ['201', '202']);
+    const requestsOk =
+      onlyOk(tally.reads, ['200', '404']) &&
+      onlyOk(tally.quiet_reads, ['200', '404']) &&
+      onlyOk(billing.webhooks, ['200', '202']) &&
+      onlyOk(billing.purchases, ['201', '202', '402']) &&
+      onlyOk(billing.vms, ['201', '202']);
     return {
       date: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       load_avg: load,
-      records: o.records, accounts: o.accounts, shards: config.shards,
-      raw, nats_cli: natsCli, naive, tally, latency, billing, scale, rss_mb: rss, charged, expected_charged: balances.unique, balances,
-      projections_settle_s: settleSeconds, exit_codes: exitCodes, exit_logs: Object.fromEntries(procs.filter((p) => exitCodes[p.name] !== 0).map((p) => [p.name, p.log().slice(-4000)])), profiles,
-      ok: balances.wrong === 0 && balances.ledgerMismatches === 0 && charged === balances.unique && tally.readable_wrong === 0 && naive.failed === 0
-        && latency.samples > 0 && requestsOk && Object.values(exitCodes).every((c) => c === 0),
+      records: o.records,
+      accounts: o.accounts,
+      shards: config.shards,
+      raw,
+      nats_cli: natsCli,
+      naive,
+      tally,
+      latency,
+      billing,
+      scale,
+      rss_mb: rss,
+      charged,
+      expected_charged: balances.unique,
+      balances,
+      projections_settle_s: settleSeconds,
+      exit_codes: exitCodes,
+      exit_logs: Object.fromEntries(procs.filter((p) => exitCodes[p.name] !== 0).map((p) => [p.name, p.log().slice(-4000)])),
+      profiles,
+      ok:
+        balances.wrong === 0 &&
+        balances.ledgerMismatches === 0 &&
+        charged === balances.unique &&
+        tally.readable_wrong === 0 &&
+        naive.failed === 0 &&
+        latency.samples > 0 &&
+        requestsOk &&
+        Object.values(exitCodes).every((c) => c === 0),
     };
   } finally {
     redis.disconnect();

@@ -61,7 +61,15 @@ async function seedLedger(db: Db, shards: number, target: number): Promise<{ see
     const docs: LedgerDoc[] = [];
     for (let j = i; j < Math.min(target, i + 1000); j++) {
       const account = `seed-${j % 50_000}`;
-      docs.push({ _id: `payment:seed-${j}`, kind: 'payment', account_id: account, shard: shardOf(account, shards), amount_micros: 1_000_000n, paid_at: at, at });
+      docs.push({
+        _id: `payment:seed-${j}`,
+        kind: 'payment',
+        account_id: account,
+        shard: shardOf(account, shards),
+        amount_micros: 1_000_000n,
+        paid_at: at,
+        at,
+      });
     }
     await ledger.insertMany(docs, { ordered: false });
     seeded += docs.length;
@@ -86,7 +94,12 @@ export async function billingLoad(o: BillingOptions): Promise<BillingResult> {
     stop: () => Date.now() > deadline,
     next: (i) => {
       if (i >= o.webhooks) return null;
-      const body = JSON.stringify({ payment_id: `bench-${runId}-${i}`, account_id: account(i), amount_micros: PAYMENT_MICROS, paid_at: new Date().toISOString() });
+      const body = JSON.stringify({
+        payment_id: `bench-${runId}-${i}`,
+        account_id: account(i),
+        amount_micros: PAYMENT_MICROS,
+        paid_at: new Date().toISOString(),
+      });
       return { method: 'POST', path: '/v1/webhooks/payment', body, headers: { 'x-tally-signature': signBody(body, o.api.webhookSecret) } };
     },
     onAnswer: (i, status) => {
@@ -108,7 +121,8 @@ export async function billingLoad(o: BillingOptions): Promise<BillingResult> {
   const vms = await httpLoad({
     url: o.api.url,
     clients: o.clients,
-    next: (i) => (i < planned.length * VMS_PER_BASIC ? { method: 'POST', path: `/v1/accounts/${planned[i % planned.length]}/vms`, body: '{}', headers: admin } : null),
+    next: (i) =>
+      i < planned.length * VMS_PER_BASIC ? { method: 'POST', path: `/v1/accounts/${planned[i % planned.length]}/vms`, body: '{}', headers: admin } : null,
   });
   return { ledger_entries: total, seeded, seed_seconds: seedSeconds, webhooks, purchases, vms };
 }

@@ -59,7 +59,11 @@ export async function waitSettled(bus: Bus, reader: AccountReader, timeoutMs = 1
 export async function writeRecorded(file: string, lines: readonly RecordedLine[]): Promise<void> {
   const out = createWriteStream(file);
   for (let i = 0; i < lines.length; i += 10_000) {
-    const chunk = lines.slice(i, i + 10_000).map((l) => JSON.stringify({ subject: l.subject, payload: l.payload })).join('\n') + '\n';
+    const chunk =
+      lines
+        .slice(i, i + 10_000)
+        .map((l) => JSON.stringify({ subject: l.subject, payload: l.payload }))
+        .join('\n') + '\n';
     if (!out.write(chunk)) await once(out, 'drain');
   }
   out.end();
@@ -131,7 +135,11 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEnd> {
 }
 
 /** `GET /v1/accounts/acct-<random>` with the admin token from `readClients` clients until `stop`; 404s (accounts not charged yet) count as reads. */
-export function readAccounts(o: Pick<EndToEndOptions, 'api' | 'accounts' | 'readClients' | 'readPauseMs'>, stop: () => boolean, max?: number): Promise<LoadResult> {
+export function readAccounts(
+  o: Pick<EndToEndOptions, 'api' | 'accounts' | 'readClients' | 'readPauseMs'>,
+  stop: () => boolean,
+  max?: number,
+): Promise<LoadResult> {
   const headers = { authorization: `Bearer ${o.api.adminToken}` };
   return httpLoad({
     url: o.api.url,

@@ -54,7 +54,10 @@ async function lostIncrements(url: string, db: Db, poolSize: number, timeoutMs: 
     const all = Promise.all(
       clients.flatMap((client) =>
         Array.from({ length: 1000 }, () =>
-          client.db(db.databaseName).collection<{ _id: string; n: bigint }>(name).updateOne({ _id: 'one' }, { $inc: { n: 1n } }),
+          client
+            .db(db.databaseName)
+            .collection<{ _id: string; n: bigint }>(name)
+            .updateOne({ _id: 'one' }, { $inc: { n: 1n } }),
         ),
       ),
     );
@@ -73,7 +76,12 @@ async function lostIncrements(url: string, db: Db, poolSize: number, timeoutMs: 
 }
 
 /** (b) insertMany ordered:false, one batch in flight at a time, into a new collection. */
-async function insertRate(db: Db, batch: number, total: number, uniqueIndex: boolean): Promise<{ docsPerSec: number; ms: number; collection: string; run: string }> {
+async function insertRate(
+  db: Db,
+  batch: number,
+  total: number,
+  uniqueIndex: boolean,
+): Promise<{ docsPerSec: number; ms: number; collection: string; run: string }> {
   const run = randomUUID().slice(0, 8);
   const coll = db.collection<Doc>(`ins_${batch}_${uniqueIndex ? 'u' : 'p'}_${run}`);
   if (uniqueIndex) await coll.createIndex({ k: 1 }, { unique: true });
@@ -119,7 +127,9 @@ async function main(): Promise<void> {
     for (const [batch, total] of sizes) {
       const plain = await insertRate(db, batch, total, false);
       const unique = await insertRate(db, batch, total, true);
-      say(`    ${String(batch).padStart(5)}  ${String(total).padStart(6)}  ${`${plain.docsPerSec} docs/s`.padStart(18)}  ${`${unique.docsPerSec} docs/s`.padStart(18)}`);
+      say(
+        `    ${String(batch).padStart(5)}  ${String(total).padStart(6)}  ${`${plain.docsPerSec} docs/s`.padStart(18)}  ${`${unique.docsPerSec} docs/s`.padStart(18)}`,
+      );
       if (!largest || total > largest.total) largest = { ...unique, total };
     }
     if (largest) {

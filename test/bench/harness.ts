@@ -44,8 +44,15 @@ export async function startBenchServers(): Promise<BenchServers> {
 /** The environment of the pipeline's child processes. */
 export function benchEnv(servers: Embedded, db: string, shards?: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
-    ...process.env, NATS_URL: servers.natsUrl, NATS_NKEY_SEED: servers.serviceNkey, REDIS_URL: servers.redisUrl, MONGO_URL: servers.mongoUrl, MONGO_DB: db,
-    ...(shards !== undefined ? { SHARDS: String(shards) } : {}), LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'info', ...extra,
+    ...process.env,
+    NATS_URL: servers.natsUrl,
+    NATS_NKEY_SEED: servers.serviceNkey,
+    REDIS_URL: servers.redisUrl,
+    MONGO_URL: servers.mongoUrl,
+    MONGO_DB: db,
+    ...(shards !== undefined ? { SHARDS: String(shards) } : {}),
+    LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'info',
+    ...extra,
   };
 }
 
@@ -59,7 +66,12 @@ export interface ServiceProcess {
 }
 
 /** The line each service logs once it is up. */
-const STARTED: Record<ServiceName, string> = { worker: '"worker started"', bridge: '"bridge started"', api: '"api listening"', scheduler: '"scheduler started"' };
+const STARTED: Record<ServiceName, string> = {
+  worker: '"worker started"',
+  bridge: '"bridge started"',
+  api: '"api listening"',
+  scheduler: '"scheduler started"',
+};
 const API_LOG_TAIL = 1 << 16;
 
 /**
@@ -71,7 +83,13 @@ const API_LOG_TAIL = 1 << 16;
  */
 export async function spawnServices(
   env: NodeJS.ProcessEnv,
-  options: { cpuProfDir?: string; names?: readonly ServiceName[]; envFor?: Partial<Record<ServiceName, Record<string, string>>>; logFile?: (name: ServiceName) => string; startTimeoutMs?: number } = {},
+  options: {
+    cpuProfDir?: string;
+    names?: readonly ServiceName[];
+    envFor?: Partial<Record<ServiceName, Record<string, string>>>;
+    logFile?: (name: ServiceName) => string;
+    startTimeoutMs?: number;
+  } = {},
 ): Promise<ServiceProcess[]> {
   const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
   // BENCH_LOG_DIR: every line each service writes, kept in DIR/<name>-<n>.log.
@@ -81,7 +99,10 @@ export async function spawnServices(
   const procs = (options.names ?? ['worker', 'bridge']).map((name) => {
     // BENCH_NODE_ARGS_WORKER="--trace-gc" (and _BRIDGE, _API): V8 flags for one service, to look inside it.
     const nodeArgs = (process.env[`BENCH_NODE_ARGS_${name.toUpperCase()}`] ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...prof, ...nodeArgs, join(ROOT, 'dist/services/cli/main.js'), name], { env: { ...env, ...options.envFor?.[name] }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...prof, ...nodeArgs, join(ROOT, 'dist/services/cli/main.js'), name], {
+      env: { ...env, ...options.envFor?.[name] },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     let started = false;
     const keep = (d: Buffer): void => {
@@ -111,14 +132,16 @@ export async function spawnServices(
 
 /** SIGTERM, then wait: a clean exit is what writes the CPU profile and the worker's final counters. Exit codes by name. */
 export async function stopServices(procs: readonly ServiceProcess[]): Promise<Record<string, number | null>> {
-  const codes = await Promise.all(procs.map(async (p) => {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      const exited = once(p.child, 'exit');
-      p.child.kill('SIGTERM');
-      await exited;
-    }
-    return [p.name, p.child.exitCode] as const;
-  }));
+  const codes = await Promise.all(
+    procs.map(async (p) => {
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        const exited = once(p.child, 'exit');
+        p.child.kill('SIGTERM');
+        await exited;
+      }
+      return [p.name, p.child.exitCode] as const;
+    }),
+  );
   return Object.fromEntries(codes);
 }
 

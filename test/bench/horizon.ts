@@ -112,8 +112,17 @@ function hashCost(): Record<string, number> {
   };
 }
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version, gc: gc !== undefined, load1: +os.loadavg()[0]!.toFixed(2) };
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  node: process.version,
+  gc: gc !== undefined,
+  load1: +os.loadavg()[0]!.toFixed(2),
+};
 console.log(JSON.stringify(machine));
 const hashing = hashCost();
 console.log(JSON.stringify(hashing));

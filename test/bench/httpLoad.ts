@@ -45,7 +45,14 @@ export function send(agent: Agent, base: URL, call: HttpCall): Promise<{ status:
   return new Promise((resolve, reject) => {
     const body = call.body ?? '';
     const req = httpRequest(
-      { agent, host: base.hostname, port: base.port, method: call.method, path: call.path, headers: { ...(call.body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}), ...call.headers } },
+      {
+        agent,
+        host: base.hostname,
+        port: base.port,
+        method: call.method,
+        path: call.path,
+        headers: { ...(call.body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}), ...call.headers },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -92,5 +99,13 @@ export async function httpLoad(o: LoadOptions): Promise<LoadResult> {
   const seconds = (performance.now() - started) / 1000;
   const sorted = Float64Array.from(latencies).sort();
   const q = (x: number): number | null => (sorted.length === 0 ? null : round1(quantile(sorted, x)));
-  return { requests: latencies.length, seconds: round1(seconds), per_s: Math.round(latencies.length / seconds), p50_ms: q(0.5), p99_ms: q(0.99), max_ms: q(1), statuses };
+  return {
+    requests: latencies.length,
+    seconds: round1(seconds),
+    per_s: Math.round(latencies.length / seconds),
+    p50_ms: q(0.5),
+    p99_ms: q(0.99),
+    max_ms: q(1),
+    statuses,
+  };
 }

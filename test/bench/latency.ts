@@ -29,7 +29,6 @@ export interface LatencyResult {
   max_ms: number;
 }
 
-
 /** The value at quantile q of an ascending array (nearest rank). */
 export function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;

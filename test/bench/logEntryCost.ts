@@ -22,9 +22,26 @@ const mongo = await connectMongo(servers.mongoUrl, 'logcost');
 const at = new Date();
 const deltas = (e: number) => Array.from({ length: A }, (_, k) => ({ a: `acct-${(e * A + k) % 10_000}`, d: -BigInt(1000 + k), n: R, t: at.getTime() }));
 const ids = (e: number) => Array.from({ length: A * R }, (_, i) => `rec-${e}-${i}`);
-const base = (e: number) => ({ _id: `0:${e}`, shard: 0, seq: e, at, job: `bench-${e}`, ...packRecords(ids(e), ids(e).map((_, i) => e * 1000 + i)), duplicates: 0, folds: [] });
+const base = (e: number) => ({
+  _id: `0:${e}`,
+  shard: 0,
+  seq: e,
+  at,
+  job: `bench-${e}`,
+  ...packRecords(
+    ids(e),
+    ids(e).map((_, i) => e * 1000 + i),
+  ),
+  duplicates: 0,
+  folds: [],
+});
 const asArray = (e: number) => ({ ...base(e), accounts: deltas(e) });
-const asString = (e: number) => ({ ...base(e), acc: deltas(e).map((d) => `${d.a} ${d.d} ${d.n} ${d.t}`).join('\n') });
+const asString = (e: number) => ({
+  ...base(e),
+  acc: deltas(e)
+    .map((d) => `${d.a} ${d.d} ${d.n} ${d.t}`)
+    .join('\n'),
+});
 
 const results: Record<string, number> = {};
 async function phase(name: string, fn: () => Promise<unknown>): Promise<void> {
@@ -35,7 +52,10 @@ async function phase(name: string, fn: () => Promise<unknown>): Promise<void> {
   results[`${name}_cpu_s`] = +((await cpuSeconds(pid))! - cpu0).toFixed(2);
   console.log(JSON.stringify({ phase: name, wall_s: results[`${name}_wall_s`], ferretdb_cpu_s: results[`${name}_cpu_s`] }));
 }
-for (const [name, make] of [['array', asArray], ['string', asString]] as const) {
+for (const [name, make] of [
+  ['array', asArray],
+  ['string', asString],
+] as const) {
   const coll = mongo.db.collection<{ _id: string }>(`log_${name}`);
   await phase(`${name}_insert`, async () => {
     for (let e = 1; e <= N; e++) await coll.insertOne(make(e));
@@ -44,4 +64,12 @@ for (const [name, make] of [['array', asArray], ['string', asString]] as const) 
 }
 await mongo.close();
 await servers.stop();
-console.log(JSON.stringify({ machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, load1: os.loadavg()[0] }, entries: N, deltas: A, ids_per_delta: R, ...results }));
+console.log(
+  JSON.stringify({
+    machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, load1: os.loadavg()[0] },
+    entries: N,
+    deltas: A,
+    ids_per_delta: R,
+    ...results,
+  }),
+);

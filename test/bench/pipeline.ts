@@ -27,7 +27,15 @@ import { runReplay } from '../../services/cli/load/replay.js';
 import { benchEnv, checkBalances, cpuSnapshot, peakRss, recordedBatches, spawnServices, startBenchServers, stopServices, waitDrained } from './harness.js';
 
 const { values } = parseArgs({
-  options: { records: { type: 'string', default: '200000' }, accounts: { type: 'string', default: '10000' }, shards: { type: 'string', default: '16' }, preload: { type: 'boolean', default: false }, generator: { type: 'boolean', default: false }, replay: { type: 'boolean', default: false }, profile: { type: 'string' } },
+  options: {
+    records: { type: 'string', default: '200000' },
+    accounts: { type: 'string', default: '10000' },
+    shards: { type: 'string', default: '16' },
+    preload: { type: 'boolean', default: false },
+    generator: { type: 'boolean', default: false },
+    replay: { type: 'boolean', default: false },
+    profile: { type: 'string' },
+  },
 });
 const N = Number(values.records);
 const A = Number(values.accounts);
@@ -35,14 +43,17 @@ const A = Number(values.accounts);
 /** Skewed popularity: a few heavy accounts, a long tail (index ~ A * u^3). */
 function stream(now: number): RecordedLine[] {
   let s = 12345;
-  const rand = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rand = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const lines: RecordedLine[] = [];
   for (let i = 0; i < N; i++) {
     const account = `acct-${Math.floor(A * rand() ** 3)}`;
     const r = rand();
-    const body = r < 0.5
-      ? { kind: 'llm_token', applies_to: 'llm', quantity: 1 + Math.floor(rand() * 20_000) }
-      : r < 0.8 ? { kind: 'vm_hour', applies_to: 'vm', quantity: Math.floor(rand() * 400) / 100 } : { kind: 'hero_os_hour', quantity: Math.floor(rand() * 1_000_000) / 1_000_000 };
+    const body =
+      r < 0.5
+        ? { kind: 'llm_token', applies_to: 'llm', quantity: 1 + Math.floor(rand() * 20_000) }
+        : r < 0.8
+          ? { kind: 'vm_hour', applies_to: 'vm', quantity: Math.floor(rand() * 400) / 100 }
+          : { kind: 'hero_os_hour', quantity: Math.floor(rand() * 1_000_000) / 1_000_000 };
     const payload = JSON.stringify({ id: `b-${i}`, account_id: account, ...body, occurred_at: new Date(now - Math.floor(rand() * 86_400_000)).toISOString() });
     lines.push({ subject: `usage.${account}`, payload });
   }
@@ -88,7 +99,12 @@ function diff(before: Record<string, number | null>, after: Record<string, numbe
 const rss = await peakRss(procs, servers);
 await stopServices(procs);
 
-const worker = procs[0]!.log().split('\n').filter((l) => l.includes('"worker stopped"')).map((l) => JSON.parse(l) as { writes: Record<string, number> }).pop();
+const worker = procs[0]!
+  .log()
+  .split('\n')
+  .filter((l) => l.includes('"worker stopped"'))
+  .map((l) => JSON.parse(l) as { writes: Record<string, number> })
+  .pop();
 const writes = worker ? Object.values(worker.writes).reduce((a, b) => a + b, 0) : NaN;
 const check = await checkBalances(servers.mongoUrl, 'bench', config, lines, now);
 await bus.close();
@@ -97,13 +113,22 @@ await bench.stop();
 const seconds = (done - started) / 1000;
 const result = {
   machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-  records: N, accounts: A, shards: Number(values.shards), preload: values.preload, generator: values.generator, replay: values.replay,
-  publish_s: +publishSeconds.toFixed(2), end_to_end_s: +seconds.toFixed(2),
+  records: N,
+  accounts: A,
+  shards: Number(values.shards),
+  preload: values.preload,
+  generator: values.generator,
+  replay: values.replay,
+  publish_s: +publishSeconds.toFixed(2),
+  end_to_end_s: +seconds.toFixed(2),
   ...(values.preload ? { publish_cpu_s: diff(cpuPublish, cpuPublished) } : {}),
   records_per_s: Math.round(N / seconds),
   cpu_s: cpu,
-  store_writes: worker?.writes, docs_per_1000_records: +((writes / N) * 1000).toFixed(1),
-  peak_rss_mb: rss, balances_wrong: check.wrong, ledger_mismatches: check.ledgerMismatches,
+  store_writes: worker?.writes,
+  docs_per_1000_records: +((writes / N) * 1000).toFixed(1),
+  peak_rss_mb: rss,
+  balances_wrong: check.wrong,
+  ledger_mismatches: check.ledgerMismatches,
 };
 console.log(JSON.stringify(result, null, 2));
 process.exitCode = check.wrong === 0 && check.ledgerMismatches === 0 ? 0 : 1;

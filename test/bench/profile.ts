@@ -64,8 +64,14 @@ export function summarize(profile: CpuProfile, top = 15): ProfileSummary {
   return {
     busyMs: Math.round(busyUs / 1000),
     idleMs: Math.round(idleUs / 1000),
-    functions: [...fns].sort((a, b) => b[1].us - a[1].us).slice(0, top).map(([name, f]) => ({ name, area: f.area, selfMs: Math.round(f.us / 1000), share: share(f.us) })),
-    areas: [...areas].sort((a, b) => b[1] - a[1]).slice(0, top).map(([area, us]) => ({ area, selfMs: Math.round(us / 1000), share: share(us) })),
+    functions: [...fns]
+      .sort((a, b) => b[1].us - a[1].us)
+      .slice(0, top)
+      .map(([name, f]) => ({ name, area: f.area, selfMs: Math.round(f.us / 1000), share: share(f.us) })),
+    areas: [...areas]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([area, us]) => ({ area, selfMs: Math.round(us / 1000), share: share(us) })),
   };
 }
 

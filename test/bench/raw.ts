@@ -23,7 +23,6 @@ export interface RawCeiling {
   consume_per_s: number;
 }
 
-
 export async function rawCeiling(bus: Bus, lines: readonly RecordedLine[]): Promise<RawCeiling> {
   await bus.jsm.streams.add({ name: STREAM, subjects: ['bench.raw.>'], storage: StorageType.File, retention: RetentionPolicy.Limits });
   try {
@@ -66,8 +65,30 @@ export async function natsCliReference(natsUrl: string, nkeySeedFile: string, ms
   };
   try {
     const common = ['--server', natsUrl, '--nkey', nkeySeedFile, 'bench', 'js'];
-    const pub = await run(nats, [...common, 'pub', 'async', 'bench.ref', '--stream', 'BENCH_REF', '--create', '--purge', '--msgs', String(msgs), '--size', '200B', '--no-progress', '--batch', '500'], { maxBuffer: 1 << 24 });
-    const fetch = await run(nats, [...common, 'fetch', '--stream', 'BENCH_REF', '--msgs', String(msgs), '--batch', '2000', '--no-progress'], { maxBuffer: 1 << 24 });
+    const pub = await run(
+      nats,
+      [
+        ...common,
+        'pub',
+        'async',
+        'bench.ref',
+        '--stream',
+        'BENCH_REF',
+        '--create',
+        '--purge',
+        '--msgs',
+        String(msgs),
+        '--size',
+        '200B',
+        '--no-progress',
+        '--batch',
+        '500',
+      ],
+      { maxBuffer: 1 << 24 },
+    );
+    const fetch = await run(nats, [...common, 'fetch', '--stream', 'BENCH_REF', '--msgs', String(msgs), '--batch', '2000', '--no-progress'], {
+      maxBuffer: 1 << 24,
+    });
     const p = rate(pub.stdout + pub.stderr);
     const f = rate(fetch.stdout + fetch.stderr);
     return p === null || f === null ? null : { pub_per_s: p, fetch_per_s: f };

@@ -26,7 +26,18 @@ import { freePort } from '../../shared/runtime/index.js';
 import { StreamGenerator } from '../../services/cli/load/generate.js';
 import { runReplay } from '../../services/cli/load/replay.js';
 import type { RecordedLine } from '../support/stream.js';
-import { ROOT, benchEnv, checkBalances, cpuSeconds, cpuSnapshot, recordedBatches, spawnServices, startBenchServers, stopServices, waitDrained } from './harness.js';
+import {
+  ROOT,
+  benchEnv,
+  checkBalances,
+  cpuSeconds,
+  cpuSnapshot,
+  recordedBatches,
+  spawnServices,
+  startBenchServers,
+  stopServices,
+  waitDrained,
+} from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -113,9 +124,19 @@ await ensureStreams(bus.jsm, streamOptions(config));
 const procs = await spawnServices(env);
 
 const port = await freePort();
-const api = spawn(process.execPath, [join(ROOT, 'dist/services/cli/main.js'), 'api'], { env: { ...env, HTTP_PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+const api = spawn(process.execPath, [join(ROOT, 'dist/services/cli/main.js'), 'api'], {
+  env: { ...env, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 const apiUrl = `http://127.0.0.1:${port}`;
-for (let i = 0; !(await fetch(`${apiUrl}/healthz`).then((r) => r.ok, () => false)); i++) {
+for (
+  let i = 0;
+  !(await fetch(`${apiUrl}/healthz`).then(
+    (r) => r.ok,
+    () => false,
+  ));
+  i++
+) {
   if (i > 600 || api.exitCode !== null) throw new Error('tally api did not start');
   await new Promise((r) => setTimeout(r, 100));
 }
@@ -148,7 +169,26 @@ async function viewReads(): Promise<Record<string, number>> {
 async function timedRun(name: string, lines: readonly RecordedLine[], loaded: boolean): Promise<Run> {
   log(`${name}: ${RECORDS} records${loaded ? `, ${values.clients} clients on /v1/stats and /v1/accounts/${busiest}/ledger` : ''}`);
   const clients = loaded
-    ? spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--client', '--url', apiUrl, '--account', busiest, '--clients', String(values.clients), '--max-load-s', String(values['max-load-s']), '--pace-ms', String(values['pace-ms'])], { stdio: ['ignore', 'pipe', 'inherit'] })
+    ? spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          import.meta.filename,
+          '--client',
+          '--url',
+          apiUrl,
+          '--account',
+          busiest,
+          '--clients',
+          String(values.clients),
+          '--max-load-s',
+          String(values['max-load-s']),
+          '--pace-ms',
+          String(values['pace-ms']),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      )
     : null;
   let clientOut = '';
   clients?.stdout!.on('data', (d: Buffer) => (clientOut += d.toString()));
@@ -173,9 +213,18 @@ async function timedRun(name: string, lines: readonly RecordedLine[], loaded: bo
   const seconds = (performance.now() - started) / 1000;
   const cpuAfter = { ...(await cpuSnapshot(procs, servers)), api: await cpuSeconds(api.pid), clients: await cpuSeconds(clients?.pid) };
   const before: Record<string, number | null> = { ...cpuBefore, ...extraBefore };
-  const cpu = Object.fromEntries(Object.entries(cpuAfter).filter(([, v]) => v !== null).map(([k, v]) => [k, before[k] == null ? null : +(v! - before[k]!).toFixed(1)]));
+  const cpu = Object.fromEntries(
+    Object.entries(cpuAfter)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, before[k] == null ? null : +(v! - before[k]!).toFixed(1)]),
+  );
   const readsAfter = await viewReads();
-  const run: Run = { name, seconds: +seconds.toFixed(2), cpu_s: cpu, view_reads: Object.fromEntries(Object.entries(readsAfter).map(([k, v]) => [k, v - (readsBefore[k] ?? 0)])) };
+  const run: Run = {
+    name,
+    seconds: +seconds.toFixed(2),
+    cpu_s: cpu,
+    view_reads: Object.fromEntries(Object.entries(readsAfter).map(([k, v]) => [k, v - (readsBefore[k] ?? 0)])),
+  };
   if (clients) {
     // Stopped by itself after --max-load-s, or now.
     if (clients.exitCode === null && clients.signalCode === null) {
@@ -186,7 +235,9 @@ async function timedRun(name: string, lines: readonly RecordedLine[], loaded: bo
     const counts = JSON.parse(clientOut.trim().split('\n').pop()!) as Omit<NonNullable<Run['load']>, 'requests_per_s'>;
     run.load = { ...counts, requests_per_s: Math.round((counts.stats + counts.ledger) / counts.seconds) };
   }
-  log(`${name}: ${run.seconds} s, store reads for the API's views during it ${JSON.stringify(run.view_reads)}${run.load ? `; ${run.load.stats + run.load.ledger} requests ${JSON.stringify(run.load.statuses)}` : ''}`);
+  log(
+    `${name}: ${run.seconds} s, store reads for the API's views during it ${JSON.stringify(run.view_reads)}${run.load ? `; ${run.load.stats + run.load.ledger} requests ${JSON.stringify(run.load.statuses)}` : ''}`,
+  );
   // Let the worker's projection flush of this run finish before the next one starts.
   await new Promise((r) => setTimeout(r, config.projectionFlushMs + 2000));
   return run;
@@ -209,16 +260,45 @@ const quiet = runs.filter((r) => !r.load);
 const loaded = runs.filter((r) => r.load);
 const ratio = +(mean(loaded.map((r) => r.seconds)) / mean(quiet.map((r) => r.seconds))).toFixed(3);
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-console.log(`${new Date().toISOString()}  ${machine}  load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log(`${RECORDS} records over ${ACCOUNTS} accounts per run; ${values.clients} clients on /v1/stats and /v1/accounts/${busiest}/ledger during the loaded runs, ${values['pace-ms']} ms between a client's requests`);
+console.log(
+  `${new Date().toISOString()}  ${machine}  load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  `${RECORDS} records over ${ACCOUNTS} accounts per run; ${values.clients} clients on /v1/stats and /v1/accounts/${busiest}/ledger during the loaded runs, ${values['pace-ms']} ms between a client's requests`,
+);
 for (const r of runs) {
-  console.log(`${r.name.padEnd(9)} ${String(r.seconds).padStart(7)} s  ${Math.round(RECORDS / r.seconds)} records/s  view reads ${JSON.stringify(r.view_reads)}  cpu ${Object.entries(r.cpu_s).map(([k, v]) => `${k} ${v ?? '?'}`).join(', ')}`);
-  if (r.load) console.log(`${''.padEnd(9)} ${r.load.stats} stats + ${r.load.ledger} ledger requests in ${r.load.seconds} s (${r.load.requests_per_s}/s), statuses ${JSON.stringify(r.load.statuses)}, errors ${r.load.errors}`);
+  console.log(
+    `${r.name.padEnd(9)} ${String(r.seconds).padStart(7)} s  ${Math.round(RECORDS / r.seconds)} records/s  view reads ${JSON.stringify(r.view_reads)}  cpu ${Object.entries(
+      r.cpu_s,
+    )
+      .map(([k, v]) => `${k} ${v ?? '?'}`)
+      .join(', ')}`,
+  );
+  if (r.load)
+    console.log(
+      `${''.padEnd(9)} ${r.load.stats} stats + ${r.load.ledger} ledger requests in ${r.load.seconds} s (${r.load.requests_per_s}/s), statuses ${JSON.stringify(r.load.statuses)}, errors ${r.load.errors}`,
+    );
 }
-console.log(`mean loaded / mean quiet: ${ratio} (${((ratio - 1) * 100).toFixed(1)}%); balances: ${balances.wrong} wrong, ${balances.ledgerMismatches} ledger mismatches`);
-console.log(JSON.stringify({
-  machine, records: RECORDS, accounts: ACCOUNTS, clients: Number(values.clients), pace_ms: Number(values['pace-ms']), quiet_s: quiet.map((r) => r.seconds), loaded_s: loaded.map((r) => r.seconds), ratio,
-  load: loaded.map((r) => r.load), view_reads_during_streams: runs.map((r) => r.view_reads), cpu_s: Object.fromEntries(runs.map((r) => [r.name, r.cpu_s])),
-  balances_wrong: balances.wrong, ledger_mismatches: balances.ledgerMismatches,
-}));
+console.log(
+  `mean loaded / mean quiet: ${ratio} (${((ratio - 1) * 100).toFixed(1)}%); balances: ${balances.wrong} wrong, ${balances.ledgerMismatches} ledger mismatches`,
+);
+console.log(
+  JSON.stringify({
+    machine,
+    records: RECORDS,
+    accounts: ACCOUNTS,
+    clients: Number(values.clients),
+    pace_ms: Number(values['pace-ms']),
+    quiet_s: quiet.map((r) => r.seconds),
+    loaded_s: loaded.map((r) => r.seconds),
+    ratio,
+    load: loaded.map((r) => r.load),
+    view_reads_during_streams: runs.map((r) => r.view_reads),
+    cpu_s: Object.fromEntries(runs.map((r) => [r.name, r.cpu_s])),
+    balances_wrong: balances.wrong,
+    ledger_mismatches: balances.ledgerMismatches,
+  }),
+);
 process.exitCode = balances.wrong === 0 && balances.ledgerMismatches === 0 ? 0 : 1;

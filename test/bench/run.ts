@@ -43,27 +43,67 @@ const ms = (r: LoadResult): string => `${r.p50_ms ?? '?'} / ${r.p99_ms ?? '?'} m
 const load = (r: LoadResult): string => `${r.requests} requests, ${r.per_s}/s, max ${r.max_ms ?? '?'} ms, ${JSON.stringify(r.statuses)}`;
 
 function table(r: BenchResult): string {
-  const rss = Object.entries(r.rss_mb).map(([k, v]) => `${k} ${v ?? '?'}`).join(', ');
+  const rss = Object.entries(r.rss_mb)
+    .map(([k, v]) => `${k} ${v ?? '?'}`)
+    .join(', ');
   const s = r.scale;
   const docs = s.docs_per_1000_records;
   const rows: [string, string, string][] = [
     ['raw ceiling: JetStream pull + JSON.parse + ack', `${r.raw.consume_per_s} rec/s`, `${r.raw.records} records; publish ${r.raw.publish_per_s} rec/s`],
-    ...(r.nats_cli ? [['nats bench js (official CLI, 200 B)', `${r.nats_cli.fetch_per_s} msg/s`, `fetch; pub async ${r.nats_cli.pub_per_s} msg/s`] as [string, string, string]] : []),
+    ...(r.nats_cli
+      ? [
+          ['nats bench js (official CLI, 200 B)', `${r.nats_cli.fetch_per_s} msg/s`, `fetch; pub async ${r.nats_cli.pub_per_s} msg/s`] as [
+            string,
+            string,
+            string,
+          ],
+        ]
+      : []),
     ['naive: 1 BullMQ job + 1 updateOne per record', `${r.naive.per_s} rec/s`, `${r.naive.records} records; lost to $inc races: ${r.naive.lost_micros} micros`],
-    ['tally end to end (first publish -> settled)', `${r.tally.records_per_s} rec/s`, `${r.tally.records} records in ${r.tally.seconds} s; producer ${r.tally.producer} at ${r.tally.publish_per_s} rec/s; ${r.tally.readable_wrong} balances unreadable at settle`],
+    [
+      'tally end to end (first publish -> settled)',
+      `${r.tally.records_per_s} rec/s`,
+      `${r.tally.records} records in ${r.tally.seconds} s; producer ${r.tally.producer} at ${r.tally.publish_per_s} rec/s; ${r.tally.readable_wrong} balances unreadable at settle`,
+    ],
     ['reads under load, p50 / p99', ms(r.tally.reads), load(r.tally.reads)],
     ['reads quiet, p50 / p99', ms(r.tally.quiet_reads), load(r.tally.quiet_reads)],
     ['tally accounts', `${s.accounts_command.seconds} s`, `${s.accounts_command.lines} lines`],
-    ['store documents per 1,000 records (end to end)', `${docs.total ?? '?'}`, `log ${docs.log}, projections ${docs.projections} (${s.phase_writes.flushes} flushes), checkpoints ${docs.checkpoints}, events ${docs.events}; whole run, worker's count: ${JSON.stringify(s.run_writes)}`],
-    ['latency publish -> charged, p50 / p99', `${r.latency.p50_ms} / ${r.latency.p99_ms} ms`, `at ${r.latency.achieved_per_s} rec/s (target ${r.latency.target_per_s}), ${r.latency.samples} samples, max ${r.latency.max_ms} ms`],
-    ['webhooks, p50 / p99', ms(r.billing.webhooks), `at ${r.billing.ledger_entries} ledger entries (${r.billing.seeded} seeded in ${r.billing.seed_seconds} s); ${load(r.billing.webhooks)}`],
+    [
+      'store documents per 1,000 records (end to end)',
+      `${docs.total ?? '?'}`,
+      `log ${docs.log}, projections ${docs.projections} (${s.phase_writes.flushes} flushes), checkpoints ${docs.checkpoints}, events ${docs.events}; whole run, worker's count: ${JSON.stringify(s.run_writes)}`,
+    ],
+    [
+      'latency publish -> charged, p50 / p99',
+      `${r.latency.p50_ms} / ${r.latency.p99_ms} ms`,
+      `at ${r.latency.achieved_per_s} rec/s (target ${r.latency.target_per_s}), ${r.latency.samples} samples, max ${r.latency.max_ms} ms`,
+    ],
+    [
+      'webhooks, p50 / p99',
+      ms(r.billing.webhooks),
+      `at ${r.billing.ledger_entries} ledger entries (${r.billing.seeded} seeded in ${r.billing.seed_seconds} s); ${load(r.billing.webhooks)}`,
+    ],
     ['plan purchases, p50 / p99', ms(r.billing.purchases), load(r.billing.purchases)],
     ['VM allocations, p50 / p99', ms(r.billing.vms), load(r.billing.vms)],
-    ['dedup horizon bytes per id (horizon.ts, this run)', `${s.horizon?.bytes_per_id ?? '-'}`, s.horizon ? `${s.horizon.ids} ids; table ${s.horizon.table_bytes_per_id}` : 'not run'],
+    [
+      'dedup horizon bytes per id (horizon.ts, this run)',
+      `${s.horizon?.bytes_per_id ?? '-'}`,
+      s.horizon ? `${s.horizon.ids} ids; table ${s.horizon.table_bytes_per_id}` : 'not run',
+    ],
     ['takeover', `${s.takeover.seconds ?? '-'} s`, `${s.takeover.ids ?? '-'} ids; ${s.takeover.note}`],
-    ['CPU seconds during the end-to-end phase', '', Object.entries(r.tally.cpu_s).map(([k, v]) => `${k} ${v ?? '?'}`).join(', ')],
+    [
+      'CPU seconds during the end-to-end phase',
+      '',
+      Object.entries(r.tally.cpu_s)
+        .map(([k, v]) => `${k} ${v ?? '?'}`)
+        .join(', '),
+    ],
     ['peak RSS (MiB)', '', rss],
-    ['balances', r.ok ? 'ok' : 'WRONG', `${r.balances.accounts} accounts, ${r.balances.wrong} wrong, ${r.balances.ledgerMismatches} ledger mismatches; charged ${r.charged} of ${r.expected_charged}; projections settled in ${r.projections_settle_s} s; exit codes ${JSON.stringify(r.exit_codes)}`],
+    [
+      'balances',
+      r.ok ? 'ok' : 'WRONG',
+      `${r.balances.accounts} accounts, ${r.balances.wrong} wrong, ${r.balances.ledgerMismatches} ledger mismatches; charged ${r.charged} of ${r.expected_charged}; projections settled in ${r.projections_settle_s} s; exit codes ${JSON.stringify(r.exit_codes)}`,
+    ],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));

@@ -59,7 +59,10 @@ export interface WorkerWrites {
 
 /** The store documents a worker wrote in its life, from the "worker stopped" line it logs on a graceful stop. */
 export function workerWrites(log: string): WorkerWrites | null {
-  const line = log.split('\n').filter((l) => l.includes('"worker stopped"')).pop();
+  const line = log
+    .split('\n')
+    .filter((l) => l.includes('"worker stopped"'))
+    .pop();
   return line ? (JSON.parse(line) as { writes: WorkerWrites }).writes : null;
 }
 
@@ -67,14 +70,23 @@ export function workerWrites(log: string): WorkerWrites | null {
 export function docsPer1000(writes: WorkerWrites | null, records: number): { total: number | null } & Record<keyof WorkerWrites, number | null> {
   const per = (n: number | undefined): number | null => (n === undefined || records === 0 ? null : Math.round((n / records) * 10_000) / 10);
   const total = writes ? writes.log + writes.projections + writes.checkpoints + writes.events : undefined;
-  return { total: per(total), log: per(writes?.log), projections: per(writes?.projections), checkpoints: per(writes?.checkpoints), events: per(writes?.events) };
+  return {
+    total: per(total),
+    log: per(writes?.log),
+    projections: per(writes?.projections),
+    checkpoints: per(writes?.checkpoints),
+    events: per(writes?.events),
+  };
 }
 
 const parseLines = <T>(log: string, msg: string): (T & { time: number })[] =>
-  log.split('\n').filter((l) => l.includes(`"${msg}"`)).map((l) => {
-    const o = JSON.parse(l) as T & { time: number | string };
-    return { ...o, time: typeof o.time === 'number' ? o.time : Date.parse(o.time) };
-  });
+  log
+    .split('\n')
+    .filter((l) => l.includes(`"${msg}"`))
+    .map((l) => {
+      const o = JSON.parse(l) as T & { time: number | string };
+      return { ...o, time: typeof o.time === 'number' ? o.time : Date.parse(o.time) };
+    });
 
 /**
  * The store documents the worker writes during one phase, counted the way its own
@@ -93,7 +105,10 @@ export class PhaseWrites {
   private polling: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly db: Db, private readonly model: AccountReadModel) {}
+  constructor(
+    private readonly db: Db,
+    private readonly model: AccountReadModel,
+  ) {}
 
   private async positionsSum(): Promise<number> {
     return (await this.model.positions()).reduce((n, p) => n + (p?.seq ?? 0), 0);
@@ -141,7 +156,13 @@ export class PhaseWrites {
     // The flush line comes after its checkpoints: one more look sees them.
     await this.pollCheckpoints();
     const events = (await this.db.collection(COLLECTIONS.events).countDocuments()) - this.events;
-    return { log: logSeq, projections: snapshots.reduce((n, f) => n + f.chunks + 1, 0), checkpoints: this.checkpoints, events, flushes: last < 0 ? flushes.length : last + 1 };
+    return {
+      log: logSeq,
+      projections: snapshots.reduce((n, f) => n + f.chunks + 1, 0),
+      checkpoints: this.checkpoints,
+      events,
+      flushes: last < 0 ? flushes.length : last + 1,
+    };
   }
 }
 
@@ -150,7 +171,11 @@ export async function horizonBytesPerId(ids: number): Promise<{ ids: number; byt
   const r = await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'test/bench/horizon.ts'), String(ids)], process.env);
   const rows = r.code === 0 && r.last.startsWith('{') ? (JSON.parse(r.last) as { rows: Record<string, number | string>[] }).rows : [];
   const row = rows.find((x) => x['name'] === 'RecordHorizon');
-  return { ids, bytes_per_id: typeof row?.['bytes_per_id'] === 'number' ? row['bytes_per_id'] : null, table_bytes_per_id: typeof row?.['table_bytes_per_id'] === 'number' ? row['table_bytes_per_id'] : null };
+  return {
+    ids,
+    bytes_per_id: typeof row?.['bytes_per_id'] === 'number' ? row['bytes_per_id'] : null,
+    table_bytes_per_id: typeof row?.['table_bytes_per_id'] === 'number' ? row['table_bytes_per_id'] : null,
+  };
 }
 
 const TAKEOVER_SCRIPT = join(ROOT, 'test/bench/takeover.ts');
@@ -160,9 +185,16 @@ const TAKEOVER_SCRIPT = join(ROOT, 'test/bench/takeover.ts');
  * `takeover_s` from its JSON last line; null with the reason otherwise.
  */
 export async function takeoverScript(ids: number): Promise<{ ids: number; seconds: number | null; note: string }> {
-  if (!(await access(TAKEOVER_SCRIPT).then(() => true, () => false))) return { ids, seconds: null, note: 'test/bench/takeover.ts does not exist on this branch' };
+  if (
+    !(await access(TAKEOVER_SCRIPT).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return { ids, seconds: null, note: 'test/bench/takeover.ts does not exist on this branch' };
   const r = await run(process.execPath, ['--import', 'tsx', TAKEOVER_SCRIPT, '--ids', String(ids)], process.env);
   const result = r.last.startsWith('{') ? (JSON.parse(r.last) as { takeover_s?: unknown }) : {};
-  if (r.code !== 0 || typeof result.takeover_s !== 'number') return { ids, seconds: null, note: `takeover.ts exited ${r.code} without takeover_s: ${r.stderr.slice(-300)}` };
+  if (r.code !== 0 || typeof result.takeover_s !== 'number')
+    return { ids, seconds: null, note: `takeover.ts exited ${r.code} without takeover_s: ${r.stderr.slice(-300)}` };
   return { ids, seconds: result.takeover_s, note: 'test/bench/takeover.ts' };
 }

@@ -22,7 +22,21 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../shared/domain/index.js';
 import { startEmbedded } from '../../shared/runtime/index.js';
-import { connectMongo, findHorizonSnapshot, horizonKeys, packDeltas, packRecords, pruneHorizonSnapshots, readHorizonChunks, encodeAccounts, writeProjectionSnapshot, writeCheckpoint, writeHorizonSnapshot, type AccountDoc, type ShardLogDoc } from '../../shared/store/index.js';
+import {
+  connectMongo,
+  findHorizonSnapshot,
+  horizonKeys,
+  packDeltas,
+  packRecords,
+  pruneHorizonSnapshots,
+  readHorizonChunks,
+  encodeAccounts,
+  writeProjectionSnapshot,
+  writeCheckpoint,
+  writeHorizonSnapshot,
+  type AccountDoc,
+  type ShardLogDoc,
+} from '../../shared/store/index.js';
 import { COLLECTIONS } from '../../shared/store/internal.js';
 import { HorizonSnapshots } from '../../services/worker/horizonSnapshots.js';
 import { RecordHorizon } from '../../services/worker/core/recordHorizon.js';
@@ -65,7 +79,17 @@ function entries(e: number, at: number): [ShardLogDoc & { rids: string; rseq: st
   }
   const per = IDS_PER_ENTRY / 10;
   const accounts = Array.from({ length: 10 }, (_, k) => ({ a: `acct-${(e * 10 + k) % ACCOUNTS}`, d: -1000n * BigInt(per), n: per, t: at }));
-  const doc = { _id: `0:${e}`, shard: 0, seq: e, at: new Date(at), job: `bench-${e}`, ...packRecords(ids, sseq), duplicates: 0, deltas: packDeltas(accounts), folds: [] };
+  const doc = {
+    _id: `0:${e}`,
+    shard: 0,
+    seq: e,
+    at: new Date(at),
+    job: `bench-${e}`,
+    ...packRecords(ids, sseq),
+    duplicates: 0,
+    deltas: packDeltas(accounts),
+    folds: [],
+  };
   return [doc, asFormat1(doc, ids, sseq)];
 }
 const entry = (e: number, at: number): ShardLogDoc => entries(e, at)[0];
@@ -74,7 +98,11 @@ const now = Date.now();
 const results: Record<string, number> = {};
 // Entries one second apart, the newest written at the first run: inside the horizon for a day.
 const first = await log.find({ shard: 0, seq: 1 }).next();
-const reuse = (await log.countDocuments({ shard: 0 })) === ENTRIES && (await format1.countDocuments({})) === ENTRIES && first !== null && first.at.getTime() > now - HORIZON_MS / 2;
+const reuse =
+  (await log.countDocuments({ shard: 0 })) === ENTRIES &&
+  (await format1.countDocuments({})) === ENTRIES &&
+  first !== null &&
+  first.at.getTime() > now - HORIZON_MS / 2;
 const atOf = (e: number): number => (reuse ? first.at.getTime() : now - (ENTRIES - 1) * 1000) + (e - 1) * 1000;
 const horizon = new RecordHorizon();
 let started = performance.now();
@@ -91,14 +119,31 @@ if (reuse) {
     for (let e = e0; e < Math.min(ENTRIES + 1, e0 + INSERT_BATCH); e++) both.push(entries(e, atOf(e)));
     const docs = both.map(([d]) => d);
     await log.insertMany(docs, { ordered: false });
-    await format1.insertMany(both.map(([, d]) => d), { ordered: false });
+    await format1.insertMany(
+      both.map(([, d]) => d),
+      { ordered: false },
+    );
     for (const d of docs) horizon.add(d.at.getTime(), horizonKeys(d));
   }
   results.generate_s = seconds(started);
   report('shard log written', results.generate_s, { entries: ENTRIES, ids: N });
   const projections: AccountDoc[] = Array.from({ length: ACCOUNTS }, (_, a) => ({
-    _id: `acct-${a}`, shard: 0, seq: ENTRIES, balance_micros: 0n, first_paid_at: null, last_active_at: new Date(now), discount_tier: 'none', current_plan_id: null,
-    vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null, kyc_verified: false, low: true, depleted: true, created_at: new Date(now), updated_at: new Date(now),
+    _id: `acct-${a}`,
+    shard: 0,
+    seq: ENTRIES,
+    balance_micros: 0n,
+    first_paid_at: null,
+    last_active_at: new Date(now),
+    discount_tier: 'none',
+    current_plan_id: null,
+    vm_quota_total: 0,
+    vm_quota_used: 0,
+    vm_quota_period_end: null,
+    kyc_verified: false,
+    low: true,
+    depleted: true,
+    created_at: new Date(now),
+    updated_at: new Date(now),
   }));
   await writeProjectionSnapshot(db, 0, ENTRIES, encodeAccounts(projections), new Date(now));
   await writeCheckpoint(db, 0, ENTRIES);

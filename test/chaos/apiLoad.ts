@@ -39,7 +39,13 @@ export function newLedger(): ApiLedger {
 const DEFINITIVE = (status: number): boolean => status !== 429 && status < 500;
 
 /** Sends `call` until it gets a definitive answer; `retried` says whether an earlier attempt may have been applied. */
-async function untilAnswered(agent: Agent, target: ApiTarget, call: HttpCall, ledger: ApiLedger, op: string): Promise<{ status: number; body: unknown; retried: boolean }> {
+async function untilAnswered(
+  agent: Agent,
+  target: ApiTarget,
+  call: HttpCall,
+  ledger: ApiLedger,
+  op: string,
+): Promise<{ status: number; body: unknown; retried: boolean }> {
   const base = new URL(target.url);
   let retried = false;
   for (let attempt = 0; ; attempt++) {
@@ -59,7 +65,15 @@ async function untilAnswered(agent: Agent, target: ApiTarget, call: HttpCall, le
 }
 
 /** One signed payment; credited on 200/202 (a replay answers 200 with duplicate: true and is not credited again). */
-export async function pay(agent: Agent, target: ApiTarget, ledger: ApiLedger, paymentId: string, account: string, micros: bigint, paidAt: number): Promise<number> {
+export async function pay(
+  agent: Agent,
+  target: ApiTarget,
+  ledger: ApiLedger,
+  paymentId: string,
+  account: string,
+  micros: bigint,
+  paidAt: number,
+): Promise<number> {
   const body = JSON.stringify({ payment_id: paymentId, account_id: account, amount_micros: Number(micros), paid_at: new Date(paidAt).toISOString() });
   const call: HttpCall = { method: 'POST', path: '/v1/webhooks/payment', body, headers: { 'x-tally-signature': signBody(body, target.webhookSecret) } };
   const { status } = await untilAnswered(agent, target, call, ledger, 'payment');
@@ -72,7 +86,12 @@ export async function pay(agent: Agent, target: ApiTarget, ledger: ApiLedger, pa
  * that attempt's claim is in (each account buys once per run), so it is debited too.
  */
 async function buy(agent: Agent, target: ApiTarget, ledger: ApiLedger, account: string, price: bigint): Promise<boolean> {
-  const call: HttpCall = { method: 'POST', path: `/v1/accounts/${account}/plan`, body: '{"plan_id":"basic"}', headers: { authorization: `Bearer ${target.adminToken}` } };
+  const call: HttpCall = {
+    method: 'POST',
+    path: `/v1/accounts/${account}/plan`,
+    body: '{"plan_id":"basic"}',
+    headers: { authorization: `Bearer ${target.adminToken}` },
+  };
   const { status, body, retried } = await untilAnswered(agent, target, call, ledger, 'purchase');
   const code = (body as { error?: { code?: string } } | null)?.error?.code; // errors answer {"error": {"code", "message"}}
   if (status === 201 || status === 202 || (retried && status === 409 && code === 'plan_active')) {

@@ -118,7 +118,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const logDir = await mkdtemp(join(tmpdir(), 'tally-chaos-logs-'));
   log(`servers up in ${bench.dataDir}; service logs in ${logDir}`);
   const port = await freePort();
-  const target: ApiTarget = { url: `http://127.0.0.1:${port}`, adminToken: `chaos-admin-${randomBytes(12).toString('hex')}`, webhookSecret: `chaos-webhook-${randomBytes(12).toString('hex')}` };
+  const target: ApiTarget = {
+    url: `http://127.0.0.1:${port}`,
+    adminToken: `chaos-admin-${randomBytes(12).toString('hex')}`,
+    webhookSecret: `chaos-webhook-${randomBytes(12).toString('hex')}`,
+  };
   const vars = { ...CHAOS_ENV, ADMIN_TOKEN: target.adminToken, WEBHOOK_SECRET: target.webhookSecret, HTTP_PORT: String(port), ...o.env };
   const env = benchEnv(servers, 'chaos', undefined, vars);
   const config = loadConfig(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)));
@@ -150,11 +154,33 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const started = Date.now();
     const [producer, faultLog] = await Promise.all([
       produce({
-        js: bus.js, records: o.records, accounts: o.accounts, seed: o.seed, rate: total / seconds, fuzzCount, duplicateWindowMs: config.natsDuplicateWindowMs, log,
-        fuzz: fuzzInputs(fuzzCount, { seed: o.seed, now: Date.now(), priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays }),
+        js: bus.js,
+        records: o.records,
+        accounts: o.accounts,
+        seed: o.seed,
+        rate: total / seconds,
+        fuzzCount,
+        duplicateWindowMs: config.natsDuplicateWindowMs,
+        log,
+        fuzz: fuzzInputs(fuzzCount, {
+          seed: o.seed,
+          now: Date.now(),
+          priceBook: config.priceBook,
+          ladder: config.ladder,
+          lateArrivalDays: config.lateArrivalDays,
+        }),
       }).finally(() => (producing = false)),
       runFaults(plan, { cluster, servers, redisUrl: servers.redisUrl, leaseTtlMs: config.workerLeaseTtlMs, rand: Math.random }, started, log, () => false),
-      apiLoad({ target, ledger, accounts: o.accounts, seed: o.seed, payments: o.payments ?? Math.min(Math.floor(o.accounts / 4), 1000), seconds: seconds * 0.9, planPriceMicros: planPrice, stop: () => !producing }),
+      apiLoad({
+        target,
+        ledger,
+        accounts: o.accounts,
+        seed: o.seed,
+        payments: o.payments ?? Math.min(Math.floor(o.accounts / 4), 1000),
+        seconds: seconds * 0.9,
+        planPriceMicros: planPrice,
+        stop: () => !producing,
+      }),
     ]);
     log(`load phase over in ${Math.round((Date.now() - started) / 1000)} s: ${producer.acked} publishes acked, ${faultLog.length} faults; waiting for settled`);
 
@@ -177,16 +203,44 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const faultsByKind: Record<string, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0]));
     for (const f of faultLog) faultsByKind[f.kind] = (faultsByKind[f.kind] ?? 0) + 1;
     const cleanStop = Object.values(exitCodes).every((c) => c === 0) && faultLog.every((f) => !f.detail.startsWith('FAILED'));
-    const ok = result.lost === 0 && result.double_charged === 0 && result.phantom_charged === 0 && result.balances_wrong === 0 && result.ledger_mismatch === 0
-      && result.dead_letters_wrong === 0 && crashes.length === 0 && cleanStop;
+    const ok =
+      result.lost === 0 &&
+      result.double_charged === 0 &&
+      result.phantom_charged === 0 &&
+      result.balances_wrong === 0 &&
+      result.ledger_mismatch === 0 &&
+      result.dead_letters_wrong === 0 &&
+      crashes.length === 0 &&
+      cleanStop;
     return {
-      records: o.records, accounts: o.accounts, faults: faultLog.length, faults_by_kind: faultsByKind,
-      lost: result.lost, double_charged: result.double_charged + result.phantom_charged, balances_wrong: result.balances_wrong, ledger_mismatch: result.ledger_mismatch,
-      dead_letters_wrong: result.dead_letters_wrong, seconds: Math.round((Date.now() - t0) / 1000),
+      records: o.records,
+      accounts: o.accounts,
+      faults: faultLog.length,
+      faults_by_kind: faultsByKind,
+      lost: result.lost,
+      double_charged: result.double_charged + result.phantom_charged,
+      balances_wrong: result.balances_wrong,
+      ledger_mismatch: result.ledger_mismatch,
+      dead_letters_wrong: result.dead_letters_wrong,
+      seconds: Math.round((Date.now() - t0) / 1000),
       detail: {
-        date: new Date().toISOString(), machine: `${cpus().length} cores ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
-        load_avg_start: loadStart, load_avg_end: loadavg().map((x) => Math.round(x * 100) / 100), check: result, producer, fuzz: producer.fuzz,
-        api: ledger.statuses, credits: ledger.credits.size, purchases: ledger.debits.size, fault_log: faultLog, crashes, exit_codes: exitCodes, settle_seconds: settleSeconds, ticks, tier_transitions: tierTransitions, data_dir: bench.dataDir,
+        date: new Date().toISOString(),
+        machine: `${cpus().length} cores ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+        load_avg_start: loadStart,
+        load_avg_end: loadavg().map((x) => Math.round(x * 100) / 100),
+        check: result,
+        producer,
+        fuzz: producer.fuzz,
+        api: ledger.statuses,
+        credits: ledger.credits.size,
+        purchases: ledger.debits.size,
+        fault_log: faultLog,
+        crashes,
+        exit_codes: exitCodes,
+        settle_seconds: settleSeconds,
+        ticks,
+        tier_transitions: tierTransitions,
+        data_dir: bench.dataDir,
       },
       ok,
     };

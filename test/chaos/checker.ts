@@ -169,8 +169,18 @@ export async function check(o: CheckOptions): Promise<CheckResult> {
   if (verify.code !== 0) note(`tally verify exited ${verify.code}: ${verify.stdout.slice(-1000)}${verify.stderr.slice(-1000)}`);
 
   return {
-    stream_messages: messages, expected_charged: charged.size, expected_dead: expectedDead, duplicates, charged: inLog,
-    lost, double_charged: double, phantom_charged: phantom, balances_compared: compared.size, balances_wrong: wrong, ledger_mismatch: verify.code !== 0 && ledgerMismatch === 0 ? 1 : ledgerMismatch,
-    dead_letters_wrong: deadWrong, examples,
+    stream_messages: messages,
+    expected_charged: charged.size,
+    expected_dead: expectedDead,
+    duplicates,
+    charged: inLog,
+    lost,
+    double_charged: double,
+    phantom_charged: phantom,
+    balances_compared: compared.size,
+    balances_wrong: wrong,
+    ledger_mismatch: verify.code !== 0 && ledgerMismatch === 0 ? 1 : ledgerMismatch,
+    dead_letters_wrong: deadWrong,
+    examples,
   };
 }

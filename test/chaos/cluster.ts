@@ -21,9 +21,12 @@ export type Slot = string;
 /** The chaos run's deployment; `workerEnv` reaches the workers only. */
 export function chaosSlots(workerEnv: Record<string, string> = {}): SlotSpec[] {
   return [
-    { slot: 'bridge-0', kind: 'bridge' }, { slot: 'bridge-1', kind: 'bridge' },
-    { slot: 'worker-0', kind: 'worker', env: workerEnv }, { slot: 'worker-1', kind: 'worker', env: workerEnv },
-    { slot: 'api', kind: 'api' }, { slot: 'scheduler', kind: 'scheduler' },
+    { slot: 'bridge-0', kind: 'bridge' },
+    { slot: 'bridge-1', kind: 'bridge' },
+    { slot: 'worker-0', kind: 'worker', env: workerEnv },
+    { slot: 'worker-1', kind: 'worker', env: workerEnv },
+    { slot: 'api', kind: 'api' },
+    { slot: 'scheduler', kind: 'scheduler' },
   ];
 }
 
@@ -72,7 +75,12 @@ export class Cluster {
     const spec = this.specs.get(slot);
     if (!spec) throw new Error(`no slot ${slot}`);
     const n = this.starts++;
-    const [proc] = await spawnServices(this.env, { names: [spec.kind], envFor: { [spec.kind]: spec.env ?? {} }, logFile: () => join(this.logDir, `${slot}.${n}.log`), startTimeoutMs: 900_000 });
+    const [proc] = await spawnServices(this.env, {
+      names: [spec.kind],
+      envFor: { [spec.kind]: spec.env ?? {} },
+      logFile: () => join(this.logDir, `${slot}.${n}.log`),
+      startTimeoutMs: 900_000,
+    });
     this.procs.set(slot, proc!);
     proc!.child.once('exit', (code, signal) => {
       if (this.expected.has(proc!) || this.closing) return;
@@ -105,18 +113,20 @@ export class Cluster {
   /** SIGTERM to every process at once; exit code by slot (0: drained and stopped cleanly). */
   async stopAll(): Promise<Record<string, number | null>> {
     this.closing = true;
-    const codes = await Promise.all([...this.procs].map(async ([slot, proc]) => {
-      this.expected.add(proc);
-      proc.child.kill('SIGCONT');
-      if (proc.child.exitCode === null && proc.child.signalCode === null) {
-        const exited = new Promise((r) => proc.child.once('exit', r));
-        proc.child.kill('SIGTERM');
-        const timer = setTimeout(() => proc.child.kill('SIGKILL'), 120_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      return [slot, proc.child.exitCode] as const;
-    }));
+    const codes = await Promise.all(
+      [...this.procs].map(async ([slot, proc]) => {
+        this.expected.add(proc);
+        proc.child.kill('SIGCONT');
+        if (proc.child.exitCode === null && proc.child.signalCode === null) {
+          const exited = new Promise((r) => proc.child.once('exit', r));
+          proc.child.kill('SIGTERM');
+          const timer = setTimeout(() => proc.child.kill('SIGKILL'), 120_000);
+          await exited;
+          clearTimeout(timer);
+        }
+        return [slot, proc.child.exitCode] as const;
+      }),
+    );
     process.removeListener('exit', this.onExit);
     return Object.fromEntries(codes);
   }

@@ -9,8 +9,16 @@ import type { Embedded } from '../../shared/runtime/index.js';
 import type { Cluster, Slot } from './cluster.js';
 
 export const FAULT_KINDS = [
-  'bridge_kill', 'worker_kill', 'api_kill', 'scheduler_kill', 'worker_pause', 'redis_flushall', 'redis_restart_empty',
-  'nats_restart', 'ferretdb_kill', 'ferretdb_pause',
+  'bridge_kill',
+  'worker_kill',
+  'api_kill',
+  'scheduler_kill',
+  'worker_pause',
+  'redis_flushall',
+  'redis_restart_empty',
+  'nats_restart',
+  'ferretdb_kill',
+  'ferretdb_pause',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -105,7 +113,13 @@ export function schedule(count: number, seconds: number, seed: number): { kind: 
 }
 
 /** Runs the schedule from `started` (ms); stops early when `stop` says so. */
-export async function runFaults(plan: { kind: FaultKind; t: number }[], c: FaultContext, started: number, log: (line: string) => void, stop: () => boolean): Promise<FaultRecord[]> {
+export async function runFaults(
+  plan: { kind: FaultKind; t: number }[],
+  c: FaultContext,
+  started: number,
+  log: (line: string) => void,
+  stop: () => boolean,
+): Promise<FaultRecord[]> {
   const done: FaultRecord[] = [];
   for (const { kind, t } of plan) {
     while (Date.now() < started + t * 1000 && !stop()) await sleep(100);

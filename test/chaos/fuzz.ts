@@ -36,15 +36,51 @@ const floorAccount = (k: number): string => `floor-${k}`;
 export function floorRecords(now: number): { subject: string; payload: string }[] {
   return Array.from({ length: FLOOR_ACCOUNTS }, (_, k) => ({
     subject: `usage.${floorAccount(k)}`,
-    payload: JSON.stringify({ id: `floor-${k}`, account_id: floorAccount(k), kind: 'other', quantity: 1, cost_micros: String(INT64_MAX), occurred_at: new Date(now).toISOString() }),
+    payload: JSON.stringify({
+      id: `floor-${k}`,
+      account_id: floorAccount(k),
+      kind: 'other',
+      quantity: 1,
+      cost_micros: String(INT64_MAX),
+      occurred_at: new Date(now).toISOString(),
+    }),
   }));
 }
 
 type Rand = () => number;
 
 const WEIRD_VALUES: readonly unknown[] = [
-  null, true, false, 0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, '', ' ', 'x'.repeat(300), [], [1, 2], {}, { a: 1 },
-  'ñandú', '账户', '🙂🙃', '\u0000', '\ud800', 'a\u200bb', 'Ω≈ç√', '１２３', '\u202eevil', '9'.repeat(400), '1e400', '-0', '0x10', 'NaN', 'Infinity',
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  '',
+  ' ',
+  'x'.repeat(300),
+  [],
+  [1, 2],
+  {},
+  { a: 1 },
+  'ñandú',
+  '账户',
+  '🙂🙃',
+  '\u0000',
+  '\ud800',
+  'a\u200bb',
+  'Ω≈ç√',
+  '１２３',
+  '\u202eevil',
+  '9'.repeat(400),
+  '1e400',
+  '-0',
+  '0x10',
+  'NaN',
+  'Infinity',
 ];
 const FIELDS = ['id', 'account_id', 'kind', 'quantity', 'applies_to', 'occurred_at', 'cost_micros', 'meta'] as const;
 
@@ -58,9 +94,18 @@ function candidate(rand: Rand, n: number, now: number): FuzzInput {
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const account = `fz-${n}`;
   const base: Record<string, unknown> = {
-    id: `fz-${n}`, account_id: account, kind: 'llm_token', quantity: 1 + int(5000), applies_to: 'llm', occurred_at: new Date(now - int(3_600_000)).toISOString(),
+    id: `fz-${n}`,
+    account_id: account,
+    kind: 'llm_token',
+    quantity: 1 + int(5000),
+    applies_to: 'llm',
+    occurred_at: new Date(now - int(3_600_000)).toISOString(),
   };
-  const text = (doc: unknown, subject: string | undefined, family: string): FuzzInput => ({ subject: subject ?? `usage.${account}`, payload: utf8.encode(JSON.stringify(doc)), family });
+  const text = (doc: unknown, subject: string | undefined, family: string): FuzzInput => ({
+    subject: subject ?? `usage.${account}`,
+    payload: utf8.encode(JSON.stringify(doc)),
+    family,
+  });
   switch (int(9)) {
     case 0: {
       const bytes = new Uint8Array(int(600));
@@ -76,24 +121,46 @@ function candidate(rand: Rand, n: number, now: number): FuzzInput {
     case 3: {
       if (rand() < 0.3) {
         const acct = floorAccount(int(FLOOR_ACCOUNTS));
-        return text({ ...base, account_id: acct, ...pick<Record<string, unknown>>([{ cost_micros: 1 + int(1e9) }, { quantity: 1 + int(1e6) }, { kind: 'vm_hour', applies_to: 'vm', quantity: 1 }]) }, `usage.${acct}`, 'out_of_range');
+        return text(
+          {
+            ...base,
+            account_id: acct,
+            ...pick<Record<string, unknown>>([{ cost_micros: 1 + int(1e9) }, { quantity: 1 + int(1e6) }, { kind: 'vm_hour', applies_to: 'vm', quantity: 1 }]),
+          },
+          `usage.${acct}`,
+          'out_of_range',
+        );
       }
       const huge = pick([
-        { quantity: Number(`1e${16 + int(300)}`) }, { quantity: '1'.repeat(30) }, { cost_micros: `${INT64_MAX + 1n + BigInt(int(1000))}` },
-        { cost_micros: Number(`1e${19 + int(50)}`) }, { kind: 'hero_os_hour', applies_to: 'hero_os_hourly', quantity: 10 ** (12 + int(10)) },
-        { kind: 'vm_hour', applies_to: 'vm', quantity: 10 ** (14 + int(8)) }, { quantity: 1e6 * (1 + int(9)) + 0.0000001 },
+        { quantity: Number(`1e${16 + int(300)}`) },
+        { quantity: '1'.repeat(30) },
+        { cost_micros: `${INT64_MAX + 1n + BigInt(int(1000))}` },
+        { cost_micros: Number(`1e${19 + int(50)}`) },
+        { kind: 'hero_os_hour', applies_to: 'hero_os_hourly', quantity: 10 ** (12 + int(10)) },
+        { kind: 'vm_hour', applies_to: 'vm', quantity: 10 ** (14 + int(8)) },
+        { quantity: 1e6 * (1 + int(9)) + 0.0000001 },
       ]);
       return text({ ...base, ...huge }, undefined, 'huge_number');
     }
     case 4: {
       const u = pick(['é', '账户', '🙂', 'Ω', 'ß', '\u0301', 'ｉｄ']);
-      return text({ ...base, [pick(['id', 'account_id', 'kind', 'applies_to', 'occurred_at'])]: `${pick(['x', 'fz', ''])}${u}${n}` }, pick([`usage.${account}`, `usage.${account}${u}`]), 'unicode');
+      return text(
+        { ...base, [pick(['id', 'account_id', 'kind', 'applies_to', 'occurred_at'])]: `${pick(['x', 'fz', ''])}${u}${n}` },
+        pick([`usage.${account}`, `usage.${account}${u}`]),
+        'unicode',
+      );
     }
     case 5: {
       const depth = 20 + int(6000);
       return pick([
         { subject: `usage.${account}`, payload: utf8.encode(nested(depth, '[', ']')), family: 'deep_nesting' },
-        { subject: `usage.${account}`, payload: utf8.encode(`{"id":"fz-${n}","account_id":"${account}","kind":"llm_token","quantity":1,"occurred_at":"${new Date(now).toISOString()}","meta":${nested(depth, '{"a":', '}')}}`), family: 'deep_nesting' },
+        {
+          subject: `usage.${account}`,
+          payload: utf8.encode(
+            `{"id":"fz-${n}","account_id":"${account}","kind":"llm_token","quantity":1,"occurred_at":"${new Date(now).toISOString()}","meta":${nested(depth, '{"a":', '}')}}`,
+          ),
+          family: 'deep_nesting',
+        },
         text({ ...base, meta: JSON.parse(nested(Math.min(depth, 500), '[', ']')) as unknown }, undefined, 'deep_nesting'),
       ]);
     }
@@ -103,18 +170,38 @@ function candidate(rand: Rand, n: number, now: number): FuzzInput {
       const { id, account_id: acct, occurred_at: time, ...data } = base;
       const envelope: Record<string, unknown> = { specversion: '1.0', type: 'tally.usage', source: 'chaos', id, subject: acct, time, data };
       const variant = pick<Record<string, unknown>>([
-        { specversion: '0.3' }, { specversion: 1 }, { data: 'not an object' }, { data: [data] }, { datacontenttype: 'text/plain' }, { datacontenttype: 7 },
-        { id: undefined }, { id: `${id} x` }, { subject: `fz-other-${n}` }, { subject: undefined }, { time: 'soon' }, { time: new Date(now + 7 * HOUR_MS).toISOString() },
-        { time: undefined }, { data: { ...data, kind: 'gpu' } }, { data: { ...data, cost_micros: -1 } },
+        { specversion: '0.3' },
+        { specversion: 1 },
+        { data: 'not an object' },
+        { data: [data] },
+        { datacontenttype: 'text/plain' },
+        { datacontenttype: 7 },
+        { id: undefined },
+        { id: `${id} x` },
+        { subject: `fz-other-${n}` },
+        { subject: undefined },
+        { time: 'soon' },
+        { time: new Date(now + 7 * HOUR_MS).toISOString() },
+        { time: undefined },
+        { data: { ...data, kind: 'gpu' } },
+        { data: { ...data, cost_micros: -1 } },
       ]);
       return text({ ...envelope, ...variant }, undefined, 'cloudevents');
     }
     default: {
       const day = 86_400_000;
       const rule = pick<Record<string, unknown>>([
-        { occurred_at: new Date(now + 2 * HOUR_MS + int(1000) * day).toISOString() }, { occurred_at: new Date(now - (40 + int(1000)) * day).toISOString() },
-        { occurred_at: '2026-13-01T00:00:00Z' }, { occurred_at: '2026-01-01T00:00:00' }, { quantity: -int(100) - 1 }, { quantity: 0.1234567 },
-        { kind: 'other' }, { meta: 'x' }, { meta: { pad: 'y'.repeat(2100 + int(100)) } }, { pad: 'z'.repeat(8200 + int(3000)) }, { applies_to: 'storage' },
+        { occurred_at: new Date(now + 2 * HOUR_MS + int(1000) * day).toISOString() },
+        { occurred_at: new Date(now - (40 + int(1000)) * day).toISOString() },
+        { occurred_at: '2026-13-01T00:00:00Z' },
+        { occurred_at: '2026-01-01T00:00:00' },
+        { quantity: -int(100) - 1 },
+        { quantity: 0.1234567 },
+        { kind: 'other' },
+        { meta: 'x' },
+        { meta: { pad: 'y'.repeat(2100 + int(100)) } },
+        { pad: 'z'.repeat(8200 + int(3000)) },
+        { applies_to: 'storage' },
       ]);
       return text({ ...base, ...rule }, undefined, 'rule');
     }

@@ -59,8 +59,14 @@ function* generated(o: ProducerOptions): Generator<GeneratedLine> {
   const CHUNK = 20_000;
   for (let start = 0, k = 0; start < o.records; start += CHUNK, k++) {
     const gen = new StreamGenerator({
-      records: Math.min(CHUNK, o.records - start), accounts: o.accounts, seed: o.seed * 1000 + k, now: Date.now(), spanSeconds: 60,
-      badRate: o.badRate ?? 0.01, dupRate: o.dupRate ?? 0.01, idPrefix: `s${o.seed}c${k}`,
+      records: Math.min(CHUNK, o.records - start),
+      accounts: o.accounts,
+      seed: o.seed * 1000 + k,
+      now: Date.now(),
+      spanSeconds: 60,
+      badRate: o.badRate ?? 0.01,
+      dupRate: o.dupRate ?? 0.01,
+      idPrefix: `s${o.seed}c${k}`,
     });
     yield* gen.lines();
   }

@@ -36,7 +36,11 @@ const log = (line: string): void => {
   process.stderr.write(`${new Date().toISOString()} chaos: ${line}\n`);
 };
 const result = await runChaos({
-  records, accounts: Number(values.accounts), seed: Number(values.seed), minutes, fuzz: Number(values.fuzz),
+  records,
+  accounts: Number(values.accounts),
+  seed: Number(values.seed),
+  minutes,
+  fuzz: Number(values.fuzz),
   ...(values.faults !== undefined ? { faults: Number(values.faults) } : {}),
   ...(values.failpoints !== undefined ? { workerEnv: { TALLY_FAILPOINTS: values.failpoints } } : {}),
   log,
@@ -44,9 +48,13 @@ const result = await runChaos({
 if (values.out) await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
 const d = result.detail;
 log(`faults: ${d.fault_log.map((f) => `${f.at} ${f.kind} (${f.detail})`).join('; ')}`);
-log(`stream ${d.check.stream_messages} messages: ${d.check.expected_charged} to charge, ${d.check.expected_dead} dead letters (${d.fuzz} fuzz inputs), ${d.check.duplicates} repeats; log charged ${d.check.charged}`);
+log(
+  `stream ${d.check.stream_messages} messages: ${d.check.expected_charged} to charge, ${d.check.expected_dead} dead letters (${d.fuzz} fuzz inputs), ${d.check.duplicates} repeats; log charged ${d.check.charged}`,
+);
 log(`api: ${JSON.stringify(d.api)}; ${d.credits} payments credited, ${d.purchases} plans bought`);
-log(`exit codes ${JSON.stringify(d.exit_codes)}; crashes ${d.crashes.length}; settled in ${d.settle_seconds} s; ${d.ticks} ladder ticks, ${d.tier_transitions} tier transitions; load average ${d.load_avg_start.join(' ')} -> ${d.load_avg_end.join(' ')}`);
+log(
+  `exit codes ${JSON.stringify(d.exit_codes)}; crashes ${d.crashes.length}; settled in ${d.settle_seconds} s; ${d.ticks} ladder ticks, ${d.tier_transitions} tier transitions; load average ${d.load_avg_start.join(' ')} -> ${d.load_avg_end.join(' ')}`,
+);
 for (const c of d.crashes) log(`crash of ${c.slot} (code ${c.code}, signal ${c.signal}):\n${c.tail}`);
 for (const e of d.check.examples) log(`difference: ${e}`);
 const { detail: _detail, ok, ...line } = result;

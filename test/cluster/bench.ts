@@ -59,7 +59,10 @@ async function embedded(): Promise<Engines> {
 async function clustered(redisKind: RedisKind): Promise<Engines> {
   const [nats, redis, store] = await Promise.all([startNatsCluster(3), startRedis(redisKind), startPostgresFerret()]);
   return {
-    natsUrl: nats.serviceUrl, redisUrl: redis.url, mongoUrl: store.mongoUrl, env: { NATS_STREAM_REPLICAS: '3', ...redis.env },
+    natsUrl: nats.serviceUrl,
+    redisUrl: redis.url,
+    mongoUrl: store.mongoUrl,
+    env: { NATS_STREAM_REPLICAS: '3', ...redis.env },
     describe: `3 nats-server nodes (R3), Redis ${redisKind === 'sentinel' ? 'primary + replica + 3 sentinels' : 'Cluster of 3 primaries'}, FerretDB on PostgreSQL 15`,
     close: async () => {
       await Promise.all([nats.close(), redis.close(), store.close()]);
@@ -84,8 +87,14 @@ interface Figure {
 async function measure(topology: string, engines: Engines, lines: readonly RecordedLine[], now: number): Promise<Figure> {
   const db = `bench_${topology}`;
   const env: NodeJS.ProcessEnv = {
-    ...process.env, NATS_URL: engines.natsUrl, REDIS_URL: engines.redisUrl, MONGO_URL: engines.mongoUrl, MONGO_DB: db, SHARDS: values.shards,
-    LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'info', ...engines.env,
+    ...process.env,
+    NATS_URL: engines.natsUrl,
+    REDIS_URL: engines.redisUrl,
+    MONGO_URL: engines.mongoUrl,
+    MONGO_DB: db,
+    SHARDS: values.shards,
+    LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'info',
+    ...engines.env,
   };
   const config = loadConfig(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)));
   const bus = await connectBus(engines.natsUrl, `bench-${topology}`);
@@ -104,9 +113,17 @@ async function measure(topology: string, engines: Engines, lines: readonly Recor
     await stopServices(procs);
     const check = await checkBalances(engines.mongoUrl, db, config, lines, now);
     return {
-      topology, engines: engines.describe, records: lines.length, publish_s: +publishS.toFixed(2), publish_per_s: Math.round(lines.length / publishS),
-      drain_s: +drainS.toFixed(2), records_per_s: Math.round(lines.length / drainS), stream_replicas: info.config.num_replicas,
-      balances_wrong: check.wrong, ledger_mismatches: check.ledgerMismatches, load_avg: loadavg().map((x) => Math.round(x * 100) / 100),
+      topology,
+      engines: engines.describe,
+      records: lines.length,
+      publish_s: +publishS.toFixed(2),
+      publish_per_s: Math.round(lines.length / publishS),
+      drain_s: +drainS.toFixed(2),
+      records_per_s: Math.round(lines.length / drainS),
+      stream_replicas: info.config.num_replicas,
+      balances_wrong: check.wrong,
+      ledger_mismatches: check.ledgerMismatches,
+      load_avg: loadavg().map((x) => Math.round(x * 100) / 100),
     };
   } finally {
     await bus.close();
@@ -128,8 +145,21 @@ for (const topology of topologies) {
   }
 }
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-for (const f of figures) log(`${f.topology.padEnd(8)} ${String(f.records_per_s).padStart(7)} records/s (drain ${f.drain_s} s; publish ${f.publish_per_s}/s; R${f.stream_replicas}; ${f.balances_wrong} balances wrong, ${f.ledger_mismatches} ledger mismatches)  ${f.engines}`);
+for (const f of figures)
+  log(
+    `${f.topology.padEnd(8)} ${String(f.records_per_s).padStart(7)} records/s (drain ${f.drain_s} s; publish ${f.publish_per_s}/s; R${f.stream_replicas}; ${f.balances_wrong} balances wrong, ${f.ledger_mismatches} ledger mismatches)  ${f.engines}`,
+  );
 const byName = Object.fromEntries(figures.map((f) => [f.topology, f]));
 const ratio = byName['embedded'] && byName['cluster'] ? Math.round((byName['cluster'].records_per_s / byName['embedded'].records_per_s) * 1000) / 1000 : null;
-console.log(JSON.stringify({ date: new Date().toISOString(), machine, records: N, accounts: A, shards: Number(values.shards), ...byName, cluster_share_of_embedded: ratio }));
+console.log(
+  JSON.stringify({
+    date: new Date().toISOString(),
+    machine,
+    records: N,
+    accounts: A,
+    shards: Number(values.shards),
+    ...byName,
+    cluster_share_of_embedded: ratio,
+  }),
+);
 process.exitCode = figures.every((f) => f.balances_wrong === 0 && f.ledger_mismatches === 0) ? 0 : 1;

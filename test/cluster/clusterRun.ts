@@ -87,8 +87,10 @@ export interface ClusterRunResult {
 /** The deployment: 2 bridges, 2 workers, 2 APIs on their own ports, 1 scheduler. */
 function slots(apiPorts: readonly number[]): SlotSpec[] {
   return [
-    { slot: 'bridge-0', kind: 'bridge' }, { slot: 'bridge-1', kind: 'bridge' },
-    { slot: 'worker-0', kind: 'worker' }, { slot: 'worker-1', kind: 'worker' },
+    { slot: 'bridge-0', kind: 'bridge' },
+    { slot: 'bridge-1', kind: 'bridge' },
+    { slot: 'worker-0', kind: 'worker' },
+    { slot: 'worker-1', kind: 'worker' },
     ...apiPorts.map((port, i): SlotSpec => ({ slot: `api-${i}`, kind: 'api', env: { HTTP_PORT: String(port) } })),
     { slot: 'scheduler', kind: 'scheduler' },
   ];
@@ -119,7 +121,10 @@ async function killStreamLeader(nats: NatsCluster, jsm: Parameters<NatsCluster['
 async function otherApiReady(url: string): Promise<number> {
   let status = 0;
   for (const deadline = Date.now() + 10_000; status !== 200 && Date.now() < deadline; await sleep(250)) {
-    status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) }).then((r) => r.status, () => 0);
+    status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
   }
   return status;
 }
@@ -138,20 +143,41 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
   const nats = natsR.value;
   const redisEngine: RedisEngine = redisR.value;
   const store = storeR.value;
-  log(`engines up in ${((Date.now() - t0) / 1000).toFixed(1)} s: NATS ${nats.url} (accounts TALLY, PRODUCERS); Redis ${redact(redisEngine.url)}; FerretDB ${store.mongoUrl} on ${store.postgresUrl}; service logs in ${logDir}`);
+  log(
+    `engines up in ${((Date.now() - t0) / 1000).toFixed(1)} s: NATS ${nats.url} (accounts TALLY, PRODUCERS); Redis ${redact(redisEngine.url)}; FerretDB ${store.mongoUrl} on ${store.postgresUrl}; service logs in ${logDir}`,
+  );
 
   const apiPorts = [await freePort(), await freePort()];
-  const target: ApiTarget = { url: `http://127.0.0.1:${apiPorts[0]}`, adminToken: `cluster-admin-${randomBytes(12).toString('hex')}`, webhookSecret: `cluster-webhook-${randomBytes(12).toString('hex')}` };
+  const target: ApiTarget = {
+    url: `http://127.0.0.1:${apiPorts[0]}`,
+    adminToken: `cluster-admin-${randomBytes(12).toString('hex')}`,
+    webhookSecret: `cluster-webhook-${randomBytes(12).toString('hex')}`,
+  };
   const vars: Record<string, string> = {
-    ...CHAOS_ENV, NATS_URL: nats.serviceUrl, NATS_STREAM_REPLICAS: '3', REDIS_URL: redisEngine.url, ...redisEngine.env, MONGO_URL: store.mongoUrl, MONGO_DB: 'cluster',
-    ADMIN_TOKEN: target.adminToken, WEBHOOK_SECRET: target.webhookSecret, HTTP_PORT: String(apiPorts[0]), LOG_LEVEL: process.env['CLUSTER_LOG_LEVEL'] ?? 'info', ...o.env,
+    ...CHAOS_ENV,
+    NATS_URL: nats.serviceUrl,
+    NATS_STREAM_REPLICAS: '3',
+    REDIS_URL: redisEngine.url,
+    ...redisEngine.env,
+    MONGO_URL: store.mongoUrl,
+    MONGO_DB: 'cluster',
+    ADMIN_TOKEN: target.adminToken,
+    WEBHOOK_SECRET: target.webhookSecret,
+    HTTP_PORT: String(apiPorts[0]),
+    LOG_LEVEL: process.env['CLUSTER_LOG_LEVEL'] ?? 'info',
+    ...o.env,
   };
   const env: NodeJS.ProcessEnv = { ...process.env, ...vars };
   const config = loadConfig(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)));
   const cluster = new Cluster(env, logDir, log, slots(apiPorts));
   const bus = await connectBus(nats.serviceUrl, 'cluster-run');
   // The producer's own connection, with the producer identity: JetStream publishes only.
-  const producerNc = await connect({ ...(await natsConnectOptions(nats.producerUrl)), name: 'cluster-producer', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const producerNc = await connect({
+    ...(await natsConnectOptions(nats.producerUrl)),
+    name: 'cluster-producer',
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
   const mongo = await connectMongo(store.mongoUrl, config.mongoDb);
   const redis = redisConnection(redisEngine.url, redisAuth(config));
   redis.on('error', () => undefined); // the failover drops it; ioredis reconnects by itself
@@ -175,14 +201,33 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
       const at = Date.now();
       log(`fault ${kind} at t+${((at - loadStarted) / 1000).toFixed(1)} s`);
       const detail = await inject().catch((err: Error) => `FAILED: ${err.message.slice(0, 2000)}`);
-      const record = { kind, at: new Date(at).toISOString(), t: Math.round((at - loadStarted) / 100) / 10, detail, seconds: Math.round((Date.now() - at) / 100) / 10 };
+      const record = {
+        kind,
+        at: new Date(at).toISOString(),
+        t: Math.round((at - loadStarted) / 100) / 10,
+        detail,
+        seconds: Math.round((Date.now() - at) / 100) / 10,
+      };
       faultLog.push(record);
       log(`fault ${kind} done in ${record.seconds} s: ${detail}`);
     };
     const [producer] = await Promise.all([
       produce({
-        js: jetstream(producerNc, { timeout: 10_000 }), records: o.records, accounts: o.accounts, seed: o.seed, rate, fuzzCount, duplicateWindowMs: config.natsDuplicateWindowMs, log,
-        fuzz: fuzzInputs(fuzzCount, { seed: o.seed, now: Date.now(), priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays }),
+        js: jetstream(producerNc, { timeout: 10_000 }),
+        records: o.records,
+        accounts: o.accounts,
+        seed: o.seed,
+        rate,
+        fuzzCount,
+        duplicateWindowMs: config.natsDuplicateWindowMs,
+        log,
+        fuzz: fuzzInputs(fuzzCount, {
+          seed: o.seed,
+          now: Date.now(),
+          priceBook: config.priceBook,
+          ladder: config.ladder,
+          lateArrivalDays: config.lateArrivalDays,
+        }),
       }).finally(() => (producing = false)),
       (async () => {
         await fault('nats_leader_kill', 0.15, () => killStreamLeader(nats, bus.jsm, log));
@@ -197,7 +242,16 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
           return `SIGKILL api-0 (pid ${pid}), the API the payments go through; api-1 /readyz 200 meanwhile; api-0 started again`;
         });
       })(),
-      apiLoad({ target, ledger, accounts: o.accounts, seed: o.seed, payments: o.payments ?? Math.min(Math.floor(o.accounts / 4), 300), seconds: seconds * 0.9, planPriceMicros: planPrice, stop: () => !producing }),
+      apiLoad({
+        target,
+        ledger,
+        accounts: o.accounts,
+        seed: o.seed,
+        payments: o.payments ?? Math.min(Math.floor(o.accounts / 4), 300),
+        seconds: seconds * 0.9,
+        planPriceMicros: planPrice,
+        stop: () => !producing,
+      }),
     ]);
     const loadSeconds = Math.round((Date.now() - loadStarted) / 100) / 10;
     log(`load phase over in ${loadSeconds} s: ${producer.acked} publishes acked, ${producer.retries} retried; waiting for settled`);
@@ -215,19 +269,46 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
     const exitCodes = await cluster.stopAll();
     const cleanStop = Object.values(exitCodes).every((c) => c === 0);
     const faultsOk = faultLog.length === CLUSTER_FAULTS.length && faultLog.every((f) => !f.detail.startsWith('FAILED'));
-    const ok = result.lost === 0 && result.double_charged === 0 && result.phantom_charged === 0 && result.balances_wrong === 0 && result.ledger_mismatch === 0
-      && result.dead_letters_wrong === 0 && crashes.length === 0 && cleanStop && faultsOk;
+    const ok =
+      result.lost === 0 &&
+      result.double_charged === 0 &&
+      result.phantom_charged === 0 &&
+      result.balances_wrong === 0 &&
+      result.ledger_mismatch === 0 &&
+      result.dead_letters_wrong === 0 &&
+      crashes.length === 0 &&
+      cleanStop &&
+      faultsOk;
     return {
-      records: o.records, accounts: o.accounts, faults: faultLog.length,
+      records: o.records,
+      accounts: o.accounts,
+      faults: faultLog.length,
       balances_equal: `${result.balances_compared - result.balances_wrong} of ${result.balances_compared}`,
-      lost: result.lost, double_charged: result.double_charged + result.phantom_charged,
+      lost: result.lost,
+      double_charged: result.double_charged + result.phantom_charged,
       verify: result.ledger_mismatch === 0 ? 'clean' : `${result.ledger_mismatch} mismatches`,
-      redis: o.redis, seconds: Math.round((Date.now() - t0) / 1000),
+      redis: o.redis,
+      seconds: Math.round((Date.now() - t0) / 1000),
       detail: {
-        date: new Date().toISOString(), machine: `${cpus().length} cores ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-        load_avg_start: loadStart, load_avg_end: loadavg().map((x) => Math.round(x * 100) / 100),
-        engines: { nats: `${nats.url} (services as ${nats.services.user}, producer as ${nats.producer.user})`, redis: redact(redisEngine.url), store: `${store.mongoUrl} (FerretDB, ${store.postgresUrl})`, stream_replicas: replicas },
-        check: result, producer, api: ledger.statuses, fault_log: faultLog, crashes, exit_codes: exitCodes, load_seconds: loadSeconds, settle_seconds: settleSeconds, log_dir: logDir,
+        date: new Date().toISOString(),
+        machine: `${cpus().length} cores ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+        load_avg_start: loadStart,
+        load_avg_end: loadavg().map((x) => Math.round(x * 100) / 100),
+        engines: {
+          nats: `${nats.url} (services as ${nats.services.user}, producer as ${nats.producer.user})`,
+          redis: redact(redisEngine.url),
+          store: `${store.mongoUrl} (FerretDB, ${store.postgresUrl})`,
+          stream_replicas: replicas,
+        },
+        check: result,
+        producer,
+        api: ledger.statuses,
+        fault_log: faultLog,
+        crashes,
+        exit_codes: exitCodes,
+        load_seconds: loadSeconds,
+        settle_seconds: settleSeconds,
+        log_dir: logDir,
       },
       ok,
     };

@@ -55,19 +55,43 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 }
 
 /** PING must answer PONG once authenticated (not LOADING while the AOF is replayed). */
-const ping = (port: number, password: string): Probe => async () => {
-  const reply = await command(port, password, 'PING');
-  if (reply !== 'PONG') throw new Error(`redis PING: ${String(reply)}`);
-};
+const ping =
+  (port: number, password: string): Probe =>
+  async () => {
+    const reply = await command(port, password, 'PING');
+    if (reply !== 'PONG') throw new Error(`redis PING: ${String(reply)}`);
+  };
 
 /** One redis-server node under `dir`, requiring `password` and presenting it to its primary. */
 function node(dir: string, name: string, port: number, password: string, args: string[]): ServerProcess {
   const data = join(dir, name);
-  return new ServerProcess({
-    name: 'redis', binary: REDIS_SERVER, dataPath: data, logFile: join(dir, `${name}.log`),
-    args: [...args, '--requirepass', password, '--masterauth', password, '--port', String(port), '--bind', HOST, '--dir', data, '--daemonize', 'no', '--logfile', ''],
-    probe: ping(port, password),
-  }, pino({ level: 'warn' }));
+  return new ServerProcess(
+    {
+      name: 'redis',
+      binary: REDIS_SERVER,
+      dataPath: data,
+      logFile: join(dir, `${name}.log`),
+      args: [
+        ...args,
+        '--requirepass',
+        password,
+        '--masterauth',
+        password,
+        '--port',
+        String(port),
+        '--bind',
+        HOST,
+        '--dir',
+        data,
+        '--daemonize',
+        'no',
+        '--logfile',
+        '',
+      ],
+      probe: ping(port, password),
+    },
+    pino({ level: 'warn' }),
+  );
 }
 
 const DATA = ['--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'];
@@ -92,18 +116,36 @@ export async function startRedisSentinel(): Promise<RedisEngine> {
   const sentinelPassword = secret();
   const data = [node(dir, 'r0', p0!, password, DATA), node(dir, 'r1', p1!, password, [...DATA, '--replicaof', HOST, String(p0)])];
   const ports = [p0!, p1!];
-  const sentinels = await Promise.all(sp.map(async (port, i) => {
-    await mkdir(join(dir, `s${i}`), { recursive: true });
-    const conf = join(dir, `s${i}`, 'sentinel.conf');
-    // requirepass: its own password, also what it presents to the other sentinels; auth-pass: the data nodes'.
-    await writeFile(conf, [`requirepass ${sentinelPassword}`, `sentinel monitor ${SENTINEL_MASTER} ${HOST} ${p0} 2`, `sentinel auth-pass ${SENTINEL_MASTER} ${password}`,
-      `sentinel down-after-milliseconds ${SENTINEL_MASTER} 2000`,
-      `sentinel failover-timeout ${SENTINEL_MASTER} 10000`, `sentinel parallel-syncs ${SENTINEL_MASTER} 1`, ''].join('\n'));
-    return new ServerProcess({
-      name: 'redis', binary: REDIS_SERVER, dataPath: join(dir, `s${i}`), logFile: join(dir, `s${i}.log`),
-      args: [conf, '--sentinel', '--port', String(port), '--bind', HOST, '--daemonize', 'no', '--logfile', ''], probe: ping(port, sentinelPassword),
-    }, pino({ level: 'warn' }));
-  }));
+  const sentinels = await Promise.all(
+    sp.map(async (port, i) => {
+      await mkdir(join(dir, `s${i}`), { recursive: true });
+      const conf = join(dir, `s${i}`, 'sentinel.conf');
+      // requirepass: its own password, also what it presents to the other sentinels; auth-pass: the data nodes'.
+      await writeFile(
+        conf,
+        [
+          `requirepass ${sentinelPassword}`,
+          `sentinel monitor ${SENTINEL_MASTER} ${HOST} ${p0} 2`,
+          `sentinel auth-pass ${SENTINEL_MASTER} ${password}`,
+          `sentinel down-after-milliseconds ${SENTINEL_MASTER} 2000`,
+          `sentinel failover-timeout ${SENTINEL_MASTER} 10000`,
+          `sentinel parallel-syncs ${SENTINEL_MASTER} 1`,
+          '',
+        ].join('\n'),
+      );
+      return new ServerProcess(
+        {
+          name: 'redis',
+          binary: REDIS_SERVER,
+          dataPath: join(dir, `s${i}`),
+          logFile: join(dir, `s${i}.log`),
+          args: [conf, '--sentinel', '--port', String(port), '--bind', HOST, '--daemonize', 'no', '--logfile', ''],
+          probe: ping(port, sentinelPassword),
+        },
+        pino({ level: 'warn' }),
+      );
+    }),
+  );
   const all = [...data, ...sentinels];
   const close = async (): Promise<void> => {
     await Promise.all(all.map((s) => s.stop()));
@@ -111,7 +153,9 @@ export async function startRedisSentinel(): Promise<RedisEngine> {
   };
   /** The primary's port as the sentinels' majority names it. */
   const primaryPort = async (): Promise<number | undefined> => {
-    const named = await Promise.all(sp.map((port) => command(port, sentinelPassword, 'SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER).catch(() => null)));
+    const named = await Promise.all(
+      sp.map((port) => command(port, sentinelPassword, 'SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER).catch(() => null)),
+    );
     const ports = named.filter((a): a is [string, string] => Array.isArray(a)).map((a) => Number(a[1]));
     const p = ports.sort().find((x, _, arr) => arr.filter((y) => y === x).length >= 2);
     return p;
@@ -119,7 +163,11 @@ export async function startRedisSentinel(): Promise<RedisEngine> {
   try {
     await data[0]!.start();
     await data[1]!.start();
-    await until('replica in sync', 30_000, async () => ((await command(p1!, password, 'INFO', 'replication')) as string).includes('master_link_status:up') || undefined);
+    await until(
+      'replica in sync',
+      30_000,
+      async () => ((await command(p1!, password, 'INFO', 'replication')) as string).includes('master_link_status:up') || undefined,
+    );
     await Promise.all(sentinels.map((s) => s.start()));
     await until('sentinels agree on the primary and see 2 other sentinels', 30_000, async () => {
       if ((await primaryPort()) !== p0) return undefined;
@@ -147,7 +195,11 @@ export async function startRedisSentinel(): Promise<RedisEngine> {
       const promoted = ((Date.now() - t0) / 1000).toFixed(1);
       await data[i]!.start();
       // The sentinels turn the old primary into a replica of the new one.
-      await until('old primary rejoins as a replica', 60_000, async () => ((await command(before, password, 'INFO', 'replication')) as string).includes('master_link_status:up') || undefined);
+      await until(
+        'old primary rejoins as a replica',
+        60_000,
+        async () => ((await command(before, password, 'INFO', 'replication')) as string).includes('master_link_status:up') || undefined,
+      );
       return `SIGKILL redis primary r${i} (port ${before}); sentinels promoted r${ports.indexOf(after)} (port ${after}) in ${promoted} s; r${i} started again and replicates from it`;
     },
     close,
@@ -160,8 +212,19 @@ export async function startRedisCluster(size = 3): Promise<RedisEngine> {
   // The bus port is named: the default (port + 10000) may lie past 65535 for a kernel-chosen port.
   const busPorts = await Promise.all(ports.map(() => freePort(HOST)));
   const password = secret();
-  const nodes = ports.map((port, i) => node(dir, `c${i}`, port, password, [...DATA, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
-    '--cluster-port', String(busPorts[i])]));
+  const nodes = ports.map((port, i) =>
+    node(dir, `c${i}`, port, password, [
+      ...DATA,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      '2000',
+      '--cluster-port',
+      String(busPorts[i]),
+    ]),
+  );
   const close = async (): Promise<void> => {
     await Promise.all(nodes.map((s) => s.stop()));
     await rm(dir, { recursive: true, force: true });
@@ -172,7 +235,9 @@ export async function startRedisCluster(size = 3): Promise<RedisEngine> {
   };
   try {
     await Promise.all(nodes.map((n) => n.start()));
-    await run(REDIS_CLI, ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { env: { ...process.env, REDISCLI_AUTH: password } });
+    await run(REDIS_CLI, ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      env: { ...process.env, REDISCLI_AUTH: password },
+    });
     await until('cluster_state:ok on every node', 60_000, clusterOk);
   } catch (err) {
     await close();

@@ -32,7 +32,10 @@ const log = (line: string): void => {
   process.stderr.write(`${new Date().toISOString()} cluster: ${line}\n`);
 };
 const result = await runCluster({
-  records: Number(values.records), accounts: Number(values.accounts), seed: Number(values.seed), redis: values.redis as RedisKind,
+  records: Number(values.records),
+  accounts: Number(values.accounts),
+  seed: Number(values.seed),
+  redis: values.redis as RedisKind,
   ...(values.rate !== undefined ? { rate: Number(values.rate) } : {}),
   ...(values.fuzz !== undefined ? { fuzz: Number(values.fuzz) } : {}),
   log,
@@ -42,7 +45,9 @@ const d = result.detail;
 log(`machine: ${d.machine}; load average ${d.load_avg_start.join(' ')} -> ${d.load_avg_end.join(' ')}`);
 log(`engines: ${JSON.stringify(d.engines)}`);
 for (const f of d.fault_log) log(`fault ${f.kind} at t+${f.t} s (${f.seconds} s): ${f.detail}`);
-log(`stream ${d.check.stream_messages} messages: ${d.check.expected_charged} to charge, ${d.check.expected_dead} dead letters, ${d.check.duplicates} repeats; log charged ${d.check.charged}; producer retried ${d.producer.retries} publishes`);
+log(
+  `stream ${d.check.stream_messages} messages: ${d.check.expected_charged} to charge, ${d.check.expected_dead} dead letters, ${d.check.duplicates} repeats; log charged ${d.check.charged}; producer retried ${d.producer.retries} publishes`,
+);
 log(`api: ${JSON.stringify(d.api)}`);
 log(`load phase ${d.load_seconds} s, settled in ${d.settle_seconds} s; exit codes ${JSON.stringify(d.exit_codes)}; crashes ${d.crashes.length}`);
 for (const c of d.crashes) log(`crash of ${c.slot} (code ${c.code}, signal ${c.signal}):\n${c.tail}`);

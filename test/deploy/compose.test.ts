@@ -43,8 +43,12 @@ describe('deploy/compose', () => {
     const tally = Object.fromEntries(tallyServices(result));
     expect(Object.keys(tally).sort()).toEqual(TALLY);
     const count = (name: string) => tally[name]!.deploy?.replicas ?? 1;
-    expect({ bridges: count('bridge'), workers: count('worker'), apis: count('api-1') + count('api-2'), schedulers: count('scheduler') })
-      .toEqual({ bridges: 2, workers: 2, apis: 2, schedulers: 1 });
+    expect({ bridges: count('bridge'), workers: count('worker'), apis: count('api-1') + count('api-2'), schedulers: count('scheduler') }).toEqual({
+      bridges: 2,
+      workers: 2,
+      apis: 2,
+      schedulers: 1,
+    });
     for (const [name, s] of Object.entries(tally)) {
       expect(s.command, name).toEqual([name.replace(/-\d$/, '')]);
       expect(s.environment?.NATS_STREAM_REPLICAS, name).toBe('3');
@@ -67,7 +71,9 @@ describe('deploy/compose', () => {
   it('compose.cluster.yaml with --profile mongo (and no profile at all) loads too', () => {
     const secrets = ['--env-file', composeSecrets()];
     expect(checkCompose(['--profile', 'mongo', ...secrets, CLUSTER]).services).toContain('mongo-3');
-    expect(checkCompose(['--profile', 'ferretdb', '--profile', 'mongo', ...secrets, CLUSTER]).services).toEqual(expect.arrayContaining(['ferretdb', 'mongo-1']));
+    expect(checkCompose(['--profile', 'ferretdb', '--profile', 'mongo', ...secrets, CLUSTER]).services).toEqual(
+      expect.arrayContaining(['ferretdb', 'mongo-1']),
+    );
   });
 
   it('the checker fails on what Docker Compose would refuse: an unknown key, a healthy-wait on a service without healthcheck', () => {

@@ -14,7 +14,8 @@ const SERVER_URLS = ['NATS_URL', 'REDIS_URL', 'MONGO_URL'];
  */
 const PRODUCTION_SECRET: Record<string, string> = {
   NATS_URL: 'tls://tally:0123abcd@nats-0.nats-headless.nats.svc.cluster.local:4222,tls://tally:0123abcd@nats-1.nats-headless.nats.svc.cluster.local:4222',
-  REDIS_URL: 'redis+sentinel://:4567cdef@redis-node-0.redis-headless.redis.svc.cluster.local:26379,redis-node-1.redis-headless.redis.svc.cluster.local:26379/mymaster',
+  REDIS_URL:
+    'redis+sentinel://:4567cdef@redis-node-0.redis-headless.redis.svc.cluster.local:26379,redis-node-1.redis-headless.redis.svc.cluster.local:26379/mymaster',
   REDIS_SENTINEL_PASSWORD: '4567cdef',
   MONGO_URL: 'mongodb://tally:89abcdef@mongodb-0.mongodb-headless.mongodb.svc.cluster.local:27017/tally?replicaSet=rs0',
   ADMIN_TOKEN: 'a'.repeat(48),
@@ -29,7 +30,10 @@ function chartEnvironments(args: readonly string[], existing: Record<string, str
   for (const [container, names] of containerEnvNames(items)) {
     const [deployment] = container.split('/');
     const d = byName('Deployment', deployment!)!;
-    const c = d.spec.template.spec.containers[0] as { env?: { name: string; value?: string }[]; envFrom: { configMapRef?: { name: string }; secretRef?: { name: string } }[] };
+    const c = d.spec.template.spec.containers[0] as {
+      env?: { name: string; value?: string }[];
+      envFrom: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+    };
     const env: Record<string, string> = {};
     for (const from of c.envFrom) {
       const source = from.configMapRef ? byName('ConfigMap', from.configMapRef.name) : byName('Secret', from.secretRef!.name);
@@ -51,12 +55,13 @@ function composeEnvironments(args: readonly string[]): Map<string, Record<string
   return out;
 }
 
-const cluster = () => new Map([
-  ...chartEnvironments([]),
-  ...chartEnvironments(['-f', `${CHART}/examples/production.yaml`], PRODUCTION_SECRET),
-  ...composeEnvironments(clusterArgs()),
-  ...composeEnvironments(clusterArgs('mongo.env')),
-]);
+const cluster = () =>
+  new Map([
+    ...chartEnvironments([]),
+    ...chartEnvironments(['-f', `${CHART}/examples/production.yaml`], PRODUCTION_SECRET),
+    ...composeEnvironments(clusterArgs()),
+    ...composeEnvironments(clusterArgs('mongo.env')),
+  ]);
 
 describe('deploy/ sets only configuration keys the product reads', () => {
   it('every variable of every tally container (chart with and without options, existingSecret, all compose files) is a key of envSchema', () => {
@@ -76,11 +81,14 @@ describe('deploy/ sets only configuration keys the product reads', () => {
 
   it('the cluster forms give every tally container NATS_URL, REDIS_URL and MONGO_URL', () => {
     for (const [where, env] of cluster()) {
-      expect(SERVER_URLS.filter((k) => !env[k]), where).toEqual([]);
+      expect(
+        SERVER_URLS.filter((k) => !env[k]),
+        where,
+      ).toEqual([]);
     }
   });
 
-  it('the values the cluster forms set pass the product\'s own config validation', () => {
+  it("the values the cluster forms set pass the product's own config validation", () => {
     const refused = new Map<string, string[]>();
     for (const [where, env] of cluster()) {
       try {

@@ -17,7 +17,11 @@ interface Stage {
 }
 
 function parse(text: string): { args: Record<string, string>; stages: Stage[] } {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const args: Record<string, string> = {};
   const stages: Stage[] = [];
   for (const line of lines) {
@@ -56,7 +60,10 @@ describe('deploy/Dockerfile', () => {
   });
 
   it('installs without lifecycle scripts (`prepare` would build the embedded servers) and compiles with tsc', () => {
-    const runs = (name: string) => stage(name).instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+    const runs = (name: string) =>
+      stage(name)
+        .instructions.filter((i) => i.op === 'RUN')
+        .map((i) => i.args);
     expect(runs('build')).toContain('npm ci --ignore-scripts --no-audit --no-fund');
     expect(runs('build')).toContain('npx tsc -p tsconfig.build.json');
     expect(runs('prod-deps').join(' ')).toContain('npm ci --omit=dev --ignore-scripts');
@@ -83,14 +90,21 @@ describe('deploy/Dockerfile', () => {
   });
 
   it('copies only what exists and what .dockerignore lets into the context', () => {
-    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
-    const sources = stages.flatMap((s) => s.instructions)
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1).replace(/\/$/, ''));
+    const sources = stages
+      .flatMap((s) => s.instructions)
       .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
       .flatMap((i) => i.args.split(' ').slice(0, -1));
     expect(sources).toContain('services/api/operator/assets');
     for (const src of sources) {
       expect(existsSync(join(ROOT, src)), src).toBe(true);
-      expect(ignore.some((allowed) => src === allowed || src.startsWith(`${allowed}/`)), `${src} is let in by .dockerignore`).toBe(true);
+      expect(
+        ignore.some((allowed) => src === allowed || src.startsWith(`${allowed}/`)),
+        `${src} is let in by .dockerignore`,
+      ).toBe(true);
     }
   });
 });

@@ -15,7 +15,11 @@ const deployment = (items: readonly K8sObject[], role: string) => {
 
 describe('helm chart deploy/helm/tally', () => {
   it('passes helm lint, also --strict (warnings fail)', () => {
-    for (const args of [['lint', CHART], ['lint', '--strict', CHART], ['lint', '--strict', CHART, ...PRODUCTION]]) {
+    for (const args of [
+      ['lint', CHART],
+      ['lint', '--strict', CHART],
+      ['lint', '--strict', CHART, ...PRODUCTION],
+    ]) {
       const r = helm(args);
       expect(r.stderr + r.stdout, args.join(' ')).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
       expect(r.status).toBe(0);
@@ -50,10 +54,17 @@ describe('helm chart deploy/helm/tally', () => {
     const result = checkK8s(render(PRODUCTION));
     // Its secrets come from the Secret it names (existingSecret): the chart renders none.
     expect(result.kinds).toEqual({
-      ConfigMap: 1, ServiceAccount: 1, Deployment: 4, Service: 4, PodDisruptionBudget: 3,
-      HorizontalPodAutoscaler: 1, ServiceMonitor: 1, Ingress: 1,
+      ConfigMap: 1,
+      ServiceAccount: 1,
+      Deployment: 4,
+      Service: 4,
+      PodDisruptionBudget: 3,
+      HorizontalPodAutoscaler: 1,
+      ServiceMonitor: 1,
+      Ingress: 1,
     });
-    for (const role of ROLES) expect(deployment(result.items, role).spec.template.spec.containers[0].envFrom, role).toContainEqual({ secretRef: { name: 'tally-secrets' } });
+    for (const role of ROLES)
+      expect(deployment(result.items, role).spec.template.spec.containers[0].envFrom, role).toContainEqual({ secretRef: { name: 'tally-secrets' } });
     const hpa = result.items.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 16, scaleTargetRef: { kind: 'Deployment', name: 'tally-worker' } });
     // The HPA owns the workers' count: the Deployment leaves replicas unset.

@@ -20,10 +20,12 @@ const LOOPBACK = new Set(['127.0.0.1', '::1']);
 
 /** Every published NATS or Redis port not bound to loopback, as `service target -> host_ip:published`. */
 function exposedEngines(result: ComposeResult): string[] {
-  return Object.entries(result.project.services).flatMap(([name, s]) => (s.ports ?? [])
-    .filter((p) => /(^|\/)(nats|redis)[:@]/.test(s.image ?? '') || ENGINE_PORTS.has(p.target))
-    .filter((p) => !LOOPBACK.has(p.host_ip ?? ''))
-    .map((p) => `${name} ${p.target} -> ${p.host_ip || '*'}:${p.published}`));
+  return Object.entries(result.project.services).flatMap(([name, s]) =>
+    (s.ports ?? [])
+      .filter((p) => /(^|\/)(nats|redis)[:@]/.test(s.image ?? '') || ENGINE_PORTS.has(p.target))
+      .filter((p) => !LOOPBACK.has(p.host_ip ?? ''))
+      .map((p) => `${name} ${p.target} -> ${p.host_ip || '*'}:${p.published}`),
+  );
 }
 
 /** Collects the errors the server reports on `nc` (permission violations arrive this way). */
@@ -42,7 +44,9 @@ function serverErrors(nc: NatsConnection): string[] {
  */
 async function expectIdentities(servers: string, services: NatsIdentity, producer: NatsIdentity, replicas: number): Promise<void> {
   await expect(connect({ servers: servers.split(','), reconnect: false })).rejects.toThrow(/Authorization Violation/i);
-  await expect(connect({ servers: servers.split(','), user: producer.user, pass: `${producer.pass}x`, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+  await expect(connect({ servers: servers.split(','), user: producer.user, pass: `${producer.pass}x`, reconnect: false })).rejects.toThrow(
+    /Authorization Violation/i,
+  );
   const bus = await connectBus(withIdentity(servers, services), 'deploy-identities');
   const nc = await connect({ servers: servers.split(','), user: producer.user, pass: producer.pass, reconnect: false });
   try {
@@ -56,13 +60,19 @@ async function expectIdentities(servers: string, services: NatsIdentity, produce
     for (const subject of ['usage.>', 'tally.>', '$JS.ACK.>', '>']) nc.subscribe(subject);
     await nc.flush();
     await new Promise((r) => setTimeout(r, 300));
-    expect(errors.sort()).toEqual([
-      'Permissions Violation for Publish to "$JS.ACK.USAGE.x"', 'Permissions Violation for Publish to "$JS.API.STREAM.INFO.USAGE"',
-      'Permissions Violation for Publish to "billing.events.x"',
-      'Permissions Violation for Publish to "dlq.usage"', 'Permissions Violation for Publish to "tally.ladder"',
-      'Permissions Violation for Subscription to "$JS.ACK.>"', 'Permissions Violation for Subscription to ">"',
-      'Permissions Violation for Subscription to "tally.>"', 'Permissions Violation for Subscription to "usage.>"',
-    ].sort());
+    expect(errors.sort()).toEqual(
+      [
+        'Permissions Violation for Publish to "$JS.ACK.USAGE.x"',
+        'Permissions Violation for Publish to "$JS.API.STREAM.INFO.USAGE"',
+        'Permissions Violation for Publish to "billing.events.x"',
+        'Permissions Violation for Publish to "dlq.usage"',
+        'Permissions Violation for Publish to "tally.ladder"',
+        'Permissions Violation for Subscription to "$JS.ACK.>"',
+        'Permissions Violation for Subscription to ">"',
+        'Permissions Violation for Subscription to "tally.>"',
+        'Permissions Violation for Subscription to "usage.>"',
+      ].sort(),
+    );
   } finally {
     await nc.close();
     await bus.close();
@@ -79,11 +89,17 @@ function helmNatsAccounts(): { conf: string; env: string[] } {
   const chart = mkdtempSync(join(tmpdir(), 'tally-values-chart-'));
   mkdirSync(join(chart, 'templates'));
   writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: values\nversion: 0.0.0\n');
-  writeFileSync(join(chart, 'templates/values.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: values\ndata:\n  values.json: {{ .Values | toJson | quote }}\n');
+  writeFileSync(
+    join(chart, 'templates/values.yaml'),
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: values\ndata:\n  values.json: {{ .Values | toJson | quote }}\n',
+  );
   try {
     const r = helm(['template', 'values', chart, '-f', join(CHART, 'examples/nats.yaml')]);
     expect(r.status, r.stderr).toBe(0);
-    const values = JSON.parse(checkK8s(r.stdout).items[0]!.data!['values.json']!) as { config: { merge: unknown }; container: { env: Record<string, unknown> } };
+    const values = JSON.parse(checkK8s(r.stdout).items[0]!.data!['values.json']!) as {
+      config: { merge: unknown };
+      container: { env: Record<string, unknown> };
+    };
     return { conf: JSON.stringify(values.config.merge).replace(/"<< (\$\w+) >>"/g, '$1'), env: Object.keys(values.container.env) };
   } finally {
     rmSync(chart, { recursive: true, force: true });
@@ -101,7 +117,10 @@ describe('who may reach the engines deploy/ ships (SPEC 14)', () => {
     expect(nats1.ports).toEqual([expect.objectContaining({ target: 4222, host_ip: '127.0.0.1', published: '4222' })]);
     const dir = mkdtempSync(join(tmpdir(), 'tally-exposed-'));
     const bad = join(dir, 'compose.yaml');
-    writeFileSync(bad, 'services:\n  nats:\n    image: nats:2.15-alpine\n    ports: ["4222:4222"]\n  cache:\n    image: redis:7\n    ports: ["0.0.0.0:6379:6379"]\n');
+    writeFileSync(
+      bad,
+      'services:\n  nats:\n    image: nats:2.15-alpine\n    ports: ["4222:4222"]\n  cache:\n    image: redis:7\n    ports: ["0.0.0.0:6379:6379"]\n',
+    );
     expect(exposedEngines(checkCompose([bad]))).toEqual(['cache 6379 -> 0.0.0.0:6379', 'nats 4222 -> *:4222']);
   });
 
@@ -110,9 +129,22 @@ describe('who may reach the engines deploy/ ships (SPEC 14)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/required variable \w+ is missing a value: run deploy\/compose\/secrets\.sh/);
     // secrets.sh: one fresh 48-hex-digit value for each variable the file requires.
-    const lines = Object.fromEntries(readFileSync(composeSecrets(), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
-    expect(Object.keys(lines).sort()).toEqual(['ADMIN_TOKEN', 'NATS_ROUTE_PASSWORD', 'POSTGRES_PASSWORD', 'PRODUCER_NATS_PASSWORD', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD',
-      'TALLY_NATS_PASSWORD', 'WEBHOOK_SECRET']);
+    const lines = Object.fromEntries(
+      readFileSync(composeSecrets(), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=') as [string, string]),
+    );
+    expect(Object.keys(lines).sort()).toEqual([
+      'ADMIN_TOKEN',
+      'NATS_ROUTE_PASSWORD',
+      'POSTGRES_PASSWORD',
+      'PRODUCER_NATS_PASSWORD',
+      'REDIS_PASSWORD',
+      'REDIS_SENTINEL_PASSWORD',
+      'TALLY_NATS_PASSWORD',
+      'WEBHOOK_SECRET',
+    ]);
     for (const v of Object.values(lines)) expect(v).toMatch(/^[0-9a-f]{48}$/);
   });
 
@@ -133,14 +165,20 @@ describe('who may reach the engines deploy/ ships (SPEC 14)', () => {
     const services = { user: 'tally', pass: randomBytes(12).toString('hex') };
     const producer = { user: 'producer', pass: randomBytes(12).toString('hex') };
     const [port, monitor] = [await freePort(), await freePort()];
-    const server = new ServerProcess({
-      name: 'nats', binary: join(ROOT, '.tools/bin/nats-server'), dataPath: join(dir, 'js'), logFile: join(dir, 'nats.log'),
-      env: { TALLY_NATS_PASSWORD: services.pass, PRODUCER_NATS_PASSWORD: producer.pass },
-      args: ['-c', join(dir, 'nats.conf'), '-js', '-sd', join(dir, 'js'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)],
-      probe: async () => {
-        if (!(await fetch(`http://127.0.0.1:${monitor}/healthz`)).ok) throw new Error('not healthy');
+    const server = new ServerProcess(
+      {
+        name: 'nats',
+        binary: join(ROOT, '.tools/bin/nats-server'),
+        dataPath: join(dir, 'js'),
+        logFile: join(dir, 'nats.log'),
+        env: { TALLY_NATS_PASSWORD: services.pass, PRODUCER_NATS_PASSWORD: producer.pass },
+        args: ['-c', join(dir, 'nats.conf'), '-js', '-sd', join(dir, 'js'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)],
+        probe: async () => {
+          if (!(await fetch(`http://127.0.0.1:${monitor}/healthz`)).ok) throw new Error('not healthy');
+        },
       },
-    }, pino({ level: 'silent' }));
+      pino({ level: 'silent' }),
+    );
     await server.start();
     try {
       await expectIdentities(`nats://127.0.0.1:${port}`, services, producer, 1);

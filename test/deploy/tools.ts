@@ -119,7 +119,11 @@ export function containerEnvNames(items: readonly K8sObject[]): Map<string, Set<
   const byName = (kind: string, name: string) => items.find((o) => o.kind === kind && o.metadata.name === name);
   const out = new Map<string, Set<string>>();
   for (const d of items.filter((o) => o.kind === 'Deployment')) {
-    for (const c of d.spec.template.spec.containers as { name: string; env?: { name: string }[]; envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[] }[]) {
+    for (const c of d.spec.template.spec.containers as {
+      name: string;
+      env?: { name: string }[];
+      envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+    }[]) {
       const names = new Set((c.env ?? []).map((e) => e.name));
       for (const from of c.envFrom ?? []) {
         const source = from.configMapRef ? byName('ConfigMap', from.configMapRef.name) : from.secretRef ? byName('Secret', from.secretRef.name) : undefined;

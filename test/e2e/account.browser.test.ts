@@ -39,8 +39,13 @@ describe('account page in a browser', () => {
   beforeAll(async () => {
     const env = apiEnv(servers);
     stack = await startStack(configOf(servers, env), servers);
-    for (const [account, micros] of [['acct-web', 25_000_000], ['acct-poor', 1_000_000]] as const) {
-      expect((await pay(stack.url, { payment_id: `p1-${account}`, account_id: account, amount_micros: micros, paid_at: new Date(paidAt).toISOString() })).status).toBe(200);
+    for (const [account, micros] of [
+      ['acct-web', 25_000_000],
+      ['acct-poor', 1_000_000],
+    ] as const) {
+      expect(
+        (await pay(stack.url, { payment_id: `p1-${account}`, account_id: account, amount_micros: micros, paid_at: new Date(paidAt).toISOString() })).status,
+      ).toBe(200);
       keys[account] = (await call(stack.url, 'POST', `/v1/admin/accounts/${account}/keys`)).body.key;
     }
     browser = await launchBrowser();
@@ -94,7 +99,9 @@ describe('account page in a browser', () => {
   });
 
   it('after a payment and a ladder tick (injected clock, 8 days on) the tier label reads week', async () => {
-    expect((await pay(stack.url, { payment_id: 'p2-acct-web', account_id: 'acct-web', amount_micros: 5_000_000, paid_at: new Date().toISOString() })).status).toBe(200);
+    expect(
+      (await pay(stack.url, { payment_id: 'p2-acct-web', account_id: 'acct-web', amount_micros: 5_000_000, paid_at: new Date().toISOString() })).status,
+    ).toBe(200);
     const tick = await call(stack.url, 'POST', '/v1/admin/ladder-tick', { body: { now: new Date(paidAt + 8 * DAY_MS).toISOString() } });
     expect(tick.body).toMatchObject({ complete: true, tier_changes: 2 });
     await page.goto(`${stack.url}/account`);

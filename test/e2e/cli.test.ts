@@ -17,7 +17,11 @@ const NATS_CLI = join(ROOT, '.tools/bin/nats');
 
 const tally = (env: NodeJS.ProcessEnv, args: string[], input?: string) => runTally(args, env, input);
 
-const ndjson = (text: string): Record<string, unknown>[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const ndjson = (text: string): Record<string, unknown>[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('the tally CLI against real servers, fed by the official nats CLI', () => {
   let servers: TestServers;
@@ -34,10 +38,31 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
     p = await probe(config, servers); // creates the streams, as any tally process does at start
     for (const r of good) {
       // A producer we did not write: the official CLI, as the producers' identity, with Nats-Msg-Id as SPEC 3 asks.
-      await run(NATS_CLI, ['--server', servers.natsUrl, '--nkey', servers.producerNkey, 'pub', '--jetstream', '-H', `Nats-Msg-Id:${r.id}`, `usage.${r.account_id}`, JSON.stringify(r)]);
+      await run(NATS_CLI, [
+        '--server',
+        servers.natsUrl,
+        '--nkey',
+        servers.producerNkey,
+        'pub',
+        '--jetstream',
+        '-H',
+        `Nats-Msg-Id:${r.id}`,
+        `usage.${r.account_id}`,
+        JSON.stringify(r),
+      ]);
     }
-    await run(NATS_CLI, ['--server', servers.natsUrl, '--nkey', servers.producerNkey, 'pub', '--jetstream', `usage.${good[0]!.account_id}`, JSON.stringify(good[0])]); // a retry without the header
-    for (const [, subject, payload] of bad) await run(NATS_CLI, ['--server', servers.natsUrl, '--nkey', servers.producerNkey, 'pub', '--jetstream', subject, payload]);
+    await run(NATS_CLI, [
+      '--server',
+      servers.natsUrl,
+      '--nkey',
+      servers.producerNkey,
+      'pub',
+      '--jetstream',
+      `usage.${good[0]!.account_id}`,
+      JSON.stringify(good[0]),
+    ]); // a retry without the header
+    for (const [, subject, payload] of bad)
+      await run(NATS_CLI, ['--server', servers.natsUrl, '--nkey', servers.producerNkey, 'pub', '--jetstream', subject, payload]);
   });
   afterAll(async () => {
     await p?.close();
@@ -104,8 +129,11 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
 
   it('a configuration error exits 2 and names the variable', async () => {
     const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(process.execPath, [join(ROOT, 'bin/tally.js'), 'stats'], { env: { ...env, LADDER_JSON: '[{"tier":"week","min_days":7,"multiplier":"3/2"}]' } }, (err, _o, stderr) =>
-        resolve({ code: Number((err as { code?: number } | null)?.code ?? 0), stderr }),
+      execFile(
+        process.execPath,
+        [join(ROOT, 'bin/tally.js'), 'stats'],
+        { env: { ...env, LADDER_JSON: '[{"tier":"week","min_days":7,"multiplier":"3/2"}]' } },
+        (err, _o, stderr) => resolve({ code: Number((err as { code?: number } | null)?.code ?? 0), stderr }),
       );
     });
     expect(result.code).toBe(2);

@@ -75,7 +75,9 @@ describe('operator dashboard in a browser', () => {
 
   it('shows a stream being charged: the balance of an account falls and the charge-rate chart rises', async () => {
     // An account with a plan, a VM and a tick behind it, so every panel has something to show.
-    expect((await pay(api.url, { payment_id: 'pay-dash-1', account_id: 'acct-0', amount_micros: 25_000_000, paid_at: new Date().toISOString() })).status).toBe(200);
+    expect((await pay(api.url, { payment_id: 'pay-dash-1', account_id: 'acct-0', amount_micros: 25_000_000, paid_at: new Date().toISOString() })).status).toBe(
+      200,
+    );
     expect((await call(api.url, 'POST', '/v1/accounts/acct-0/plan', { body: { plan_id: 'basic' } })).status).toBe(201);
     expect((await call(api.url, 'POST', '/v1/accounts/acct-0/vms')).status).toBe(201);
     expect((await call(api.url, 'POST', '/v1/admin/ladder-tick', { body: {} })).status).toBe(200);
@@ -109,7 +111,10 @@ describe('operator dashboard in a browser', () => {
   it('opens a dead letter and shows its original payload', async () => {
     await page.getByLabel('Show code').selectOption('malformed_json');
     await expect.poll(() => page.locator('#dead-table tbody tr[data-seq]').count(), { timeout: 15_000 }).toBe(1);
-    await page.getByRole('button', { name: /^View dead letter/ }).first().click();
+    await page
+      .getByRole('button', { name: /^View dead letter/ })
+      .first()
+      .click();
     const dialog = page.getByRole('dialog');
     await expect.poll(() => dialog.isVisible()).toBe(true);
     await expect.poll(() => page.locator('#dead-viewer-payload').innerText()).toBe('{"id": "x1", ');

@@ -45,11 +45,25 @@ describe('tally up on the embedded default, with its generated identities', () =
   it('a producer publishes with the producer seed and is charged; tally stats and accounts need nothing but DATA_DIR', async () => {
     const record = usage('r1', 'acct-1', { kind: 'llm_token', quantity: 120_000 });
     const url = await natsUrl();
-    await run(NATS_CLI, ['--server', url, '--nkey', join(dataDir, 'producer.nk'), 'pub', '--jetstream', 'usage.acct-1', JSON.stringify(record), '-H', 'Nats-Msg-Id:acct-1/r1']);
+    await run(NATS_CLI, [
+      '--server',
+      url,
+      '--nkey',
+      join(dataDir, 'producer.nk'),
+      'pub',
+      '--jetstream',
+      'usage.acct-1',
+      JSON.stringify(record),
+      '-H',
+      'Nats-Msg-Id:acct-1/r1',
+    ]);
     // Anonymous, the same publish is refused.
     await expect(run(NATS_CLI, ['--server', url, 'pub', 'usage.acct-1', JSON.stringify(record)])).rejects.toThrow(/Authorization Violation/i);
     await waitFor(async () => JSON.parse((await runTally(['stats'], env)).stdout || '{}').charged === 1, 60_000, 'the record charged');
-    const accounts = (await runTally(['accounts'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const accounts = (await runTally(['accounts'], env)).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     // llm_token: 150000 micros per 1e6 tokens.
     expect(accounts).toMatchObject([{ account_id: 'acct-1', balance_micros: -18_000 }]);
   });

@@ -22,16 +22,38 @@ describe('tally quote on worker threads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tally-quote-threads-'));
     const stream = join(dir, 'stream.ndjson');
     // ~12 MB: dozens of 256 KiB blocks, so repeats and dead records fall across blocks and threads.
-    await run(process.execPath, [TALLY, 'generate', '--records', '60000', '--accounts', '500', '--seed', '7', '--bad-rate', '0.05', '--dup-rate', '0.1', '--out', stream]);
+    await run(process.execPath, [
+      TALLY,
+      'generate',
+      '--records',
+      '60000',
+      '--accounts',
+      '500',
+      '--seed',
+      '7',
+      '--bad-rate',
+      '0.05',
+      '--dup-rate',
+      '0.1',
+      '--out',
+      stream,
+    ]);
     const env = { ...process.env, LOG_LEVEL: 'warn' };
-    const quoteRun = (threads: number) => run('sh', ['-c', `exec "$0" "$1" quote --threads ${threads} < "$2"`, process.execPath, TALLY, stream], { env, maxBuffer: 1 << 28 });
+    const quoteRun = (threads: number) =>
+      run('sh', ['-c', `exec "$0" "$1" quote --threads ${threads} < "$2"`, process.execPath, TALLY, stream], { env, maxBuffer: 1 << 28 });
     const quote = async (threads: number): Promise<string> => (await quoteRun(threads)).stdout;
     const { stdout: inline, stderr: summaryLine } = await quoteRun(0);
-    const lines = readFileSync(stream, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(stream, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     expect(inline.split('\n')).toHaveLength(lines.length + 1);
     for (const threads of [1, 2, 3]) expect(await quote(threads)).toBe(inline);
     // From the source through tsx, where the threads load the worker's source.
-    const fromSource = await run('sh', ['-c', `exec "$0" --import tsx services/cli/main.ts quote --threads 2 < "$1"`, process.execPath, stream], { cwd: ROOT, env, maxBuffer: 1 << 28 });
+    const fromSource = await run('sh', ['-c', `exec "$0" --import tsx services/cli/main.ts quote --threads 2 < "$1"`, process.execPath, stream], {
+      cwd: ROOT,
+      env,
+      maxBuffer: 1 << 28,
+    });
     expect(fromSource.stdout).toBe(inline);
 
     const answers = inline.trimEnd().split('\n');
@@ -49,7 +71,9 @@ describe('tally quote on worker threads', () => {
     // Standard error: one summary line, its total the sum of the Quoter's charges.
     const chargeMicros = quoted.reduce((sum, q) => sum + ('charge_micros' in q ? BigInt(q.charge_micros) : 0n), 0n);
     expect(chargeMicros).toBeGreaterThan(0n);
-    expect(summaryLine).toBe(`tally quote: ${formatQuoteSummary({ lines: lines.length, charged: kinds.charged, duplicates: kinds.duplicate, dead: kinds.dead, chargeMicros })}\n`);
+    expect(summaryLine).toBe(
+      `tally quote: ${formatQuoteSummary({ lines: lines.length, charged: kinds.charged, duplicates: kinds.duplicate, dead: kinds.dead, chargeMicros })}\n`,
+    );
   }, 120_000);
 
   it('keys repeats by (account_id, id) across blocks and threads: each id on 12 accounts is 12 records (issue 16)', async () => {
@@ -62,7 +86,10 @@ describe('tally quote on worker threads', () => {
       return JSON.stringify({ subject: `usage.${account}`, payload: JSON.stringify(usage(`k-${i % 50}`, account, {}, at)) });
     });
     writeFileSync(stream, `${lines.join('\n')}\n`);
-    const { stdout, stderr } = await run('sh', ['-c', `exec "$0" "$1" quote --threads 2 < "$2"`, process.execPath, TALLY, stream], { env: { ...process.env, LOG_LEVEL: 'warn' }, maxBuffer: 1 << 26 });
+    const { stdout, stderr } = await run('sh', ['-c', `exec "$0" "$1" quote --threads 2 < "$2"`, process.execPath, TALLY, stream], {
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      maxBuffer: 1 << 26,
+    });
     const quoter = new Quoter({ priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lateArrivalDays: 35 });
     expect(stdout.trimEnd().split('\n')).toEqual(lines.map((l) => formatQuoteLine(quoter.quoteLine(l, Date.now()))));
     expect(stderr).toMatch(/^tally quote: 4000 lines, 600 charged for .*, 3400 duplicates, 0 dead\n$/);

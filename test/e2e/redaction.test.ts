@@ -31,10 +31,15 @@ describe('tally up with credentials in every server URL', () => {
     const port = (url: string): string => new URL(url).port;
     const env = {
       ...process.env,
-      NATS_URL: `nats://tally:s3cret-nats@127.0.0.1:${port(servers.natsUrl)}`, NATS_NKEY_SEED: servers.serviceNkey,
+      NATS_URL: `nats://tally:s3cret-nats@127.0.0.1:${port(servers.natsUrl)}`,
+      NATS_NKEY_SEED: servers.serviceNkey,
       REDIS_URL: `redis://tally:s3cret-redis@127.0.0.1:${port(servers.redisUrl)}`,
       MONGO_URL: `mongodb://tally:s3cret-mongo@127.0.0.1:${port(servers.mongoUrl)}/?authMechanism=PLAIN`,
-      MONGO_DB: 'redaction', DATA_DIR: dataDir, HTTP_PORT: '0', ADMIN_TOKEN: 'redaction-admin-token-0123', LOG_LEVEL: 'debug',
+      MONGO_DB: 'redaction',
+      DATA_DIR: dataDir,
+      HTTP_PORT: '0',
+      ADMIN_TOKEN: 'redaction-admin-token-0123',
+      LOG_LEVEL: 'debug',
     };
     const child = spawn(process.execPath, [join(ROOT, 'bin/tally.js'), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

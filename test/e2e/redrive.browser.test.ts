@@ -65,7 +65,10 @@ describe('dead-letter re-drive on the operator dashboard', () => {
     await expect.poll(() => page.locator('#dead-table tbody tr[data-seq]').count(), { timeout: 15_000 }).toBe(Math.min(unpriced, 50));
     await expect.poll(() => page.locator('#dead-days-table tbody tr').count(), { timeout: 15_000 }).toBe(1);
 
-    const expected = expectedBalances(after, lines.filter((l) => l.payload.includes('llm_token')));
+    const expected = expectedBalances(
+      after,
+      lines.filter((l) => l.payload.includes('llm_token')),
+    );
     const total = -[...expected.balances.values()].reduce((s, b) => s + b, 0n);
     await page.getByRole('button', { name: 'Preview re-drive' }).click();
     const preview = page.locator('#redrive-preview-text');
@@ -82,7 +85,9 @@ describe('dead-letter re-drive on the operator dashboard', () => {
     // Once more, every code: nothing is charged twice; the record still wrong stays dead.
     await page.getByLabel('Show code').selectOption('');
     await page.getByRole('button', { name: 'Preview re-drive' }).click();
-    await expect.poll(() => preview.innerText(), { timeout: 30_000 }).toContain(`0 would be charged for $0.00; ${unpriced} already charged; stays dead: invalid_applies_to 1.`);
+    await expect
+      .poll(() => preview.innerText(), { timeout: 30_000 })
+      .toContain(`0 would be charged for $0.00; ${unpriced} already charged; stays dead: invalid_applies_to 1.`);
     expect(await page.getByRole('button', { name: 'Confirm re-drive' }).isDisabled()).toBe(true);
     await screenshot(page, 'redrive-03-nothing-left');
 

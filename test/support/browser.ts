@@ -12,14 +12,7 @@ export const ARTIFACTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '.
 
 // Flags that keep a headless Chromium quiet and deterministic on a CI box without a GPU
 // or a user namespace sandbox, and stop it phoning home (update, sync, field trials).
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
  * Launches Chromium with a fresh profile, so one test's cookies never leak into another's.

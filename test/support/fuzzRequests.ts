@@ -21,7 +21,31 @@ export interface FuzzRequest {
 
 /** Strings a parser chokes on: unicode, NUL, control characters, very long, number-like. */
 const odd = fc.oneof(
-  fc.constantFrom('', ' ', '\u0000', 'a\u0000b', '..', '%', '%zz', 'null', 'true', '-1', '0', '1e309', 'NaN', '9007199254740993', '💩', 'é', '\u202e', '<script>', "'", '"', '\\', '{', '[]'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    'a\u0000b',
+    '..',
+    '%',
+    '%zz',
+    'null',
+    'true',
+    '-1',
+    '0',
+    '1e309',
+    'NaN',
+    '9007199254740993',
+    '💩',
+    'é',
+    '\u202e',
+    '<script>',
+    "'",
+    '"',
+    '\\',
+    '{',
+    '[]',
+  ),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.constantFrom(200, 5_000).map((n) => 'x'.repeat(n)),
 );
@@ -34,16 +58,51 @@ const param = (pools: FuzzPools) =>
     { weight: 1, arbitrary: fc.constantFrom('%00', '%2F', 'a%2Fb', '%E0%A4%A', '%F0%9F%92%A9', '%25', '..%2F..', '%C0%AF') },
   );
 
-const FIELDS = ['plan_id', 'payment_id', 'account_id', 'amount_micros', 'paid_at', 'verified', 'now', 'adjustment_id', 'reason', 'key', 'token', 'next', 'seqs', 'code', 'ids', 'limit', 'id', 'kind', 'quantity', 'occurred_at'];
+const FIELDS = [
+  'plan_id',
+  'payment_id',
+  'account_id',
+  'amount_micros',
+  'paid_at',
+  'verified',
+  'now',
+  'adjustment_id',
+  'reason',
+  'key',
+  'token',
+  'next',
+  'seqs',
+  'code',
+  'ids',
+  'limit',
+  'id',
+  'kind',
+  'quantity',
+  'occurred_at',
+];
 
-const value = fc.oneof(odd, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom('basic', 'pro', 'acct-a', '2026-01-01T00:00:00Z', 1_000_000, [1, 2], {}));
+const value = fc.oneof(
+  odd,
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom('basic', 'pro', 'acct-a', '2026-01-01T00:00:00Z', 1_000_000, [1, 2], {}),
+);
 
 /** A JSON-ish object with the routes' own field names, so validation goes past the first check. */
-const shaped = fc.dictionary(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }) }), value, { maxKeys: 6 });
+const shaped = fc.dictionary(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }) }), value, {
+  maxKeys: 6,
+});
 
-const query = fc.dictionary(fc.constantFrom('limit', 'after', 'from', 'to', 'window', 'group_by', 'search', 'code', 'next', 'ok', 'error', 'seq', 'x'), fc.oneof(odd, fc.constantFrom('1', '500', '0', 'hour', 'day', 'kind', 'applies_to', '2026-01-01T00:00:00Z')), { maxKeys: 4 });
+const query = fc.dictionary(
+  fc.constantFrom('limit', 'after', 'from', 'to', 'window', 'group_by', 'search', 'code', 'next', 'ok', 'error', 'seq', 'x'),
+  fc.oneof(odd, fc.constantFrom('1', '500', '0', 'hour', 'day', 'kind', 'applies_to', '2026-01-01T00:00:00Z')),
+  { maxKeys: 4 },
+);
 
-const form = (o: Record<string, unknown>) => new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString();
+const form = (o: Record<string, unknown>) =>
+  new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString();
 
 /** The body's bytes, independent of the content type (a mismatch is part of the fuzz). */
 const body = fc.oneof(
@@ -53,13 +112,32 @@ const body = fc.oneof(
   { weight: 2, arbitrary: shaped.map(form) },
   { weight: 1, arbitrary: fc.array(shaped, { maxLength: 3 }).map((rows) => rows.map((r) => JSON.stringify(r)).join('\n')) },
   { weight: 1, arbitrary: odd },
-  { weight: 1, arbitrary: shaped.map((o) => Object.entries(o).map(([k, v]) => `--b0\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${String(v)}\r\n`).join('') + '--b0--\r\n') },
+  {
+    weight: 1,
+    arbitrary: shaped.map(
+      (o) =>
+        Object.entries(o)
+          .map(([k, v]) => `--b0\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${String(v)}\r\n`)
+          .join('') + '--b0--\r\n',
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom(70_000, 1_100_000).map((n) => JSON.stringify({ plan_id: 'x'.repeat(n) })) },
 );
 
 const contentType = fc.constantFrom(
-  undefined, 'application/json', 'application/json; charset=utf-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=b0',
-  'application/x-ndjson', 'text/plain', 'application/cloudevents-batch+json', 'garbage', ';;;', 'application/json; charset=utf-16', '*/*', 'application/octet-stream',
+  undefined,
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=b0',
+  'application/x-ndjson',
+  'text/plain',
+  'application/cloudevents-batch+json',
+  'garbage',
+  ';;;',
+  'application/json; charset=utf-16',
+  '*/*',
+  'application/octet-stream',
 );
 
 export function fuzzRequest(routes: readonly RouteEntry[], pools: FuzzPools): fc.Arbitrary<FuzzRequest> {
@@ -90,7 +168,12 @@ export function fuzzRequest(routes: readonly RouteEntry[], pools: FuzzPools): fc
       const method = otherMethod ?? route.method;
       let n = 0;
       const path = route.url.replace(/:[A-Za-z_]+|\*/g, () => params[n++ % params.length]!);
-      const search = q === null ? '' : `?${Object.entries(q).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`;
+      const search =
+        q === null
+          ? ''
+          : `?${Object.entries(q)
+              .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+              .join('&')}`;
       const headers: Record<string, string> = { ...cred };
       if (origin !== null) headers['origin'] = origin;
       const withBody = method !== 'GET' && method !== 'HEAD' && b !== undefined;

@@ -91,7 +91,10 @@ function healthz(monitorPort: number): Probe {
 
 /** `servers` (comma-separated URLs) with `who`'s user and password in each entry. */
 export function withIdentity(servers: string, who: NatsIdentity): string {
-  return servers.split(',').map((s) => s.replace('nats://', `nats://${who.user}:${who.pass}@`)).join(',');
+  return servers
+    .split(',')
+    .map((s) => s.replace('nats://', `nats://${who.user}:${who.pass}@`))
+    .join(',');
 }
 
 export async function startNatsCluster(size = SIZE, options: { binary?: string; logLevel?: pino.Level } = {}): Promise<NatsCluster> {
@@ -104,22 +107,49 @@ export async function startNatsCluster(size = SIZE, options: { binary?: string; 
   const services = { user: 'tally', pass: secret() };
   const producer = { user: 'producer', pass: secret() };
   const routePass = secret();
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ port: await freePort(HOST), clusterPort: await freePort(HOST), monitorPort: await freePort(HOST) })));
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => ({ port: await freePort(HOST), clusterPort: await freePort(HOST), monitorPort: await freePort(HOST) })),
+  );
   const routeUrl = (clusterPort: number): string => `nats://route:${routePass}@${HOST}:${clusterPort}`;
   const env: Record<string, string> = {
-    TALLY_NATS_PASSWORD: services.pass, PRODUCER_NATS_PASSWORD: producer.pass, NATS_ROUTE_PASSWORD: routePass,
+    TALLY_NATS_PASSWORD: services.pass,
+    PRODUCER_NATS_PASSWORD: producer.pass,
+    NATS_ROUTE_PASSWORD: routePass,
     ...Object.fromEntries(ports.map((p, i) => [`NATS_ROUTE_${i + 1}`, routeUrl(p.clusterPort)])),
   };
   const nodes: NatsNode[] = ports.map((p, i) => {
     const name = `n${i}`;
     const store = join(dataDir, name);
-    const server = new ServerProcess({
-      name: 'nats', binary, dataPath: store, logFile: join(dataDir, 'logs', `${name}.log`), readyTimeoutMs: 60_000, env,
-      // The flags override the file's listeners and store; `-cluster` with the route
-      // credentials (a listener without them would drop the file's route authorization).
-      args: ['-c', NATS_CONFIG, '-sd', store, '-server_name', name, '-a', HOST, '-p', String(p.port), '-m', String(p.monitorPort), '-cluster', routeUrl(p.clusterPort)],
-      probe: healthz(p.monitorPort),
-    }, logger);
+    const server = new ServerProcess(
+      {
+        name: 'nats',
+        binary,
+        dataPath: store,
+        logFile: join(dataDir, 'logs', `${name}.log`),
+        readyTimeoutMs: 60_000,
+        env,
+        // The flags override the file's listeners and store; `-cluster` with the route
+        // credentials (a listener without them would drop the file's route authorization).
+        args: [
+          '-c',
+          NATS_CONFIG,
+          '-sd',
+          store,
+          '-server_name',
+          name,
+          '-a',
+          HOST,
+          '-p',
+          String(p.port),
+          '-m',
+          String(p.monitorPort),
+          '-cluster',
+          routeUrl(p.clusterPort),
+        ],
+        probe: healthz(p.monitorPort),
+      },
+      logger,
+    );
     return { name, ...p, server };
   });
   const onExit = (): void => nodes.forEach((n) => n.server.signalSync('SIGKILL'));

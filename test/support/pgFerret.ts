@@ -68,8 +68,18 @@ export async function startPostgresFerret(options: { ferretBinary?: string } = {
   try {
     await pg('initdb', ['-D', pgData, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
     // The socket lives in the folder: no clash with a system PostgreSQL's /var/run/postgresql.
-    await pg('pg_ctl', ['-D', pgData, '-l', join(dataDir, 'postgres.log'), '-w', '-t', '60',
-      '-o', `-p ${port} -k ${dataDir} -c listen_addresses=${HOST} -c max_connections=200 -c fsync=on`, 'start']);
+    await pg('pg_ctl', [
+      '-D',
+      pgData,
+      '-l',
+      join(dataDir, 'postgres.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${port} -k ${dataDir} -c listen_addresses=${HOST} -c max_connections=200 -c fsync=on`,
+      'start',
+    ]);
     pgStarted = true;
     await pg('createdb', ['-h', HOST, '-p', String(port), '-U', 'postgres', 'ferretdb']);
     const postgresUrl = `postgres://postgres@${HOST}:${port}/ferretdb`;

@@ -11,7 +11,11 @@ const ROOT = join(import.meta.dirname, '..', '..');
 export function natsSecurityEnv(endpoints: Endpoints): Record<string, string> {
   const { credsFile, nkeySeedFile, tlsCaFile, tlsCertFile, tlsKeyFile } = endpoints.natsSecurity;
   const env: Record<string, string | undefined> = {
-    NATS_CREDS: credsFile, NATS_NKEY_SEED: nkeySeedFile, NATS_TLS_CA: tlsCaFile, NATS_TLS_CERT: tlsCertFile, NATS_TLS_KEY: tlsKeyFile,
+    NATS_CREDS: credsFile,
+    NATS_NKEY_SEED: nkeySeedFile,
+    NATS_TLS_CA: tlsCaFile,
+    NATS_TLS_CERT: tlsCertFile,
+    NATS_TLS_KEY: tlsKeyFile,
   };
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
@@ -58,7 +62,11 @@ const STARTED = /"msg":"(worker started|bridge started|api listening|scheduler s
  * appended to `logFile`.
  */
 export function spawnTally(args: string[], env: NodeJS.ProcessEnv, logFile: string): TallyProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services/cli/main.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services/cli/main.ts'), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);

@@ -39,7 +39,16 @@ async function startServer(dir: string, name: string, port: number, args: string
 
 /** One command on a short-lived connection; null when the server does not answer. */
 async function command(port: number, args: string[], password?: string): Promise<unknown> {
-  const redis = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false, ...(password ? { password } : {}) });
+  const redis = new Redis({
+    host: HOST,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+    enableOfflineQueue: false,
+    ...(password ? { password } : {}),
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -70,8 +79,20 @@ async function killServer(server: ServerProcess, signal: NodeJS.Signals = 'SIGKI
 }
 
 const secret = (): string => randomBytes(18).toString('hex');
-const common = (port: number, password: string): string[] => ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no',
-  '--requirepass', password, '--masterauth', password];
+const common = (port: number, password: string): string[] => [
+  '--port',
+  String(port),
+  '--bind',
+  HOST,
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--requirepass',
+  password,
+  '--masterauth',
+  password,
+];
 
 export interface RedisSentinelSet {
   /** `redis+sentinel://:<password>@127.0.0.1:a,127.0.0.1:b,127.0.0.1:c/<masterName>` */
@@ -120,36 +141,47 @@ export async function startRedisSentinelSet(options: SentinelSetOptions = {}): P
     servers.push(await startServer(dir, 'primary', primaryPort, common(primaryPort, password), password));
     const replicaPort = await freePort(HOST);
     servers.push(await startServer(dir, 'replica', replicaPort, [...common(replicaPort, password), '--replicaof', HOST, String(primaryPort)], password));
-    await waitFor(async () => String(await command(replicaPort, ['INFO', 'replication'], password)).includes('master_link_status:up'), 10_000, 'the replica in sync');
+    await waitFor(
+      async () => String(await command(replicaPort, ['INFO', 'replication'], password)).includes('master_link_status:up'),
+      10_000,
+      'the replica in sync',
+    );
     const sentinelPorts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort(HOST);
       const conf = join(dir, `sentinel-${i}.conf`);
-      writeFileSync(conf, [
-        `port ${port}`,
-        `bind ${HOST}`,
-        `dir ${dir}`,
-        // Its own password, also what it presents to the other sentinels; auth-pass: the data nodes'.
-        `requirepass ${sentinelPassword}`,
-        `sentinel monitor ${masterName} ${HOST} ${primaryPort} 2`,
-        `sentinel auth-pass ${masterName} ${password}`,
-        `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1000}`,
-        `sentinel failover-timeout ${masterName} ${options.failoverTimeoutMs ?? 5000}`,
-        `sentinel parallel-syncs ${masterName} 1`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          `bind ${HOST}`,
+          `dir ${dir}`,
+          // Its own password, also what it presents to the other sentinels; auth-pass: the data nodes'.
+          `requirepass ${sentinelPassword}`,
+          `sentinel monitor ${masterName} ${HOST} ${primaryPort} 2`,
+          `sentinel auth-pass ${masterName} ${password}`,
+          `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1000}`,
+          `sentinel failover-timeout ${masterName} ${options.failoverTimeoutMs ?? 5000}`,
+          `sentinel parallel-syncs ${masterName} 1`,
+          '',
+        ].join('\n'),
+      );
       servers.push(await startServer(dir, `sentinel-${i}`, port, [conf, '--sentinel'], sentinelPassword));
       sentinelPorts.push(port);
     }
     // Every sentinel has found the replica and the other sentinels: a failover can be agreed.
-    await waitFor(async () => {
-      const views = await Promise.all(sentinelPorts.map((p) => command(p, ['SENTINEL', 'MASTER', masterName], sentinelPassword)));
-      return views.every((v) => {
-        const fields = Array.isArray(v) ? (v as string[]) : [];
-        const field = (k: string) => Number(fields[fields.indexOf(k) + 1] ?? 0);
-        return field('num-slaves') >= 1 && field('num-other-sentinels') >= 2;
-      });
-    }, 20_000, 'the sentinels to know the replica and each other');
+    await waitFor(
+      async () => {
+        const views = await Promise.all(sentinelPorts.map((p) => command(p, ['SENTINEL', 'MASTER', masterName], sentinelPassword)));
+        return views.every((v) => {
+          const fields = Array.isArray(v) ? (v as string[]) : [];
+          const field = (k: string) => Number(fields[fields.indexOf(k) + 1] ?? 0);
+          return field('num-slaves') >= 1 && field('num-other-sentinels') >= 2;
+        });
+      },
+      20_000,
+      'the sentinels to know the replica and each other',
+    );
     const primaryNow = async (): Promise<number> => {
       for (const p of sentinelPorts) {
         const addr = await command(p, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName], sentinelPassword);
@@ -175,10 +207,14 @@ export async function startRedisSentinelSet(options: SentinelSetOptions = {}): P
       },
       waitForFailover: async (formerPort, timeoutMs = 20_000) => {
         let promoted = 0;
-        await waitFor(async () => {
-          promoted = await primaryNow();
-          return promoted !== formerPort && String(await command(promoted, ['ROLE'], password)).startsWith('master');
-        }, timeoutMs, `a failover away from port ${formerPort}`);
+        await waitFor(
+          async () => {
+            promoted = await primaryNow();
+            return promoted !== formerPort && String(await command(promoted, ['ROLE'], password)).startsWith('master');
+          },
+          timeoutMs,
+          `a failover away from port ${formerPort}`,
+        );
         return promoted;
       },
       close,
@@ -217,23 +253,44 @@ export async function startRedisCluster(primaries = 3): Promise<RedisClusterSet>
       const port = await freePort(HOST);
       // The bus port is named: the default (port + 10000) may lie past 65535 for a kernel-chosen port.
       const busPort = await freePort(HOST);
-      servers.push(await startServer(dir, `node-${i}`, port, [
-        ...common(port, password), '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`),
-        '--cluster-port', String(busPort), '--cluster-node-timeout', '2000',
-      ], password));
+      servers.push(
+        await startServer(
+          dir,
+          `node-${i}`,
+          port,
+          [
+            ...common(port, password),
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${i}.conf`),
+            '--cluster-port',
+            String(busPort),
+            '--cluster-node-timeout',
+            '2000',
+          ],
+          password,
+        ),
+      );
     }
     const ports = servers.map((s) => s.port);
-    const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDISCLI_AUTH: password } });
+    const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, REDISCLI_AUTH: password },
+    });
     let output = '';
     create.stdout.on('data', (c: Buffer) => (output += c.toString()));
     create.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const [code] = (await once(create, 'exit')) as [number | null];
     if (code !== 0) throw new Error(`redis-cli --cluster create exited ${code}: ${output.slice(-500)}`);
-    await waitFor(async () => {
-      const infos = await Promise.all(ports.map((p) => command(p, ['CLUSTER', 'INFO'], password)));
-      return infos.every((info) => String(info).includes('cluster_state:ok'));
-    }, 20_000, 'cluster_state:ok on every node');
+    await waitFor(
+      async () => {
+        const infos = await Promise.all(ports.map((p) => command(p, ['CLUSTER', 'INFO'], password)));
+        return infos.every((info) => String(info).includes('cluster_state:ok'));
+      },
+      20_000,
+      'cluster_state:ok on every node',
+    );
     return {
       url: `redis+cluster://:${password}@${ports.map((p) => `${HOST}:${p}`).join(',')}`,
       password,

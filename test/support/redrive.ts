@@ -11,14 +11,29 @@ import type { Probe } from './pipeline.js';
 import { testLogger } from './servers.js';
 
 /** Runs one re-drive under `config` (its price book and horizon) with the probe's connections. */
-export async function runRedrive(config: Config, endpoints: Endpoints, p: Probe, options: { filter?: DeadLetterFilter; dryRun?: boolean; clock?: () => number; chunkSize?: number } = {}): Promise<RedriveReport> {
+export async function runRedrive(
+  config: Config,
+  endpoints: Endpoints,
+  p: Probe,
+  options: { filter?: DeadLetterFilter; dryRun?: boolean; clock?: () => number; chunkSize?: number } = {},
+): Promise<RedriveReport> {
   const redis = redisConnection(endpoints.redisUrl);
   const queues = new ShardQueues(redis, config.mongoDb, config.shards);
   try {
     return await redrive(
-      { priceBook: config.priceBook, ladder: config.ladder, lateArrivalDays: config.lateArrivalDays, jobTimeoutMs: 120_000, ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}) },
       {
-        bus: p.bus, db: p.mongo.db, queues, logger: testLogger(), ...(options.clock ? { clock: options.clock } : {}),
+        priceBook: config.priceBook,
+        ladder: config.ladder,
+        lateArrivalDays: config.lateArrivalDays,
+        jobTimeoutMs: 120_000,
+        ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
+      },
+      {
+        bus: p.bus,
+        db: p.mongo.db,
+        queues,
+        logger: testLogger(),
+        ...(options.clock ? { clock: options.clock } : {}),
         firstPaidAt: async (id) => (await readAccount(p.mongo.db, id, shardOf(id, config.shards)))?.first_paid_at?.getTime() ?? null,
       },
       { filter: options.filter ?? {}, dryRun: options.dryRun === true, by: 'test' },

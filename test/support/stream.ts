@@ -21,7 +21,8 @@ export function makeStream(n: number, accounts: number, prefix = 'r', now = Date
   const lines: RecordedLine[] = [];
   for (let i = 0; i < n; i++) {
     const account = `acct-${(i * 7919) % accounts}`;
-    const kind = i % 3 === 0 ? { kind: 'vm_hour', applies_to: 'vm', quantity: (i % 17) / 4 } : { kind: 'llm_token', applies_to: 'llm', quantity: 1000 + (i % 5000) };
+    const kind =
+      i % 3 === 0 ? { kind: 'vm_hour', applies_to: 'vm', quantity: (i % 17) / 4 } : { kind: 'llm_token', applies_to: 'llm', quantity: 1000 + (i % 5000) };
     lines.push({ subject: `usage.${account}`, payload: JSON.stringify(usage(`${prefix}-${i}`, account, kind, new Date(now - (i % 600) * 1000))) });
   }
   return lines;
@@ -86,7 +87,11 @@ export async function verifyServed(config: Config, endpoints: Endpoints, db: Db)
 }
 
 /** What readers are served (the read model, as `tally accounts` reads it), the log's totals and `verify` on both. */
-export async function servedState(config: Config, endpoints: Endpoints, db: Db): Promise<{ balances: Map<string, bigint>; charged: number; mismatches: number; verify: Awaited<ReturnType<typeof verifyLedger>> }> {
+export async function servedState(
+  config: Config,
+  endpoints: Endpoints,
+  db: Db,
+): Promise<{ balances: Map<string, bigint>; charged: number; mismatches: number; verify: Awaited<ReturnType<typeof verifyLedger>> }> {
   const redis = redisConnection(endpoints.redisUrl, redisAuth(config));
   try {
     const reader = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), db, config.shards, (id) => shardOf(id, config.shards));

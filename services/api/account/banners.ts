@@ -30,7 +30,7 @@ const ERRORS = {
   unsupported_media_type: 'That request was not understood. Please use the buttons on this page.',
   body_too_large: 'That request was too large. Please use the buttons on this page.',
   no_active_plan: 'You need an active plan before you can allocate a VM. Buy a plan first.',
-  quota_exhausted: "You have allocated every VM your plan includes. More become available with your next plan.",
+  quota_exhausted: 'You have allocated every VM your plan includes. More become available with your next plan.',
   unauthorized: 'That key was not accepted. Check that you pasted the whole key, and that it has not been revoked.',
   forbidden: 'This request was refused: it did not come from this page.',
   rate_limited: 'Too many requests in a short time. Wait a minute, then try again.',

@@ -80,7 +80,10 @@ function quotaPanel(acc: AccountDoc, now: number): string {
 
 function table(caption: string, id: string, head: string[], rows: string[][], empty: string): string {
   const th = head.map((h) => `<th scope="col"${h.startsWith('#') ? ' class="num"' : ''}>${esc(h.replace(/^#/, ''))}</th>`).join('');
-  const body = rows.length === 0 ? `<p class="muted">${esc(empty)}</p>` : `<div class="scroll"><table><thead><tr>${th}</tr></thead><tbody>${rows.map((r) => `<tr>${r.join('')}</tr>`).join('')}</tbody></table></div>`;
+  const body =
+    rows.length === 0
+      ? `<p class="muted">${esc(empty)}</p>`
+      : `<div class="scroll"><table><thead><tr>${th}</tr></thead><tbody>${rows.map((r) => `<tr>${r.join('')}</tr>`).join('')}</tbody></table></div>`;
   return `<section class="wide" aria-labelledby="${id}"><h2 id="${id}">${esc(caption)}</h2>${body}</section>`;
 }
 
@@ -90,22 +93,36 @@ const LEDGER_KINDS: Record<LedgerLine['kind'], string> = { usage: 'Usage', payme
 
 function lists(view: AccountPageView): string {
   const allocations = table(
-    'Your VMs', 'vms-h', ['VM', 'Plan', 'Status', 'Expires', '#Audit cost'],
-    view.allocations.map((a) => [td(`#${a.slot} (plan ${a.plan_seq})`), td(a.plan_id), td(a.status), td(when(a.expires_at.getTime())), td(a.audit_cost_micros === null ? '—' : formatUsd(a.audit_cost_micros), true)]),
+    'Your VMs',
+    'vms-h',
+    ['VM', 'Plan', 'Status', 'Expires', '#Audit cost'],
+    view.allocations.map((a) => [
+      td(`#${a.slot} (plan ${a.plan_seq})`),
+      td(a.plan_id),
+      td(a.status),
+      td(when(a.expires_at.getTime())),
+      td(a.audit_cost_micros === null ? '—' : formatUsd(a.audit_cost_micros), true),
+    ]),
     'No VMs allocated yet.',
   );
   const ledger = table(
-    'Recent balance changes', 'ledger-h', ['When', 'What', '#Amount', '#Balance after'],
+    'Recent balance changes',
+    'ledger-h',
+    ['When', 'What', '#Amount', '#Balance after'],
     view.ledger.map((l) => [
       td(when(l.at.getTime())),
-      td(`${LEDGER_KINDS[l.kind]}${l.plan_id ? ` (${l.plan_id})` : ''}${l.records !== undefined ? ` · ${l.records} records` : ''}${l.folded ? '' : ' · processing'}`),
+      td(
+        `${LEDGER_KINDS[l.kind]}${l.plan_id ? ` (${l.plan_id})` : ''}${l.records !== undefined ? ` · ${l.records} records` : ''}${l.folded ? '' : ' · processing'}`,
+      ),
       td(formatUsd(l.amount_micros), true),
       td(l.balance_after === null ? '—' : formatUsd(l.balance_after), true),
     ]),
     'No balance changes yet.',
   );
   const events = table(
-    'Balance alerts', 'events-h', ['When', 'Alert', '#Balance'],
+    'Balance alerts',
+    'events-h',
+    ['When', 'Alert', '#Balance'],
     view.events.map((e) => [td(when(e.at.getTime())), td(e.type === 'depleted' ? 'Balance used up' : 'Low balance'), td(formatUsd(e.balance_micros), true)]),
     'No low-balance alerts.',
   );

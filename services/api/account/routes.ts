@@ -40,7 +40,11 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
   if (!app.hasRequestDecorator('cookies')) await app.register(fastifyCookie);
 
   const cookieOptions = (request: FastifyRequest) => ({
-    path: '/account', httpOnly: true, sameSite: 'lax' as const, secure: request.protocol === 'https', maxAge: Math.floor(ttlMs / 1000),
+    path: '/account',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: request.protocol === 'https',
+    maxAge: Math.floor(ttlMs / 1000),
   });
 
   /** The signed-in session whose key is still valid; a session of a revoked key ends here, at once. */
@@ -125,21 +129,34 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
     return html(
       reply,
       renderAccountPage({
-        accountId: id, now: ctx.clock(), banner: bannerFor(query['error']) ?? bannerFor(query['ok']) ?? (account ? null : bannerFor('account_not_found')),
-        account, plans: ctx.plans, ladder: ctx.ladder, allocations: allocations.allocations, ledger, events,
+        accountId: id,
+        now: ctx.clock(),
+        banner: bannerFor(query['error']) ?? bannerFor(query['ok']) ?? (account ? null : bannerFor('account_not_found')),
+        account,
+        plans: ctx.plans,
+        ladder: ctx.ladder,
+        allocations: allocations.allocations,
+        ledger,
+        events,
       }),
     );
   });
 
-  app.post('/account/plan', action(async (session, request) => {
-    const planId = (request.body as Record<string, unknown> | undefined)?.['plan_id'];
-    if (typeof planId !== 'string' || planId.length === 0 || planId.length > 64) throw new TallyError('invalid_request', 'plan_id is missing');
-    const outcome = await ctx.billing.buyPlan(session.accountId, planId);
-    return outcome.folded ? 'plan_purchased' : 'pending';
-  }));
+  app.post(
+    '/account/plan',
+    action(async (session, request) => {
+      const planId = (request.body as Record<string, unknown> | undefined)?.['plan_id'];
+      if (typeof planId !== 'string' || planId.length === 0 || planId.length > 64) throw new TallyError('invalid_request', 'plan_id is missing');
+      const outcome = await ctx.billing.buyPlan(session.accountId, planId);
+      return outcome.folded ? 'plan_purchased' : 'pending';
+    }),
+  );
 
-  app.post('/account/vms', action(async (session) => {
-    const outcome = await ctx.billing.allocateVm(session.accountId);
-    return outcome.folded ? 'vm_allocated' : 'pending';
-  }));
+  app.post(
+    '/account/vms',
+    action(async (session) => {
+      const outcome = await ctx.billing.allocateVm(session.accountId);
+      return outcome.folded ? 'vm_allocated' : 'pending';
+    }),
+  );
 }

@@ -126,7 +126,7 @@ export class KeyRing {
     const redis = this.deps.redis;
     if (!redis) return (await readAccountKey(this.deps.db, keyId)).revokedAt !== null;
     try {
-      const [revoked, loaded] = await redis.pipeline().sismember(this.setKey, keyId).exists(this.loadedKey).exec() ?? [];
+      const [revoked, loaded] = (await redis.pipeline().sismember(this.setKey, keyId).exists(this.loadedKey).exec()) ?? [];
       if (revoked?.[0] || loaded?.[0]) throw revoked?.[0] ?? loaded?.[0];
       if (loaded?.[1] === 1) return revoked?.[1] === 1;
       const ids = await listRevokedKeyIds(this.deps.db);

@@ -100,7 +100,11 @@ export class OperatorData {
    * error on the queue panel while the JetStream numbers still come through.
    */
   async overview() {
-    const settle = <T>(p: Promise<T>) => p.then((value) => ({ value, error: null }), (err: unknown) => ({ value: null, error: err instanceof Error ? err.message : String(err) }));
+    const settle = <T>(p: Promise<T>) =>
+      p.then(
+        (value) => ({ value, error: null }),
+        (err: unknown) => ({ value: null, error: err instanceof Error ? err.message : String(err) }),
+      );
     const [lag, queues, streams] = await Promise.all([settle(this.lag.get()), settle(this.depths.get()), settle(this.streams.get())]);
     return {
       at: new Date().toISOString(),

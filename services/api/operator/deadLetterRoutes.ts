@@ -6,7 +6,12 @@ import type { ApiContext } from '../context.js';
 import { deadLetterCountsQuery, deadLettersQuery, parseInput, redriveBody, ticksQuery } from '../schemas.js';
 
 function filterInput(q: { code?: string[]; since?: string; until?: string; account?: string }): FilterInput {
-  return { ...(q.code ? { codes: q.code } : {}), ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}), ...(q.account ? { account: q.account } : {}) };
+  return {
+    ...(q.code ? { codes: q.code } : {}),
+    ...(q.since ? { since: q.since } : {}),
+    ...(q.until ? { until: q.until } : {}),
+    ...(q.account ? { account: q.account } : {}),
+  };
 }
 
 /**
@@ -29,10 +34,18 @@ export function deadLetterRoutes(scope: FastifyInstance, ctx: ApiContext, bus: B
     const body = parseInput(redriveBody, request.body ?? {}, 'body');
     requireSelection(filterInput(body), body.all === true);
     const filter = parseDeadLetterFilter(filterInput(body));
-    const report = await redrive(config, {
-      bus, db: ctx.db, queues: ctx.queues, logger: ctx.logger, clock: ctx.clock,
-      firstPaidAt: async (id) => (await ctx.accounts.account(id))?.first_paid_at?.getTime() ?? null,
-    }, { filter, dryRun: body.dry_run === true, by: 'admin', ...(body.limit !== undefined ? { limit: body.limit } : {}) });
+    const report = await redrive(
+      config,
+      {
+        bus,
+        db: ctx.db,
+        queues: ctx.queues,
+        logger: ctx.logger,
+        clock: ctx.clock,
+        firstPaidAt: async (id) => (await ctx.accounts.account(id))?.first_paid_at?.getTime() ?? null,
+      },
+      { filter, dryRun: body.dry_run === true, by: 'admin', ...(body.limit !== undefined ? { limit: body.limit } : {}) },
+    );
     return reportJson(report);
   });
 

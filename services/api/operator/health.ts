@@ -9,7 +9,10 @@ export type ReadyChecks = Record<string, 'ok' | 'down'>;
 /** 503 `unavailable` naming the checks that failed; why each failed is for the log only. */
 export class NotReadyError extends TallyError {
   readonly down: string[];
-  constructor(readonly checks: ReadyChecks, readonly reasons: Record<string, string> = {}) {
+  constructor(
+    readonly checks: ReadyChecks,
+    readonly reasons: Record<string, string> = {},
+  ) {
     const down = Object.keys(checks).filter((k) => checks[k] !== 'ok');
     super('unavailable', `not ready: ${down.join(', ')}`);
     this.down = down;

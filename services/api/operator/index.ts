@@ -40,7 +40,15 @@ export function installOperatorSurfaces(app: FastifyInstance, ctx: ApiContext, d
   schedulerQueue.on('error', (err) => ctx.logger.debug({ err }, 'scheduler queue error'));
   const queues = [...Array.from({ length: ctx.queues.shards }, (_, shard) => ctx.queues.forShard(shard)), schedulerQueue];
   const rates = new RateSampler(deps.bus, deps.rateIntervalMs).start();
-  const data = new OperatorData({ db: ctx.db, accounts: ctx.accounts, bus: deps.bus, queues, lowBalanceMicros: deps.lowBalanceMicros, rates, ...(deps.version ? { version: deps.version } : {}) });
+  const data = new OperatorData({
+    db: ctx.db,
+    accounts: ctx.accounts,
+    bus: deps.bus,
+    queues,
+    lowBalanceMicros: deps.lowBalanceMicros,
+    rates,
+    ...(deps.version ? { version: deps.version } : {}),
+  });
   const unregister = registerScrapeSource(data.scrapeSource());
   app.addHook('onClose', async () => {
     rates.stop();

@@ -25,7 +25,12 @@ export class RateSampler {
   private last: { at: number; seq: number | null; charged: number } | null = null;
   private sampling = false;
 
-  constructor(private readonly bus: Bus, private readonly intervalMs = 2000, private readonly windowMs = 10 * 60_000, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly bus: Bus,
+    private readonly intervalMs = 2000,
+    private readonly windowMs = 10 * 60_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   start(): this {
     void this.sample();
@@ -49,7 +54,10 @@ export class RateSampler {
     try {
       const at = this.clock();
       // NATS away: the ingest point is a gap (null), not a zero that would read as "idle".
-      const seq = await this.bus.jsm.streams.info(USAGE_STREAM).then((i) => i.state.last_seq, () => null);
+      const seq = await this.bus.jsm.streams.info(USAGE_STREAM).then(
+        (i) => i.state.last_seq,
+        () => null,
+      );
       const charged = (await recordsCharged.get()).values[0]?.value ?? 0;
       const prev = this.last;
       this.last = { at, seq, charged };

@@ -15,7 +15,8 @@ import { clearSession, presentsOperatorCredentials, requireOperator, safeNext, s
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` even on
   // our own forms' posts, which the Origin check (origin.ts) must refuse.
@@ -25,7 +26,13 @@ const PAGE_HEADERS = {
 const page = (reply: FastifyReply, status: number, html: string) => reply.code(status).headers(PAGE_HEADERS).send(html);
 
 const searchQuery = z.strictObject({ search: z.string().max(128).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
-const deadQuery = z.strictObject({ code: z.string().regex(/^[a-z_]{1,64}$/, 'must be a dead-letter code').optional(), limit: z.coerce.number().int().min(1).max(200).optional() });
+const deadQuery = z.strictObject({
+  code: z
+    .string()
+    .regex(/^[a-z_]{1,64}$/, 'must be a dead-letter code')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(200).optional(),
+});
 const seqParams = z.strictObject({ seq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 const loginForm = z.object({ token: z.string().max(1024).default(''), next: z.string().max(1024).optional() });
 
@@ -77,7 +84,9 @@ export function assetRoutes(app: FastifyInstance, assets: ReadonlyMap<string, As
 export function guardOperator(scope: FastifyInstance, ctx: ApiContext): void {
   scope.addHook('onRequest', async (request, reply) => {
     try {
-      await ctx.limits.signIn(request, reply, presentsOperatorCredentials(request), () => requireOperator(request, ctx.credentials, ctx.clock(), ctx.operatorSessionMs));
+      await ctx.limits.signIn(request, reply, presentsOperatorCredentials(request), () =>
+        requireOperator(request, ctx.credentials, ctx.clock(), ctx.operatorSessionMs),
+      );
     } catch (err) {
       if (!(err instanceof TallyError)) throw err;
       if (err.code === 'unauthorized' && request.method === 'GET' && wantsHtml(request)) return page(reply, 401, unauthorizedPage(request.url));

@@ -63,12 +63,21 @@ function isHttps(request: FastifyRequest): boolean {
 export function setSession(reply: FastifyReply, request: FastifyRequest, token: string, now: number, ttlMs: number): void {
   reply.header(
     'set-cookie',
-    fastifyCookie.serialize(SESSION_COOKIE, sessionValue(token, now, ttlMs), { httpOnly: true, sameSite: 'strict', path: '/', maxAge: ttlMs / 1000, secure: isHttps(request) }),
+    fastifyCookie.serialize(SESSION_COOKIE, sessionValue(token, now, ttlMs), {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/',
+      maxAge: ttlMs / 1000,
+      secure: isHttps(request),
+    }),
   );
 }
 
 export function clearSession(reply: FastifyReply, request: FastifyRequest): void {
-  reply.header('set-cookie', fastifyCookie.serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 0, secure: isHttps(request) }));
+  reply.header(
+    'set-cookie',
+    fastifyCookie.serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 0, secure: isHttps(request) }),
+  );
 }
 
 /** Where to go after signing in: a path on this site only, never another origin (`//evil`, `/\evil`). */

@@ -33,7 +33,12 @@ export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
     // A cached page is shared by every caller until it expires: its body is written once.
     let body = ledgerBodies.get(read);
     if (body === undefined) {
-      body = JSON.stringify({ account_id: id, balance_micros: accountView(read.account).balance_micros, entries: read.page.entries.map(ledgerLineView), next: read.page.next });
+      body = JSON.stringify({
+        account_id: id,
+        balance_micros: accountView(read.account).balance_micros,
+        entries: read.page.entries.map(ledgerLineView),
+        next: read.page.next,
+      });
       ledgerBodies.set(read, body);
     }
     return reply.type('application/json; charset=utf-8').send(body);

@@ -17,7 +17,12 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
       throw new TallyError('amount_out_of_range', 'amount_micros does not fit Int64');
     }
     const body = parseInput(paymentBody, request.body, 'body');
-    const outcome = await ctx.billing.creditPayment({ paymentId: body.payment_id, accountId: body.account_id, amountMicros: body.amount_micros, paidAt: body.paid_at });
+    const outcome = await ctx.billing.creditPayment({
+      paymentId: body.payment_id,
+      accountId: body.account_id,
+      amountMicros: body.amount_micros,
+      paidAt: body.paid_at,
+    });
     return reply.code(outcome.folded ? 200 : 202).send({
       payment_id: body.payment_id,
       account_id: body.account_id,

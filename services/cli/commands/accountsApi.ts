@@ -5,7 +5,13 @@ import { parseRfc3339, perVmAuditCostMicros, toJsonMicros, type Plan } from '../
 import { cliContext, endpointsFor } from '../context.js';
 
 function planLine(plan: Plan) {
-  return { id: plan.id, price_micros: toJsonMicros(plan.priceMicros), vm_count: plan.vmCount, period_days: plan.periodDays, per_vm_audit_cost_micros: toJsonMicros(perVmAuditCostMicros(plan)) };
+  return {
+    id: plan.id,
+    price_micros: toJsonMicros(plan.priceMicros),
+    vm_count: plan.vmCount,
+    period_days: plan.periodDays,
+    per_vm_audit_cost_micros: toJsonMicros(perVmAuditCostMicros(plan)),
+  };
 }
 
 /** `tally ladder-tick --once`, `tally plans validate` (SPEC 8, 10, 13). */
@@ -19,7 +25,9 @@ export function registerAccountsCommands(program: Command): void {
     .action(async (opts: { now?: string; timeout?: string }) => {
       const { config, logger } = await cliContext('tally-ladder-tick');
       const [{ runLadderTick }, { ShardQueues, redisAuth, redisConnection }, { connectMongo }] = await Promise.all([
-        import('../../../shared/app/index.js'), import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'),
+        import('../../../shared/app/index.js'),
+        import('../../../shared/queue/index.js'),
+        import('../../../shared/store/index.js'),
       ]);
       const now = opts.now === undefined ? Date.now() : parseRfc3339(opts.now);
       if (now === null) throw new Error(`--now ${opts.now}: not an RFC 3339 timestamp with a time zone`);
@@ -29,10 +37,15 @@ export function registerAccountsCommands(program: Command): void {
       redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
       const queues = new ShardQueues(redis, config.mongoDb, config.shards, logger);
       try {
-        const report = await runLadderTick({ queues, db: mongo.db, logger }, { now, source: 'cli', timeoutMs: opts.timeout === undefined ? config.ladderTickTimeoutMs : Number(opts.timeout) });
+        const report = await runLadderTick(
+          { queues, db: mongo.db, logger },
+          { now, source: 'cli', timeoutMs: opts.timeout === undefined ? config.ladderTickTimeoutMs : Number(opts.timeout) },
+        );
         process.stdout.write(`${JSON.stringify(report)}\n`);
         if (!report.complete) {
-          process.stderr.write(`tally: ${report.shards - report.shards_done} of ${report.shards} shards did not answer: is a worker running (tally up, tally worker)?\n`);
+          process.stderr.write(
+            `tally: ${report.shards - report.shards_done} of ${report.shards} shards did not answer: is a worker running (tally up, tally worker)?\n`,
+          );
         }
         process.exitCode = report.complete ? 0 : 1;
       } finally {

@@ -35,7 +35,12 @@ function withFilters(command: Command): Command {
 
 async function filterOf(o: FilterOptions) {
   const { parseDeadLetterFilter } = await redriveModule();
-  return parseDeadLetterFilter({ codes: o.code, ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}), ...(o.account ? { account: o.account } : {}) });
+  return parseDeadLetterFilter({
+    codes: o.code,
+    ...(o.since ? { since: o.since } : {}),
+    ...(o.until ? { until: o.until } : {}),
+    ...(o.account ? { account: o.account } : {}),
+  });
 }
 
 /** `tally dlq` (browse, count) and `tally dlq redrive` (issue 20). */
@@ -56,10 +61,16 @@ export function registerDlqCommands(program: Command): void {
         }
         let n = 0;
         for await (const m of scanDeadLetters(nats, filter)) {
-          out(JSON.stringify({
-            code: m.headers?.get(DLQ_HEADERS.code), subject: m.headers?.get(DLQ_HEADERS.subject), payload: m.string(),
-            message: m.headers?.get(DLQ_HEADERS.message), received_at: m.headers?.get(DLQ_HEADERS.receivedAt), seq: m.seq,
-          }));
+          out(
+            JSON.stringify({
+              code: m.headers?.get(DLQ_HEADERS.code),
+              subject: m.headers?.get(DLQ_HEADERS.subject),
+              payload: m.string(),
+              message: m.headers?.get(DLQ_HEADERS.message),
+              received_at: m.headers?.get(DLQ_HEADERS.receivedAt),
+              seq: m.seq,
+            }),
+          );
           if (++n >= (o.limit ?? Infinity)) break;
         }
       } finally {
@@ -68,18 +79,25 @@ export function registerDlqCommands(program: Command): void {
     });
 
   withFilters(dlq.command('redrive'))
-    .description('validate the selected dead letters again under the current configuration and charge those that pass, each at most once; prints the report. Needs a selection: a filter, or --all')
+    .description(
+      'validate the selected dead letters again under the current configuration and charge those that pass, each at most once; prints the report. Needs a selection: a filter, or --all',
+    )
     .option('--all', 'every dead letter (without a filter or --all the command refuses: never "everything" by accident)')
     .option('--dry-run', 'preview: what would be charged (and its USD total) and what stays dead; nothing is sent')
-    .option('--timeout <ms>', 'how long to wait for each job\'s shard owner', positive, 60_000)
+    .option('--timeout <ms>', "how long to wait for each job's shard owner", positive, 60_000)
     .action(async (o: FilterOptions & { all?: boolean; dryRun?: boolean; timeout: number }) => {
       const { requireSelection } = await redriveModule();
-      requireSelection({ codes: o.code, ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}), ...(o.account ? { account: o.account } : {}) }, o.all === true);
+      requireSelection(
+        { codes: o.code, ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}), ...(o.account ? { account: o.account } : {}) },
+        o.all === true,
+      );
       const filter = await filterOf(o);
       await withAccounts('tally-dlq-redrive', async (opened, config) => {
         const { logger } = await cliContext('tally-dlq-redrive');
         const [{ connectBus }, { ShardQueues, redisAuth, redisConnection }, { redrive, reportJson }] = await Promise.all([
-          bus(), import('../../../shared/queue/index.js'), redriveModule(),
+          bus(),
+          import('../../../shared/queue/index.js'),
+          redriveModule(),
         ]);
         const endpoints = await endpointsFor(config);
         const nats = await connectBus(endpoints.natsUrl, 'tally-dlq-redrive', endpoints.natsSecurity);

@@ -11,7 +11,9 @@ const out = (value: unknown): boolean => process.stdout.write(`${ndjson(value)}\
 async function withKeyRing<T>(run: (keys: KeyRing) => Promise<T>): Promise<T> {
   const { config, logger } = await cliContext('tally-keys');
   const [{ redisAuth, redisConnection }, { connectMongo }, { KeyRing }] = await Promise.all([
-    import('../../../shared/queue/index.js'), import('../../../shared/store/index.js'), import('../../api/index.js'),
+    import('../../../shared/queue/index.js'),
+    import('../../../shared/store/index.js'),
+    import('../../api/index.js'),
   ]);
   const endpoints = await endpointsFor(config);
   const mongo = await connectMongo(endpoints.mongoUrl, config.mongoDb);
@@ -69,7 +71,8 @@ export function registerKeyCommands(program: Command): void {
     .action(async (opts: { account?: string }) => {
       const { config } = await cliContext('tally-allocations');
       const [{ connectMongo, listAllocations }, { allocationView }] = await Promise.all([
-        import('../../../shared/store/index.js'), import('../../api/index.js'),
+        import('../../../shared/store/index.js'),
+        import('../../api/index.js'),
       ]);
       const mongo = await connectMongo((await endpointsFor(config)).mongoUrl, config.mongoDb);
       try {

@@ -11,11 +11,13 @@ import type { ReplayReport } from '../load/replay.js';
 // Loaded by the actions that use them (see services/cli/main.ts).
 const busModule = () => import('../../../shared/bus/index.js');
 
-const integer = (min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
-  return n;
-};
+const integer =
+  (min: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
+    return n;
+  };
 const share = (v: string): number => {
   const n = Number(v);
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1');
@@ -83,27 +85,48 @@ export function registerLoadCommands(program: Command): void {
     .option('--prefix <p>', 'record ids are <prefix>-<line> (default g<seed>)')
     .option('--out <file>', 'write here instead of stdout')
     .option('--accounts-out <file>', 'also write first_paid_at for the even accounts, for `tally quote --accounts`')
-    .action(async (o: { records: number; accounts: number; seed: number; badRate: number; dupRate: number; days: number; span: number; now?: number; prefix?: string; out?: string; accountsOut?: string }) => {
-      if (o.badRate + o.dupRate > 1) throw new InvalidArgumentError('--bad-rate plus --dup-rate must be at most 1');
-      const now = o.now ?? Date.now();
-      const { StreamGenerator, firstPaidLines } = await import('../load/generate.js');
-      const gen = new StreamGenerator({
-        records: o.records, accounts: o.accounts, seed: o.seed, now, badRate: o.badRate, dupRate: o.dupRate, days: o.days, spanSeconds: o.span,
-        ...(o.prefix !== undefined ? { idPrefix: o.prefix } : {}),
-      });
-      const output = outputFor(o.out);
-      const writer = new LineWriter(output);
-      for (const line of gen.lines()) await writer.write(JSON.stringify(line));
-      await writer.flush();
-      await close(output);
-      if (o.accountsOut !== undefined) {
-        const accounts = createWriteStream(o.accountsOut);
-        const w = new LineWriter(accounts);
-        for (const line of firstPaidLines(o.accounts, o.seed, now)) await w.write(line);
-        await w.flush();
-        await close(accounts);
-      }
-    });
+    .action(
+      async (o: {
+        records: number;
+        accounts: number;
+        seed: number;
+        badRate: number;
+        dupRate: number;
+        days: number;
+        span: number;
+        now?: number;
+        prefix?: string;
+        out?: string;
+        accountsOut?: string;
+      }) => {
+        if (o.badRate + o.dupRate > 1) throw new InvalidArgumentError('--bad-rate plus --dup-rate must be at most 1');
+        const now = o.now ?? Date.now();
+        const { StreamGenerator, firstPaidLines } = await import('../load/generate.js');
+        const gen = new StreamGenerator({
+          records: o.records,
+          accounts: o.accounts,
+          seed: o.seed,
+          now,
+          badRate: o.badRate,
+          dupRate: o.dupRate,
+          days: o.days,
+          spanSeconds: o.span,
+          ...(o.prefix !== undefined ? { idPrefix: o.prefix } : {}),
+        });
+        const output = outputFor(o.out);
+        const writer = new LineWriter(output);
+        for (const line of gen.lines()) await writer.write(JSON.stringify(line));
+        await writer.flush();
+        await close(output);
+        if (o.accountsOut !== undefined) {
+          const accounts = createWriteStream(o.accountsOut);
+          const w = new LineWriter(accounts);
+          for (const line of firstPaidLines(o.accounts, o.seed, now)) await w.write(line);
+          await w.flush();
+          await close(accounts);
+        }
+      },
+    );
 
   program
     .command('replay')
@@ -111,22 +134,28 @@ export function registerLoadCommands(program: Command): void {
     .argument('<file>', 'recorded stream (NDJSON); - for stdin')
     .option('--rate <n>', 'records per second (token bucket)', positive)
     .option('--speed <x>', 'follow occurred_at gaps, X times faster', positive)
-    .option('--no-msg-id', 'leave out Nats-Msg-Id, to exercise the product\'s own 24 h dedup')
+    .option('--no-msg-id', "leave out Nats-Msg-Id, to exercise the product's own 24 h dedup")
     .option('--window <n>', 'publishes awaiting their ack at once', integer(1), 2000)
     .option('--json', 'print the report as JSON')
     .action(async (file: string, o: { rate?: number; speed?: number; msgId: boolean; window: number; json?: boolean }) => {
       const { config } = await cliContext('tally-replay');
       const [{ connectBus, ensureStreams, streamOptions }, { runReplay }, { default: cliProgress }] = await Promise.all([
-        busModule(), import('../load/replay.js'), import('cli-progress'),
+        busModule(),
+        import('../load/replay.js'),
+        import('cli-progress'),
       ]);
       const endpoints = await endpointsFor(config);
       const bus = await connectBus(endpoints.natsUrl, 'tally-replay', endpoints.natsSecurity);
       const input = file === '-' ? process.stdin : createReadStream(file);
       const size = file === '-' ? 0 : (await stat(file)).size;
       // A bar only for a person watching: piped or logged runs get the report alone.
-      const bar = process.stderr.isTTY && size > 0
-        ? new cliProgress.SingleBar({ stream: process.stderr, format: 'replay [{bar}] {percentage}% | {sent} sent, {acked} acked | {rps} rec/s | ETA {eta_formatted}' }, cliProgress.Presets.shades_classic)
-        : null;
+      const bar =
+        process.stderr.isTTY && size > 0
+          ? new cliProgress.SingleBar(
+              { stream: process.stderr, format: 'replay [{bar}] {percentage}% | {sent} sent, {acked} acked | {rps} rec/s | ETA {eta_formatted}' },
+              cliProgress.Presets.shades_classic,
+            )
+          : null;
       const started = Date.now();
       bar?.start(size, 0, { sent: 0, acked: 0, rps: 0 });
       try {
@@ -138,7 +167,8 @@ export function registerLoadCommands(program: Command): void {
           window: o.window,
           ...(o.rate !== undefined ? { rate: o.rate } : {}),
           ...(o.speed !== undefined ? { speed: o.speed } : {}),
-          onProgress: (p) => bar?.update(Math.min(size, p.chars), { sent: p.sent, acked: p.acked, rps: Math.round(p.acked / Math.max(0.001, (Date.now() - started) / 1000)) }),
+          onProgress: (p) =>
+            bar?.update(Math.min(size, p.chars), { sent: p.sent, acked: p.acked, rps: Math.round(p.acked / Math.max(0.001, (Date.now() - started) / 1000)) }),
         });
         bar?.stop();
         printReport(report, o.json === true);
@@ -165,7 +195,10 @@ export function registerLoadCommands(program: Command): void {
       const output = outputFor(o.out);
       try {
         await runExport({
-          js: bus.js, jsm: bus.jsm, output, dlq: o.dlq === true,
+          js: bus.js,
+          jsm: bus.jsm,
+          output,
+          dlq: o.dlq === true,
           ...(o.since !== undefined ? { since: new Date(o.since) } : {}),
           ...(o.until !== undefined ? { until: new Date(o.until) } : {}),
           ...(o.account !== undefined ? { account: o.account } : {}),

@@ -30,10 +30,7 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: LocalToken | 
   const kept = local ? `admin token ${local.created ? 'created' : 'kept'} in ${local.path}` : '';
   if (local && terminal) {
     // The token rides in the fragment, which the browser never sends to a server or a log.
-    lines.unshift(
-      `  Operator ${url}/login#token=${local.token}`,
-      `           (dashboard, opens signed in; bull-board at ${url}/admin/queues; ${kept})`,
-    );
+    lines.unshift(`  Operator ${url}/login#token=${local.token}`, `           (dashboard, opens signed in; bull-board at ${url}/admin/queues; ${kept})`);
   } else if (local) {
     lines.unshift(`  Operator ${url}/login   (dashboard: sign in with the ${kept}; bull-board at ${url}/admin/queues)`);
   } else if (tokenFromEnv) {
@@ -50,7 +47,11 @@ function dashboardLines(url: string, tokenFromEnv: boolean, local: LocalToken | 
  * NATS names the producers' seed file (the path, not the seed).
  */
 export function upBanner(
-  endpoints: Endpoints & { producerNkey?: string }, config: Pick<Config, 'mongoDb' | 'dataDir' | 'adminToken'>, apiUrl: string, local: LocalToken | null, terminal: boolean,
+  endpoints: Endpoints & { producerNkey?: string },
+  config: Pick<Config, 'mongoDb' | 'dataDir' | 'adminToken'>,
+  apiUrl: string,
+  local: LocalToken | null,
+  terminal: boolean,
 ): string {
   return [
     'tally is up',
@@ -73,7 +74,10 @@ export function registerPipelineCommands(program: Command): void {
       const { config, logger } = await cliContext('tally');
       const { Shutdown, readOrCreateAdminToken, startEmbedded } = await runtime();
       const [{ startWorker }, { startBridge }, { startApi }, { startScheduler }] = await Promise.all([
-        workerService(), bridgeService(), import('../../api/index.js'), import('../../scheduler/index.js'),
+        workerService(),
+        bridgeService(),
+        import('../../api/index.js'),
+        import('../../scheduler/index.js'),
       ]);
       const shutdown = new Shutdown({ logger }).listen();
       let endpoints: Endpoints & { producerNkey?: string };
@@ -107,7 +111,9 @@ export function registerPipelineCommands(program: Command): void {
     .action(async (opts: { timeout: string }) => {
       const { config, logger } = await cliContext('tally-aggregate');
       const [{ BRIDGE_CONSUMER, USAGE_STREAM, connectBus }, { startWorker }, { startBridge }] = await Promise.all([
-        import('../../../shared/bus/index.js'), workerService(), bridgeService(),
+        import('../../../shared/bus/index.js'),
+        workerService(),
+        bridgeService(),
       ]);
       const endpoints = await endpointsFor(config);
       const started = Date.now();

@@ -7,14 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import {
-  IdSet,
-  formatQuoteLine,
-  formatUsd,
-  parseAccountLine,
-  type Ladder,
-  type PriceBook,
-} from '../../../shared/domain/index.js';
+import { IdSet, formatQuoteLine, formatUsd, parseAccountLine, type Ladder, type PriceBook } from '../../../shared/domain/index.js';
 import type { PricedChunk } from '../quote/chunk.js';
 import { inlineRunner, threadRunner } from '../quote/pool.js';
 

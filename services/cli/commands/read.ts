@@ -21,11 +21,20 @@ export function registerReadCommands(program: Command): void {
     .action(() =>
       withAccounts('tally-accounts', async ({ accounts }) => {
         for (const a of await accounts.list()) {
-          out(ndjson({
-            account_id: a._id, balance_micros: a.balance_micros, first_paid_at: a.first_paid_at, last_active_at: a.last_active_at,
-            discount_tier: a.discount_tier, current_plan_id: a.current_plan_id, vm_quota_total: a.vm_quota_total,
-            vm_quota_used: a.vm_quota_used, vm_quota_period_end: a.vm_quota_period_end, kyc_verified: a.kyc_verified,
-          }));
+          out(
+            ndjson({
+              account_id: a._id,
+              balance_micros: a.balance_micros,
+              first_paid_at: a.first_paid_at,
+              last_active_at: a.last_active_at,
+              discount_tier: a.discount_tier,
+              current_plan_id: a.current_plan_id,
+              vm_quota_total: a.vm_quota_total,
+              vm_quota_used: a.vm_quota_used,
+              vm_quota_period_end: a.vm_quota_period_end,
+              kyc_verified: a.kyc_verified,
+            }),
+          );
         }
       }),
     );

@@ -66,6 +66,9 @@ const SERVICES: readonly { command: string; description: string; spec(): Promise
 /** `tally worker`, `tally bridge`, `tally api`, `tally scheduler`: one service each. */
 export function registerServiceCommands(program: Command): void {
   for (const { command, description, spec } of SERVICES) {
-    program.command(command).description(description).action(async () => runService(await spec()));
+    program
+      .command(command)
+      .description(description)
+      .action(async () => runService(await spec()));
   }
 }

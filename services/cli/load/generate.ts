@@ -51,7 +51,9 @@ export function mulberry32(seed: number): () => number {
 /** A decimal text of `micros` x 1e-6 with trailing zeros cut: exact, no float formatting. */
 export function decimalText(micros: number): string {
   const whole = Math.floor(micros / 1_000_000);
-  const frac = String(micros % 1_000_000).padStart(6, '0').replace(/0+$/, '');
+  const frac = String(micros % 1_000_000)
+    .padStart(6, '0')
+    .replace(/0+$/, '');
   return frac === '' ? String(whole) : `${whole}.${frac}`;
 }
 
@@ -150,7 +152,14 @@ export class StreamGenerator {
 
 /** One line that the pipeline dead-letters with `code` (precedence of docs/decisions/002). */
 export function badLine(code: ValidationCode, id: string, account: string, now: number): GeneratedLine {
-  const base: Record<string, unknown> = { id, account_id: account, kind: 'llm_token', quantity: 1000, applies_to: 'llm', occurred_at: new Date(now - 60_000).toISOString() };
+  const base: Record<string, unknown> = {
+    id,
+    account_id: account,
+    kind: 'llm_token',
+    quantity: 1000,
+    applies_to: 'llm',
+    occurred_at: new Date(now - 60_000).toISOString(),
+  };
   const line = (over: Record<string, unknown>, subject = `usage.${account}`): GeneratedLine => ({ subject, payload: JSON.stringify({ ...base, ...over }) });
   switch (code) {
     case 'malformed_json':

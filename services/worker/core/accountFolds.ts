@@ -1,4 +1,12 @@
-import { isPlanActive, tierAt, tierTransitionId, type AccountDoc, type FoldedEntry, type Ladder, type TierTransitionDoc } from '../../../shared/domain/index.js';
+import {
+  isPlanActive,
+  tierAt,
+  tierTransitionId,
+  type AccountDoc,
+  type FoldedEntry,
+  type Ladder,
+  type TierTransitionDoc,
+} from '../../../shared/domain/index.js';
 
 /**
  * The account fields a folded entry sets besides the balance and first_paid_at (plans,
@@ -54,7 +62,12 @@ export function planTick(accounts: Iterable<AccountDoc>, tickId: string, now: nu
       if (doc.first_paid_at) {
         transitions.push({
           _id: tierTransitionId(doc._id, doc.discount_tier, tier, doc.first_paid_at),
-          account_id: doc._id, from: doc.discount_tier, to: tier, first_paid_at: doc.first_paid_at, at: new Date(now), tick_id: tickId,
+          account_id: doc._id,
+          from: doc.discount_tier,
+          to: tier,
+          first_paid_at: doc.first_paid_at,
+          at: new Date(now),
+          tick_id: tickId,
         });
       }
     }

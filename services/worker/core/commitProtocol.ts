@@ -102,7 +102,10 @@ export class CommitProtocol {
   /** Runs `fn` alone: a commit must not fold its entry into a state a reload is about to replace. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(fn, fn);
-    this.lock = run.then(() => undefined, () => undefined);
+    this.lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 

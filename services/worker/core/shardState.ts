@@ -278,7 +278,15 @@ export class ShardState {
   }
 
   private event(type: BillingEventType, doc: AccountDoc, entry: ShardLogDoc): EventDoc {
-    return { _id: `${type}:${doc._id}:${entry._id}`, type, account_id: doc._id, balance_micros: doc.balance_micros, shard: this.shard, seq: entry.seq, at: entry.at };
+    return {
+      _id: `${type}:${doc._id}:${entry._id}`,
+      type,
+      account_id: doc._id,
+      balance_micros: doc.balance_micros,
+      shard: this.shard,
+      seq: entry.seq,
+      at: entry.at,
+    };
   }
 
   /**
@@ -292,9 +300,22 @@ export class ShardState {
       this.unwritten = true;
       acc = {
         doc: {
-          _id: id, shard: this.shard, seq: 0, balance_micros: 0n, first_paid_at: null, last_active_at: null,
-          discount_tier: 'none', current_plan_id: null, vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null,
-          kyc_verified: false, low: true, depleted: true, created_at: created, updated_at: created,
+          _id: id,
+          shard: this.shard,
+          seq: 0,
+          balance_micros: 0n,
+          first_paid_at: null,
+          last_active_at: null,
+          discount_tier: 'none',
+          current_plan_id: null,
+          vm_quota_total: 0,
+          vm_quota_used: 0,
+          vm_quota_period_end: null,
+          kyc_verified: false,
+          low: true,
+          depleted: true,
+          created_at: created,
+          updated_at: created,
         },
       };
       this.accounts.set(id, acc);

@@ -1,4 +1,16 @@
-import { addInt64, packDeltas, packRecords, priceRecord, recordKey, type AccountDelta, type Ladder, type PriceBook, type RefusedRecord, type ShardLogDoc, type UsageRecord } from '../../../shared/domain/index.js';
+import {
+  addInt64,
+  packDeltas,
+  packRecords,
+  priceRecord,
+  recordKey,
+  type AccountDelta,
+  type Ladder,
+  type PriceBook,
+  type RefusedRecord,
+  type ShardLogDoc,
+  type UsageRecord,
+} from '../../../shared/domain/index.js';
 import type { RecordHorizon } from './recordHorizon.js';
 
 export interface PricingContext {
@@ -38,7 +50,13 @@ export type AccountLookup = (accountId: string) => { balance: bigint; firstPaidA
  * charge would take the account's balance, or the entry's delta for the account, outside
  * Int64 (SPEC 2: nothing wraps). Pure: the owner applies the entry once the store has it.
  */
-export function planUsage(records: readonly UsageRecord[], streamSeqs: readonly number[], horizon: RecordHorizon, lookup: AccountLookup, ctx: PricingContext): PlannedUsage {
+export function planUsage(
+  records: readonly UsageRecord[],
+  streamSeqs: readonly number[],
+  horizon: RecordHorizon,
+  lookup: AccountLookup,
+  ctx: PricingContext,
+): PlannedUsage {
   const groups = new Map<string, { delta: AccountDelta; ids: string[]; sseq: number[]; balance: bigint }>();
   const inBatch = new Map<string, number>();
   const plan: PlannedUsage = { ids: [], sseq: [], accounts: [], refusedRecords: [], charged: 0, duplicates: 0, redelivered: 0, refused: [] };

@@ -18,9 +18,13 @@ function instant(name: string, text: string | undefined): number | undefined {
 
 /** Checks and converts the filters; `invalid_request` names the first bad one. Codes may be comma-separated. */
 export function parseDeadLetterFilter(input: FilterInput): DeadLetterFilter {
-  const codes = (input.codes ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter(Boolean);
+  const codes = (input.codes ?? [])
+    .flatMap((c) => c.split(','))
+    .map((c) => c.trim())
+    .filter(Boolean);
   for (const code of codes) if (!isDeadLetterCode(code)) throw new TallyError('invalid_request', `code: not a dead-letter code: ${code}`);
-  if (input.account !== undefined && !ACCOUNT_ID_PATTERN.test(input.account)) throw new TallyError('invalid_request', `account: not an account id: ${input.account}`);
+  if (input.account !== undefined && !ACCOUNT_ID_PATTERN.test(input.account))
+    throw new TallyError('invalid_request', `account: not an account id: ${input.account}`);
   const since = instant('since', input.since);
   const until = instant('until', input.until);
   return {
@@ -39,5 +43,6 @@ export function parseDeadLetterFilter(input: FilterInput): DeadLetterFilter {
 export function requireSelection(input: FilterInput, all: boolean): void {
   const filtered = (input.codes ?? []).some((c) => c.trim() !== '') || input.since !== undefined || input.until !== undefined || input.account !== undefined;
   if (all && filtered) throw new TallyError('invalid_request', 'all selects every dead letter: leave out code, since, until and account, or all');
-  if (!all && !filtered) throw new TallyError('selection_required', 'say which dead letters: code, since, until or account; or all (tally dlq redrive --all) for every one');
+  if (!all && !filtered)
+    throw new TallyError('selection_required', 'say which dead letters: code, since, until or account; or all (tally dlq redrive --all) for every one');
 }

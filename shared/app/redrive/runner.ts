@@ -2,11 +2,33 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { selectDeadLetterChunks, type Bus, type DeadLetterFilter, type SelectedDeadLetter } from '../../bus/index.js';
-import { RedriveTally, TallyError, decideSend, formatUsd, priceRecord, reassessDeadLetter, redriveKey, type Ladder, type PriceBook, type RedriveReport, type UsageRecord } from '../../domain/index.js';
+import {
+  RedriveTally,
+  TallyError,
+  decideSend,
+  formatUsd,
+  priceRecord,
+  reassessDeadLetter,
+  redriveKey,
+  type Ladder,
+  type PriceBook,
+  type RedriveReport,
+  type UsageRecord,
+} from '../../domain/index.js';
 import { waitForJob, type ShardQueues, type UsageBatchJob, type WireRecord } from '../../queue/index.js';
 import { failpoint, redriven } from '../../runtime/index.js';
 import {
-  committedJobs, deltasOf, finishRedriveRun, forEachRecord, insertRedriveRun, markRedriveDone, readJobEntry, readRedriveHistory, recordRedriveSends, redriveSendId, shardLogId,
+  committedJobs,
+  deltasOf,
+  finishRedriveRun,
+  forEachRecord,
+  insertRedriveRun,
+  markRedriveDone,
+  readJobEntry,
+  readRedriveHistory,
+  recordRedriveSends,
+  redriveSendId,
+  shardLogId,
   type RedriveDoneDoc,
 } from '../../store/index.js';
 
@@ -55,7 +77,17 @@ export function newRunId(now: number): string {
 }
 
 function toWire(r: UsageRecord, sentAt: number, usageSeq: number): WireRecord {
-  return [r.id, r.accountId, r.kind, r.quantity.toString(), r.appliesTo, r.occurredAt, r.costMicros === null ? null : r.costMicros.toString(), sentAt, usageSeq];
+  return [
+    r.id,
+    r.accountId,
+    r.kind,
+    r.quantity.toString(),
+    r.appliesTo,
+    r.occurredAt,
+    r.costMicros === null ? null : r.costMicros.toString(),
+    sentAt,
+    usageSeq,
+  ];
 }
 
 /** The report as JSON: micros as a number when safe, else a decimal string; the total in USD too. */
@@ -86,7 +118,10 @@ export async function redrive(config: RedriveConfig, deps: RedriveDeps, request:
     // payloads, plus one key per distinct record (`seen`, for repeats within the selection).
     const seen = new Set<string>();
     let chunk = 0;
-    for await (const selected of selectDeadLetterChunks(deps.bus, request.filter, { chunk: config.chunkSize ?? 1000, ...(request.limit !== undefined ? { limit: request.limit } : {}) })) {
+    for await (const selected of selectDeadLetterChunks(deps.bus, request.filter, {
+      chunk: config.chunkSize ?? 1000,
+      ...(request.limit !== undefined ? { limit: request.limit } : {}),
+    })) {
       const toSend = await undecided(deps.db, reassess(selected, config, tally, request.dryRun, seen), tally, request.dryRun);
       if (request.dryRun) {
         for (const c of toSend) tally.charged(priceRecord(c.record, await deps.firstPaidAt(c.record.accountId), config.priceBook, config.ladder).chargeMicros);
@@ -99,15 +134,26 @@ export async function redrive(config: RedriveConfig, deps: RedriveDeps, request:
     log.info(reportJson(tally.report), 're-drive done');
     return tally.report;
   } catch (err) {
-    if (!request.dryRun) await finishRedriveRun(deps.db, runId, { finished_at: new Date(clock()), report: reportJson(tally.report), error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+    if (!request.dryRun)
+      await finishRedriveRun(deps.db, runId, {
+        finished_at: new Date(clock()),
+        report: reportJson(tally.report),
+        error: err instanceof Error ? err.message : String(err),
+      }).catch(() => undefined);
     throw err;
   }
 }
 
 /** The candidates no earlier run settled (decideSend); the others are duplicates. */
 async function undecided(db: Db, candidates: readonly Candidate[], tally: RedriveTally, dryRun: boolean): Promise<Candidate[]> {
-  const history = await readRedriveHistory(db, candidates.map((c) => c.key));
-  const committed = await committedJobs(db, [...history.values()].flatMap((h) => (h.done ? [] : h.jobs)));
+  const history = await readRedriveHistory(
+    db,
+    candidates.map((c) => c.key),
+  );
+  const committed = await committedJobs(
+    db,
+    [...history.values()].flatMap((h) => (h.done ? [] : h.jobs)),
+  );
   const toSend: Candidate[] = [];
   for (const c of candidates) {
     if (decideSend(history.get(c.key)!, committed) === 'settled') settle(tally, c, 'duplicate', dryRun);
@@ -141,7 +187,15 @@ function settle(tally: RedriveTally, c: Candidate, outcome: 'duplicate', dryRun:
 }
 
 /** One job per shard and batch of a chunk (`chunk`, its index in the run): written down, added, waited for, its entry read for what it charged. */
-async function send(config: RedriveConfig, deps: RedriveDeps, runId: string, chunk: number, toSend: readonly Candidate[], tally: RedriveTally, log: Logger): Promise<void> {
+async function send(
+  config: RedriveConfig,
+  deps: RedriveDeps,
+  runId: string,
+  chunk: number,
+  toSend: readonly Candidate[],
+  tally: RedriveTally,
+  log: Logger,
+): Promise<void> {
   if (toSend.length === 0) return;
   const clock = deps.clock ?? Date.now;
   const batchSize = config.batchSize ?? 1000;
@@ -152,47 +206,64 @@ async function send(config: RedriveConfig, deps: RedriveDeps, runId: string, chu
   }
   const jobs: { shard: number; jobId: string; batch: Candidate[] }[] = [];
   for (const [shard, list] of byShard) {
-    for (let i = 0; i < list.length; i += batchSize) jobs.push({ shard, jobId: `${runId}-${chunk}-${shard}-${i / batchSize}`, batch: list.slice(i, i + batchSize) });
+    for (let i = 0; i < list.length; i += batchSize)
+      jobs.push({ shard, jobId: `${runId}-${chunk}-${shard}-${i / batchSize}`, batch: list.slice(i, i + batchSize) });
   }
   const now = clock();
-  await recordRedriveSends(deps.db, jobs.flatMap(({ jobId, batch }) => batch.map((c) => ({ _id: redriveSendId(c.key, runId), key: c.key, run: runId, job: jobId, dlq_seq: c.dl.seq, at: new Date(now) }))));
+  await recordRedriveSends(
+    deps.db,
+    jobs.flatMap(({ jobId, batch }) =>
+      batch.map((c) => ({ _id: redriveSendId(c.key, runId), key: c.key, run: runId, job: jobId, dlq_seq: c.dl.seq, at: new Date(now) })),
+    ),
+  );
   failpoint('redrive.after-sends');
   let unfinished = 0;
-  await Promise.all(jobs.map(async ({ shard, jobId, batch }) => {
-    const queue = deps.queues.forShard(shard);
-    const data: UsageBatchJob = { type: 'usage', bridge: runId, records: batch.map((c) => toWire(c.record, now, c.dl.usageSeq)) };
-    await queue.add('usage', data, { jobId, attempts: 20, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 86_400 } });
-    failpoint('redrive.after-add');
-    const outcome = await waitForJob(queue, jobId, config.jobTimeoutMs ?? 60_000, 100);
-    if (outcome.state !== 'completed') {
-      log.warn({ jobId, state: outcome.state }, 're-drive job did not finish');
-      unfinished += batch.length;
-      return;
-    }
-    const refused = new Set(outcome.result?.refused ?? []);
-    const seq = outcome.result?.seq;
-    const entry = await readJobEntry(deps.db, seq === null || seq === undefined ? null : shardLogId(shard, seq), jobId);
-    const charged = new Set<string>();
-    if (entry) forEachRecord(entry, (account, id) => charged.add(redriveKey({ accountId: account, id })));
-    // The entry holds this job's records only: its deltas are what the job charged.
-    const micros = entry ? deltasOf(entry).reduce((sum, d) => sum - d.d, 0n) : 0n;
-    const done: RedriveDoneDoc[] = [];
-    tally.charged(micros, 0);
-    batch.forEach((c, i) => {
-      if (refused.has(i)) {
-        tally.dead('amount_out_of_range');
-        redriven.inc({ code: c.dl.code, outcome: 'still_dead' });
+  await Promise.all(
+    jobs.map(async ({ shard, jobId, batch }) => {
+      const queue = deps.queues.forShard(shard);
+      const data: UsageBatchJob = { type: 'usage', bridge: runId, records: batch.map((c) => toWire(c.record, now, c.dl.usageSeq)) };
+      await queue.add('usage', data, {
+        jobId,
+        attempts: 20,
+        backoff: { type: 'exponential', delay: 200 },
+        removeOnComplete: { age: 3600, count: 1000 },
+        removeOnFail: { age: 86_400 },
+      });
+      failpoint('redrive.after-add');
+      const outcome = await waitForJob(queue, jobId, config.jobTimeoutMs ?? 60_000, 100);
+      if (outcome.state !== 'completed') {
+        log.warn({ jobId, state: outcome.state }, 're-drive job did not finish');
+        unfinished += batch.length;
         return;
       }
-      const outcome = charged.has(c.key) ? 'charged' : 'duplicate';
-      if (outcome === 'charged') tally.charged(0n);
-      else tally.duplicate();
-      redriven.inc({ code: c.dl.code, outcome });
-      done.push({ _id: c.key, run: runId, job: jobId, outcome, at: new Date(clock()) });
-    });
-    await markRedriveDone(deps.db, done);
-  }));
+      const refused = new Set(outcome.result?.refused ?? []);
+      const seq = outcome.result?.seq;
+      const entry = await readJobEntry(deps.db, seq === null || seq === undefined ? null : shardLogId(shard, seq), jobId);
+      const charged = new Set<string>();
+      if (entry) forEachRecord(entry, (account, id) => charged.add(redriveKey({ accountId: account, id })));
+      // The entry holds this job's records only: its deltas are what the job charged.
+      const micros = entry ? deltasOf(entry).reduce((sum, d) => sum - d.d, 0n) : 0n;
+      const done: RedriveDoneDoc[] = [];
+      tally.charged(micros, 0);
+      batch.forEach((c, i) => {
+        if (refused.has(i)) {
+          tally.dead('amount_out_of_range');
+          redriven.inc({ code: c.dl.code, outcome: 'still_dead' });
+          return;
+        }
+        const outcome = charged.has(c.key) ? 'charged' : 'duplicate';
+        if (outcome === 'charged') tally.charged(0n);
+        else tally.duplicate();
+        redriven.inc({ code: c.dl.code, outcome });
+        done.push({ _id: c.key, run: runId, job: jobId, outcome, at: new Date(clock()) });
+      });
+      await markRedriveDone(deps.db, done);
+    }),
+  );
   if (unfinished > 0) {
-    throw new TallyError('unavailable', `${unfinished} re-driven records are queued but their shard owners did not answer within ${(config.jobTimeoutMs ?? 60_000) / 1000} s: is a worker running? Run the re-drive again to settle them (nothing is charged twice)`);
+    throw new TallyError(
+      'unavailable',
+      `${unfinished} re-driven records are queued but their shard owners did not answer within ${(config.jobTimeoutMs ?? 60_000) / 1000} s: is a worker running? Run the re-drive again to settle them (nothing is charged twice)`,
+    );
   }
 }

@@ -8,7 +8,10 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 async function tally(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], { cwd: REPO, env: { ...process.env, PLANS_JSON: '', ...env } });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], {
+      cwd: REPO,
+      env: { ...process.env, PLANS_JSON: '', ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -53,13 +53,21 @@ describe('accounts API under concurrency, three API processes', () => {
   });
 
   it('8 parallel purchases: exactly one succeeds, the others get plan_active, one debit', async () => {
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => call(url(i), 'POST', '/v1/accounts/acct-race/plan', { body: { plan_id: i % 2 === 0 ? 'basic' : 'pro' } })));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => call(url(i), 'POST', '/v1/accounts/acct-race/plan', { body: { plan_id: i % 2 === 0 ? 'basic' : 'pro' } })),
+    );
     expect(codes(answers)).toEqual({ '201': 1, plan_active: 7 });
     const won = answers.find((a) => a.status === 201)!;
     const plan = won.body.purchase.plan_id as 'basic' | 'pro';
     const price = plan === 'basic' ? 10_000_000 : 20_000_000;
     const account = (await call(url(1), 'GET', '/v1/accounts/acct-race')).body;
-    expect(account).toMatchObject({ balance_micros: 100_000_000 - price, current_plan_id: plan, plan_seq: 1, vm_quota_used: 0, vm_quota_total: plan === 'basic' ? 5 : 10 });
+    expect(account).toMatchObject({
+      balance_micros: 100_000_000 - price,
+      current_plan_id: plan,
+      plan_seq: 1,
+      vm_quota_used: 0,
+      vm_quota_total: plan === 'basic' ? 5 : 10,
+    });
   });
 
   it('12 parallel allocations against quota 5: exactly 5 succeed, the rest quota_exhausted', async () => {
@@ -67,7 +75,10 @@ describe('accounts API under concurrency, three API processes', () => {
     expect((await call(url(0), 'POST', '/v1/accounts/acct-vm/plan', { body: { plan_id: 'basic' } })).status).toBe(201);
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => call(url(i), 'POST', '/v1/accounts/acct-vm/vms')));
     expect(codes(answers)).toEqual({ '201': 5, quota_exhausted: 7 });
-    const slots = answers.filter((a) => a.status === 201).map((a) => a.body.allocation.slot).sort();
+    const slots = answers
+      .filter((a) => a.status === 201)
+      .map((a) => a.body.allocation.slot)
+      .sort();
     expect(slots).toEqual([1, 2, 3, 4, 5]);
     for (const a of answers.filter((x) => x.status === 201)) {
       expect(a.body.allocation).toMatchObject({ plan_id: 'basic', status: 'active', audit_cost_micros: 2_000_000 });
@@ -79,8 +90,10 @@ describe('accounts API under concurrency, three API processes', () => {
     const listed = (await call(url(1), 'GET', '/v1/accounts/acct-vm/allocations')).body.allocations;
     expect(listed.map((a: { slot: number }) => a.slot)).toEqual([5, 4, 3, 2, 1]);
     const pages: number[][] = [];
-    for (let after: string | null = ''; after !== null; ) {
-      const page: { allocations: { slot: number }[]; next: string | null } = (await call(url(1), 'GET', `/v1/accounts/acct-vm/allocations?limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`)).body;
+    for (let after: string | null = ''; after !== null;) {
+      const page: { allocations: { slot: number }[]; next: string | null } = (
+        await call(url(1), 'GET', `/v1/accounts/acct-vm/allocations?limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`)
+      ).body;
       pages.push(page.allocations.map((a) => a.slot));
       after = page.next;
     }
@@ -101,7 +114,9 @@ describe('accounts API under concurrency, three API processes', () => {
     expect(mismatches).toEqual([]);
     expect(accounts).toBe(3);
     const ledger = (await call(url(0), 'GET', '/v1/accounts/acct-vm/ledger')).body;
-    expect(ledger.entries.map((e: { kind: string; amount_micros: number; balance_after_micros: number }) => [e.kind, e.amount_micros, e.balance_after_micros])).toEqual([
+    expect(
+      ledger.entries.map((e: { kind: string; amount_micros: number; balance_after_micros: number }) => [e.kind, e.amount_micros, e.balance_after_micros]),
+    ).toEqual([
       ['plan_purchase', -10_000_000, 0],
       ['payment', 10_000_000, 10_000_000],
     ]);

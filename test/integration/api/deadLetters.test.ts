@@ -11,7 +11,10 @@ import { expectedBalances, publishAll, type RecordedLine } from '../../support/s
 describe('dead letters over HTTP', () => {
   const api = useApiStack();
   const get = (path: string, token?: string | null) => call(api.stack.url, 'GET', path, token === undefined ? {} : { token });
-  const lines: RecordedLine[] = Array.from({ length: 5 }, (_, i) => ({ subject: `usage.acct-h${i % 2}`, payload: JSON.stringify(usage(`h-${i}`, `acct-h${i % 2}`)) }));
+  const lines: RecordedLine[] = Array.from({ length: 5 }, (_, i) => ({
+    subject: `usage.acct-h${i % 2}`,
+    payload: JSON.stringify(usage(`h-${i}`, `acct-h${i % 2}`)),
+  }));
 
   it('lists, pages and counts the dead letters; re-drives them with a preview first', async () => {
     // A bridge with the old price book dead-letters llm_token records; the API and worker run the new one.
@@ -42,7 +45,8 @@ describe('dead letters over HTTP', () => {
     expect(counts.body).toMatchObject({ total: 6, by_code: { unpriced: 5, invalid_applies_to: 1 } });
     expect(Object.values(counts.body.by_day)).toEqual([6]);
 
-    const redrive = (body: unknown, token?: string | null) => call(api.stack.url, 'POST', '/v1/admin/dead-letters/redrive', { body, ...(token === undefined ? {} : { token }) });
+    const redrive = (body: unknown, token?: string | null) =>
+      call(api.stack.url, 'POST', '/v1/admin/dead-letters/redrive', { body, ...(token === undefined ? {} : { token }) });
     expect((await redrive({ dry_run: true }, null)).status).toBe(401);
     // SPEC 14: an empty request is never "everything"; `all` is, and says so.
     for (const body of [undefined, {}, { dry_run: true }, { limit: 5 }, { code: [] }, { all: false }]) {
@@ -53,11 +57,23 @@ describe('dead letters over HTTP', () => {
     expect([both.status, both.body.error.code]).toEqual([400, 'invalid_request']);
     const micros = -[...expectedBalances(api.config, lines).balances.values()].reduce((s, b) => s + b, 0n);
     const preview = await redrive({ all: true, dry_run: true });
-    expect(preview.body).toMatchObject({ dry_run: true, selected: 6, charged: 5, charged_micros: Number(micros), duplicates: 0, still_dead: { invalid_applies_to: 1 } });
+    expect(preview.body).toMatchObject({
+      dry_run: true,
+      selected: 6,
+      charged: 5,
+      charged_micros: Number(micros),
+      duplicates: 0,
+      still_dead: { invalid_applies_to: 1 },
+    });
     expect(preview.body.charged_usd).toMatch(/^\$0\.\d+$/);
     const done = await redrive({ code: ['unpriced'] });
     expect(done.body).toMatchObject({ dry_run: false, selected: 5, charged: 5, charged_micros: Number(micros), duplicates: 0, still_dead: {} });
-    expect((await redrive({ code: 'unpriced,invalid_applies_to' })).body).toMatchObject({ selected: 6, charged: 0, duplicates: 5, still_dead: { invalid_applies_to: 1 } });
+    expect((await redrive({ code: 'unpriced,invalid_applies_to' })).body).toMatchObject({
+      selected: 6,
+      charged: 0,
+      duplicates: 5,
+      still_dead: { invalid_applies_to: 1 },
+    });
 
     const runs = await get('/v1/admin/dead-letters/runs');
     expect(runs.body.runs.map((r: { by: string; filters: unknown; report: { charged: number } }) => [r.by, r.filters, r.report.charged])).toEqual([

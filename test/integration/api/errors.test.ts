@@ -58,11 +58,17 @@ describe('accounts API errors', () => {
     expectError(await pay(u, '{"payment_id": "p-bad-json"'), 'invalid_request');
   });
 
-  it('body_too_large, uri_too_long and unsupported_media_type: fastify\'s own refusals keep their 413, 414 and 415 (issue #27 §3)', async () => {
+  it("body_too_large, uri_too_long and unsupported_media_type: fastify's own refusals keep their 413, 414 and 415 (issue #27 §3)", async () => {
     const u = stack.url;
     expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: JSON.stringify({ plan_id: 'x'.repeat(70_000) }) }), 'body_too_large');
-    expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: 'plan_id=basic', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'unsupported_media_type');
-    expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: '{}', headers: { 'content-type': 'application/x-ndjson' } }), 'unsupported_media_type');
+    expectError(
+      await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: 'plan_id=basic', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      'unsupported_media_type',
+    );
+    expectError(
+      await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: '{}', headers: { 'content-type': 'application/x-ndjson' } }),
+      'unsupported_media_type',
+    );
     // Answered by fastify's router itself (frameworkErrors), before any route or error handler.
     expectError(await call(u, 'GET', `/v1/accounts/${'a'.repeat(101)}`), 'uri_too_long');
   });
@@ -109,10 +115,13 @@ describe('accounts API errors', () => {
   });
 
   it('payment_conflict: a payment id replayed with another amount', async () => {
-    expectError(await pay(stack.url, { payment_id: 'p-poor', account_id: 'acct-poor', amount_micros: 2_000_000, paid_at: '2026-01-01T00:00:00Z' }), 'payment_conflict');
+    expectError(
+      await pay(stack.url, { payment_id: 'p-poor', account_id: 'acct-poor', amount_micros: 2_000_000, paid_at: '2026-01-01T00:00:00Z' }),
+      'payment_conflict',
+    );
   });
 
-  it('pages the ledger newest first with limit and the previous page\'s next', async () => {
+  it("pages the ledger newest first with limit and the previous page's next", async () => {
     const first = (await call(stack.url, 'GET', '/v1/accounts/acct-rich/ledger?limit=1')).body;
     expect(first.entries).toHaveLength(1);
     expect(first.entries[0]).toMatchObject({ kind: 'plan_purchase', amount_micros: -10_000_000, balance_after_micros: 40_000_000, folded: true });
@@ -125,32 +134,65 @@ describe('accounts API errors', () => {
     // forbidden needs per-account keys, rate_limited a limiter (other issues); internal and
     // unavailable are proven in test/unit/api with failing dependencies; forbidden_origin and
     // selection_required (operator requests) in test/integration/ops/operatorRequests.test.ts.
-    const notHere = new Set(['forbidden', 'rate_limited', 'config_invalid', 'internal', 'unavailable', 'forbidden_origin', 'selection_required', 'store_format_unsupported']);
-    const expected = Object.keys(ERROR_CODES).filter((c) => !isDeadLetterCode(c) && !notHere.has(c)).sort();
+    const notHere = new Set([
+      'forbidden',
+      'rate_limited',
+      'config_invalid',
+      'internal',
+      'unavailable',
+      'forbidden_origin',
+      'selection_required',
+      'store_format_unsupported',
+    ]);
+    const expected = Object.keys(ERROR_CODES)
+      .filter((c) => !isDeadLetterCode(c) && !notHere.has(c))
+      .sort();
     expect([...seen].sort()).toEqual(expected);
   });
 
   it('fuzzed bodies, headers and ids never give a 500: every refusal carries a code', async () => {
-    const routes = ['/v1/accounts/acct-rich/plan', '/v1/accounts/acct-poor/vms', '/v1/admin/accounts/acct-poor/kyc', '/v1/webhooks/payment', '/v1/admin/ladder-tick'];
+    const routes = [
+      '/v1/accounts/acct-rich/plan',
+      '/v1/accounts/acct-poor/vms',
+      '/v1/admin/accounts/acct-poor/kyc',
+      '/v1/webhooks/payment',
+      '/v1/admin/ladder-tick',
+    ];
     const body = fc.oneof(
       fc.json(),
       fc.string({ maxLength: 200 }),
       fc.record({ plan_id: fc.oneof(fc.string(), fc.integer(), fc.constant(null)) }, { requiredKeys: [] }),
-      fc.record({ payment_id: fc.string({ maxLength: 140 }), account_id: fc.string({ maxLength: 70 }), amount_micros: fc.oneof(fc.integer(), fc.double(), fc.string()), paid_at: fc.oneof(fc.string(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString())) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          payment_id: fc.string({ maxLength: 140 }),
+          account_id: fc.string({ maxLength: 70 }),
+          amount_micros: fc.oneof(fc.integer(), fc.double(), fc.string()),
+          paid_at: fc.oneof(
+            fc.string(),
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          ),
+        },
+        { requiredKeys: [] },
+      ),
       fc.record({ verified: fc.anything(), now: fc.anything() }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...routes), body, fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/octet-stream'), async (route, value, type) => {
-        const raw = typeof value === 'string' ? value : JSON.stringify(value);
-        const res = await fetch(`${stack.url}${route}`, {
-          method: 'POST',
-          headers: { 'content-type': type, authorization: `Bearer ${config.adminToken}`, 'x-tally-signature': signBody(raw, WEBHOOK_SECRET) },
-          body: raw,
-        });
-        const answer = (await res.json()) as { error?: { code?: unknown } };
-        expect(res.status, JSON.stringify(answer)).toBeLessThan(500);
-        if (res.status >= 400) expect(typeof answer.error?.code).toBe('string');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        body,
+        fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/octet-stream'),
+        async (route, value, type) => {
+          const raw = typeof value === 'string' ? value : JSON.stringify(value);
+          const res = await fetch(`${stack.url}${route}`, {
+            method: 'POST',
+            headers: { 'content-type': type, authorization: `Bearer ${config.adminToken}`, 'x-tally-signature': signBody(raw, WEBHOOK_SECRET) },
+            body: raw,
+          });
+          const answer = (await res.json()) as { error?: { code?: unknown } };
+          expect(res.status, JSON.stringify(answer)).toBeLessThan(500);
+          if (res.status >= 400) expect(typeof answer.error?.code).toBe('string');
+        },
+      ),
       { numRuns: 150 },
     );
     for (const id of ['', '%00', '..', 'a'.repeat(65), 'é', '%F0%9F%92%A9', 'a%2Fb']) {

@@ -38,21 +38,37 @@ describe(`HTTP fuzz of every route (FUZZ_SEED=${SEED})`, () => {
 
   beforeAll(async () => {
     servers = await startTestServers();
-    const env = apiEnv(servers, { RATE_LIMIT_IP_PER_MINUTE: '1000000', RATE_LIMIT_KEY_PER_MINUTE: '1000000', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000000', RATE_LIMIT_PAUSE_MS: '0' });
+    const env = apiEnv(servers, {
+      RATE_LIMIT_IP_PER_MINUTE: '1000000',
+      RATE_LIMIT_KEY_PER_MINUTE: '1000000',
+      RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000000',
+      RATE_LIMIT_PAUSE_MS: '0',
+    });
     const config = configOf(servers, env);
     const logger = testLogger();
     const worker = await startWorker(config, servers, logger);
     stopWorker = () => worker.stop();
     api = await startApi({ ...config, httpPort: 0 }, servers, logger);
     mongo = await connectMongo(servers.mongoUrl, config.mongoDb);
-    for (const [id, amount] of [['acct-a', 50_000_000], ['acct-b', 3_000_000]] as const) {
+    for (const [id, amount] of [
+      ['acct-a', 50_000_000],
+      ['acct-b', 3_000_000],
+    ] as const) {
       expect((await pay(api.url, { payment_id: `p-${id}`, account_id: id, amount_micros: amount, paid_at: '2026-01-01T00:00:00Z' })).status).toBe(200);
     }
     const created = await fetch(`${api.url}/v1/admin/accounts/acct-a/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const { key, key_id } = (await created.json()) as { key: string; key_id: string };
     const cookieOf = async (path: string, form: string) => {
-      const res = await fetch(`${api.url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
-      return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const res = await fetch(`${api.url}${path}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+      return res.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
     };
     Object.assign(pools, {
       adminToken: ADMIN_TOKEN,
@@ -74,7 +90,8 @@ describe(`HTTP fuzz of every route (FUZZ_SEED=${SEED})`, () => {
 
   it('lists the routes from fastify itself, the account page and the operator surfaces among them', () => {
     const urls = new Set(api.routes.map((r) => `${r.method} ${r.url}`));
-    for (const route of ['POST /account/login', 'POST /account/plan', 'POST /v1/webhooks/payment', 'GET /v1/accounts/:id', 'POST /login', 'GET /admin/queues']) expect(urls).toContain(route);
+    for (const route of ['POST /account/login', 'POST /account/plan', 'POST /v1/webhooks/payment', 'GET /v1/accounts/:id', 'POST /login', 'GET /admin/queues'])
+      expect(urls).toContain(route);
   });
 
   it(`${RUNS} seeded requests: no 5xx, every refusal a registry code, nothing stored from a refusal`, async () => {

@@ -22,7 +22,8 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 describe('ladder tick', () => {
   const api = useApiStack();
 
-  const tick = (now: number, token?: string) => call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { body: { now: new Date(now).toISOString() }, ...(token !== undefined ? { token } : {}) });
+  const tick = (now: number, token?: string) =>
+    call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { body: { now: new Date(now).toISOString() }, ...(token !== undefined ? { token } : {}) });
   const account = async (id: string) => (await call(api.stack.url, 'GET', `/v1/accounts/${id}`)).body;
   const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -89,7 +90,10 @@ describe('ladder tick', () => {
     const at = new Date(X + 8 * DAY_MS).toISOString();
     const [viaApi, viaCli] = await Promise.all([
       call(api.stack.url, 'POST', '/v1/admin/ladder-tick', { body: { now: at } }),
-      run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'ladder-tick', '--once', '--now', at], { cwd: REPO, env: { ...process.env, ...api.env } }),
+      run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'ladder-tick', '--once', '--now', at], {
+        cwd: REPO,
+        env: { ...process.env, ...api.env },
+      }),
     ]);
     const cli = JSON.parse(viaCli.stdout.trim());
     expect(viaApi.body.complete && cli.complete).toBe(true);
@@ -98,7 +102,11 @@ describe('ladder tick', () => {
     expect(viaApi.body.tier_changes + cli.tier_changes).toBe(5);
     expect(viaApi.body.plans_expired + cli.plans_expired).toBe(1);
     for (let i = 0; i < 5; i++) expect((await account(`acct-c${i}`)).discount_tier).toBe('week');
-    expect(await api.mongo.db.collection(COLLECTIONS.tierTransitions).countDocuments({ account_id: { $in: ['acct-c0', 'acct-c1', 'acct-c2', 'acct-c3', 'acct-c4'] } })).toBe(5);
+    expect(
+      await api.mongo.db
+        .collection(COLLECTIONS.tierTransitions)
+        .countDocuments({ account_id: { $in: ['acct-c0', 'acct-c1', 'acct-c2', 'acct-c3', 'acct-c4'] } }),
+    ).toBe(5);
     const history = (await call(api.stack.url, 'GET', '/v1/admin/ticks?limit=100')).body.ticks;
     expect(history.map((t: { tick_id: string }) => t.tick_id)).toEqual(expect.arrayContaining([viaApi.body.tick_id, cli.tick_id]));
     expect((await verifyServed(api.config, api.servers, api.mongo.db)).mismatches).toEqual([]);
@@ -108,7 +116,10 @@ describe('ladder tick', () => {
     const scheduler = await startScheduler({ ...api.config, ladderTickIntervalMs: 1000 }, api.servers, testLogger());
     try {
       await expect
-        .poll(() => api.mongo.db.collection<TickDoc>(COLLECTIONS.ticks).countDocuments({ source: 'scheduler', complete: true }), { timeout: 20_000, interval: 250 })
+        .poll(() => api.mongo.db.collection<TickDoc>(COLLECTIONS.ticks).countDocuments({ source: 'scheduler', complete: true }), {
+          timeout: 20_000,
+          interval: 250,
+        })
         .toBeGreaterThanOrEqual(2);
     } finally {
       await scheduler.stop();

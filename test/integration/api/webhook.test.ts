@@ -15,7 +15,12 @@ import { ADMIN_TOKEN, WEBHOOK_SECRET, call, pay, useApiStack } from '../../suppo
 describe('POST /v1/webhooks/payment', () => {
   const api = useApiStack(() => ({ ADMIN_TOKEN, WEBHOOK_SECRET }));
 
-  const payment = (id: string, account: string, amount: number, paidAt: string) => ({ payment_id: id, account_id: account, amount_micros: amount, paid_at: paidAt });
+  const payment = (id: string, account: string, amount: number, paidAt: string) => ({
+    payment_id: id,
+    account_id: account,
+    amount_micros: amount,
+    paid_at: paidAt,
+  });
 
   it('refuses a missing, malformed or wrong signature with 401 unauthorized and credits nothing', async () => {
     const body = JSON.stringify(payment('p-sig', 'acct-sig', 5_000_000, '2026-01-01T00:00:00Z'));
@@ -76,7 +81,15 @@ describe('POST /v1/webhooks/payment', () => {
 
   it('heals a crash between the ledger insert and the fold job: by the provider retry, and by the next shard owner', async () => {
     const insertOnly = async (id: string, account: string, amount: bigint) => {
-      const doc: LedgerDoc = { _id: `payment:${id}`, kind: 'payment', account_id: account, shard: shardOf(account, api.config.shards), amount_micros: amount, paid_at: new Date('2026-05-01T00:00:00Z'), at: new Date() };
+      const doc: LedgerDoc = {
+        _id: `payment:${id}`,
+        kind: 'payment',
+        account_id: account,
+        shard: shardOf(account, api.config.shards),
+        amount_micros: amount,
+        paid_at: new Date('2026-05-01T00:00:00Z'),
+        at: new Date(),
+      };
       await api.mongo.db.collection<LedgerDoc>(COLLECTIONS.ledger).insertOne(doc);
     };
     // The API died right after its insert: the provider retries and the retry folds it, once.

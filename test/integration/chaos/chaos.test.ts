@@ -21,8 +21,13 @@ describe('chaos', () => {
     expect(r.detail.check.examples).toEqual([]);
     expect(r.detail.crashes).toEqual([]);
     expect(r.detail.exit_codes).toEqual({ 'bridge-0': 0, 'bridge-1': 0, 'worker-0': 0, 'worker-1': 0, api: 0, scheduler: 0 });
-    expect({ lost: r.lost, double_charged: r.double_charged, balances_wrong: r.balances_wrong, ledger_mismatch: r.ledger_mismatch, dead_letters_wrong: r.dead_letters_wrong })
-      .toEqual({ lost: 0, double_charged: 0, balances_wrong: 0, ledger_mismatch: 0, dead_letters_wrong: 0 });
+    expect({
+      lost: r.lost,
+      double_charged: r.double_charged,
+      balances_wrong: r.balances_wrong,
+      ledger_mismatch: r.ledger_mismatch,
+      dead_letters_wrong: r.dead_letters_wrong,
+    }).toEqual({ lost: 0, double_charged: 0, balances_wrong: 0, ledger_mismatch: 0, dead_letters_wrong: 0 });
     for (const kind of FAULT_KINDS) expect(r.faults_by_kind[kind], kind).toBeGreaterThanOrEqual(1);
     expect(r.detail.fuzz).toBe(2000);
     expect(r.detail.check.expected_dead).toBeGreaterThanOrEqual(2000);
@@ -31,7 +36,17 @@ describe('chaos', () => {
   }, 600_000);
 
   it('catches a planted double charge: a worker that skips the dedup check once', async () => {
-    const r = await runChaos({ records: 3000, accounts: 100, seed: 3, minutes: 0.25, fuzz: 100, payments: 5, noFaults: true, workerEnv: { TALLY_FAILPOINTS: 'worker.skip-dedup=1' }, log });
+    const r = await runChaos({
+      records: 3000,
+      accounts: 100,
+      seed: 3,
+      minutes: 0.25,
+      fuzz: 100,
+      payments: 5,
+      noFaults: true,
+      workerEnv: { TALLY_FAILPOINTS: 'worker.skip-dedup=1' },
+      log,
+    });
     expect(r.double_charged).toBeGreaterThanOrEqual(1);
     expect(r.balances_wrong).toBeGreaterThanOrEqual(1);
     expect(r.lost).toBe(0);

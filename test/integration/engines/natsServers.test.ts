@@ -44,7 +44,9 @@ describe('NATS_URL as a server list', () => {
 
   it('says plainly when the server refuses the replica count NATS_STREAM_REPLICAS asks for', async () => {
     const config = loadConfig({ NATS_STREAM_REPLICAS: '3' });
-    await expect(ensureStreams(bus!.jsm, streamOptions(config))).rejects.toThrow(/JetStream refused stream USAGE from 1 to 3 replicas \(NATS_STREAM_REPLICAS=3; it needs a cluster/);
+    await expect(ensureStreams(bus!.jsm, streamOptions(config))).rejects.toThrow(
+      /JetStream refused stream USAGE from 1 to 3 replicas \(NATS_STREAM_REPLICAS=3; it needs a cluster/,
+    );
     // The stream is as it was.
     expect((await bus!.jsm.streams.info(USAGE_STREAM)).config.num_replicas).toBe(1);
   });

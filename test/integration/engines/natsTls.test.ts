@@ -26,16 +26,50 @@ async function makeCa(dir: string, name: string): Promise<void> {
 async function makeLeaf(dir: string, ca: string, name: string, extensions: string): Promise<void> {
   await writeFile(join(dir, `${name}.ext`), extensions);
   await openssl(dir, 'req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-  await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`);
+  await openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '1',
+    '-extfile',
+    `${name}.ext`,
+  );
 }
 
 /** nats-server with TLS on a free port; ready once its monitor says so (the client port now speaks TLS only). */
 async function startTlsServer(dir: string, name: string, extra: string[]): Promise<{ server: ChildProcess; url: string }> {
   const [port, monitor] = [await freePort(), await freePort()];
-  const server = spawn(findBinary('nats-server'), [
-    '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(dir, name),
-    '--tls', '--tlscert', join(dir, 'server.pem'), '--tlskey', join(dir, 'server.key'), ...extra,
-  ], { stdio: 'ignore' });
+  const server = spawn(
+    findBinary('nats-server'),
+    [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-m',
+      String(monitor),
+      '-js',
+      '-sd',
+      join(dir, name),
+      '--tls',
+      '--tlscert',
+      join(dir, 'server.pem'),
+      '--tlskey',
+      join(dir, 'server.key'),
+      ...extra,
+    ],
+    { stdio: 'ignore' },
+  );
   const healthy = async () => {
     const res = await fetch(`http://127.0.0.1:${monitor}/healthz`, { signal: AbortSignal.timeout(2000) });
     if (!res.ok) throw new Error(`healthz ${res.status}`);

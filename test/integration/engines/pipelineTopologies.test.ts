@@ -33,7 +33,9 @@ describe('the pipeline on Redis Sentinel and Redis Cluster', () => {
       await publishAll(p.bus.js, second);
       const promoted = await sentinel.waitForFailover(former);
       await p.drained(60_000);
-      console.log(`pipeline on sentinel: primary ${former} killed mid-stream, ${promoted} promoted; 3000 records drained ${Date.now() - started} ms after the kill`);
+      console.log(
+        `pipeline on sentinel: primary ${former} killed mid-stream, ${promoted} promoted; 3000 records drained ${Date.now() - started} ms after the kill`,
+      );
       await expectServedExactly(config, endpoints, p.mongo.db, [...first, ...second]);
     } finally {
       await pipeline.stop();

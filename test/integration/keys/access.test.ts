@@ -139,7 +139,12 @@ describe('account keys: who may call what', () => {
 
   it('the account page: a key signs in (the cookie is not the key), sign-out ends the session, revocation ends it at once', async () => {
     const k = await createKey('acct-a', 1);
-    const login = await fetch(`${url(0)}/account/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${encodeURIComponent(k.key)}` });
+    const login = await fetch(`${url(0)}/account/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `key=${encodeURIComponent(k.key)}`,
+    });
     expect([login.status, login.headers.get('location')]).toEqual([303, '/account']);
     const setCookie = login.headers.get('set-cookie') ?? '';
     expect(setCookie).toMatch(/^tally_account=[A-Za-z0-9_-]{43};/);
@@ -150,18 +155,30 @@ describe('account keys: who may call what', () => {
     const page = await fetch(`${url(1)}/account`, { headers: { cookie }, redirect: 'manual' });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('data-testid="account-id">acct-a<');
-    const bad = await fetch(`${url(1)}/account/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=tk_nope' });
+    const bad = await fetch(`${url(1)}/account/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'key=tk_nope',
+    });
     expect(bad.headers.get('location')).toBe('/account/login?error=unauthorized');
     expect((await call(url(0), 'DELETE', `/v1/admin/accounts/acct-a/keys/${k.key_id}`)).status).toBe(200);
     const after = await fetch(`${url(1)}/account`, { headers: { cookie }, redirect: 'manual' });
     expect([after.status, after.headers.get('location')]).toEqual([303, '/account/login?ok=session_ended']);
 
     const k2 = await createKey('acct-a', 0);
-    const login2 = await fetch(`${url(1)}/account/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${encodeURIComponent(k2.key)}` });
+    const login2 = await fetch(`${url(1)}/account/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `key=${encodeURIComponent(k2.key)}`,
+    });
     const cookie2 = (login2.headers.get('set-cookie') ?? '').split(';')[0]!;
     const out = await fetch(`${url(0)}/account/logout`, { method: 'POST', headers: { cookie: cookie2 }, redirect: 'manual' });
     expect(out.headers.get('location')).toBe('/account/login?ok=signed_out');
-    expect((await fetch(`${url(1)}/account`, { headers: { cookie: cookie2 }, redirect: 'manual' })).headers.get('location')).toBe('/account/login?ok=session_ended');
+    expect((await fetch(`${url(1)}/account`, { headers: { cookie: cookie2 }, redirect: 'manual' })).headers.get('location')).toBe(
+      '/account/login?ok=session_ended',
+    );
   });
 
   it('keys appear only in their creation answer: the store holds SHA-256 hashes, logs and later answers never the key', async () => {
@@ -177,7 +194,11 @@ describe('account keys: who may call what', () => {
     expect(logs.length).toBeGreaterThan(0);
     for (const key of issued) {
       const secret = key.slice(-43);
-      for (const [where, text] of [['store', stored], ['answers', answers], ['logs', logs]] as const) {
+      for (const [where, text] of [
+        ['store', stored],
+        ['answers', answers],
+        ['logs', logs],
+      ] as const) {
         expect(text.includes(secret), `secret of a key found in ${where}`).toBe(false);
       }
       const id = key.slice(3, 19);

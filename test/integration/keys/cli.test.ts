@@ -16,8 +16,14 @@ describe('tally keys and tally allocations', () => {
   let stack: Awaited<ReturnType<typeof startStack>>;
 
   const tally = async (...args: string[]) => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], { cwd: REPO, env: { ...process.env, ...env, LOG_LEVEL: 'warn' } });
-    return stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+    });
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   };
 
   beforeAll(async () => {

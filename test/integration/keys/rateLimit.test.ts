@@ -37,7 +37,12 @@ describe('rate limits', () => {
     const webhook = await pay(a, { payment_id: 'p-rl', account_id: 'acct-rl', amount_micros: 1, paid_at: '2026-01-01T00:00:00Z' }, 'sha256=00');
     expect([webhook.status, webhook.body.error.code]).toEqual([429, 'rate_limited']);
     expect((await call(b, 'GET', '/v1/accounts/acct-rl')).body.error.code).toBe('rate_limited');
-    const login = await fetch(`${b}/account/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${key}` });
+    const login = await fetch(`${b}/account/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `key=${key}`,
+    });
     expect(login.headers.get('location')).toBe('/account/login?error=rate_limited');
   });
 });

@@ -17,8 +17,7 @@ describe('operator sign-in and access', () => {
   afterAll(() => api?.stop());
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${api.url}${path}`, { headers, redirect: 'manual' });
-  const signIn = (token: string, next = '/') =>
-    fetch(`${api.url}/login`, { method: 'POST', body: new URLSearchParams({ token, next }), redirect: 'manual' });
+  const signIn = (token: string, next = '/') => fetch(`${api.url}/login`, { method: 'POST', body: new URLSearchParams({ token, next }), redirect: 'manual' });
 
   it('answers 401 without the token: a page with a sign-in link for browsers, the JSON error for the rest', async () => {
     for (const path of ['/', '/admin/queues', '/admin/queues/queue/tally-shard-0']) {
@@ -40,7 +39,8 @@ describe('operator sign-in and access', () => {
     for (const path of ['/', '/admin/queues', '/admin/queues/api/queues', '/v1/admin/dashboard/overview', '/v1/admin/dashboard/ticks']) {
       expect((await get(path, auth)).status, path).toBe(200);
     }
-    for (const path of ['/metrics', '/healthz', '/login', '/ops/assets/dashboard.js', '/ops/assets/uPlot.iife.min.js']) expect((await get(path)).status, path).toBe(200);
+    for (const path of ['/metrics', '/healthz', '/login', '/ops/assets/dashboard.js', '/ops/assets/uPlot.iife.min.js'])
+      expect((await get(path)).status, path).toBe(200);
   });
 
   it('signs in with a form: an HttpOnly SameSite=Strict cookie that is not the token, which opens the dashboard and bull-board', async () => {

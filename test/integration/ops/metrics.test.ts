@@ -81,7 +81,11 @@ describe('operator metrics and health', () => {
 
   it('counts ladder tick runs by source and outcome', async () => {
     const before = await scrape(api.url);
-    const res = await fetch(`${api.url}/v1/admin/ladder-tick`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`${api.url}/v1/admin/ladder-tick`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.status).toBe(200);
     expect(delta(before, await scrape(api.url), 'tally_ladder_tick_runs_total{source="admin",outcome="complete"}')).toBe(1);
   });
@@ -116,7 +120,15 @@ describe('operator metrics and health', () => {
     expect(await ready.json()).toEqual({
       status: 'ready',
       ready: true,
-      checks: { mongodb: 'ok', redis: 'ok', nats: 'ok', 'stream USAGE': 'ok', 'stream USAGE_DLQ': 'ok', 'stream BILLING_EVENTS': 'ok', 'consumer tally-bridge': 'ok' },
+      checks: {
+        mongodb: 'ok',
+        redis: 'ok',
+        nats: 'ok',
+        'stream USAGE': 'ok',
+        'stream USAGE_DLQ': 'ok',
+        'stream BILLING_EVENTS': 'ok',
+        'consumer tally-bridge': 'ok',
+      },
     });
 
     // A JetStream that lost the bridges' consumer answers pings but delivers nothing: not ready.

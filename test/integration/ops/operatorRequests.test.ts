@@ -46,8 +46,7 @@ describe('operator requests', () => {
     it('a re-drive with the session cookie from another site is 403; from the page, 400 until it selects; with Bearer and no Origin it passes the check', async () => {
       const session = cookieOf(await form(url, '/login', { token: ADMIN_TOKEN }, { origin: url }));
       expect(session).toMatch(/^tally_admin=/);
-      const post = (headers: Record<string, string>, token: string | null) =>
-        call(url, 'POST', '/v1/admin/dead-letters/redrive', { body: {}, token, headers });
+      const post = (headers: Record<string, string>, token: string | null) => call(url, 'POST', '/v1/admin/dead-letters/redrive', { body: {}, token, headers });
       expect(await post({ cookie: session, origin: EVIL }, null)).toMatchObject({ status: 403, body: { error: { code: 'forbidden_origin' } } });
       // A Bearer header does not excuse a cookie that rides along from another site.
       expect((await post({ cookie: session, origin: EVIL }, ADMIN_TOKEN)).status).toBe(403);
@@ -95,7 +94,8 @@ describe('operator requests', () => {
 
   describe('TRUST_PROXY', () => {
     const spend = async (url: string, xff: string) => {
-      for (let i = 0; i < 10; i++) expect((await call(url, 'GET', '/v1/admin/ticks', { token: `wrong-${i}-xxxxxxxxxx`, headers: { 'x-forwarded-for': xff } })).status).toBe(401);
+      for (let i = 0; i < 10; i++)
+        expect((await call(url, 'GET', '/v1/admin/ticks', { token: `wrong-${i}-xxxxxxxxxx`, headers: { 'x-forwarded-for': xff } })).status).toBe(401);
       expect((await call(url, 'GET', '/v1/admin/ticks', { token: 'wrong-last-xxxxxxxxxx', headers: { 'x-forwarded-for': xff } })).status).toBe(429);
     };
 

@@ -11,7 +11,7 @@ import { recordMsgId } from '../../support/stream.js';
 /** Deterministic pseudo-random numbers, so a failure can be replayed. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('pipeline end to end: NATS -> BullMQ -> MongoDB', () => {
@@ -35,7 +35,11 @@ describe('pipeline end to end: NATS -> BullMQ -> MongoDB', () => {
     const pipeline = await startPipeline(cfg, servers, { mongoOptions: { monitorCommands: true } });
     pipeline.worker.mongo.client.on('commandStarted', (e) => {
       const body = e.command as { updates?: unknown[]; deletes?: unknown[]; documents?: unknown[] };
-      commands.push({ name: e.commandName, collection: String(body[e.commandName as keyof typeof body] ?? ''), statements: (body.updates ?? body.deletes ?? body.documents ?? []).length });
+      commands.push({
+        name: e.commandName,
+        collection: String(body[e.commandName as keyof typeof body] ?? ''),
+        statements: (body.updates ?? body.deletes ?? body.documents ?? []).length,
+      });
     });
     const now = new Date();
     const rand = rng(7);

@@ -62,7 +62,8 @@ describe('billing events under redelivery', () => {
     const events = await p.mongo.db.collection<EventDoc>(COLLECTIONS.events).find({ account_id: 'acct-x' }).toArray();
     expect(events.map((e) => e.type).sort()).toEqual(['depleted', 'low_balance']);
     const published: string[] = [];
-    for await (const m of readStream(p.bus.js, p.bus.jsm, EVENTS_STREAM, { filter: 'billing.events.acct-x' })) published.push((m.json() as { type: string }).type);
+    for await (const m of readStream(p.bus.js, p.bus.jsm, EVENTS_STREAM, { filter: 'billing.events.acct-x' }))
+      published.push((m.json() as { type: string }).type);
     expect(published.sort()).toEqual(['depleted', 'low_balance']);
     const account = await readAccount(p.mongo.db, 'acct-x', shardOf('acct-x', config.shards));
     expect(account?.balance_micros).toBe(-500_000n);
@@ -101,17 +102,26 @@ describe('billing events when NATS is down at the publish', () => {
       await expect.poll(() => restarted !== null, { timeout: 30_000 }).toBe(true);
       await restarted;
       // Requests on the probe's connection can time out while it reconnects: ask until one is answered.
-      const drained = async (): Promise<boolean> => p.drained(5_000).then(() => true, () => false);
+      const drained = async (): Promise<boolean> =>
+        p.drained(5_000).then(
+          () => true,
+          () => false,
+        );
       await expect.poll(drained, { timeout: 120_000, interval: 1000 }).toBe(true);
 
       const types = async (): Promise<string[]> => {
         const seen: string[] = [];
-        for await (const m of readStream(p.bus.js, p.bus.jsm, EVENTS_STREAM, { filter: 'billing.events.acct-y' })) seen.push((m.json() as { type: string }).type);
+        for await (const m of readStream(p.bus.js, p.bus.jsm, EVENTS_STREAM, { filter: 'billing.events.acct-y' }))
+          seen.push((m.json() as { type: string }).type);
         return seen.sort();
       };
       await expect.poll(types, { timeout: 30_000, interval: 1000 }).toEqual(['depleted', 'low_balance']);
       const stored = await p.mongo.db.collection<EventDoc>(COLLECTIONS.events).find({ account_id: 'acct-y' }).toArray();
-      await expect.poll(async () => (await p.mongo.db.collection<EventDoc>(COLLECTIONS.events).find({ account_id: 'acct-y', published: true }).toArray()).length, { timeout: 30_000 }).toBe(2);
+      await expect
+        .poll(async () => (await p.mongo.db.collection<EventDoc>(COLLECTIONS.events).find({ account_id: 'acct-y', published: true }).toArray()).length, {
+          timeout: 30_000,
+        })
+        .toBe(2);
       expect(stored.map((e) => e.type).sort()).toEqual(['depleted', 'low_balance']);
       const totals = await sumShardLog(p.mongo.db);
       expect(totals.charged).toBe(lines.length);

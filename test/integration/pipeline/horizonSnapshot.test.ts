@@ -73,14 +73,19 @@ describe('shard takeover from a horizon snapshot (issue 21)', () => {
   /** The shard log's totals once they reach `charged` and `duplicates`, for exact asserts. */
   const logTotals = async (charged: number, duplicates: number) => {
     await p.drained();
-    await waitFor(async () => {
-      const t = await sumShardLog(p.mongo.db);
-      return t.charged >= charged && t.duplicates >= duplicates;
-    }, 30_000, `${charged} charged and ${duplicates} duplicates in the log`);
+    await waitFor(
+      async () => {
+        const t = await sumShardLog(p.mongo.db);
+        return t.charged >= charged && t.duplicates >= duplicates;
+      },
+      30_000,
+      `${charged} charged and ${duplicates} duplicates in the log`,
+    );
     const t = await sumShardLog(p.mongo.db);
     return [t.charged, t.duplicates];
   };
-  const head = async (): Promise<number> => (await p.mongo.db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({}).sort({ seq: -1 }).limit(1).next())?.seq ?? 0;
+  const head = async (): Promise<number> =>
+    (await p.mongo.db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({}).sort({ seq: -1 }).limit(1).next())?.seq ?? 0;
 
   /** Every charged record again, each with the stream sequence of its message: what a retried or re-added job carries. */
   const redeliver = async (job: string): Promise<ShardJobResult | undefined> => {

@@ -45,10 +45,14 @@ describe('the idempotency key is (account_id, id), in the pipeline (issue 16)', 
    */
   const logTotals = async (charged: number, duplicates: number) => {
     await p.drained();
-    await waitFor(async () => {
-      const t = await sumShardLog(api.mongo.db);
-      return t.charged >= charged && t.duplicates >= duplicates;
-    }, 20_000, `${charged} charged and ${duplicates} duplicates in the log`);
+    await waitFor(
+      async () => {
+        const t = await sumShardLog(api.mongo.db);
+        return t.charged >= charged && t.duplicates >= duplicates;
+      },
+      20_000,
+      `${charged} charged and ${duplicates} duplicates in the log`,
+    );
     return sumShardLog(api.mongo.db);
   };
   const balance = async (account: string): Promise<number> => (await call(api.stack.url, 'GET', `/v1/accounts/${account}`)).body.balance_micros as number;
@@ -64,10 +68,14 @@ describe('the idempotency key is (account_id, id), in the pipeline (issue 16)', 
     const quoted = lines.map((l) => quoter.quoteLine(JSON.stringify(l), Date.now()));
     expect(quoted.filter((q) => 'charge_micros' in q)).toHaveLength(24);
     const want = new Map(accounts.map((a, i) => [a, BigInt(-(1000 + i))]));
-    await waitFor(async () => {
-      const stored = new Map((await listAccounts(api.mongo.db)).map((a) => [a._id, a.balance_micros]));
-      return accounts.every((a) => stored.get(a) === want.get(a));
-    }, 20_000, 'every account charged');
+    await waitFor(
+      async () => {
+        const stored = new Map((await listAccounts(api.mongo.db)).map((a) => [a._id, a.balance_micros]));
+        return accounts.every((a) => stored.get(a) === want.get(a));
+      },
+      20_000,
+      'every account charged',
+    );
 
     // A new owner rebuilds the records from the log (ids paired with their accounts): the same
     // pairs again are duplicates, on every account, and the id on a 25th account is charged.
@@ -93,7 +101,9 @@ describe('the idempotency key is (account_id, id), in the pipeline (issue 16)', 
   });
 
   it('a record id plan:acct-v:1 does not stop the purchase plan:acct-v:1: 201, plan applied, debited', async () => {
-    expect((await pay(api.stack.url, { payment_id: 'pay-v', account_id: 'acct-v', amount_micros: 20_000_000, paid_at: new Date().toISOString() })).status).toBe(200);
+    expect((await pay(api.stack.url, { payment_id: 'pay-v', account_id: 'acct-v', amount_micros: 20_000_000, paid_at: new Date().toISOString() })).status).toBe(
+      200,
+    );
     const before = await sumShardLog(api.mongo.db);
     await publishAll(p.bus.js, [costing('plan:acct-v:1', 'acct-v', 1000)], false);
     const after = await logTotals(before.charged + 1, before.duplicates);

@@ -59,7 +59,9 @@ describe('stream byte limits', () => {
     const config = testConfig(env.servers, { MONGO_DB: p.mongo.db.databaseName, USAGE_MAX_BYTES: String(4 * 2 ** 20), DLQ_MAX_BYTES: '65536' });
     await ensureStreams(p.bus.jsm, streamOptions(config));
     const now = new Date();
-    const bad = Array.from({ length: 100 }, (_, i) => JSON.stringify({ ...usage(`bad-${i}`, 'acct-dlq', {}, now), kind: 'gpu_second', note: 'x'.repeat(1500) }));
+    const bad = Array.from({ length: 100 }, (_, i) =>
+      JSON.stringify({ ...usage(`bad-${i}`, 'acct-dlq', {}, now), kind: 'gpu_second', note: 'x'.repeat(1500) }),
+    );
     for (const payload of bad) await p.bus.js.publish('usage.acct-dlq', payload);
     const good = JSON.stringify(usage('after-bad', 'acct-dlq', {}, now));
     await p.bus.js.publish('usage.acct-dlq', good);
@@ -80,6 +82,8 @@ describe('stream byte limits', () => {
       kept.push(m.string());
     }
     expect(kept).toEqual(bad.slice(-kept.length));
-    expect((await storeState(p.mongo.db)).balances.get('acct-dlq')).toBe(expectedBalances(config, [{ subject: 'usage.acct-dlq', payload: good }], now.getTime()).balances.get('acct-dlq'));
+    expect((await storeState(p.mongo.db)).balances.get('acct-dlq')).toBe(
+      expectedBalances(config, [{ subject: 'usage.acct-dlq', payload: good }], now.getTime()).balances.get('acct-dlq'),
+    );
   });
 });

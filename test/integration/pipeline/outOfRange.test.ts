@@ -29,7 +29,8 @@ describe('amounts outside Int64', () => {
     const stack = await startStack(config, servers);
     const bridge = await startBridge(config, servers, testLogger());
     try {
-      const big = (id: string) => JSON.stringify({ ...usage(id, 'acct-big', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1 }), cost_micros: INT64_MAX.toString() });
+      const big = (id: string) =>
+        JSON.stringify({ ...usage(id, 'acct-big', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1 }), cost_micros: INT64_MAX.toString() });
       const lines = [big('big-1'), big('big-2')].map((payload) => ({ subject: 'usage.acct-big', payload }));
       const file = join(servers.dataDir, 'big.ndjson');
       await writeFile(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
@@ -40,9 +41,16 @@ describe('amounts outside Int64', () => {
       for await (const m of readStream(p.bus.js, p.bus.jsm, DLQ_STREAM)) dead.push({ code: m.headers?.get(DLQ_HEADERS.code), payload: m.string() });
       expect(dead).toEqual([{ code: 'amount_out_of_range', payload: lines[1]!.payload }]);
 
-      const huge = await pay(stack.url, { payment_id: 'p-huge', account_id: 'acct-w', amount_micros: '9223372036854775808', paid_at: new Date().toISOString() });
+      const huge = await pay(stack.url, {
+        payment_id: 'p-huge',
+        account_id: 'acct-w',
+        amount_micros: '9223372036854775808',
+        paid_at: new Date().toISOString(),
+      });
       expect([huge.status, (huge.body as { error: { code: string } }).error.code]).toEqual([422, 'amount_out_of_range']);
-      expect((await pay(stack.url, { payment_id: 'p-1', account_id: 'acct-w', amount_micros: '9223372036854775000', paid_at: new Date().toISOString() })).status).toBe(200);
+      expect(
+        (await pay(stack.url, { payment_id: 'p-1', account_id: 'acct-w', amount_micros: '9223372036854775000', paid_at: new Date().toISOString() })).status,
+      ).toBe(200);
       const paidAt = new Date().toISOString();
       for (let attempt = 0; attempt < 2; attempt++) {
         const over = await pay(stack.url, { payment_id: 'p-2', account_id: 'acct-w', amount_micros: 1000, paid_at: paidAt });

@@ -19,10 +19,14 @@ describe('poison records in the stream', () => {
     const now = Date.now();
     const at = new Date(now - 60_000).toISOString();
     const deep = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels);
-    const record = (id: string, extra: string): string => `{"id":"${id}","account_id":"acct-p","kind":"llm_token","quantity":1000,"applies_to":"llm","occurred_at":"${at}",${extra}}`;
+    const record = (id: string, extra: string): string =>
+      `{"id":"${id}","account_id":"acct-p","kind":"llm_token","quantity":1000,"applies_to":"llm","occurred_at":"${at}",${extra}}`;
     const poison: [code: string, payload: string][] = [
       ['invalid_meta', record('deep-meta', `"meta":{"a":${deep(4000)}}`)],
-      ['invalid_meta', `{"specversion":"1.0","type":"usage","source":"/m","id":"deep-ce","subject":"acct-p","time":"${at}","data":{"kind":"vm_hour","quantity":1,"meta":{"a":${deep(4000)}}}}`],
+      [
+        'invalid_meta',
+        `{"specversion":"1.0","type":"usage","source":"/m","id":"deep-ce","subject":"acct-p","time":"${at}","data":{"kind":"vm_hour","quantity":1,"meta":{"a":${deep(4000)}}}}`,
+      ],
       ['malformed_json', deep(4090)],
       ['too_large', record('deep-large', `"meta":{"a":${deep(30_000)}}`)],
     ];

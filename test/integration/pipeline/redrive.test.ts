@@ -29,17 +29,36 @@ describe('dead-letter re-drive', () => {
     pipeline = await startPipeline(after, env.servers);
     try {
       const expected = expectedBalances(after, lines);
-      const llmOnly = expectedBalances(after, lines.filter((l) => l.payload.includes('llm_token')));
+      const llmOnly = expectedBalances(
+        after,
+        lines.filter((l) => l.payload.includes('llm_token')),
+      );
       const llmMicros = [...llmOnly.balances.values()].reduce((s, b) => s - b, 0n);
 
       // Read and settled in chunks (7, 50 dead letters at a time): the same outcome as in one piece.
-      const preview = await runRedrive(after, env.servers, p, { dryRun: true, filter: { codes: ['unpriced', 'invalid_applies_to', 'malformed_json'] }, chunkSize: 7 });
-      expect(preview).toMatchObject({ dry_run: true, selected: unpriced + 2, charged: unpriced, duplicates: 0, still_dead: { invalid_applies_to: 1, malformed_json: 1 } });
+      const preview = await runRedrive(after, env.servers, p, {
+        dryRun: true,
+        filter: { codes: ['unpriced', 'invalid_applies_to', 'malformed_json'] },
+        chunkSize: 7,
+      });
+      expect(preview).toMatchObject({
+        dry_run: true,
+        selected: unpriced + 2,
+        charged: unpriced,
+        duplicates: 0,
+        still_dead: { invalid_applies_to: 1, malformed_json: 1 },
+      });
       expect(preview.charged_micros).toBe(llmMicros);
       expect(formatUsd(preview.charged_micros)).toMatch(/^\$\d/);
 
       const first = await runRedrive(after, env.servers, p, { chunkSize: 50 });
-      expect(first).toMatchObject({ dry_run: false, selected: unpriced + 2, charged: unpriced, duplicates: 0, still_dead: { invalid_applies_to: 1, malformed_json: 1 } });
+      expect(first).toMatchObject({
+        dry_run: false,
+        selected: unpriced + 2,
+        charged: unpriced,
+        duplicates: 0,
+        still_dead: { invalid_applies_to: 1, malformed_json: 1 },
+      });
       expect(first.charged_micros).toBe(llmMicros);
       await expectServedExactly(after, env.servers, p.mongo.db, lines);
 
@@ -49,7 +68,10 @@ describe('dead-letter re-drive', () => {
 
       // The audit: who, when, filters and the report of each run.
       const runs = await p.mongo.db.collection('redrive_runs').find({}).sort({ at: 1 }).toArray();
-      expect(runs.map((r) => [r['_id'], r['by'], (r['report'] as { charged: number }).charged])).toEqual([[first.run_id, 'test', unpriced], [second.run_id, 'test', 0]]);
+      expect(runs.map((r) => [r['_id'], r['by'], (r['report'] as { charged: number }).charged])).toEqual([
+        [first.run_id, 'test', unpriced],
+        [second.run_id, 'test', 0],
+      ]);
     } finally {
       await pipeline.stop();
     }

@@ -54,32 +54,55 @@ describe('re-drive under faults', () => {
     servers = undefined;
   }, HEAVY_TEST_MS);
 
-  it('two re-drives of the same selection at once, the worker SIGKILLed under them: each record charged once', async () => {
-    const { after, lines, unpriced } = await deadLettered();
-    const w1 = spawn(['worker'], after);
-    await w1.ready();
-    const runs = Promise.all([runRedrive(after, servers!, p!), runRedrive(after, servers!, p!)]);
-    // Killed once a re-drive batch is in the shard log: between its commit and its job's completion, or just after.
-    await waitFor(async () => (await p!.mongo.db.collection(COLLECTIONS.shardLog).countDocuments({ job: /^rd-/ })) > 0, 120_000, 'a re-drive batch in the log', 5);
-    w1.kill('SIGKILL');
-    spawn(['worker'], after);
-    const [a, b] = await runs;
-    expect(a.charged + b.charged).toBe(unpriced);
-    expect(a.duplicates + b.duplicates).toBe(unpriced);
-    expect(a.charged_micros + b.charged_micros).toBe(-[...expectedBalances(after, lines.filter((l) => l.payload.includes('llm_token'))).balances.values()].reduce((s, x) => s + x, 0n));
-    await expectExact(after, lines);
-    expect(await runRedrive(after, servers!, p!)).toMatchObject({ charged: 0, duplicates: unpriced });
-  }, HEAVY_TEST_MS);
+  it(
+    'two re-drives of the same selection at once, the worker SIGKILLed under them: each record charged once',
+    async () => {
+      const { after, lines, unpriced } = await deadLettered();
+      const w1 = spawn(['worker'], after);
+      await w1.ready();
+      const runs = Promise.all([runRedrive(after, servers!, p!), runRedrive(after, servers!, p!)]);
+      // Killed once a re-drive batch is in the shard log: between its commit and its job's completion, or just after.
+      await waitFor(
+        async () => (await p!.mongo.db.collection(COLLECTIONS.shardLog).countDocuments({ job: /^rd-/ })) > 0,
+        120_000,
+        'a re-drive batch in the log',
+        5,
+      );
+      w1.kill('SIGKILL');
+      spawn(['worker'], after);
+      const [a, b] = await runs;
+      expect(a.charged + b.charged).toBe(unpriced);
+      expect(a.duplicates + b.duplicates).toBe(unpriced);
+      expect(a.charged_micros + b.charged_micros).toBe(
+        -[
+          ...expectedBalances(
+            after,
+            lines.filter((l) => l.payload.includes('llm_token')),
+          ).balances.values(),
+        ].reduce((s, x) => s + x, 0n),
+      );
+      await expectExact(after, lines);
+      expect(await runRedrive(after, servers!, p!)).toMatchObject({ charged: 0, duplicates: unpriced });
+    },
+    HEAVY_TEST_MS,
+  );
 
-  it('a re-drive SIGKILLed after its first job is added: the next run finishes it, nothing charged twice', async () => {
-    const { after, lines, unpriced } = await deadLettered();
-    spawn(['worker'], after);
-    const crashed = spawn(['dlq', 'redrive', '--all'], after, { TALLY_FAILPOINTS: 'redrive.after-add=1' });
-    expect((await crashed.exited).signal).toBe('SIGKILL');
-    const report = await runRedrive(after, servers!, p!);
-    expect(report.charged + report.duplicates).toBe(unpriced);
-    await expectExact(after, lines);
-    const runs = await p!.mongo.db.collection(COLLECTIONS.redriveRuns).find({}).sort({ at: 1 }).toArray();
-    expect(runs.map((r) => [r['by'], r['report'] === undefined])).toEqual([['cli', true], ['test', false]]);
-  }, HEAVY_TEST_MS);
+  it(
+    'a re-drive SIGKILLed after its first job is added: the next run finishes it, nothing charged twice',
+    async () => {
+      const { after, lines, unpriced } = await deadLettered();
+      spawn(['worker'], after);
+      const crashed = spawn(['dlq', 'redrive', '--all'], after, { TALLY_FAILPOINTS: 'redrive.after-add=1' });
+      expect((await crashed.exited).signal).toBe('SIGKILL');
+      const report = await runRedrive(after, servers!, p!);
+      expect(report.charged + report.duplicates).toBe(unpriced);
+      await expectExact(after, lines);
+      const runs = await p!.mongo.db.collection(COLLECTIONS.redriveRuns).find({}).sort({ at: 1 }).toArray();
+      expect(runs.map((r) => [r['by'], r['report'] === undefined])).toEqual([
+        ['cli', true],
+        ['test', false],
+      ]);
+    },
+    HEAVY_TEST_MS,
+  );
 });

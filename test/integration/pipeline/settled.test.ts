@@ -35,7 +35,9 @@ describe('settled means readable', () => {
       const sent = await publishWithGo(servers, file);
       expect(sent).toMatchObject({ sent: lines.length, acked: lines.length, errors: 0 });
 
-      const reader = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), p.mongo.db, config.shards, (id) => shardOf(id, config.shards));
+      const reader = new AccountReader(new AccountReadModel(redis, config.mongoDb, config.shards), p.mongo.db, config.shards, (id) =>
+        shardOf(id, config.shards),
+      );
       const lag = () => reader.status();
       const deadline = Date.now() + 120_000;
       let polls = 0;
@@ -57,12 +59,17 @@ describe('settled means readable', () => {
         expect(BigInt((answer.body as { balance_micros: number | string }).balance_micros)).toBe(expected.get(id));
       }
       for (const id of sample.slice(0, 20)) {
-        const rows = (await call(api.url, 'GET', `/v1/admin/dashboard/accounts?search=${id}&limit=500`)).body as { accounts: { account_id: string; balance_micros: number | string }[] };
+        const rows = (await call(api.url, 'GET', `/v1/admin/dashboard/accounts?search=${id}&limit=500`)).body as {
+          accounts: { account_id: string; balance_micros: number | string }[];
+        };
         expect(BigInt(rows.accounts.find((a) => a.account_id === id)!.balance_micros)).toBe(expected.get(id));
       }
 
       const listed = await runTally(['accounts'], childEnv(config, servers));
-      const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { account_id: string; balance_micros: number });
+      const rows = listed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { account_id: string; balance_micros: number });
       expect(new Map(rows.map((r) => [r.account_id, BigInt(r.balance_micros)]))).toEqual(expected);
       const stats = await runTally(['stats', '--wait', '--timeout', '30'], childEnv(config, servers));
       expect(stats.code).toBe(0);

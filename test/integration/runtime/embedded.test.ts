@@ -80,13 +80,23 @@ describe('startEmbedded', () => {
   it('publishes endpoints.json for other commands, and resolveEndpoints prefers configured URLs', async () => {
     const file = await readEndpoints(dataDir);
     expect(file).toMatchObject({
-      natsUrl: embedded.natsUrl, redisUrl: embedded.redisUrl, mongoUrl: embedded.mongoUrl, pid: process.pid,
-      serviceNkey: join(dataDir, 'service.nk'), producerNkey: join(dataDir, 'producer.nk'),
+      natsUrl: embedded.natsUrl,
+      redisUrl: embedded.redisUrl,
+      mongoUrl: embedded.mongoUrl,
+      pid: process.pid,
+      serviceNkey: join(dataDir, 'service.nk'),
+      producerNkey: join(dataDir, 'producer.nk'),
     });
     expect(await resolveEndpoints({ dataDir })).toEqual({
-      natsUrl: embedded.natsUrl, natsSecurity: { nkeySeedFile: join(dataDir, 'service.nk') }, redisUrl: embedded.redisUrl, mongoUrl: embedded.mongoUrl,
+      natsUrl: embedded.natsUrl,
+      natsSecurity: { nkeySeedFile: join(dataDir, 'service.nk') },
+      redisUrl: embedded.redisUrl,
+      mongoUrl: embedded.mongoUrl,
     });
-    expect(await resolveEndpoints({ dataDir, mongoUrl: 'mongodb://db.example:27017/' })).toMatchObject({ natsUrl: embedded.natsUrl, mongoUrl: 'mongodb://db.example:27017/' });
+    expect(await resolveEndpoints({ dataDir, mongoUrl: 'mongodb://db.example:27017/' })).toMatchObject({
+      natsUrl: embedded.natsUrl,
+      mongoUrl: 'mongodb://db.example:27017/',
+    });
   });
 
   it('refuses a second start on the same data folder, naming the owner pid', async () => {
@@ -129,7 +139,7 @@ describe('startEmbedded', () => {
 });
 
 describe('a data folder from before identities', () => {
-  it('keeps its streams: the anonymous account\'s become the services account\'s', async () => {
+  it("keeps its streams: the anonymous account's become the services account's", async () => {
     const dataDir = await tempDir();
     try {
       const port = await freePort();

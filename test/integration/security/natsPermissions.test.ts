@@ -58,8 +58,13 @@ describe('NATS identities of the embedded servers', () => {
 
   it('a producer may not pull from the bridge, manage streams or publish outside usage.>', async () => {
     for (const subject of [
-      `$JS.API.CONSUMER.MSG.NEXT.${USAGE_STREAM}.${BRIDGE_CONSUMER}`, `$JS.API.STREAM.DELETE.${USAGE_STREAM}`, `$JS.API.STREAM.PURGE.${USAGE_STREAM}`,
-      `$JS.ACK.${USAGE_STREAM}.${BRIDGE_CONSUMER}.1.1.1.1.0`, 'tally.done.x', 'billing.events.x', 'dlq.usage.x',
+      `$JS.API.CONSUMER.MSG.NEXT.${USAGE_STREAM}.${BRIDGE_CONSUMER}`,
+      `$JS.API.STREAM.DELETE.${USAGE_STREAM}`,
+      `$JS.API.STREAM.PURGE.${USAGE_STREAM}`,
+      `$JS.ACK.${USAGE_STREAM}.${BRIDGE_CONSUMER}.1.1.1.1.0`,
+      'tally.done.x',
+      'billing.events.x',
+      'dlq.usage.x',
     ]) {
       prod.nc.publish(subject, '{}');
       await refused(prod.violations, 'publish', subject);

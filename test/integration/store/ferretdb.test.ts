@@ -81,7 +81,10 @@ describe('FerretDB unique keys', () => {
               .db(db.databaseName)
               .collection<{ _id: string; by: string }>(c.collectionName)
               .insertOne({ _id, by: `${n}.${j}` })
-              .then(() => 'won' as const, (e: unknown) => (isDuplicateKey(e) ? ('lost' as const) : Promise.reject(e))),
+              .then(
+                () => 'won' as const,
+                (e: unknown) => (isDuplicateKey(e) ? ('lost' as const) : Promise.reject(e)),
+              ),
           ),
         ),
       );

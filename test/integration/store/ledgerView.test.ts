@@ -1,7 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandSucceededEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { InvalidCursorError, connectMongo, parseLedgerCursor, readAccountLedger, type AccountDoc, type LedgerDoc, type LedgerLine, type MongoConnection, type ShardLogDoc, type AccountDelta, deltasOf, packDeltas } from '../../../shared/store/index.js';
+import {
+  InvalidCursorError,
+  connectMongo,
+  parseLedgerCursor,
+  readAccountLedger,
+  type AccountDoc,
+  type LedgerDoc,
+  type LedgerLine,
+  type MongoConnection,
+  type ShardLogDoc,
+  type AccountDelta,
+  deltasOf,
+  packDeltas,
+} from '../../../shared/store/index.js';
 import { COLLECTIONS, encodeLedgerCursor } from '../../../shared/store/internal.js';
 
 /**
@@ -21,10 +34,25 @@ const usage = (a: string, d: bigint, n = 1) => ({ a, d, n, t: 0 });
 
 const log: ShardLogDoc[] = [
   entry(1, [usage(ACCOUNT, -100n, 2), usage('acct-o', -7n)]),
-  entry(2, [], [{ id: 'payment:p1', a: ACCOUNT, d: 1000n, paid: 1 }, { id: 'kyc:acct-l:x', a: ACCOUNT, d: 0n, kyc: true }, { id: 'payment:o1', a: 'acct-o', d: 5n }]),
+  entry(
+    2,
+    [],
+    [
+      { id: 'payment:p1', a: ACCOUNT, d: 1000n, paid: 1 },
+      { id: 'kyc:acct-l:x', a: ACCOUNT, d: 0n, kyc: true },
+      { id: 'payment:o1', a: 'acct-o', d: 5n },
+    ],
+  ),
   entry(3, [usage('acct-o', -3n)]),
   // Two lines of the account in one entry: a page may end between them.
-  entry(4, [], [{ id: `plan:${ACCOUNT}:1`, a: ACCOUNT, d: -500n }, { id: 'payment:p2', a: ACCOUNT, d: 300n, paid: 2 }]),
+  entry(
+    4,
+    [],
+    [
+      { id: `plan:${ACCOUNT}:1`, a: ACCOUNT, d: -500n },
+      { id: 'payment:p2', a: ACCOUNT, d: 300n, paid: 2 },
+    ],
+  ),
   entry(5, [], [{ id: 'tick-1', a: ACCOUNT, d: 0n, tier: 'week' }]),
   ...Array.from({ length: 20 }, (_, i) => entry(6 + i, [usage(ACCOUNT, -BigInt(6 + i), 1 + i)])),
   // Another shard's log never shows in this account's ledger.
@@ -44,25 +72,62 @@ function history(): LedgerLine[] {
   const lines: LedgerLine[] = [];
   let balance = 0n;
   for (const e of log.filter((x) => x.shard === SHARD)) {
-    for (const d of deltasOf(e).filter((x) => x.a === ACCOUNT)) lines.push({ id: `usage:${e._id}`, kind: 'usage', amount_micros: d.d, at: e.at, seq: e.seq, balance_after: (balance += d.d), folded: true, records: d.n });
+    for (const d of deltasOf(e).filter((x) => x.a === ACCOUNT))
+      lines.push({
+        id: `usage:${e._id}`,
+        kind: 'usage',
+        amount_micros: d.d,
+        at: e.at,
+        seq: e.seq,
+        balance_after: (balance += d.d),
+        folded: true,
+        records: d.n,
+      });
     for (const f of e.folds.filter((x) => x.a === ACCOUNT && x.d !== 0n)) {
       const doc = ledgerDocs.find((l) => l._id === f.id)!;
-      const line: LedgerLine = { id: f.id, kind: doc.kind === 'plan_purchase' ? 'plan_purchase' : 'payment', amount_micros: f.d, at: doc.at, seq: e.seq, balance_after: (balance += f.d), folded: true };
+      const line: LedgerLine = {
+        id: f.id,
+        kind: doc.kind === 'plan_purchase' ? 'plan_purchase' : 'payment',
+        amount_micros: f.d,
+        at: doc.at,
+        seq: e.seq,
+        balance_after: (balance += f.d),
+        folded: true,
+      };
       if (doc.plan_id) line.plan_id = doc.plan_id;
       if (doc.paid_at) line.paid_at = doc.paid_at;
       lines.push(line);
     }
   }
   const p3 = ledgerDocs.at(-1)!;
-  return [{ id: p3._id, kind: 'payment', amount_micros: 50n, at: p3.at, seq: null, balance_after: null, folded: false, paid_at: p3.paid_at! }, ...lines.reverse()];
+  return [
+    { id: p3._id, kind: 'payment', amount_micros: 50n, at: p3.at, seq: null, balance_after: null, folded: false, paid_at: p3.paid_at! },
+    ...lines.reverse(),
+  ];
 }
 
 /** The projection as the owner last wrote it: folded through `seq`. */
 function projection(seq: number): AccountDoc {
-  const balance = history().filter((l) => l.seq !== null && l.seq <= seq).reduce((sum, l) => sum + l.amount_micros, 0n);
+  const balance = history()
+    .filter((l) => l.seq !== null && l.seq <= seq)
+    .reduce((sum, l) => sum + l.amount_micros, 0n);
   return {
-    _id: ACCOUNT, shard: SHARD, seq, balance_micros: balance, first_paid_at: null, last_active_at: null, discount_tier: 'none', current_plan_id: null,
-    vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null, kyc_verified: true, low: false, depleted: false, created_at: at(0), updated_at: at(0),
+    _id: ACCOUNT,
+    shard: SHARD,
+    seq,
+    balance_micros: balance,
+    first_paid_at: null,
+    last_active_at: null,
+    discount_tier: 'none',
+    current_plan_id: null,
+    vm_quota_total: 0,
+    vm_quota_used: 0,
+    vm_quota_period_end: null,
+    kyc_verified: true,
+    low: false,
+    depleted: false,
+    created_at: at(0),
+    updated_at: at(0),
   };
 }
 
@@ -101,7 +166,12 @@ describe('readAccountLedger', () => {
     for (const seq of [25, 10, 0]) {
       const pages = await walk(projection(seq), limit);
       for (const page of pages) expect(page.length).toBeLessThanOrEqual(limit);
-      expect(pages.slice(1).flat().every((l) => l.folded)).toBe(true);
+      expect(
+        pages
+          .slice(1)
+          .flat()
+          .every((l) => l.folded),
+      ).toBe(true);
       expect(pages.flat()).toEqual(history());
     }
   });
@@ -119,7 +189,18 @@ describe('readAccountLedger', () => {
     const good = encodeLedgerCursor({ seq: 4, index: 1, balance: -15n });
     expect(parseLedgerCursor(good)).toEqual({ seq: 4, index: 1, balance: -15n });
     const forged = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
-    for (const bad of ['', 'usage:3:17', `${good}=`, `${good}.`, forged('4:1'), forged('04:1:0'), forged('4:1:-0'), forged(`4:1:${2n ** 63n}`), forged(`${2 ** 53}:0:0`), forged('x:1:0')]) {
+    for (const bad of [
+      '',
+      'usage:3:17',
+      `${good}=`,
+      `${good}.`,
+      forged('4:1'),
+      forged('04:1:0'),
+      forged('4:1:-0'),
+      forged(`4:1:${2n ** 63n}`),
+      forged(`${2 ** 53}:0:0`),
+      forged('x:1:0'),
+    ]) {
       expect(() => parseLedgerCursor(bad), bad).toThrow(InvalidCursorError);
     }
   });

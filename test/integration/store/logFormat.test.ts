@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { recordKey, type TallyError } from '../../../shared/domain/index.js';
-import { assertStoreFormat, compactShardLog, connectMongo, loadShard, packDeltas, packRecords, type MongoConnection, type ShardLogDoc } from '../../../shared/store/index.js';
+import {
+  assertStoreFormat,
+  compactShardLog,
+  connectMongo,
+  loadShard,
+  packDeltas,
+  packRecords,
+  type MongoConnection,
+  type ShardLogDoc,
+} from '../../../shared/store/index.js';
 import { COLLECTIONS } from '../../../shared/store/internal.js';
 
 /**
@@ -16,7 +25,10 @@ const now = Date.now();
 
 function usageEntry(seq: number, at: number, ids: string[], seqs: number[]): ShardLogDoc {
   const head = { _id: `${SHARD}:${seq}`, shard: SHARD, seq, at: new Date(at), job: `j${seq}`, duplicates: 0, folds: [] };
-  const deltas = packDeltas([{ a: 'acct-a', d: -BigInt(ids.length - 1), n: ids.length - 1, t: at }, { a: 'acct-b', d: -1n, n: 1, t: at }]);
+  const deltas = packDeltas([
+    { a: 'acct-a', d: -BigInt(ids.length - 1), n: ids.length - 1, t: at },
+    { a: 'acct-b', d: -1n, n: 1, t: at },
+  ]);
   return { ...head, ...packRecords(ids, seqs), deltas };
 }
 
@@ -53,8 +65,16 @@ describe('shard log format 3 on the store', () => {
     const snap = await loadShard(conn.db, SHARD, new Date(now - DAY));
     expect(snap.seq).toBe(4);
     expect(snap.horizon.map((h) => h.keys)).toEqual([
-      [[recordKey('acct-a', 'n1'), 10], [recordKey('acct-a', 'n2'), 11], [recordKey('acct-b', 'ü "quoted"\\'), 30]],
-      [[recordKey('acct-a', 'n4'), 40], [recordKey('acct-a', 'n5'), 41], [recordKey('acct-b', 'ü "quoted"\\'), 0]],
+      [
+        [recordKey('acct-a', 'n1'), 10],
+        [recordKey('acct-a', 'n2'), 11],
+        [recordKey('acct-b', 'ü "quoted"\\'), 30],
+      ],
+      [
+        [recordKey('acct-a', 'n4'), 40],
+        [recordKey('acct-a', 'n5'), 41],
+        [recordKey('acct-b', 'ü "quoted"\\'), 0],
+      ],
     ]);
     expect(snap.totals).toEqual({ charged: 12, duplicates: 0 });
   });
@@ -76,14 +96,28 @@ describe('shard log format 3 on the store', () => {
   });
 
   it('a log entry of format 1 or 2 (deltas as subdocuments) makes the start refuse, naming the entry', async () => {
-    const old = { _id: `${SHARD}:9`, shard: SHARD, seq: 9, at: new Date(now), job: 'j9', duplicates: 0, folds: [], ids: ['x'], accounts: [{ a: 'acct-a', d: -1n, n: 1, t: now }] };
+    const old = {
+      _id: `${SHARD}:9`,
+      shard: SHARD,
+      seq: 9,
+      at: new Date(now),
+      job: 'j9',
+      duplicates: 0,
+      folds: [],
+      ids: ['x'],
+      accounts: [{ a: 'acct-a', d: -1n, n: 1, t: now }],
+    };
     await conn.db.collection<Record<string, unknown> & { _id: string }>(COLLECTIONS.shardLog).insertOne(old);
-    expect(await refusal(conn.db)).toBe(`store_format_unsupported: shard log entry ${SHARD}:9 is in log format 1 or 2, which this version does not read: start with an empty database (MONGO_DB)`);
+    expect(await refusal(conn.db)).toBe(
+      `store_format_unsupported: shard log entry ${SHARD}:9 is in log format 1 or 2, which this version does not read: start with an empty database (MONGO_DB)`,
+    );
     await conn.db.collection<{ _id: string }>(COLLECTIONS.shardLog).deleteOne({ _id: `${SHARD}:9` });
   });
 
   it('projections kept as per-account versions (accounts_<shard>, before snapshots) make the start refuse', async () => {
     await conn.db.collection<{ _id: string }>(`${COLLECTIONS.accounts}_${SHARD}`).insertOne({ _id: 'acct-a@1' });
-    expect(await refusal(conn.db)).toBe(`store_format_unsupported: the store holds account projections of an earlier version (accounts_${SHARD}): start with an empty database (MONGO_DB)`);
+    expect(await refusal(conn.db)).toBe(
+      `store_format_unsupported: the store holds account projections of an earlier version (accounts_${SHARD}): start with an empty database (MONGO_DB)`,
+    );
   });
 });

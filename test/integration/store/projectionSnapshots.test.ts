@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectMongo, encodeAccounts, loadShard, loadShardAccounts, readAccount, writeCheckpoint, writeProjectionSnapshot, type AccountDoc, type MongoConnection } from '../../../shared/store/index.js';
+import {
+  connectMongo,
+  encodeAccounts,
+  loadShard,
+  loadShardAccounts,
+  readAccount,
+  writeCheckpoint,
+  writeProjectionSnapshot,
+  type AccountDoc,
+  type MongoConnection,
+} from '../../../shared/store/index.js';
 import { COLLECTIONS, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from '../../../shared/store/internal.js';
 
 /**
@@ -10,8 +20,22 @@ import { COLLECTIONS, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from '../
  */
 const at = new Date(Date.UTC(2026, 11, 1));
 const account = (id: string, shard: number, seq: number, balance: bigint): AccountDoc => ({
-  _id: id, shard, seq, balance_micros: balance, first_paid_at: null, last_active_at: null, discount_tier: 'none', current_plan_id: null,
-  vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null, kyc_verified: false, low: true, depleted: balance <= 0n, created_at: at, updated_at: at,
+  _id: id,
+  shard,
+  seq,
+  balance_micros: balance,
+  first_paid_at: null,
+  last_active_at: null,
+  discount_tier: 'none',
+  current_plan_id: null,
+  vm_quota_total: 0,
+  vm_quota_used: 0,
+  vm_quota_period_end: null,
+  kyc_verified: false,
+  low: true,
+  depleted: balance <= 0n,
+  created_at: at,
+  updated_at: at,
 });
 
 describe('projection snapshots on the store', () => {
@@ -28,14 +52,24 @@ describe('projection snapshots on the store', () => {
   it('the newest snapshot is what every reader gets; older ones are dropped, and a late older one is never picked', async () => {
     const shard = 1;
     await writeProjectionSnapshot(conn.db, shard, 10, encodeAccounts([account('a', shard, 10, 5n), account('b', shard, 7, -3n)]), at);
-    const second = await writeProjectionSnapshot(conn.db, shard, 20, encodeAccounts([account('a', shard, 20, 9n), account('b', shard, 7, -3n), account('c', shard, 15, 1n)]), at);
+    const second = await writeProjectionSnapshot(
+      conn.db,
+      shard,
+      20,
+      encodeAccounts([account('a', shard, 20, 9n), account('b', shard, 7, -3n), account('c', shard, 15, 1n)]),
+      at,
+    );
     expect(second.outcome).toBe('inserted');
     expect((await names()).filter((n) => n.startsWith('projections_1_'))).toEqual([snapshotChunksCollection(PROJECTION_SNAPSHOTS, shard, 20)]);
     // A former owner, paused, writes its older view afterwards.
     await writeProjectionSnapshot(conn.db, shard, 15, encodeAccounts([account('a', shard, 15, 6n)]), at);
     const loaded = await loadShardAccounts(conn.db, shard);
     expect(loaded.seq).toBe(20);
-    expect([...loaded.latest.values()].map((d) => [d._id, d.balance_micros])).toEqual([['a', 9n], ['b', -3n], ['c', 1n]]);
+    expect([...loaded.latest.values()].map((d) => [d._id, d.balance_micros])).toEqual([
+      ['a', 9n],
+      ['b', -3n],
+      ['c', 1n],
+    ]);
     expect(await readAccount(conn.db, 'c', shard)).toMatchObject({ _id: 'c', seq: 15, balance_micros: 1n });
     expect(await readAccount(conn.db, 'zz', shard)).toBeNull();
     // The same position written again (a retried flush): the manifest is there already.

@@ -5,8 +5,17 @@ import { runBench } from '../../bench/bench.js';
 describe('npm run bench, tiny', () => {
   it('measures every phase over the records it was given and finds every balance right', async () => {
     const r = await runBench({
-      records: 2000, accounts: 100, shards: 4, naiveRecords: 200, latencyRecords: 400,
-      quietReads: 200, ledgerEntries: 1000, webhooks: 100, purchases: 20, horizonIds: 20_000, takeoverIds: 200_000, // the path, not the figure: 5M ids took minutes on a loaded machine
+      records: 2000,
+      accounts: 100,
+      shards: 4,
+      naiveRecords: 200,
+      latencyRecords: 400,
+      quietReads: 200,
+      ledgerEntries: 1000,
+      webhooks: 100,
+      purchases: 20,
+      horizonIds: 20_000,
+      takeoverIds: 200_000, // the path, not the figure: 5M ids took minutes on a loaded machine
       env: { PROJECTION_FLUSH_MS: '2000' },
     });
     expect(r.raw.records).toBe(2000);

@@ -6,7 +6,6 @@ import { startTestServers, type TestServers } from '../../support/servers.js';
 import { probe, testConfig, type Probe } from '../../support/pipeline.js';
 import { childEnv, runTally } from '../../support/processes.js';
 
-
 const tally = (env: NodeJS.ProcessEnv, args: string[], input = '') => runTally(args, env, input);
 
 describe('tally generate | replay | export from the command line', () => {
@@ -30,7 +29,21 @@ describe('tally generate | replay | export from the command line', () => {
 
   it('generates the same file twice for one seed, replays it with a JSON report, and exports it back', async () => {
     const file = join(dir, 'stream.ndjson');
-    const args = ['generate', '--records', '400', '--accounts', '7', '--seed', '5', '--dup-rate', '0.05', '--bad-rate', '0.05', '--now', new Date().toISOString()];
+    const args = [
+      'generate',
+      '--records',
+      '400',
+      '--accounts',
+      '7',
+      '--seed',
+      '5',
+      '--dup-rate',
+      '0.05',
+      '--bad-rate',
+      '0.05',
+      '--now',
+      new Date().toISOString(),
+    ];
     expect((await tally(env, [...args, '--out', file])).code).toBe(0);
     const first = await readFile(file, 'utf8');
     expect((await tally(env, args)).stdout).toBe(first);
@@ -44,7 +57,10 @@ describe('tally generate | replay | export from the command line', () => {
 
     const exported = await tally(env, ['export']);
     expect(exported.code).toBe(0);
-    const lines = exported.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { subject: string; headers?: Record<string, string> });
+    const lines = exported.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { subject: string; headers?: Record<string, string> });
     expect(lines).toHaveLength(400 - report['duplicates']!);
     // Records with a readable id were sent with Nats-Msg-Id; the export keeps it for the next replay.
     expect(lines.filter((l) => l.headers?.['Nats-Msg-Id']).length).toBeGreaterThan(300);

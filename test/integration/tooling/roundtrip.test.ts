@@ -95,8 +95,11 @@ describe('load tooling: generate -> replay -> pipeline -> export', () => {
     expect(report.seconds).toBeGreaterThanOrEqual(0.19);
   });
 
-  it('the same id on two accounts, replayed inside JetStream\'s window with Nats-Msg-Id, is charged on both (issue #27 §4)', async () => {
-    const twins = ['acct-twin-a', 'acct-twin-b'].map((account) => ({ subject: `usage.${account}`, payload: JSON.stringify(usage('twin-1', account, {}, new Date(now))) }));
+  it("the same id on two accounts, replayed inside JetStream's window with Nats-Msg-Id, is charged on both (issue #27 §4)", async () => {
+    const twins = ['acct-twin-a', 'acct-twin-b'].map((account) => ({
+      subject: `usage.${account}`,
+      payload: JSON.stringify(usage('twin-1', account, {}, new Date(now))),
+    }));
     const report = await runReplay({ js: p.bus.js, lines: text([...twins, twins[0]!]) });
     // The repeat on the first account is JetStream's to drop; the second account's record is not.
     expect(report).toMatchObject({ sent: 3, acked: 3, duplicates: 1, errors: 0 });

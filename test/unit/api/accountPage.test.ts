@@ -3,7 +3,14 @@ import { DEFAULT_LADDER, DEFAULT_PLANS, parseLadder, type AllocateVmCode, type B
 import { bannerFor, renderAccountPage, renderLoginPage, tierLabel } from '../../../services/api/index.js';
 
 const PLAN_AND_VM_CODES: (BuyPlanCode | AllocateVmCode | 'invalid_request')[] = [
-  'unknown_plan', 'account_not_found', 'kyc_required', 'plan_active', 'insufficient_balance', 'invalid_request', 'no_active_plan', 'quota_exhausted',
+  'unknown_plan',
+  'account_not_found',
+  'kyc_required',
+  'plan_active',
+  'insufficient_balance',
+  'invalid_request',
+  'no_active_plan',
+  'quota_exhausted',
 ];
 
 describe('account page (pure rendering)', () => {
@@ -31,17 +38,43 @@ describe('account page (pure rendering)', () => {
 
   it('renders plan buttons without a plan, the quota panel with one, and no script', () => {
     const now = Date.parse('2026-03-01T00:00:00Z');
-    const base = { accountId: 'acct-1', now, banner: bannerFor('quota_exhausted'), plans: DEFAULT_PLANS, ladder: DEFAULT_LADDER, allocations: [], ledger: [], events: [] };
+    const base = {
+      accountId: 'acct-1',
+      now,
+      banner: bannerFor('quota_exhausted'),
+      plans: DEFAULT_PLANS,
+      ladder: DEFAULT_LADDER,
+      allocations: [],
+      ledger: [],
+      events: [],
+    };
     const account = {
-      _id: 'acct-1', shard: 0, seq: 3, balance_micros: 1_234_500_000n, first_paid_at: new Date(now - 10 * 86_400_000), last_active_at: null, discount_tier: 'week',
-      current_plan_id: null, vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null, kyc_verified: false, low: false, depleted: false, created_at: new Date(now), updated_at: new Date(now),
+      _id: 'acct-1',
+      shard: 0,
+      seq: 3,
+      balance_micros: 1_234_500_000n,
+      first_paid_at: new Date(now - 10 * 86_400_000),
+      last_active_at: null,
+      discount_tier: 'week',
+      current_plan_id: null,
+      vm_quota_total: 0,
+      vm_quota_used: 0,
+      vm_quota_period_end: null,
+      kyc_verified: false,
+      low: false,
+      depleted: false,
+      created_at: new Date(now),
+      updated_at: new Date(now),
     };
     const noPlan = renderAccountPage({ ...base, account });
     expect(noPlan).toContain('$1,234.50');
     expect(noPlan).toContain('data-plan="basic"');
     expect(noPlan).toContain('Next: Month tier · 75% off from 2026-03-21 00:00 UTC.');
     expect(noPlan).toContain('role="alert" data-code="quota_exhausted"');
-    const withPlan = renderAccountPage({ ...base, account: { ...account, current_plan_id: 'pro', vm_quota_total: 10, vm_quota_used: 4, vm_quota_period_end: new Date(now + 2.5 * 86_400_000) } });
+    const withPlan = renderAccountPage({
+      ...base,
+      account: { ...account, current_plan_id: 'pro', vm_quota_total: 10, vm_quota_used: 4, vm_quota_period_end: new Date(now + 2.5 * 86_400_000) },
+    });
     expect(withPlan).not.toContain('data-plan=');
     expect(withPlan).toContain('>4 / 10<');
     expect(withPlan).toContain('data-testid="days-left">3<');

@@ -46,15 +46,25 @@ describe('API error mapping (no servers)', () => {
 
   it('unknown routes are 404 not_found; bodies over the limit 413 body_too_large; other content types 415 unsupported_media_type', async () => {
     expect(json(await app.inject({ method: 'DELETE', url: '/v1/accounts/a' })).error.code).toBe('not_found');
-    const big = await app.inject({ method: 'POST', url: '/v1/accounts/a/plan', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, payload: `"${'x'.repeat(BODY_LIMIT_BYTES)}"` });
+    const big = await app.inject({
+      method: 'POST',
+      url: '/v1/accounts/a/plan',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      payload: `"${'x'.repeat(BODY_LIMIT_BYTES)}"`,
+    });
     expect([big.statusCode, json(big).error.code]).toEqual([413, 'body_too_large']);
     for (const type of ['multipart/form-data; boundary=b', 'application/x-ndjson', 'text/plain']) {
-      const res = await app.inject({ method: 'POST', url: '/v1/accounts/a/plan', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': type }, payload: 'x' });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/accounts/a/plan',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': type },
+        payload: 'x',
+      });
       expect([res.statusCode, json(res).error.code]).toEqual([415, 'unsupported_media_type']);
     }
   });
 
-  it('the account page\'s forms answer a body they do not parse with the HTML error page and 415, not 500 (issue #27 §3)', async () => {
+  it("the account page's forms answer a body they do not parse with the HTML error page and 415, not 500 (issue #27 §3)", async () => {
     for (const url of ['/account/login', '/account/plan', '/account/vms', '/account/logout']) {
       for (const type of ['multipart/form-data; boundary=b', 'application/x-ndjson', 'text/plain']) {
         const res = await app.inject({ method: 'POST', url, headers: { 'content-type': type }, payload: '--b--' });
@@ -67,7 +77,12 @@ describe('API error mapping (no servers)', () => {
     const raw = '{"payment_id": "p1", oops';
     const unsigned = await app.inject({ method: 'POST', url: '/v1/webhooks/payment', headers: { 'content-type': 'application/json' }, payload: raw });
     expect([unsigned.statusCode, json(unsigned).error.code]).toEqual([401, 'unauthorized']);
-    const signed = await app.inject({ method: 'POST', url: '/v1/webhooks/payment', headers: { 'content-type': 'application/json', 'x-tally-signature': signBody(raw, SECRET) }, payload: raw });
+    const signed = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/payment',
+      headers: { 'content-type': 'application/json', 'x-tally-signature': signBody(raw, SECRET) },
+      payload: raw,
+    });
     expect([signed.statusCode, json(signed).error.code]).toEqual([400, 'invalid_request']);
   });
 
@@ -81,7 +96,12 @@ describe('API error mapping (no servers)', () => {
   it('any unsigned webhook body is 401, whatever its bytes (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 300 }), fc.string({ maxLength: 80 }), async (payload, signature) => {
-        const res = await app.inject({ method: 'POST', url: '/v1/webhooks/payment', headers: { 'content-type': 'application/json', 'x-tally-signature': signature }, payload });
+        const res = await app.inject({
+          method: 'POST',
+          url: '/v1/webhooks/payment',
+          headers: { 'content-type': 'application/json', 'x-tally-signature': signature },
+          payload,
+        });
         expect(res.statusCode).toBe(401);
         expect(json(res).error.code).toBe('unauthorized');
       }),

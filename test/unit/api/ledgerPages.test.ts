@@ -46,14 +46,18 @@ describe('LedgerPages', () => {
   it('refuses a page read when 16 are already waiting, instead of queueing without bound', async () => {
     const { billing } = slowBilling(30);
     const pages = new LedgerPages({ db: emptyDb, billing }, 60_000);
-    const outcome = (i: number) => pages.read(`acct-${i}`, 100).then(() => 'ok', (err: unknown) => (err instanceof TallyError ? err.code : 'other'));
+    const outcome = (i: number) =>
+      pages.read(`acct-${i}`, 100).then(
+        () => 'ok',
+        (err: unknown) => (err instanceof TallyError ? err.code : 'other'),
+      );
     const first = outcome(0);
     await new Promise((r) => setImmediate(r)); // the first read is running
     const rest = Array.from({ length: 17 }, (_, i) => outcome(i + 1));
     expect([await first, ...(await Promise.all(rest))].filter((r) => r === 'rate_limited')).toHaveLength(1);
   });
 
-  it('forget drops an account\'s pages: the next read goes to the store', async () => {
+  it("forget drops an account's pages: the next read goes to the store", async () => {
     const { billing, seen } = slowBilling(1);
     const pages = new LedgerPages({ db: emptyDb, billing }, 60_000);
     await pages.read('acct-1', 10);

@@ -25,12 +25,14 @@ describe('operator session cookie', () => {
     // Signed with the real token but claiming a lifetime we never issue.
     const far = sessionValue(credentials.adminToken, now + SESSION_TTL_MS, SESSION_TTL_MS);
     expect(validSession(far, credentials, now, SESSION_TTL_MS)).toBe(false);
-    for (const bad of ['', 'x', `${expires}`, `${expires}.`, `-1.${mac}`, `${expires}.${mac}.x`]) expect(validSession(bad, credentials, now, SESSION_TTL_MS), bad).toBe(false);
+    for (const bad of ['', 'x', `${expires}`, `${expires}.`, `-1.${mac}`, `${expires}.${mac}.x`])
+      expect(validSession(bad, credentials, now, SESSION_TTL_MS), bad).toBe(false);
   });
 
   it('redirects after sign-in to local paths only', () => {
     expect(safeNext('/admin/queues')).toBe('/admin/queues');
     expect(safeNext('/?a=1')).toBe('/?a=1');
-    for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example', 'evil', '', undefined, 42, '/a b']) expect(safeNext(bad), String(bad)).toBe('/');
+    for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example', 'evil', '', undefined, 42, '/a b'])
+      expect(safeNext(bad), String(bad)).toBe('/');
   });
 });

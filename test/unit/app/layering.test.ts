@@ -34,7 +34,13 @@ function sources(dir: string): string[] {
 function importedFolders(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
   const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*)'(\.[^']+)'/g)].map((m) => m[1]!);
-  return specifiers.map((s) => relative(ROOT, resolve(join(ROOT, dirname(file)), s)).split('/').slice(0, 2).join('/').replace(/^test\/.*/, 'test'));
+  return specifiers.map((s) =>
+    relative(ROOT, resolve(join(ROOT, dirname(file)), s))
+      .split('/')
+      .slice(0, 2)
+      .join('/')
+      .replace(/^test\/.*/, 'test'),
+  );
 }
 
 /** Every module a file imports, type-only and dynamic imports included: project files as paths from ROOT, packages by name. */
@@ -59,7 +65,9 @@ describe('layering', () => {
   });
 
   it("the product's code takes the store from its public entry, never from store/internal", () => {
-    const users = [...sources('services'), ...sources('shared')].filter((file) => !file.startsWith('shared/store/') && /store\/internal\.js'/.test(readFileSync(join(ROOT, file), 'utf8')));
+    const users = [...sources('services'), ...sources('shared')].filter(
+      (file) => !file.startsWith('shared/store/') && /store\/internal\.js'/.test(readFileSync(join(ROOT, file), 'utf8')),
+    );
     expect(users).toEqual([]);
   });
 
@@ -83,7 +91,9 @@ describe('layering', () => {
   });
 
   it('knows every folder of shared/', () => {
-    const folders = readdirSync(join(ROOT, 'shared'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `shared/${e.name}`);
+    const folders = readdirSync(join(ROOT, 'shared'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => `shared/${e.name}`);
     expect(folders.sort()).toEqual(Object.keys(MAY_IMPORT).sort());
   });
 });

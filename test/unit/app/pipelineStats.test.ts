@@ -21,6 +21,8 @@ describe('readPipelineStats', () => {
   });
 
   it('counts un-acked messages and shards whose model is not loaded as pending, and then sums the log', async () => {
-    await expect(readPipelineStats(jsm(5, 2), untouchable, async () => ({ unknownShards: 1, version: '4,', totals: null }))).rejects.toThrow('the store was read');
+    await expect(readPipelineStats(jsm(5, 2), untouchable, async () => ({ unknownShards: 1, version: '4,', totals: null }))).rejects.toThrow(
+      'the store was read',
+    );
   });
 });

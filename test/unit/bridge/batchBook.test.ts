@@ -45,7 +45,13 @@ describe('BatchBook', () => {
     const b = book(4);
     fill(b, 0, 1, 4);
     const { jobId } = b.take(0, T0)!;
-    expect(b.settle(jobId, [1, 3])).toEqual({ ack: [ack(1), ack(3)], refused: [{ streamSeq: 102, ack: ack(2) }, { streamSeq: 104, ack: ack(4) }] });
+    expect(b.settle(jobId, [1, 3])).toEqual({
+      ack: [ack(1), ack(3)],
+      refused: [
+        { streamSeq: 102, ack: ack(2) },
+        { streamSeq: 104, ack: ack(4) },
+      ],
+    });
     expect([b.pending, b.jobs]).toEqual([0, 0]);
   });
 

@@ -21,7 +21,11 @@ describe('natsConnectOptions', () => {
   });
 
   it('reads the TLS files into the tls option; tls:// alone asks for TLS too', async () => {
-    const options = await natsConnectOptions('nats://h1:4222', { tlsCaFile: file('ca.pem', 'CA'), tlsCertFile: file('cert.pem', 'CERT'), tlsKeyFile: file('key.pem', 'KEY') });
+    const options = await natsConnectOptions('nats://h1:4222', {
+      tlsCaFile: file('ca.pem', 'CA'),
+      tlsCertFile: file('cert.pem', 'CERT'),
+      tlsKeyFile: file('key.pem', 'KEY'),
+    });
     expect(options.tls).toEqual({ ca: 'CA', cert: 'CERT', key: 'KEY' });
     expect((await natsConnectOptions('tls://h1:4222')).tls).toEqual({});
   });
@@ -35,10 +39,18 @@ describe('natsConnectOptions', () => {
   });
 
   it('names the variable of a file it cannot read', async () => {
-    for (const [key, variable] of [['credsFile', 'NATS_CREDS'], ['nkeySeedFile', 'NATS_NKEY_SEED'], ['tlsCaFile', 'NATS_TLS_CA'], ['tlsCertFile', 'NATS_TLS_CERT'], ['tlsKeyFile', 'NATS_TLS_KEY']] as const) {
+    for (const [key, variable] of [
+      ['credsFile', 'NATS_CREDS'],
+      ['nkeySeedFile', 'NATS_NKEY_SEED'],
+      ['tlsCaFile', 'NATS_TLS_CA'],
+      ['tlsCertFile', 'NATS_TLS_CERT'],
+      ['tlsKeyFile', 'NATS_TLS_KEY'],
+    ] as const) {
       const attempt = natsConnectOptions('nats://h1:4222', { [key]: join(dir, 'missing') });
       await expect(attempt).rejects.toThrow(NatsSecurityError);
-      await expect(natsConnectOptions('nats://h1:4222', { [key]: join(dir, 'missing') })).rejects.toThrow(new RegExp(`^${variable}: cannot read .*missing \\(ENOENT\\)`));
+      await expect(natsConnectOptions('nats://h1:4222', { [key]: join(dir, 'missing') })).rejects.toThrow(
+        new RegExp(`^${variable}: cannot read .*missing \\(ENOENT\\)`),
+      );
     }
   });
 });

@@ -18,7 +18,9 @@ describe('chaos fuzz inputs', () => {
   });
 
   it('cover every family and many codes', () => {
-    expect(new Set(inputs.map((f) => f.family))).toEqual(new Set(['random_bytes', 'truncation', 'wrong_type', 'huge_number', 'unicode', 'deep_nesting', 'wrong_subject', 'cloudevents', 'rule', 'out_of_range']));
+    expect(new Set(inputs.map((f) => f.family))).toEqual(
+      new Set(['random_bytes', 'truncation', 'wrong_type', 'huge_number', 'unicode', 'deep_nesting', 'wrong_subject', 'cloudevents', 'rule', 'out_of_range']),
+    );
     expect(new Set(inputs.map((f) => f.code)).size).toBeGreaterThanOrEqual(12);
     expect(inputs.some((f) => f.code === 'amount_out_of_range')).toBe(true);
   });

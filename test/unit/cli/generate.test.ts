@@ -41,7 +41,9 @@ describe('tally generate: the synthetic stream', () => {
   });
 
   it('covers every kind, every applies_to (absent too), CloudEvents, cost_micros, decimals and late records', () => {
-    const payloads = [...new StreamGenerator({ records: 5000, accounts: 100, seed: 5, now: NOW }).lines()].map((l) => JSON.parse(l.payload) as Record<string, unknown>);
+    const payloads = [...new StreamGenerator({ records: 5000, accounts: 100, seed: 5, now: NOW }).lines()].map(
+      (l) => JSON.parse(l.payload) as Record<string, unknown>,
+    );
     const fields = payloads.map((p) => ('specversion' in p ? { ...(p['data'] as Record<string, unknown>), occurred_at: p['time'] } : p));
     expect(new Set(fields.map((f) => f['kind']))).toEqual(new Set(['llm_token', 'vm_hour', 'hero_os_hour', 'other']));
     expect(new Set(fields.map((f) => f['applies_to']))).toEqual(new Set([undefined, 'hero_os_hourly', 'llm', 'vm']));
@@ -57,14 +59,17 @@ describe('tally generate: the synthetic stream', () => {
 
   it('skews account popularity: the heaviest account gets far more than the average', () => {
     const counts = new Map<string, number>();
-    for (const l of new StreamGenerator({ records: 20_000, accounts: 1000, seed: 2, now: NOW }).lines()) counts.set(l.subject, (counts.get(l.subject) ?? 0) + 1);
+    for (const l of new StreamGenerator({ records: 20_000, accounts: 1000, seed: 2, now: NOW }).lines())
+      counts.set(l.subject, (counts.get(l.subject) ?? 0) + 1);
     const sorted = [...counts.values()].sort((a, b) => b - a);
     expect(sorted[0]!).toBeGreaterThan(20 * (20_000 / 1000));
     expect(counts.size).toBeGreaterThan(900);
   });
 
   it('spreads arrivals over the span in order, so --speed has gaps to follow', () => {
-    const times = [...new StreamGenerator({ records: 1000, accounts: 10, seed: 4, now: NOW, spanSeconds: 100 }).lines()].map((l) => recordKeys(l.payload).occurredAt!);
+    const times = [...new StreamGenerator({ records: 1000, accounts: 10, seed: 4, now: NOW, spanSeconds: 100 }).lines()].map(
+      (l) => recordKeys(l.payload).occurredAt!,
+    );
     expect(Math.max(...times)).toBeLessThanOrEqual(NOW);
     expect(Math.min(...times.filter((t) => NOW - t < 200_000))).toBeGreaterThanOrEqual(NOW - 105_000);
   });

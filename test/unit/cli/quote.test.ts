@@ -37,7 +37,14 @@ async function quoteOf(input: (string | Buffer)[], accountsFile?: string, blockB
     lateArrivalDays: 35,
     now: NOW,
   });
-  return { summary, lines: out.text().split('\n').slice(0, -1).map((l) => JSON.parse(l) as unknown) };
+  return {
+    summary,
+    lines: out
+      .text()
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => JSON.parse(l) as unknown),
+  };
 }
 
 describe('runQuote', () => {
@@ -72,11 +79,7 @@ describe('runQuote', () => {
 
   it('handles CRLF, a last line without newline, and a blank line in the middle', async () => {
     const { lines } = await quoteOf([`${line(v1())}\r\n\r\n${line(v1({ id: 'rec-2' }))}`]);
-    expect(lines).toEqual([
-      expect.objectContaining({ id: 'rec-1' }),
-      { dead: 'malformed_json' },
-      expect.objectContaining({ id: 'rec-2' }),
-    ]);
+    expect(lines).toEqual([expect.objectContaining({ id: 'rec-1' }), { dead: 'malformed_json' }, expect.objectContaining({ id: 'rec-2' })]);
   });
 
   it('reassembles lines and multi-byte characters split across chunks', async () => {
@@ -140,7 +143,9 @@ describe('runQuote in blocks', () => {
           expect(summary.lines).toBe(lines.length);
           expect(summary.charged + summary.duplicates + summary.dead).toBe(lines.length);
           // The total is what the charged answers add up to, repeats left out.
-          const charges = expected.flatMap((a) => (typeof a === 'object' && a !== null && 'charge_micros' in a ? [BigInt(a.charge_micros as number | string)] : []));
+          const charges = expected.flatMap((a) =>
+            typeof a === 'object' && a !== null && 'charge_micros' in a ? [BigInt(a.charge_micros as number | string)] : [],
+          );
           expect(summary.chargeMicros).toBe(charges.reduce((x, y) => x + y, 0n));
         },
       ),
@@ -163,6 +168,11 @@ describe('runQuote on the golden stream', () => {
       now: Date.parse('2025-03-01T12:00:00.000Z'),
     });
     const expected = readFileSync(new URL('expected.ndjson', dir), 'utf8');
-    expect(out.text().split('\n').map((l) => (l ? JSON.parse(l) : l))).toEqual(expected.split('\n').map((l) => (l ? JSON.parse(l) : l)));
+    expect(
+      out
+        .text()
+        .split('\n')
+        .map((l) => (l ? JSON.parse(l) : l)),
+    ).toEqual(expected.split('\n').map((l) => (l ? JSON.parse(l) : l)));
   });
 });

@@ -43,7 +43,10 @@ describe('SpeedPacer', () => {
 describe('recordKeys', () => {
   it('finds the id, account and occurred_at of v1 records and CloudEvents, and nothing in broken payloads', () => {
     expect(recordKeys('{"id":"r1","occurred_at":"2026-11-25T00:00:00Z"}')).toEqual({ id: 'r1', occurredAt: Date.parse('2026-11-25T00:00:00Z') });
-    expect(recordKeys('{"specversion":"1.0","id":"ce","time":"2026-11-25T00:00:00Z","data":{}}')).toEqual({ id: 'ce', occurredAt: Date.parse('2026-11-25T00:00:00Z') });
+    expect(recordKeys('{"specversion":"1.0","id":"ce","time":"2026-11-25T00:00:00Z","data":{}}')).toEqual({
+      id: 'ce',
+      occurredAt: Date.parse('2026-11-25T00:00:00Z'),
+    });
     expect(recordKeys('{"specversion":"1.0","id":"ce","data":{"id":"inner"}}')).toEqual({ id: 'inner' });
     expect(recordKeys('{"id":"r1","account_id":"acct-1"}')).toEqual({ id: 'r1', accountId: 'acct-1' });
     expect(recordKeys('{"specversion":"1.0","id":"ce","subject":"acct-2","data":{}}')).toEqual({ id: 'ce', accountId: 'acct-2' });
@@ -65,13 +68,15 @@ function fakeJs(fail?: (subject: string) => boolean) {
       pending++;
       maxPending = Math.max(maxPending, pending);
       sent.push({ subject, ...(opts.msgID ? { msgID: opts.msgID } : {}), ...(opts.headers ? { headers: opts.headers.get('X-Trace') } : {}) });
-      return new Promise((resolve, reject) => setImmediate(() => {
-        pending--;
-        if (fail?.(subject)) return reject(new Error('503 no responders'));
-        const duplicate = opts.msgID !== undefined && seen.has(opts.msgID);
-        if (opts.msgID) seen.add(opts.msgID);
-        resolve({ stream: 'USAGE', seq: sent.length, duplicate, domain: '' } as PubAck);
-      }));
+      return new Promise((resolve, reject) =>
+        setImmediate(() => {
+          pending--;
+          if (fail?.(subject)) return reject(new Error('503 no responders'));
+          const duplicate = opts.msgID !== undefined && seen.has(opts.msgID);
+          if (opts.msgID) seen.add(opts.msgID);
+          resolve({ stream: 'USAGE', seq: sent.length, duplicate, domain: '' } as PubAck);
+        }),
+      );
     },
   };
   return { js: js as unknown as JetStreamClient, sent, maxPending: () => maxPending };
@@ -80,7 +85,8 @@ function fakeJs(fail?: (subject: string) => boolean) {
 async function* lines(xs: string[]) {
   yield* xs;
 }
-const rec = (id: string, extra = {}) => formatRecordedLine('usage.a', JSON.stringify({ id, account_id: 'a', occurred_at: '2026-11-25T00:00:00Z' }), undefined, extra);
+const rec = (id: string, extra = {}) =>
+  formatRecordedLine('usage.a', JSON.stringify({ id, account_id: 'a', occurred_at: '2026-11-25T00:00:00Z' }), undefined, extra);
 
 describe('runReplay', () => {
   it('keeps at most `window` acks pending, and reports sent, acked, duplicates, errors and skipped lines', async () => {
@@ -100,7 +106,12 @@ describe('runReplay', () => {
     ];
     const a = fakeJs();
     await runReplay({ js: a.js, lines: lines(input) });
-    expect(a.sent).toEqual([{ subject: 'usage.a', msgID: 'a/r1' }, { subject: 'usage.a', msgID: 'a/r2', headers: 't1' }, { subject: 'usage.a', msgID: 'hdr' }, { subject: 'usage.a' }]);
+    expect(a.sent).toEqual([
+      { subject: 'usage.a', msgID: 'a/r1' },
+      { subject: 'usage.a', msgID: 'a/r2', headers: 't1' },
+      { subject: 'usage.a', msgID: 'hdr' },
+      { subject: 'usage.a' },
+    ]);
     const b = fakeJs();
     await runReplay({ js: b.js, lines: lines(input), msgId: false });
     expect(b.sent).toEqual([{ subject: 'usage.a' }, { subject: 'usage.a', headers: 't1' }, { subject: 'usage.a' }, { subject: 'usage.a' }]);
@@ -119,8 +130,14 @@ describe('runReplay', () => {
     const slept: number[] = [];
     const fake = fakeJs();
     const report = await runReplay({
-      js: fake.js, lines: lines(Array.from({ length: 300 }, (_, i) => rec(`r${i}`))), rate: 100,
-      clock: () => now, sleep: async (ms) => { slept.push(ms); now += ms; },
+      js: fake.js,
+      lines: lines(Array.from({ length: 300 }, (_, i) => rec(`r${i}`))),
+      rate: 100,
+      clock: () => now,
+      sleep: async (ms) => {
+        slept.push(ms);
+        now += ms;
+      },
     });
     // A burst of 10, then 290 tokens at 100/s.
     expect(now).toBeGreaterThanOrEqual(2900);

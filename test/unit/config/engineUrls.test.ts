@@ -41,12 +41,27 @@ describe('parseRedisUrl', () => {
 
   it('reads the Sentinel form: sentinels, master name, database, credentials of the master', () => {
     expect(parseRedisUrl('redis+sentinel://h1:26379,h2:26380,10.0.0.3/mymaster')).toEqual({
-      kind: 'sentinel', tls: false, masterName: 'mymaster', db: 0,
-      sentinels: [{ host: 'h1', port: 26379 }, { host: 'h2', port: 26380 }, { host: '10.0.0.3', port: 26379 }],
+      kind: 'sentinel',
+      tls: false,
+      masterName: 'mymaster',
+      db: 0,
+      sentinels: [
+        { host: 'h1', port: 26379 },
+        { host: 'h2', port: 26380 },
+        { host: '10.0.0.3', port: 26379 },
+      ],
     });
     expect(parseRedisUrl('rediss+sentinel://app:p%2Fw%40x@[::1]:26379,h2:26379/main.1/3')).toEqual({
-      kind: 'sentinel', tls: true, masterName: 'main.1', db: 3, username: 'app', password: 'p/w@x',
-      sentinels: [{ host: '::1', port: 26379 }, { host: 'h2', port: 26379 }],
+      kind: 'sentinel',
+      tls: true,
+      masterName: 'main.1',
+      db: 3,
+      username: 'app',
+      password: 'p/w@x',
+      sentinels: [
+        { host: '::1', port: 26379 },
+        { host: 'h2', port: 26379 },
+      ],
     });
     expect(parseRedisUrl('redis+sentinel://:pw@h1:26379/m')).toMatchObject({ password: 'pw' });
     expect(parseRedisUrl('redis+sentinel://pw@h1:26379/m')).toMatchObject({ password: 'pw' });
@@ -54,10 +69,23 @@ describe('parseRedisUrl', () => {
 
   it('reads the Cluster form', () => {
     expect(parseRedisUrl('redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002')).toEqual({
-      kind: 'cluster', tls: false, password: 'pw',
-      nodes: [{ host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7001 }, { host: '127.0.0.1', port: 7002 }],
+      kind: 'cluster',
+      tls: false,
+      password: 'pw',
+      nodes: [
+        { host: '127.0.0.1', port: 7000 },
+        { host: '127.0.0.1', port: 7001 },
+        { host: '127.0.0.1', port: 7002 },
+      ],
     });
-    expect(parseRedisUrl('rediss+cluster://n1,n2/')).toMatchObject({ kind: 'cluster', tls: true, nodes: [{ host: 'n1', port: 6379 }, { host: 'n2', port: 6379 }] });
+    expect(parseRedisUrl('rediss+cluster://n1,n2/')).toMatchObject({
+      kind: 'cluster',
+      tls: true,
+      nodes: [
+        { host: 'n1', port: 6379 },
+        { host: 'n2', port: 6379 },
+      ],
+    });
   });
 
   it.each([
@@ -125,7 +153,8 @@ describe('configuration of the engines', () => {
       'mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017,mongo-2.mongo:27017/tally?replicaSet=rs0',
       'mongodb://user:p%40ss@h1,h2:27018/?replicaSet=rs0&authSource=admin',
       'mongodb+srv://cluster0.example.net/tally?retryWrites=true',
-    ]) expect(loadConfig({ MONGO_URL: ok }).mongoUrl).toBe(ok);
+    ])
+      expect(loadConfig({ MONGO_URL: ok }).mongoUrl).toBe(ok);
     for (const [bad, message] of [
       ['postgres://h1/db', /^MONGO_URL: must be mongodb:\/\//],
       ['mongodb://', /^MONGO_URL: names no host/],
@@ -133,6 +162,7 @@ describe('configuration of the engines', () => {
       ['mongodb://h1:99999/', /^MONGO_URL: host 1 of the list has port 99999/],
       ['mongodb+srv://h1,h2/', /^MONGO_URL: mongodb\+srv:\/\/ names exactly one host/],
       ['mongodb+srv://h1:27017/', /^MONGO_URL: mongodb\+srv:\/\/ names exactly one host/],
-    ] as const) expect(() => loadConfig({ MONGO_URL: bad })).toThrow(message);
+    ] as const)
+      expect(() => loadConfig({ MONGO_URL: bad })).toThrow(message);
   });
 });

@@ -22,10 +22,16 @@ function tableRows(): Row[] {
     .split('\n')
     .filter((line) => line.startsWith('| `'))
     .map((line) => {
-      const [first = '', defaults = ''] = line.slice(1).split(/(?<!\\)\|/).map((cell) => cell.trim());
+      const [first = '', defaults = ''] = line
+        .slice(1)
+        .split(/(?<!\\)\|/)
+        .map((cell) => cell.trim());
       const names = [...first.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
       // `8589934592 (8 GiB)`, `1073741824 (1 GiB) each`: the figure is what the schema holds.
-      const cell = defaults.replace(/`/g, '').replace(/\s*\([^)]*\)/g, '').replace(/\s+each$/, '');
+      const cell = defaults
+        .replace(/`/g, '')
+        .replace(/\s*\([^)]*\)/g, '')
+        .replace(/\s+each$/, '');
       const values = names.length > 1 && cell.includes(' / ') ? cell.split(' / ') : names.map(() => cell);
       return { names, defaults: values };
     });
@@ -39,7 +45,8 @@ const usd = (micros: bigint): string => {
 /** A schema default as the README writes it. */
 function asWritten(variable: string, value: unknown): string {
   if (value === undefined) return 'unset';
-  if (variable === 'PLANS_JSON') return (value as readonly Plan[]).map((p) => `${p.id} ${usd(p.priceMicros)} USD/${p.vmCount} VMs/${p.periodDays} d`).join(', ');
+  if (variable === 'PLANS_JSON')
+    return (value as readonly Plan[]).map((p) => `${p.id} ${usd(p.priceMicros)} USD/${p.vmCount} VMs/${p.periodDays} d`).join(', ');
   if (variable === 'LADDER_JSON') return (value as Ladder).steps.map((s) => `${s.tier} ×${s.multiplier.num}/${s.multiplier.den} at ${s.minDays} d`).join(', ');
   if (variable === 'PRICE_BOOK_JSON') {
     return Object.entries(value as PriceBook)
@@ -69,7 +76,7 @@ describe('the README configuration table quotes the schema', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('the parsed config holds each default under the variable\'s key', () => {
+  it("the parsed config holds each default under the variable's key", () => {
     const config = loadConfig({}) as unknown as Record<string, unknown>;
     for (const v of VARIABLES.filter((name) => DEFAULTS[name] !== undefined)) expect(config[configKey(v)], v).toEqual(DEFAULTS[v]);
     expect(configKey('BRIDGE_BATCH_SIZE')).toBe('bridgeBatchSize');

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LADDER,
-  DEFAULT_PLANS,
-  DEFAULT_PRICE_BOOK,
-  parseLadder,
-  parsePlans,
-  parsePriceBook,
-  TallyError,
-} from '../../../shared/domain/index.js';
+import { DEFAULT_LADDER, DEFAULT_PLANS, DEFAULT_PRICE_BOOK, parseLadder, parsePlans, parsePriceBook, TallyError } from '../../../shared/domain/index.js';
 
 /** The thrown error, checked to be config_invalid. */
 function configError(fn: () => unknown): string {
@@ -33,7 +25,11 @@ describe('parsePriceBook (PRICE_BOOK_JSON)', () => {
   });
 
   it('round-trips the defaults', () => {
-    const json = { vm_hour: { price_micros: 2000000, per: 720 }, llm_token: { price_micros: 150000, per: 1000000 }, hero_os_hour: { price_micros: 20000, per: 1 } };
+    const json = {
+      vm_hour: { price_micros: 2000000, per: 720 },
+      llm_token: { price_micros: 150000, per: 1000000 },
+      hero_os_hour: { price_micros: 20000, per: 1 },
+    };
     expect(parsePriceBook(json)).toEqual(DEFAULT_PRICE_BOOK);
   });
 
@@ -67,7 +63,12 @@ describe('parseLadder (LADDER_JSON)', () => {
   });
 
   it('allows multiplier 1 and equal multipliers', () => {
-    expect(() => parseLadder([{ tier: 'week', min_days: 7, multiplier: '1' }, { tier: 'month', min_days: 30, multiplier: '1/1' }])).not.toThrow();
+    expect(() =>
+      parseLadder([
+        { tier: 'week', min_days: 7, multiplier: '1' },
+        { tier: 'month', min_days: 30, multiplier: '1/1' },
+      ]),
+    ).not.toThrow();
   });
 
   it.each<[unknown, RegExp]>([
@@ -82,15 +83,24 @@ describe('parseLadder (LADDER_JSON)', () => {
     [[{ tier: 'week', min_days: 7 }], /^\[0\]\.multiplier/],
     [[{ tier: 'week', min_days: 7, multiplier: '1/2', extra: 1 }], /^\[0\]\.extra is not a known field/],
     [
-      [{ tier: 'week', min_days: 30, multiplier: '1/2' }, { tier: 'month', min_days: 30, multiplier: '1/4' }],
+      [
+        { tier: 'week', min_days: 30, multiplier: '1/2' },
+        { tier: 'month', min_days: 30, multiplier: '1/4' },
+      ],
       /^\[1\]\.min_days must be greater than 30/,
     ],
     [
-      [{ tier: 'month', min_days: 7, multiplier: '1/2' }, { tier: 'week', min_days: 30, multiplier: '1/4' }],
+      [
+        { tier: 'month', min_days: 7, multiplier: '1/2' },
+        { tier: 'week', min_days: 30, multiplier: '1/4' },
+      ],
       /^\[1\]\.tier must come after month/,
     ],
     [
-      [{ tier: 'week', min_days: 7, multiplier: '1/4' }, { tier: 'month', min_days: 30, multiplier: '1/2' }],
+      [
+        { tier: 'week', min_days: 7, multiplier: '1/4' },
+        { tier: 'month', min_days: 30, multiplier: '1/2' },
+      ],
       /^\[1\]\.multiplier must not exceed the week multiplier/,
     ],
   ])('refuses %j, naming the path', (json, message) => {

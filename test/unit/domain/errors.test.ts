@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEAD_LETTER_CODES,
-  ERROR_CODES,
-  isDeadLetterCode,
-  TallyError,
-} from '../../../shared/domain/index.js';
+import { DEAD_LETTER_CODES, ERROR_CODES, isDeadLetterCode, TallyError } from '../../../shared/domain/index.js';
 
 describe('the error registry', () => {
   it('lists the 14 dead-letter codes of SPEC 3, in its order', () => {

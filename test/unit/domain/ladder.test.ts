@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CATEGORIES,
-  DEFAULT_LADDER,
-  multiplierFor,
-  parseLadder,
-  tierAt,
-  type Category,
-  type Tier,
-} from '../../../shared/domain/index.js';
+import { CATEGORIES, DEFAULT_LADDER, multiplierFor, parseLadder, tierAt, type Category, type Tier } from '../../../shared/domain/index.js';
 import { DAY, NOW } from './helpers.js';
 
 const PAID = NOW - 100 * DAY;

@@ -1,15 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  formatUsd,
-  INT64_MAX,
-  MicrosTotal,
-  parseMicros,
-  parseQuantity,
-  parseRatio,
-  roundHalfEven,
-  toJsonMicros,
-} from '../../../shared/domain/index.js';
+import { formatUsd, INT64_MAX, MicrosTotal, parseMicros, parseQuantity, parseRatio, roundHalfEven, toJsonMicros } from '../../../shared/domain/index.js';
 
 describe('roundHalfEven', () => {
   it.each([
@@ -94,7 +85,8 @@ describe('parseQuantity', () => {
   it('recovers exactly the decimal the producer wrote (up to 15 significant digits)', () => {
     fc.assert(
       fc.property(fc.bigInt(0n, 10n ** 15n - 1n), fc.integer({ min: 0, max: 6 }), (digits, places) => {
-        const text = places === 0 ? digits.toString() : `${digits / 10n ** BigInt(places)}.${(digits % 10n ** BigInt(places)).toString().padStart(places, '0')}`;
+        const text =
+          places === 0 ? digits.toString() : `${digits / 10n ** BigInt(places)}.${(digits % 10n ** BigInt(places)).toString().padStart(places, '0')}`;
         const scaled = digits * 10n ** BigInt(6 - places);
         expect(parseQuantity(JSON.parse(text))).toBe(scaled <= INT64_MAX ? scaled : null);
       }),
@@ -122,12 +114,10 @@ describe('parseQuantity', () => {
   });
 
   it('equals the text reading for doubles near six-place decimals, and at the fast path edges', () => {
-    const near = fc
-      .tuple(fc.bigInt(1n, 10n ** 16n), fc.integer({ min: 5, max: 8 }), fc.integer({ min: -2, max: 2 }))
-      .map(([digits, places, ulps]) => {
-        const x = Number(`${digits}e-${places}`);
-        return ulps === 0 ? x : x + ulps * Number.EPSILON * x;
-      });
+    const near = fc.tuple(fc.bigInt(1n, 10n ** 16n), fc.integer({ min: 5, max: 8 }), fc.integer({ min: -2, max: 2 })).map(([digits, places, ulps]) => {
+      const x = Number(`${digits}e-${places}`);
+      return ulps === 0 ? x : x + ulps * Number.EPSILON * x;
+    });
     fc.assert(
       fc.property(near, (x) => {
         expect(parseQuantity(x)).toBe(byText(x));

@@ -78,8 +78,7 @@ describe('decideBuyPlan', () => {
 });
 describe('decideAllocateVm', () => {
   const active = { currentPlanId: 'basic', planPeriodEnd: NOW + DAY, quotaTotal: 5, quotaUsed: 2 };
-  const allocate = (overrides: Partial<AllocateVmInput> = {}) =>
-    decideAllocateVm({ account: active, plan: basic, now: NOW, ...overrides });
+  const allocate = (overrides: Partial<AllocateVmInput> = {}) => decideAllocateVm({ account: active, plan: basic, now: NOW, ...overrides });
 
   it('takes the next slot, expires with the plan, and records the per-VM cost', () => {
     expect(allocate()).toEqual({ ok: true, planId: 'basic', slot: 2, expiresAt: NOW + DAY, auditCostMicros: 2_000_000n });

@@ -18,8 +18,7 @@ function rec(kind: Kind, quantity: bigint, appliesTo: Category, costMicros: bigi
   return { id: 'r', accountId: 'a', kind, quantity, appliesTo, occurredAt: NOW, costMicros, meta: null };
 }
 
-const charge = (r: UsageRecord, firstPaidAt: number | null) =>
-  priceRecord(r, firstPaidAt, DEFAULT_PRICE_BOOK, DEFAULT_LADDER).chargeMicros;
+const charge = (r: UsageRecord, firstPaidAt: number | null) => priceRecord(r, firstPaidAt, DEFAULT_PRICE_BOOK, DEFAULT_LADDER).chargeMicros;
 
 describe('priceRecord: raw = quantity * price / per, one half-even rounding after the multiplier', () => {
   it.each<[string, UsageRecord, number | null, bigint]>([

@@ -1,14 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LADDER,
-  DEFAULT_PRICE_BOOK,
-  formatQuoteLine,
-  priceRecord,
-  Quoter,
-  type QuoteLine,
-  type UsageRecord,
-} from '../../../shared/domain/index.js';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, formatQuoteLine, priceRecord, Quoter, type QuoteLine, type UsageRecord } from '../../../shared/domain/index.js';
 import { arbFirstPaidAt, arbLadder, arbLine, arbRecord } from './arbitraries.js';
 import { DAY, NOW } from './helpers.js';
 
@@ -27,7 +19,8 @@ function split<T>(xs: readonly T[], cuts: number[]): T[][] {
 /** Charges summed per account, each record priced on its own (as a shard owner does). */
 function totalsOf(records: readonly UsageRecord[]): Map<string, bigint> {
   const totals = new Map<string, bigint>();
-  for (const r of records) totals.set(r.accountId, (totals.get(r.accountId) ?? 0n) + priceRecord(r, paidAt(r.accountId), DEFAULT_PRICE_BOOK, DEFAULT_LADDER).chargeMicros);
+  for (const r of records)
+    totals.set(r.accountId, (totals.get(r.accountId) ?? 0n) + priceRecord(r, paidAt(r.accountId), DEFAULT_PRICE_BOOK, DEFAULT_LADDER).chargeMicros);
   return totals;
 }
 
@@ -50,9 +43,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(fc.array(arbRecord, { maxLength: 60 }), fc.array(fc.nat(), { maxLength: 8 }), (records, cuts) => {
         const whole = totalsOf(records);
-        const batched = split(records, cuts)
-          .map(totalsOf)
-          .reduce(addTotals, new Map<string, bigint>());
+        const batched = split(records, cuts).map(totalsOf).reduce(addTotals, new Map<string, bigint>());
         expect(batched).toEqual(whole);
       }),
     );

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LADDER,
-  DEFAULT_PRICE_BOOK,
-  parseAccountLine,
-  Quoter,
-  TallyError,
-} from '../../../shared/domain/index.js';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, parseAccountLine, Quoter, TallyError } from '../../../shared/domain/index.js';
 import { DAY, NOW, line, v1 } from './helpers.js';
 
 const quoter = (firstPaidAt = new Map<string, number>()) =>

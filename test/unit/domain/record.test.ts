@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEAD_LETTER_CODES,
-  MAX_META_BYTES,
-  jsonBytesWithin,
-  parsePriceBook,
-  validateRecord,
-  type DeadLetterCode,
-} from '../../../shared/domain/index.js';
+import { DEAD_LETTER_CODES, MAX_META_BYTES, jsonBytesWithin, parsePriceBook, validateRecord, type DeadLetterCode } from '../../../shared/domain/index.js';
 import { CTX, DAY, iso, msg, NOW, v1 } from './helpers.js';
 
 function codeOf(input: { subject: string; payload: string | Uint8Array }, ctx = CTX): DeadLetterCode | 'ok' {
@@ -16,10 +9,7 @@ function codeOf(input: { subject: string; payload: string | Uint8Array }, ctx = 
 
 describe('validateRecord: a valid v1 record', () => {
   it('normalizes every field', () => {
-    const result = validateRecord(
-      msg(v1({ quantity: 0.3, applies_to: 'llm', cost_micros: 42, meta: { model: 'x' } })),
-      CTX,
-    );
+    const result = validateRecord(msg(v1({ quantity: 0.3, applies_to: 'llm', cost_micros: 42, meta: { model: 'x' } })), CTX);
     expect(result).toEqual({
       ok: true,
       record: {
@@ -243,7 +233,12 @@ describe('validateRecord: deeply nested payloads never throw', () => {
     `{"specversion":"1.0","type":"usage","source":"/m","id":"ce-1","subject":"acct-1","time":"${iso(NOW - DAY)}","data":{"kind":"vm_hour","quantity":2,${dataExtra}}}`;
 
   it.each([10_000, 100_000])('%i levels: in meta, in another field, in a CloudEvent data, as the whole payload', (levels) => {
-    for (const payload of [record(`"meta":{"a":${deep(levels)}}`), record(`"extra":${deep(levels)}`), cloudEvent(`"meta":{"a":${deep(levels)}}`), deep(levels)]) {
+    for (const payload of [
+      record(`"meta":{"a":${deep(levels)}}`),
+      record(`"extra":${deep(levels)}`),
+      cloudEvent(`"meta":{"a":${deep(levels)}}`),
+      deep(levels),
+    ]) {
       // Over 8 KiB: refused by size before anything parses it, as bytes or as text.
       expect(codeOf(msg(payload))).toBe('too_large');
       expect(codeOf({ subject: 'usage.acct-1', payload: new TextEncoder().encode(payload) })).toBe('too_large');
@@ -276,7 +271,11 @@ describe('validateRecord: deeply nested payloads never throw', () => {
   });
 
   it('an unexpected failure inside validation becomes a dead letter with a code, not a throw', () => {
-    const priceBook = new Proxy(CTX.priceBook, { get: () => { throw new Error('boom'); } });
+    const priceBook = new Proxy(CTX.priceBook, {
+      get: () => {
+        throw new Error('boom');
+      },
+    });
     const result = validateRecord(msg(v1()), { ...CTX, priceBook });
     expect(result).toMatchObject({ ok: false, code: 'malformed_json' });
   });
@@ -284,7 +283,7 @@ describe('validateRecord: deeply nested payloads never throw', () => {
 
 describe('jsonBytesWithin', () => {
   it('equals the UTF-8 length of JSON.stringify on ordinary values', () => {
-    for (const value of [{}, [], { a: 1, 'é': ['x', null, true, 1.5e21, -0.25] }, { nested: { deeper: [[], {}, 'ü\u2028"\\'] } }, 'x', 0]) {
+    for (const value of [{}, [], { a: 1, é: ['x', null, true, 1.5e21, -0.25] }, { nested: { deeper: [[], {}, 'ü\u2028"\\'] } }, 'x', 0]) {
       expect(jsonBytesWithin(value, 1 << 20)).toBe(Buffer.byteLength(JSON.stringify(value), 'utf8'));
     }
   });

@@ -3,7 +3,11 @@ import { formatRecordedLine, parseRecordedLine } from '../../../shared/domain/in
 
 describe('the recorded stream format (one parser for replay and quote)', () => {
   it('reads subject, payload and string headers as JSON.parse does (more fields, repeated keys, spaces, escapes)', () => {
-    expect(parseRecordedLine('{"subject":"usage.a","payload":"x","headers":{"Nats-Msg-Id":"r1","n":1},"seq":4}')).toEqual({ subject: 'usage.a', payload: 'x', headers: { 'Nats-Msg-Id': 'r1' } });
+    expect(parseRecordedLine('{"subject":"usage.a","payload":"x","headers":{"Nats-Msg-Id":"r1","n":1},"seq":4}')).toEqual({
+      subject: 'usage.a',
+      payload: 'x',
+      headers: { 'Nats-Msg-Id': 'r1' },
+    });
     expect(parseRecordedLine('{"subject":"usage.a","payload":"{\\"id\\":\\"x\\"}"}')).toEqual({ subject: 'usage.a', payload: '{"id":"x"}', headers: {} });
     expect(parseRecordedLine('{"subject":"usage.a","payload":"1","payload":"2"}')).toEqual({ subject: 'usage.a', payload: '2', headers: {} });
     expect(parseRecordedLine('{"subject":"usage.a","payload": "1" ,"headers":[]}')).toEqual({ subject: 'usage.a', payload: '1', headers: {} });

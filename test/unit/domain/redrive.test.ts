@@ -3,7 +3,16 @@ import { DAY_MS, DEFAULT_PRICE_BOOK, RedriveTally, decideSend, reassessDeadLette
 
 const ARRIVED = Date.parse('2026-01-10T12:00:00Z');
 const WITHOUT_LLM: PriceBook = { ...DEFAULT_PRICE_BOOK, llm_token: undefined };
-const record = (over: Record<string, unknown> = {}) => JSON.stringify({ id: 'r-1', account_id: 'acct-1', kind: 'llm_token', quantity: 1000, applies_to: 'llm', occurred_at: new Date(ARRIVED - 2 * DAY_MS).toISOString(), ...over });
+const record = (over: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    id: 'r-1',
+    account_id: 'acct-1',
+    kind: 'llm_token',
+    quantity: 1000,
+    applies_to: 'llm',
+    occurred_at: new Date(ARRIVED - 2 * DAY_MS).toISOString(),
+    ...over,
+  });
 const dl = (payload: string, code = 'unpriced') => ({ code, subject: 'usage.acct-1', payload, arrivedAt: ARRIVED });
 const ctx = { lateArrivalDays: 35, priceBook: DEFAULT_PRICE_BOOK };
 
@@ -49,6 +58,14 @@ describe('RedriveTally', () => {
     t.charged(1500n, 2);
     t.duplicate();
     t.dead('invalid_applies_to');
-    expect(t.report).toEqual({ run_id: 'rd-1', dry_run: false, selected: 4, charged: 2, charged_micros: 1500n, duplicates: 1, still_dead: { invalid_applies_to: 1 } });
+    expect(t.report).toEqual({
+      run_id: 'rd-1',
+      dry_run: false,
+      selected: 4,
+      charged: 2,
+      charged_micros: 1500n,
+      duplicates: 1,
+      still_dead: { invalid_applies_to: 1 },
+    });
   });
 });

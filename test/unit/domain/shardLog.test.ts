@@ -75,6 +75,11 @@ describe('shard log format 3: records', () => {
       { numRuns: 300 },
     );
     expect(deltasOf({})).toEqual([]);
-    expect(packDeltas([{ a: 'acct-1', d: -1500n, n: 2, t: 7 }, { a: 'b', d: 3n, n: 1, t: 9 }])).toBe('acct-1 -1500 2 7\nb 3 1 9');
+    expect(
+      packDeltas([
+        { a: 'acct-1', d: -1500n, n: 2, t: 7 },
+        { a: 'b', d: 3n, n: 1, t: 9 },
+      ]),
+    ).toBe('acct-1 -1500 2 7\nb 3 1 9');
   });
 });

@@ -1,7 +1,16 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRedisUrl } from '../../../shared/config/index.js';
-import { clusterOptionsFor, duplicateRedis, isCluster, queueAddress, redisAuth, redisConnection, redisOptionsFor, shardQueueName } from '../../../shared/queue/index.js';
+import {
+  clusterOptionsFor,
+  duplicateRedis,
+  isCluster,
+  queueAddress,
+  redisAuth,
+  redisConnection,
+  redisOptionsFor,
+  shardQueueName,
+} from '../../../shared/queue/index.js';
 import { redisGroup, redisKey } from '../../../shared/redis/index.js';
 
 const opened: Redis[] = [];
@@ -19,8 +28,16 @@ describe('redisConnection', () => {
     const redis = open('redis+sentinel://app:pw@h1:26379,h2:26379/mymaster/2', redisAuth({ redisSentinelPassword: 'spw' }));
     expect(isCluster(redis)).toBe(false);
     expect(redis.options).toMatchObject({
-      sentinels: [{ host: 'h1', port: 26379 }, { host: 'h2', port: 26379 }], name: 'mymaster', db: 2,
-      username: 'app', password: 'pw', sentinelPassword: 'spw', maxRetriesPerRequest: null,
+      sentinels: [
+        { host: 'h1', port: 26379 },
+        { host: 'h2', port: 26379 },
+      ],
+      name: 'mymaster',
+      db: 2,
+      username: 'app',
+      password: 'pw',
+      sentinelPassword: 'spw',
+      maxRetriesPerRequest: null,
     });
   });
 

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../../shared/domain/index.js';
 import { fromWire, toWire } from '../../../shared/queue/index.js';
 
-const record: UsageRecord = { id: 'r1', accountId: 'acct-1', kind: 'vm_hour', quantity: 2_500_000n, appliesTo: 'hero_os_hourly', occurredAt: 1_764_547_200_000, costMicros: null, meta: null };
+const record: UsageRecord = {
+  id: 'r1',
+  accountId: 'acct-1',
+  kind: 'vm_hour',
+  quantity: 2_500_000n,
+  appliesTo: 'hero_os_hourly',
+  occurredAt: 1_764_547_200_000,
+  costMicros: null,
+  meta: null,
+};
 
 describe('the usage job contract', () => {
   it('carries a record to the shard owner unchanged, with its publish time and stream sequence', () => {

@@ -4,7 +4,9 @@ import { parseDeadLetterFilter, requireSelection } from '../../../shared/app/red
 
 describe('parseDeadLetterFilter', () => {
   it('takes codes repeated or comma-separated, RFC 3339 instants and an account', () => {
-    expect(parseDeadLetterFilter({ codes: ['unpriced,too_late', 'unpriced'], since: '2026-01-01T00:00:00Z', until: '2026-01-02T00:00:00+01:00', account: 'acct-1' })).toEqual({
+    expect(
+      parseDeadLetterFilter({ codes: ['unpriced,too_late', 'unpriced'], since: '2026-01-01T00:00:00Z', until: '2026-01-02T00:00:00+01:00', account: 'acct-1' }),
+    ).toEqual({
       codes: ['unpriced', 'too_late'],
       since: Date.parse('2026-01-01T00:00:00Z'),
       until: Date.parse('2026-01-01T23:00:00Z'),

@@ -24,7 +24,9 @@ describe('configuration', () => {
   });
 
   it('reads TALLY_FAILPOINTS through the schema, naming it when malformed', () => {
-    expect(loadConfig({ TALLY_FAILPOINTS: 'worker.after-log-append=3,bridge.after-enqueue' }).tallyFailpoints).toBe('worker.after-log-append=3,bridge.after-enqueue');
+    expect(loadConfig({ TALLY_FAILPOINTS: 'worker.after-log-append=3,bridge.after-enqueue' }).tallyFailpoints).toBe(
+      'worker.after-log-append=3,bridge.after-enqueue',
+    );
     for (const value of ['a=b', 'a,,b', 'a=1 b']) expect(() => loadConfig({ TALLY_FAILPOINTS: value })).toThrow(/^TALLY_FAILPOINTS: /);
   });
 });

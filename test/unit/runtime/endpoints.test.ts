@@ -30,10 +30,16 @@ describe('resolveEndpoints', () => {
     await write({ ...urls, ...seeds, pid: process.pid, startedAt: 'now' });
     const configured = { credsFile: '/etc/tally/nats.creds' };
     expect(await resolveEndpoints({ dataDir, natsSecurity: configured, redisUrl: 'redis://other:6380' })).toEqual({
-      ...urls, natsSecurity: { nkeySeedFile: seeds.serviceNkey }, redisUrl: 'redis://other:6380',
+      ...urls,
+      natsSecurity: { nkeySeedFile: seeds.serviceNkey },
+      redisUrl: 'redis://other:6380',
     });
     // A configured NATS_URL keeps its own identity: the embedded seed is for the embedded server only.
-    expect(await resolveEndpoints({ dataDir, natsUrl: 'nats://other:4222', natsSecurity: configured })).toEqual({ ...urls, natsUrl: 'nats://other:4222', natsSecurity: configured });
+    expect(await resolveEndpoints({ dataDir, natsUrl: 'nats://other:4222', natsSecurity: configured })).toEqual({
+      ...urls,
+      natsUrl: 'nats://other:4222',
+      natsSecurity: configured,
+    });
   });
 
   it('rejects endpoints.json whose owner is gone as stale, and a corrupt one as invalid', async () => {

@@ -8,24 +8,26 @@ import { decodeAccounts } from '../../../shared/store/internal.js';
  * projection snapshots: every field comes back exactly, money as a bigint (never a float).
  */
 const date = fc.integer({ min: 0, max: 4_102_444_800_000 }).map((ms) => new Date(ms));
-const account: fc.Arbitrary<AccountDoc> = fc.record({
-  _id: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
-  shard: fc.integer({ min: 0, max: 1023 }),
-  seq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  balance_micros: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
-  first_paid_at: fc.option(date),
-  last_active_at: fc.option(date),
-  discount_tier: fc.constantFrom('none', 'week', 'month'),
-  current_plan_id: fc.option(fc.string({ unit: 'binary', maxLength: 40 })),
-  vm_quota_total: fc.nat(),
-  vm_quota_used: fc.nat(),
-  vm_quota_period_end: fc.option(date),
-  kyc_verified: fc.boolean(),
-  low: fc.boolean(),
-  depleted: fc.boolean(),
-  created_at: date,
-  updated_at: date,
-}).chain((doc) => fc.option(fc.nat(), { nil: undefined }).map((plan_seq) => (plan_seq === undefined ? doc : { ...doc, plan_seq })));
+const account: fc.Arbitrary<AccountDoc> = fc
+  .record({
+    _id: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+    shard: fc.integer({ min: 0, max: 1023 }),
+    seq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    balance_micros: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+    first_paid_at: fc.option(date),
+    last_active_at: fc.option(date),
+    discount_tier: fc.constantFrom('none', 'week', 'month'),
+    current_plan_id: fc.option(fc.string({ unit: 'binary', maxLength: 40 })),
+    vm_quota_total: fc.nat(),
+    vm_quota_used: fc.nat(),
+    vm_quota_period_end: fc.option(date),
+    kyc_verified: fc.boolean(),
+    low: fc.boolean(),
+    depleted: fc.boolean(),
+    created_at: date,
+    updated_at: date,
+  })
+  .chain((doc) => fc.option(fc.nat(), { nil: undefined }).map((plan_seq) => (plan_seq === undefined ? doc : { ...doc, plan_seq })));
 
 describe('account codec', () => {
   it('decode(encode(doc)) is the doc, for any field values', () => {

@@ -22,7 +22,7 @@ describe('planBalance (the lease balancer)', () => {
     expect(planBalance({ shards: 3, live: 0, held: [], start: 0 }).target).toBe(3);
   });
 
-  it('the workers\' shares cover every shard, none holds more than ceil(shards/live), and no shard is both kept and tried (property)', () => {
+  it("the workers' shares cover every shard, none holds more than ceil(shards/live), and no shard is both kept and tried (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 16 }), fc.nat(), fc.nat(), (shards, live, heldSeed, start) => {
         const held = Array.from({ length: shards }, (_, i) => i).filter((i) => (heldSeed >> (i % 30)) & 1);

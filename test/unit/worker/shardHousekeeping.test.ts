@@ -29,17 +29,36 @@ function setup() {
     compact: async (before) => (written.push(`compact<${before.getTime() - T0}`), 0),
   };
   const outbox: OutboxTurn & { blocking: boolean } = { blocking: false, store: async () => undefined, publish: async () => undefined };
-  const hk = new ShardHousekeeping(0, { store, outbox, state: () => state, logger: pino({ level: 'silent' }), dedupHorizonMs: DAY_MS, checkpointEveryMs: CHECKPOINT_EVERY_MS, compactEveryMs: COMPACT_EVERY_MS, clock: () => now });
+  const hk = new ShardHousekeeping(0, {
+    store,
+    outbox,
+    state: () => state,
+    logger: pino({ level: 'silent' }),
+    dedupHorizonMs: DAY_MS,
+    checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    compactEveryMs: COMPACT_EVERY_MS,
+    clock: () => now,
+  });
   let n = 0;
   const commit = () => {
     n++;
-    state.apply(state.planUsage([{ id: `r${n}`, accountId: 'x', kind: 'other', quantity: 1_000_000n, appliesTo: 'hero_os_hourly', occurredAt: now, costMicros: 1n, meta: null }], `j${n}`, now).doc);
+    state.apply(
+      state.planUsage(
+        [{ id: `r${n}`, accountId: 'x', kind: 'other', quantity: 1_000_000n, appliesTo: 'hero_os_hourly', occurredAt: now, costMicros: 1n, meta: null }],
+        `j${n}`,
+        now,
+      ).doc,
+    );
   };
   return {
-    hk, written, outbox, commit,
+    hk,
+    written,
+    outbox,
+    commit,
     advance: (ms: number) => void (now += ms),
     failNextWrite: () => void (failNext = true),
-    reload: () => void ({ state } = ShardState.fromSnapshot(0, { seq: state.seq, checkpoint: state.seq, accounts: [...state.accountDocs()], tail: [], horizon: [] }, ctx)),
+    reload: () =>
+      void ({ state } = ShardState.fromSnapshot(0, { seq: state.seq, checkpoint: state.seq, accounts: [...state.accountDocs()], tail: [], horizon: [] }, ctx)),
   };
 }
 

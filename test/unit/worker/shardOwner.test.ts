@@ -1,6 +1,14 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, type AccountDoc, type EventDoc, type TierTransitionDoc, type UsageRecord } from '../../../shared/domain/index.js';
+import {
+  DAY_MS,
+  DEFAULT_LADDER,
+  DEFAULT_PRICE_BOOK,
+  type AccountDoc,
+  type EventDoc,
+  type TierTransitionDoc,
+  type UsageRecord,
+} from '../../../shared/domain/index.js';
 import { toWire } from '../../../shared/queue/index.js';
 import type { OwnerOutbox, ReadModelPort, ShardHousekeepingPort, ShardLedgerPort } from '../../../services/worker/core/ports.js';
 import type { PricingContext } from '../../../services/worker/core/shardState.js';
@@ -61,11 +69,25 @@ function world() {
       publish: async () => undefined,
     };
     return new ShardOwner(0, {
-      log: log.port(), store, ledger, outbox, readModel, snapshots: { afterApply: () => undefined, settled: async () => undefined },
-      logger: pino({ level: 'silent' }), ladder: DEFAULT_LADDER, dedupHorizonMs: DAY_MS, checkpointEveryMs: 10_000, compactEveryMs: 3_600_000, clock: () => now,
+      log: log.port(),
+      store,
+      ledger,
+      outbox,
+      readModel,
+      snapshots: { afterApply: () => undefined, settled: async () => undefined },
+      logger: pino({ level: 'silent' }),
+      ladder: DEFAULT_LADDER,
+      dedupHorizonMs: DAY_MS,
+      checkpointEveryMs: 10_000,
+      compactEveryMs: 3_600_000,
+      clock: () => now,
     });
   };
-  const usage = (o: ShardOwner, job: string, sent: [UsageRecord, number][]) => o.processUsage(sent.map(([r, s]) => toWire(r, now, s)), job);
+  const usage = (o: ShardOwner, job: string, sent: [UsageRecord, number][]) =>
+    o.processUsage(
+      sent.map(([r, s]) => toWire(r, now, s)),
+      job,
+    );
   return { log, owner, usage, model, ledgerEntries, transitions, events, advance: (ms: number) => void (now += ms) };
 }
 
@@ -79,11 +101,21 @@ describe('ShardOwner over ports in memory', () => {
     await b.open();
     await b.catchUp();
     // The former owner still holds a job (r1 redelivered with r2): its step 2 is the fence's.
-    expect(await usage(a, 'j2', [[rec('r1', 'x', 5n), 1], [rec('r2', 'x', 7n), 2]])).toEqual({ seq: 3, charged: 1, duplicates: 0 });
+    expect(
+      await usage(a, 'j2', [
+        [rec('r1', 'x', 5n), 1],
+        [rec('r2', 'x', 7n), 2],
+      ]),
+    ).toEqual({ seq: 3, charged: 1, duplicates: 0 });
     expect(log.list().map((e) => e.job)).toEqual(['j1', 'fence', 'j2']);
     expect(log.charged()).toBe(2);
     // b's next commit finds a's entry the same way, and the read model never goes back.
-    expect(await usage(b, 'j3', [[rec('r2', 'x', 7n), 2], [rec('r3', 'x', 1n), 3]])).toEqual({ seq: 4, charged: 1, duplicates: 0 });
+    expect(
+      await usage(b, 'j3', [
+        [rec('r2', 'x', 7n), 2],
+        [rec('r3', 'x', 1n), 3],
+      ]),
+    ).toEqual({ seq: 4, charged: 1, duplicates: 0 });
     expect(model.seq).toBe(4);
     expect(model.accounts.get('x')?.balance_micros).toBe(-13n);
   });
@@ -112,7 +144,11 @@ describe('ShardOwner over ports in memory', () => {
     // A second owner taking over sweeps nothing: the log holds the fold.
     const b = owner();
     await b.open();
-    expect(log.list().map((e) => [e.job, e.folds.length])).toEqual([['sweep-0', 1], ['j1', 0], ['fold-again', 0]]);
+    expect(log.list().map((e) => [e.job, e.folds.length])).toEqual([
+      ['sweep-0', 1],
+      ['j1', 0],
+      ['fold-again', 0],
+    ]);
   });
 
   it('a payment, then usage crossing the low balance and zero: each crossing event once, and a takeover replaying the log derives the same ids', async () => {

@@ -133,13 +133,19 @@ async function loadOverview() {
     const busy = shardQueues.filter((q) => states.some((s) => s !== 'completed' && (q.counts[s] ?? 0) > 0));
     const rows = [
       row([`all ${shardQueues.length} shard queues`, ...states.map((s) => fmtInt(total[s]))], { class: 'total' }),
-      ...o.queues.filter((q) => !q.queue.startsWith('tally-shard-') || busy.includes(q)).map((q) => row([q.queue, ...states.map((s) => fmtInt(q.counts[s] ?? 0))])),
+      ...o.queues
+        .filter((q) => !q.queue.startsWith('tally-shard-') || busy.includes(q))
+        .map((q) => row([q.queue, ...states.map((s) => fmtInt(q.counts[s] ?? 0))])),
     ];
     fillTable('queues-table', rows, 'No queues.');
   });
   // The per-code counts come with the overview; the list below has its own status line.
   const counts = Object.entries(o.dead_by_code ?? {}).sort((a, b) => b[1] - a[1]);
-  fillTable('dead-codes-table', counts.map(([code, n]) => row([code, fmtInt(n)])), o.dead_by_code ? 'No dead letters: every record so far was valid.' : 'Unavailable.');
+  fillTable(
+    'dead-codes-table',
+    counts.map(([code, n]) => row([code, fmtInt(n)])),
+    o.dead_by_code ? 'No dead letters: every record so far was valid.' : 'Unavailable.',
+  );
   const select = $('dead-code');
   for (const [code] of counts) {
     if (knownCodes.has(code)) continue;
@@ -164,7 +170,10 @@ async function loadDeadLetters() {
     button.addEventListener('click', () => void openDeadLetter(d.seq));
     const action = document.createElement('td');
     action.append(button);
-    return row([String(d.seq), fmtTime(d.received_at ?? d.stored_at), d.code, d.subject, d.message, cell(d.payload + (d.truncated ? '…' : ''), 'payload'), action], { 'data-seq': String(d.seq) });
+    return row(
+      [String(d.seq), fmtTime(d.received_at ?? d.stored_at), d.code, d.subject, d.message, cell(d.payload + (d.truncated ? '…' : ''), 'payload'), action],
+      { 'data-seq': String(d.seq) },
+    );
   });
   fillTable('dead-table', rows, code ? `No dead letters with code ${code}.` : 'No dead letters.');
 }
@@ -172,11 +181,20 @@ async function loadDeadLetters() {
 async function loadDeadDays() {
   const counts = await getJson('/v1/admin/dead-letters/counts');
   const days = Object.entries(counts.by_day).sort((a, b) => (a[0] < b[0] ? 1 : -1));
-  fillTable('dead-days-table', days.map(([day, n]) => row([day, fmtInt(n)])), 'No dead letters.');
+  fillTable(
+    'dead-days-table',
+    days.map(([day, n]) => row([day, fmtInt(n)])),
+    'No dead letters.',
+  );
 }
 
 async function postJson(path, body) {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, credentials: 'same-origin', body: JSON.stringify(body) });
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    credentials: 'same-origin',
+    body: JSON.stringify(body),
+  });
   if (res.status === 401) throw new Unauthorized('signed out');
   const answer = await res.json().catch(() => null);
   if (!res.ok) throw new Error(answer?.error?.message ?? `HTTP ${res.status}`);
@@ -208,7 +226,8 @@ async function previewRedrive() {
     const r = await postJson('/v1/admin/dead-letters/redrive', { ...filters, dry_run: true });
     previewed = filters;
     const scope = filters.code ? `code ${filters.code}` : 'all codes';
-    $('redrive-preview-text').textContent = `Preview (${scope}): ${fmtInt(r.selected)} selected; ${fmtInt(r.charged)} would be charged for ${r.charged_usd}; ${fmtInt(r.duplicates)} already charged; ${stillDead(r)}.`;
+    $('redrive-preview-text').textContent =
+      `Preview (${scope}): ${fmtInt(r.selected)} selected; ${fmtInt(r.charged)} would be charged for ${r.charged_usd}; ${fmtInt(r.duplicates)} already charged; ${stillDead(r)}.`;
     $('redrive-confirm-box').hidden = false;
     $('redrive-confirm').disabled = r.charged === 0;
     $('redrive-confirm').focus();
@@ -246,7 +265,14 @@ async function openDeadLetter(seq) {
   try {
     const d = await getJson(`${API}/dead-letters/${seq}`);
     $('dead-viewer-title').textContent = `Dead letter ${d.seq}: ${d.code}`;
-    const fields = [['Code', d.code], ['Reason', d.message], ['Subject', d.subject], ['Rejected at', fmtTime(d.received_at)], ['Usage stream sequence', String(d.usage_seq ?? '—')], ['Size', `${fmtInt(d.payload_bytes)} bytes`]];
+    const fields = [
+      ['Code', d.code],
+      ['Reason', d.message],
+      ['Subject', d.subject],
+      ['Rejected at', fmtTime(d.received_at)],
+      ['Usage stream sequence', String(d.usage_seq ?? '—')],
+      ['Size', `${fmtInt(d.payload_bytes)} bytes`],
+    ];
     for (const [k, v] of fields) {
       const dt = document.createElement('dt');
       dt.textContent = k;
@@ -272,7 +298,8 @@ async function openDeadLetter(seq) {
 async function loadAccounts() {
   const search = $('account-search').value;
   const body = await getJson(`${API}/accounts?limit=100&search=${encodeURIComponent(search)}`);
-  $('account-count').textContent = `${fmtInt(body.matching)} of ${fmtInt(body.total)} accounts${body.matching > body.accounts.length ? `, first ${body.accounts.length} shown` : ''}`;
+  $('account-count').textContent =
+    `${fmtInt(body.matching)} of ${fmtInt(body.total)} accounts${body.matching > body.accounts.length ? `, first ${body.accounts.length} shown` : ''}`;
   const rows = body.accounts.map((a) =>
     row(
       [
@@ -292,7 +319,9 @@ async function loadAccounts() {
 
 async function loadAllocations() {
   const body = await getJson(`${API}/allocations`);
-  const rows = body.allocations.map((a) => row([a.allocation_id, a.account_id, a.plan_id, String(a.slot), a.status, fmtTime(a.expires_at), fmtTime(a.created_at)]));
+  const rows = body.allocations.map((a) =>
+    row([a.allocation_id, a.account_id, a.plan_id, String(a.slot), a.status, fmtTime(a.expires_at), fmtTime(a.created_at)]),
+  );
   fillTable('allocations-table', rows, 'No VM allocations yet.');
 }
 
@@ -300,10 +329,25 @@ async function loadTicks() {
   const body = await getJson(`${API}/ticks`);
   fillTable(
     'ticks-table',
-    body.ticks.map((t) => row([t.tick_id, t.source, fmtTime(t.now), `${t.shards_done} / ${t.shards}${t.complete ? '' : ' (incomplete)'}`, fmtInt(t.accounts), fmtInt(t.tier_changes), fmtInt(t.plans_expired), fmtInt(t.allocations_expired)])),
+    body.ticks.map((t) =>
+      row([
+        t.tick_id,
+        t.source,
+        fmtTime(t.now),
+        `${t.shards_done} / ${t.shards}${t.complete ? '' : ' (incomplete)'}`,
+        fmtInt(t.accounts),
+        fmtInt(t.tier_changes),
+        fmtInt(t.plans_expired),
+        fmtInt(t.allocations_expired),
+      ]),
+    ),
     'No ladder ticks have run yet.',
   );
-  fillTable('transitions-table', body.transitions.map((t) => row([t.account_id, t.from, t.to, fmtTime(t.at), t.tick_id])), 'No tier transitions yet.');
+  fillTable(
+    'transitions-table',
+    body.transitions.map((t) => row([t.account_id, t.from, t.to, fmtTime(t.at), t.tick_id])),
+    'No tier transitions yet.',
+  );
 }
 
 // ---- schedule -----------------------------------------------------------------------

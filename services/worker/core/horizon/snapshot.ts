@@ -133,7 +133,8 @@ export function fromChunks(chunks: readonly Uint8Array[]): HorizonImage {
   if (w[0] !== MAGIC || w[1] !== VERSION) throw new HorizonSnapshotError('not a horizon snapshot of this version');
   if (w[2] !== BYTE_ORDER) throw new HorizonSnapshotError('horizon snapshot written in another byte order');
   const [newestAt, live, current, epochLimit] = [f[0]!, f[1]!, f[2]!, f[3]!];
-  if (!Number.isSafeInteger(live) || !Number.isSafeInteger(current) || current - live >= TAGS || live > current + 1) throw new HorizonSnapshotError('horizon snapshot epochs are malformed');
+  if (!Number.isSafeInteger(live) || !Number.isSafeInteger(current) || current - live >= TAGS || live > current + 1)
+    throw new HorizonSnapshotError('horizon snapshot epochs are malformed');
   const partitions: HorizonImage['partitions'] = [];
   for (let p = w[3]!; p > 0; p--) {
     const part = r.record(4, PART);
@@ -142,5 +143,14 @@ export function fromChunks(chunks: readonly Uint8Array[]): HorizonImage {
     partitions.push({ packed, recent });
   }
   if (r.remaining !== 0) throw new HorizonSnapshotError('horizon snapshot has trailing bytes');
-  return { newestAt, live, current, epochLimit, epochKeys: f.slice(4, 4 + TAGS), firstAt: f.slice(4 + TAGS, 4 + 2 * TAGS), lastAt: f.slice(4 + 2 * TAGS, 4 + 3 * TAGS), partitions };
+  return {
+    newestAt,
+    live,
+    current,
+    epochLimit,
+    epochKeys: f.slice(4, 4 + TAGS),
+    firstAt: f.slice(4 + TAGS, 4 + 2 * TAGS),
+    lastAt: f.slice(4 + 2 * TAGS, 4 + 3 * TAGS),
+    partitions,
+  };
 }

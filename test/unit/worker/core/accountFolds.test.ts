@@ -7,9 +7,23 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 function account(over: Partial<AccountDoc> = {}): AccountDoc {
   return {
-    _id: 'a', shard: 0, seq: 1, balance_micros: 0n, first_paid_at: new Date(T0), last_active_at: null, discount_tier: 'none',
-    current_plan_id: null, vm_quota_total: 0, vm_quota_used: 0, vm_quota_period_end: null, kyc_verified: false, low: true,
-    depleted: true, created_at: new Date(T0), updated_at: new Date(T0), ...over,
+    _id: 'a',
+    shard: 0,
+    seq: 1,
+    balance_micros: 0n,
+    first_paid_at: new Date(T0),
+    last_active_at: null,
+    discount_tier: 'none',
+    current_plan_id: null,
+    vm_quota_total: 0,
+    vm_quota_used: 0,
+    vm_quota_period_end: null,
+    kyc_verified: false,
+    low: true,
+    depleted: true,
+    created_at: new Date(T0),
+    updated_at: new Date(T0),
+    ...over,
   };
 }
 
@@ -26,13 +40,25 @@ describe('planTick', () => {
 
   it('expires a plan at its period end (exclusive), naming the plan it ends', () => {
     const end = new Date(T0 + 30 * DAY_MS);
-    const withPlan = account({ first_paid_at: new Date(T0 - 100 * DAY_MS), discount_tier: 'month', current_plan_id: 'basic', plan_seq: 3, vm_quota_total: 5, vm_quota_used: 2, vm_quota_period_end: end });
+    const withPlan = account({
+      first_paid_at: new Date(T0 - 100 * DAY_MS),
+      discount_tier: 'month',
+      current_plan_id: 'basic',
+      plan_seq: 3,
+      vm_quota_total: 5,
+      vm_quota_used: 2,
+      vm_quota_period_end: end,
+    });
     expect(planTick([withPlan], 't', end.getTime() - 1, DEFAULT_LADDER).folds).toEqual([]);
     expect(planTick([withPlan], 't', end.getTime(), DEFAULT_LADDER).folds).toEqual([{ id: 'tick:t:a', a: 'a', d: 0n, expire: 3 }]);
   });
 
   it('plans nothing for an account never paid and without a plan', () => {
-    expect(planTick([account({ first_paid_at: null })], 't', T0 + 100 * DAY_MS, DEFAULT_LADDER)).toEqual({ folds: [], transitions: [], counts: { accounts: 1, tierChanges: 0, plansExpired: 0 } });
+    expect(planTick([account({ first_paid_at: null })], 't', T0 + 100 * DAY_MS, DEFAULT_LADDER)).toEqual({
+      folds: [],
+      transitions: [],
+      counts: { accounts: 1, tierChanges: 0, plansExpired: 0 },
+    });
   });
 });
 
@@ -67,7 +93,15 @@ describe('ShardState folds beyond the dedup horizon', () => {
 
   it('knows the entries folded before it took the shard, and folds one entry once per batch', () => {
     const { state } = ShardState.fromSnapshot(0, snap(['payment:old']), ctx);
-    const planned = state.planFolds([{ id: 'payment:old', a: 'a', d: 1n }, { id: 'plan:a:1', a: 'a', d: -1n }, { id: 'plan:a:1', a: 'a', d: -1n }], 'f', T0);
+    const planned = state.planFolds(
+      [
+        { id: 'payment:old', a: 'a', d: 1n },
+        { id: 'plan:a:1', a: 'a', d: -1n },
+        { id: 'plan:a:1', a: 'a', d: -1n },
+      ],
+      'f',
+      T0,
+    );
     expect(planned.folds.map((f) => f.id)).toEqual(['plan:a:1']);
     expect(planned.duplicates).toBe(2);
   });

@@ -31,7 +31,15 @@ function shard() {
       beforeAnswer: async (appended) => void seen.answers.push(appended),
     };
     const protocol = new CommitProtocol(0, port, effects, clock);
-    const usage = (job: string, sent: Sent[]) => protocol.commit(job, (state, at) => state.planUsage(sent.map((s) => s[0]), job, at, sent.map((s) => s[1])));
+    const usage = (job: string, sent: Sent[]) =>
+      protocol.commit(job, (state, at) =>
+        state.planUsage(
+          sent.map((s) => s[0]),
+          job,
+          at,
+          sent.map((s) => s[1]),
+        ),
+      );
     const balance = (account: string) => protocol.state?.getAccount(account)?.balance_micros;
     return { protocol, seen, usage, balance };
   };
@@ -53,7 +61,12 @@ describe('CommitProtocol', () => {
   it('appends a planned entry, then applies it: the answer is the entry', async () => {
     const { log, opened } = shard();
     const [a] = await opened(1);
-    expect(await a.usage('j1', [[rec('r1', 'x', 5n), 1], [rec('r2', 'x', 7n), 2]])).toEqual({ seq: 1, charged: 2, duplicates: 0 });
+    expect(
+      await a.usage('j1', [
+        [rec('r1', 'x', 5n), 1],
+        [rec('r2', 'x', 7n), 2],
+      ]),
+    ).toEqual({ seq: 1, charged: 2, duplicates: 0 });
     expect(a.seen).toEqual({ loads: 1, lostRaces: [], applied: [1], answers: [false, true] });
     expect(a.balance('x')).toBe(-12n);
     expect(log.list().map((e) => e.job)).toEqual(['j1']);
@@ -64,7 +77,12 @@ describe('CommitProtocol', () => {
     const [stale, fresh] = await opened(2);
     expect(await fresh.usage('j-fresh', [[rec('r1', 'x', 5n), 1]])).toEqual({ seq: 1, charged: 1, duplicates: 0 });
     // The stale owner planned step 1 too; it loses it, reloads, and r1 (the same message) is a redelivery.
-    expect(await stale.usage('j-stale', [[rec('r1', 'x', 5n), 1], [rec('r2', 'x', 7n), 2]])).toEqual({ seq: 2, charged: 1, duplicates: 0 });
+    expect(
+      await stale.usage('j-stale', [
+        [rec('r1', 'x', 5n), 1],
+        [rec('r2', 'x', 7n), 2],
+      ]),
+    ).toEqual({ seq: 2, charged: 1, duplicates: 0 });
     expect(stale.seen.lostRaces).toEqual([1]);
     expect(stale.seen.loads).toBe(2);
     expect(stale.balance('x')).toBe(-12n);
@@ -74,7 +92,10 @@ describe('CommitProtocol', () => {
   it('conflict on append with every record already in the log: no entry, the same answer as a redelivery', async () => {
     const { log, opened } = shard();
     const [stale, fresh] = await opened(2);
-    const batch: Sent[] = [[rec('r1', 'x', 5n), 1], [rec('r2', 'y', 7n), 2]];
+    const batch: Sent[] = [
+      [rec('r1', 'x', 5n), 1],
+      [rec('r2', 'y', 7n), 2],
+    ];
     await fresh.usage('j', batch);
     expect(await stale.usage('j', batch)).toEqual({ seq: null, charged: 0, duplicates: 0 });
     expect(stale.seen.answers.at(-1)).toBe(false);
@@ -91,7 +112,10 @@ describe('CommitProtocol', () => {
     expect(await current.protocol.fence()).toEqual({ seq: 2, charged: 0, duplicates: 0 });
     expect(current.seen.lostRaces).toEqual([1]);
     expect(current.balance('x')).toBe(-5n);
-    expect(log.list().map((e) => [e.seq, e.job, e.folds.length, e.deltas])).toEqual([[1, 'j-late', 0, 'x -5 1 ' + T0], [2, 'fence', 0, undefined]]);
+    expect(log.list().map((e) => [e.seq, e.job, e.folds.length, e.deltas])).toEqual([
+      [1, 'j-late', 0, 'x -5 1 ' + T0],
+      [2, 'fence', 0, undefined],
+    ]);
   });
 
   it('fence taken: a former owner loses its step to the fence, reloads, and charges its batch after it, once', async () => {
@@ -114,13 +138,22 @@ describe('CommitProtocol', () => {
     await a.usage('j1', [[rec('r1', 'x', 5n), 1]]);
     await a.usage('j2', [[rec('r2', 'x', 7n), 2]]);
     log.checkpointAt(2);
-    await a.usage('j3', [[rec('r3', 'y', 11n), 3], [rec('r4', 'x', 13n), 4]]);
+    await a.usage('j3', [
+      [rec('r3', 'y', 11n), 3],
+      [rec('r4', 'x', 13n), 4],
+    ]);
     const [b] = await opened(1);
     expect(b.protocol.state?.seq).toBe(3);
     expect([b.balance('x'), b.balance('y')]).toEqual([-25n, -11n]);
     expect(b.protocol.state?.totals).toEqual({ charged: 4, duplicates: 0 });
     // Sent again by a producer that retried (other messages): before and after the checkpoint.
-    expect(await b.usage('j4', [[rec('r1', 'x', 5n), 10], [rec('r3', 'y', 11n), 11], [rec('r5', 'y', 1n), 12]])).toEqual({ seq: 4, charged: 1, duplicates: 2 });
+    expect(
+      await b.usage('j4', [
+        [rec('r1', 'x', 5n), 10],
+        [rec('r3', 'y', 11n), 11],
+        [rec('r5', 'y', 1n), 12],
+      ]),
+    ).toEqual({ seq: 4, charged: 1, duplicates: 2 });
     expect([b.balance('x'), b.balance('y')]).toEqual([-25n, -12n]);
     expect(log.charged()).toBe(5);
   });
@@ -159,7 +192,11 @@ describe('CommitProtocol', () => {
     const a = owner(() => new Promise((r) => setTimeout(r, 1)));
     await a.protocol.open();
     const results = await Promise.all([a.usage('j1', [[rec('r1', 'x', 5n), 1]]), a.usage('j2', [[rec('r1', 'x', 5n), 2]]), a.protocol.fence()]);
-    expect(results).toEqual([{ seq: 1, charged: 1, duplicates: 0 }, { seq: 2, charged: 0, duplicates: 1 }, { seq: 3, charged: 0, duplicates: 0 }]);
+    expect(results).toEqual([
+      { seq: 1, charged: 1, duplicates: 0 },
+      { seq: 2, charged: 0, duplicates: 1 },
+      { seq: 3, charged: 0, duplicates: 0 },
+    ]);
     expect(a.seen.lostRaces).toEqual([]);
     expect(log.appends).toBe(3);
   });

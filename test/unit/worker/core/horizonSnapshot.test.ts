@@ -1,6 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeAccounts, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, deltasOf, horizonKeys, INT64_MAX, recordKey, type AccountDoc, type ShardLogDoc, type ShardSnapshot, type UsageRecord } from '../../../../shared/domain/index.js';
+import {
+  decodeAccounts,
+  DEFAULT_LADDER,
+  DEFAULT_PRICE_BOOK,
+  deltasOf,
+  horizonKeys,
+  INT64_MAX,
+  recordKey,
+  type AccountDoc,
+  type ShardLogDoc,
+  type ShardSnapshot,
+  type UsageRecord,
+} from '../../../../shared/domain/index.js';
 import { snapshotDue } from '../../../../services/worker/core/snapshotPolicy.js';
 import { RecordHorizon } from '../../../../services/worker/core/recordHorizon.js';
 import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
@@ -20,7 +32,10 @@ interface Sent {
 
 /** What a batch carries: a new message, the same message again (redelivery), or the same record in a new message (duplicate). */
 const item = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('new' as const), id: fc.constantFrom(...IDS), account: fc.constantFrom(...ACCOUNTS), huge: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('new' as const), id: fc.constantFrom(...IDS), account: fc.constantFrom(...ACCOUNTS), huge: fc.boolean() }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('again' as const), pick: fc.nat() }) },
 );
 type Item = typeof item extends fc.Arbitrary<infer T> ? T : never;
@@ -38,7 +53,16 @@ class Producer {
       const [id, account, huge] = it.kind === 'new' ? [it.id, it.account, it.huge] : ['r0', 'a', false];
       const key = recordKey(account, id);
       // Costs near Int64's limit get some records refused as amount_out_of_range.
-      const record = this.content.get(key) ?? { id, accountId: account, kind: 'other', quantity: 1_000_000n, appliesTo: 'hero_os_hourly', occurredAt: T0, costMicros: huge ? INT64_MAX / 2n + 1n : 7n, meta: null };
+      const record = this.content.get(key) ?? {
+        id,
+        accountId: account,
+        kind: 'other',
+        quantity: 1_000_000n,
+        appliesTo: 'hero_os_hourly',
+        occurredAt: T0,
+        costMicros: huge ? INT64_MAX / 2n + 1n : 7n,
+        meta: null,
+      };
       this.content.set(key, record);
       const sent = { record, seq: this.nextSeq++ };
       this.sent.push(sent);
@@ -48,7 +72,12 @@ class Producer {
 }
 
 function commit(state: ShardState, sent: readonly Sent[], job: string, now: number): ShardLogDoc | null {
-  const planned = state.planUsage(sent.map((s) => s.record), job, now, sent.map((s) => s.seq));
+  const planned = state.planUsage(
+    sent.map((s) => s.record),
+    job,
+    now,
+    sent.map((s) => s.seq),
+  );
   if (planned.charged === 0 && planned.duplicates === 0 && !planned.doc.refused?.length) return null;
   state.apply(planned.doc);
   return planned.doc;
@@ -67,7 +96,16 @@ function probe(producer: Producer): Sent[] {
   for (const account of ACCOUNTS) {
     for (const id of IDS) {
       const seen = producer.sent.filter((s) => s.record.accountId === account && s.record.id === id);
-      const record: UsageRecord = seen[0]?.record ?? { id, accountId: account, kind: 'other', quantity: 1_000_000n, appliesTo: 'hero_os_hourly', occurredAt: T0, costMicros: 3n, meta: null };
+      const record: UsageRecord = seen[0]?.record ?? {
+        id,
+        accountId: account,
+        kind: 'other',
+        quantity: 1_000_000n,
+        appliesTo: 'hero_os_hourly',
+        occurredAt: T0,
+        costMicros: 3n,
+        meta: null,
+      };
       for (const seq of new Set([seen[0]?.seq, seen.at(-1)?.seq, 10_000, 0])) if (seq !== undefined) out.push({ record, seq });
     }
   }
@@ -100,7 +138,12 @@ describe('a takeover from a horizon snapshot', () => {
         if (at === 0) ({ seq: snapSeq, chunks } = live.snapshotRecords());
         const projections = decodeAccounts(live.takeProjections()!.chunks);
         const full = takeover(projections, live.seq, log);
-        const restored = takeover(projections, live.seq, log.filter((e) => e.seq > snapSeq), RecordHorizon.restore(chunks));
+        const restored = takeover(
+          projections,
+          live.seq,
+          log.filter((e) => e.seq > snapSeq),
+          RecordHorizon.restore(chunks),
+        );
         expect(restored.idCount).toBe(full.idCount);
         const now = T0 + 1000;
         const want = answers(live, probe(producer), now);
@@ -135,7 +178,11 @@ describe('a takeover from a horizon snapshot', () => {
     const now = T0 + rounds * step;
     const since = now - H;
     const projections = decodeAccounts(live.takeProjections()!.chunks);
-    const full = takeover(projections, seq, log.filter((e) => e.at.getTime() >= since));
+    const full = takeover(
+      projections,
+      seq,
+      log.filter((e) => e.at.getTime() >= since),
+    );
     const restored = takeover(projections, seq, [], RecordHorizon.restore(chunks));
     for (const s of [full, restored, live]) s.expireIds(since);
     const all = producer.sent;

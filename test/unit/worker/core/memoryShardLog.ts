@@ -16,7 +16,11 @@ export class MemoryShardLog {
   /** The ledger entries beside the log (payments, purchases): a load lists those not folded yet, as loadShard does. */
   readonly ledger: FoldedEntry[] = [];
 
-  constructor(readonly shard: number, private readonly ctx: PricingContext, private readonly dedupHorizonMs: number) {}
+  constructor(
+    readonly shard: number,
+    private readonly ctx: PricingContext,
+    private readonly dedupHorizonMs: number,
+  ) {}
 
   get seq(): number {
     return Math.max(0, ...this.entries.keys());
@@ -34,7 +38,15 @@ export class MemoryShardLog {
 
   /** What a flush leaves behind: the projections through `seq` and a checkpoint there. */
   checkpointAt(seq: number): void {
-    const { state } = ShardState.fromSnapshot(this.shard, snapshotOf(this.list().filter((e) => e.seq <= seq), 0, []), this.ctx);
+    const { state } = ShardState.fromSnapshot(
+      this.shard,
+      snapshotOf(
+        this.list().filter((e) => e.seq <= seq),
+        0,
+        [],
+      ),
+      this.ctx,
+    );
     this.checkpoint = { seq, accounts: structuredClone([...state.accountDocs()]) };
   }
 
@@ -71,7 +83,11 @@ export class MemoryShardLog {
     const { seq, accounts } = this.checkpoint;
     const folded = new Set(entries.flatMap((e) => e.folds.map((f) => f.id)));
     const snap: ShardSnapshot = {
-      ...snapshotOf(entries.filter((e) => e.seq > seq), seq, structuredClone(accounts)),
+      ...snapshotOf(
+        entries.filter((e) => e.seq > seq),
+        seq,
+        structuredClone(accounts),
+      ),
       seq: this.seq,
       horizon: entries.filter((e) => e.at.getTime() >= idsSince).map((e) => ({ at: e.at.getTime(), keys: horizonKeys(e) })),
       folded,

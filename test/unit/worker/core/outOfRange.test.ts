@@ -6,7 +6,16 @@ import { ShardState, type PricingContext } from '../../../../services/worker/cor
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const empty = (): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [] });
-const rec = (id: string, accountId: string, cost: bigint): UsageRecord => ({ id, accountId, kind: 'other', quantity: 1_000_000n, appliesTo: 'hero_os_hourly', occurredAt: T0, costMicros: cost, meta: null });
+const rec = (id: string, accountId: string, cost: bigint): UsageRecord => ({
+  id,
+  accountId,
+  kind: 'other',
+  quantity: 1_000_000n,
+  appliesTo: 'hero_os_hourly',
+  occurredAt: T0,
+  costMicros: cost,
+  meta: null,
+});
 
 /** SPEC 2 "nothing wraps", and SPEC 9's redelivery: the shard owner's side (issue 16). */
 describe('amounts out of Int64 range, redeliveries and duplicates', () => {
@@ -69,7 +78,12 @@ describe('amounts out of Int64 range, redeliveries and duplicates', () => {
         let n = 0;
         for (const batch of batches) {
           const usage = batch.filter((o) => o.kind === 'usage').map((o) => rec(`r${++n}`, o.account, o.cost));
-          const planned = state.planUsage(usage, `j${n}`, T0, usage.map((_, i) => n * 100 + i));
+          const planned = state.planUsage(
+            usage,
+            `j${n}`,
+            T0,
+            usage.map((_, i) => n * 100 + i),
+          );
           const refused = new Set(planned.refused);
           usage.forEach((r, i) => {
             if (!refused.has(i)) exact.set(r.accountId, (exact.get(r.accountId) ?? 0n) - r.costMicros!);
@@ -95,7 +109,14 @@ describe('amounts out of Int64 range, redeliveries and duplicates', () => {
 describe('several folds of one account in one log entry', () => {
   it('applies every one of them (a takeover sweep folds a payment and a purchase together), live and on a rebuild', () => {
     const { state } = ShardState.fromSnapshot(0, empty(), ctx);
-    const doc = state.planFolds([{ id: 'payment:p1', a: 'a', d: 30_000_000n, paid: T0 }, { id: 'payment:p2', a: 'a', d: 5_000_000n, paid: T0 }], 'sweep', T0);
+    const doc = state.planFolds(
+      [
+        { id: 'payment:p1', a: 'a', d: 30_000_000n, paid: T0 },
+        { id: 'payment:p2', a: 'a', d: 5_000_000n, paid: T0 },
+      ],
+      'sweep',
+      T0,
+    );
     state.apply(doc);
     expect(state.getAccount('a')?.balance_micros).toBe(35_000_000n);
     const rebuilt = ShardState.fromSnapshot(0, { seq: 1, checkpoint: 0, accounts: [], tail: [doc], horizon: [] }, ctx).state;

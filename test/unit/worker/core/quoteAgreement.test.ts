@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, deltasOf, forEachRecord, parseRecordedLine, Quoter, recordKey, validateRecord, type UsageRecord } from '../../../../shared/domain/index.js';
+import {
+  DEFAULT_LADDER,
+  DEFAULT_PRICE_BOOK,
+  deltasOf,
+  forEachRecord,
+  parseRecordedLine,
+  Quoter,
+  recordKey,
+  validateRecord,
+  type UsageRecord,
+} from '../../../../shared/domain/index.js';
 import { shardOf } from '../../../../shared/queue/index.js';
 import { ShardState } from '../../../../services/worker/core/shardState.js';
 import { CTX, DAY, NOW, iso, line } from '../../domain/helpers.js';
@@ -20,7 +30,15 @@ const arbStreamLine = fc
   })
   .map((r) =>
     line(
-      { id: r.id, account_id: r.account, kind: r.kind, quantity: r.quantity, applies_to: r.appliesTo, occurred_at: iso(NOW - r.age), ...(r.cost === undefined ? {} : { cost_micros: r.cost }) },
+      {
+        id: r.id,
+        account_id: r.account,
+        kind: r.kind,
+        quantity: r.quantity,
+        applies_to: r.appliesTo,
+        occurred_at: iso(NOW - r.age),
+        ...(r.cost === undefined ? {} : { cost_micros: r.cost }),
+      },
       `usage.${r.account}`,
     ),
   );
@@ -64,10 +82,20 @@ describe('tally quote and the pipeline agree (issue 16)', () => {
           const charged: string[] = [];
           const pipelineTotals = new Map<string, bigint>();
           for (const [shard, records] of byShard) {
-            const { state } = ShardState.fromSnapshot(shard, { seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [] }, { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n });
+            const { state } = ShardState.fromSnapshot(
+              shard,
+              { seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [] },
+              { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n },
+            );
             // Ledger ids chosen to collide with record ids: they must not change what is charged.
             const payments = [...firstPaidAt].filter(([account]) => shardOf(account, shards) === shard);
-            state.apply(state.planFolds(payments.map(([account, at]) => ({ id: `payment:${account}`, a: account, d: 1n, paid: at })), 'pay', NOW));
+            state.apply(
+              state.planFolds(
+                payments.map(([account, at]) => ({ id: `payment:${account}`, a: account, d: 1n, paid: at })),
+                'pay',
+                NOW,
+              ),
+            );
             for (let i = 0, k = 0; i < records.length; k++) {
               const size = cuts[k % cuts.length]!;
               const { doc } = state.planUsage(records.slice(i, i + size), `job-${k}`, NOW);

@@ -50,9 +50,17 @@ class Model {
 }
 
 const key = fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 12 })).map(([a, r]) => `acct-${a}/r-${r}`);
-const seq = fc.oneof(fc.constant(0), fc.integer({ min: -50, max: 50 }), fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.constantFrom(2 ** 53 - 1, -(2 ** 53 - 1), 1.5));
+const seq = fc.oneof(
+  fc.constant(0),
+  fc.integer({ min: -50, max: 50 }),
+  fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+  fc.constantFrom(2 ** 53 - 1, -(2 ** 53 - 1), 1.5),
+);
 const op = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('add' as const), dt: fc.integer({ min: -3, max: 20 }), keys: fc.array(fc.tuple(key, seq), { maxLength: 8 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('add' as const), dt: fc.integer({ min: -3, max: 20 }), keys: fc.array(fc.tuple(key, seq), { maxLength: 8 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const), back: fc.integer({ min: -5, max: 60 }) }) },
 );
 
@@ -113,7 +121,14 @@ describe('RecordHorizon', () => {
   it('answers like the Map across partition merges, with keys re-added after they expired', () => {
     const many = fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 1999 })).map(([a, r]) => `acct-${a}/r-${r}`);
     const bulk = fc.oneof(
-      { weight: 3, arbitrary: fc.record({ kind: fc.constant('add' as const), dt: fc.integer({ min: 0, max: 20 }), keys: fc.array(fc.tuple(many, seq), { maxLength: 600 }) }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant('add' as const),
+          dt: fc.integer({ min: 0, max: 20 }),
+          keys: fc.array(fc.tuple(many, seq), { maxLength: 600 }),
+        }),
+      },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const), back: fc.integer({ min: -5, max: 60 }) }) },
     );
     fc.assert(
@@ -170,7 +185,10 @@ describe('RecordHorizon', () => {
   it('keeps sequences exactly, however far apart', () => {
     const h = new RecordHorizon();
     const seqs = [1, -1, 0, -0, 2 ** 31, 2 ** 40, -(2 ** 53 - 1), 2 ** 53 - 1, 7, 3e9];
-    h.add(0, seqs.map((s, i): [string, number] => [`a/${i}`, s]));
+    h.add(
+      0,
+      seqs.map((s, i): [string, number] => [`a/${i}`, s]),
+    );
     fill(h, 100, 50_000);
     seqs.forEach((s, i) => expect(h.get(`a/${i}`)).toBe(s + 0));
   });

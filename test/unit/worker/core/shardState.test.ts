@@ -1,6 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeAccounts, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, deltasOf, forEachRecord, recordKey, unpackRecords, type ShardLogDoc, type ShardSnapshot, type UsageRecord } from '../../../../shared/domain/index.js';
+import {
+  decodeAccounts,
+  DEFAULT_LADDER,
+  DEFAULT_PRICE_BOOK,
+  deltasOf,
+  forEachRecord,
+  recordKey,
+  unpackRecords,
+  type ShardLogDoc,
+  type ShardSnapshot,
+  type UsageRecord,
+} from '../../../../shared/domain/index.js';
 import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
 
 const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
@@ -60,7 +71,10 @@ describe('ShardState', () => {
   it('writes ids grouped as the entry lists its accounts, and a rebuild pairs them back', () => {
     const { state } = ShardState.fromSnapshot(0, empty(), ctx);
     const { doc } = state.planUsage([rec('r1', 'a', 1n), rec('r2', 'b', 1n), rec('r3', 'a', 1n), rec('r1', 'b', 1n)], 'j', T0);
-    expect(deltasOf(doc).map((d) => [d.a, d.n])).toEqual([['a', 2], ['b', 2]]);
+    expect(deltasOf(doc).map((d) => [d.a, d.n])).toEqual([
+      ['a', 2],
+      ['b', 2],
+    ]);
     expect(unpackRecords(doc).ids).toEqual(['r1', 'r3', 'r2', 'r1']);
     const pairs: string[] = [];
     forEachRecord(doc, (account, id) => pairs.push(recordKey(account, id)));
@@ -97,7 +111,12 @@ describe('ShardState', () => {
     const purchase = state.planFolds([{ id: 'plan:acct-v:1', a: 'acct-v', d: -10_000_000n, plan: { id: 'basic', seq: 1, vms: 5, end } }], 'f2', T0);
     expect([purchase.folds.length, purchase.duplicates]).toEqual([1, 0]);
     state.apply(purchase);
-    expect(state.getAccount('acct-v')).toMatchObject({ balance_micros: 9_999_999n, current_plan_id: 'basic', vm_quota_total: 5, vm_quota_period_end: new Date(end) });
+    expect(state.getAccount('acct-v')).toMatchObject({
+      balance_micros: 9_999_999n,
+      current_plan_id: 'basic',
+      vm_quota_total: 5,
+      vm_quota_period_end: new Date(end),
+    });
   });
 
   it('emits low_balance and depleted once per crossing, with ids from the log position', () => {
@@ -127,7 +146,16 @@ describe('ShardState', () => {
     state.apply(state.planFolds([{ id: 'payment:p1', a: 'a', d: 2_000_000n }], 'f', T0));
     const projections = decodeAccounts(state.takeProjections()!.chunks);
     const tail = run(state, [[rec('r1', 'a', 1_500_000n), rec('r2', 'b', 1n)], [rec('r3', 'a', 600_000n)]]);
-    const horizon = [{ at: T0, keys: [[recordKey('a', 'r1'), 0], [recordKey('b', 'r2'), 0], [recordKey('a', 'r3'), 0]] as [string, number][] }];
+    const horizon = [
+      {
+        at: T0,
+        keys: [
+          [recordKey('a', 'r1'), 0],
+          [recordKey('b', 'r2'), 0],
+          [recordKey('a', 'r3'), 0],
+        ] as [string, number][],
+      },
+    ];
     const rebuilt = ShardState.fromSnapshot(0, { seq: 3, checkpoint: 1, accounts: projections, tail, horizon, folded: new Set(['payment:p1']) }, ctx);
     expect(rebuilt.state.seq).toBe(3);
     expect(rebuilt.state.getAccount('a')?.balance_micros).toBe(state.getAccount('a')?.balance_micros);
