@@ -1,5 +1,5 @@
 export { shardOf, shardQueueName } from './shards.js';
-export { closeConsumer, clusterOptionsFor, duplicateRedis, isCluster, redisAuth, redisConnection, redisOptionsFor, releaseRedis } from './connection.js';
+export { closeConsumer, clusterOptionsFor, duplicateRedis, isCluster, redisAuth, redisConnection, redisOptionsFor } from './connection.js';
 export { queueAddress } from './queueAddress.js';
 export type { WireRecord, UsageBatchJob, TickJob, ShardJob, ShardJobResult } from './jobs.js';
 export type { TickCounts } from './jobs.js';

@@ -22,8 +22,8 @@ import { apiLoad, newLedger, payVeterans, type ApiTarget } from './apiLoad.js';
 import { check, type CheckResult } from './checker.js';
 import { Cluster, chaosSlots, type Crash } from './cluster.js';
 import { FAULT_KINDS, runFaults, schedule, type FaultRecord } from './faults.js';
-import { FLOOR_ACCOUNTS, floorRecords, fuzzInputs } from './fuzz.js';
-import { produce, type ProducerReport } from './producer.js';
+import { FLOOR_ACCOUNTS, floorRecords } from './fuzz.js';
+import { produceRun, type ProducerReport } from './producer.js';
 
 export interface ChaosOptions {
   records: number;
@@ -153,23 +153,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     let producing = true;
     const started = Date.now();
     const [producer, faultLog] = await Promise.all([
-      produce({
-        js: bus.js,
-        records: o.records,
-        accounts: o.accounts,
-        seed: o.seed,
-        rate: total / seconds,
-        fuzzCount,
-        duplicateWindowMs: config.natsDuplicateWindowMs,
-        log,
-        fuzz: fuzzInputs(fuzzCount, {
-          seed: o.seed,
-          now: Date.now(),
-          priceBook: config.priceBook,
-          ladder: config.ladder,
-          lateArrivalDays: config.lateArrivalDays,
-        }),
-      }).finally(() => (producing = false)),
+      produceRun({ js: bus.js, records: o.records, accounts: o.accounts, seed: o.seed, rate: total / seconds, fuzzCount, log }, config).finally(
+        () => (producing = false),
+      ),
       runFaults(plan, { cluster, servers, redisUrl: servers.redisUrl, leaseTtlMs: config.workerLeaseTtlMs, rand: Math.random }, started, log, () => false),
       apiLoad({
         target,

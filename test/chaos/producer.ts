@@ -12,7 +12,8 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { StreamGenerator, mulberry32, type GeneratedLine } from '../../services/cli/load/generate.js';
 import { recordKeys } from '../../services/cli/load/recordKeys.js';
 import { usageMsgId } from '../../shared/bus/index.js';
-import type { FuzzInput } from './fuzz.js';
+import type { Config } from '../../shared/config/index.js';
+import { fuzzInputs, type FuzzInput } from './fuzz.js';
 
 export interface ProducerOptions {
   js: JetStreamClient;
@@ -169,4 +170,14 @@ export async function produce(o: ProducerOptions): Promise<ProducerReport> {
   while (inFlight.size > 0) await Promise.race(inFlight);
   report.seconds = Math.round((Date.now() - started) / 100) / 10;
   return report;
+}
+
+/** The chaos and cluster runs' producer: the stream with `fuzzCount` bad inputs mixed in, judged by the run's own config. */
+export function produceRun(
+  o: Pick<ProducerOptions, 'js' | 'records' | 'accounts' | 'seed' | 'rate' | 'fuzzCount' | 'log'>,
+  config: Pick<Config, 'natsDuplicateWindowMs' | 'priceBook' | 'ladder' | 'lateArrivalDays'>,
+): Promise<ProducerReport> {
+  const { priceBook, ladder, lateArrivalDays } = config;
+  const fuzz = fuzzInputs(o.fuzzCount, { seed: o.seed, now: Date.now(), priceBook, ladder, lateArrivalDays });
+  return produce({ ...o, duplicateWindowMs: config.natsDuplicateWindowMs, fuzz });
 }

@@ -31,8 +31,7 @@ import { apiLoad, newLedger, type ApiTarget } from '../chaos/apiLoad.js';
 import { CHAOS_ENV, type RunDetail } from '../chaos/chaos.js';
 import { check, type CheckResult } from '../chaos/checker.js';
 import { Cluster, type Crash, type SlotSpec } from '../chaos/cluster.js';
-import { fuzzInputs } from '../chaos/fuzz.js';
-import { produce, type ProducerReport } from '../chaos/producer.js';
+import { produceRun, type ProducerReport } from '../chaos/producer.js';
 import { startNatsCluster, type NatsCluster } from '../support/natsCluster.js';
 import { startPostgresFerret } from '../support/pgFerret.js';
 import { startRedis, type RedisEngine, type RedisKind } from './redis.js';
@@ -212,23 +211,10 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
       log(`fault ${kind} done in ${record.seconds} s: ${detail}`);
     };
     const [producer] = await Promise.all([
-      produce({
-        js: jetstream(producerNc, { timeout: 10_000 }),
-        records: o.records,
-        accounts: o.accounts,
-        seed: o.seed,
-        rate,
-        fuzzCount,
-        duplicateWindowMs: config.natsDuplicateWindowMs,
-        log,
-        fuzz: fuzzInputs(fuzzCount, {
-          seed: o.seed,
-          now: Date.now(),
-          priceBook: config.priceBook,
-          ladder: config.ladder,
-          lateArrivalDays: config.lateArrivalDays,
-        }),
-      }).finally(() => (producing = false)),
+      produceRun(
+        { js: jetstream(producerNc, { timeout: 10_000 }), records: o.records, accounts: o.accounts, seed: o.seed, rate: rate, fuzzCount, log },
+        config,
+      ).finally(() => (producing = false)),
       (async () => {
         await fault('nats_leader_kill', 0.15, () => killStreamLeader(nats, bus.jsm, log));
         await fault('redis_failover', 0.4, () => redisEngine.failover(log));

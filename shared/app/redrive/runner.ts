@@ -15,7 +15,7 @@ import {
   type RedriveReport,
   type UsageRecord,
 } from '../../domain/index.js';
-import { waitForJob, type ShardQueues, type UsageBatchJob, type WireRecord } from '../../queue/index.js';
+import { toWire, waitForJob, type ShardQueues, type UsageBatchJob } from '../../queue/index.js';
 import { failpoint, redriven } from '../../runtime/index.js';
 import {
   committedJobs,
@@ -74,20 +74,6 @@ interface Candidate {
 /** A run id: sortable by time, safe in BullMQ job ids (no ':'). */
 export function newRunId(now: number): string {
   return `rd-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
-}
-
-function toWire(r: UsageRecord, sentAt: number, usageSeq: number): WireRecord {
-  return [
-    r.id,
-    r.accountId,
-    r.kind,
-    r.quantity.toString(),
-    r.appliesTo,
-    r.occurredAt,
-    r.costMicros === null ? null : r.costMicros.toString(),
-    sentAt,
-    usageSeq,
-  ];
 }
 
 /** The report as JSON: micros as a number when safe, else a decimal string; the total in USD too. */
