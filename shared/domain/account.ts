@@ -27,6 +27,28 @@ export interface AccountDoc {
   updated_at: Date;
 }
 
+/** The account that usage for an account never seen creates (SPEC 6): balance 0, below both thresholds, so it raises no crossing events. */
+export function newAccount(id: string, shard: number, at: Date): AccountDoc {
+  return {
+    _id: id,
+    shard,
+    seq: 0,
+    balance_micros: 0n,
+    first_paid_at: null,
+    last_active_at: null,
+    discount_tier: 'none',
+    current_plan_id: null,
+    vm_quota_total: 0,
+    vm_quota_used: 0,
+    vm_quota_period_end: null,
+    kyc_verified: false,
+    low: true,
+    depleted: true,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
 export type BillingEventType = 'low_balance' | 'depleted';
 
 /** `_id` is derived from the ledger position that caused the crossing, so it is emitted once. */

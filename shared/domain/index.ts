@@ -25,7 +25,7 @@ export { IdSet } from './idSet.js';
 export { RedriveTally, decideSend, reassessDeadLetter, redriveKey } from './redrive.js';
 export type { RedriveReport } from './redrive.js';
 export type { QuoteLine, QuoterOptions } from './quote.js';
-export { tierTransitionId } from './account.js';
+export { newAccount, tierTransitionId } from './account.js';
 export type { AccountDoc, BillingEventType, EventDoc, TierTransitionDoc } from './account.js';
 export { deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, shardLogId, unpackRecords } from './shardLog.js';
 export type { AccountDelta, HorizonBatch, LogTotals, RefusedRecord, ShardLogDoc, ShardSnapshot } from './shardLog.js';

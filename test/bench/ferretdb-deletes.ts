@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Collection } from 'mongodb';
+import { newAccount } from '../../shared/domain/index.js';
 import { connectMongo } from '../../shared/store/index.js';
 import { cpuSnapshot, startBenchServers } from './harness.js';
 
@@ -17,23 +18,11 @@ const ROUNDS = Number(values.rounds);
 
 /** A projection version as the worker stores it (shared/store/accounts.ts). */
 const version = (i: number, seq: number) => ({
-  _id: `acct-${i}@${seq}`,
+  ...newAccount(`acct-${i}@${seq}`, 1, new Date()),
   account_id: `acct-${i}`,
-  shard: 1,
   seq,
   balance_micros: -123456n,
-  first_paid_at: null,
   last_active_at: new Date(),
-  discount_tier: 'none',
-  current_plan_id: null,
-  vm_quota_total: 0,
-  vm_quota_used: 0,
-  vm_quota_period_end: null,
-  kyc_verified: false,
-  low: true,
-  depleted: true,
-  created_at: new Date(),
-  updated_at: new Date(),
 });
 
 /** The same version as stored since the defaults are left out (shared/store/accounts.ts UNSET). */

@@ -20,7 +20,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK } from '../../shared/domain/index.js';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, newAccount } from '../../shared/domain/index.js';
 import { startEmbedded } from '../../shared/runtime/index.js';
 import {
   connectMongo,
@@ -128,22 +128,9 @@ if (reuse) {
   results.generate_s = seconds(started);
   report('shard log written', results.generate_s, { entries: ENTRIES, ids: N });
   const projections: AccountDoc[] = Array.from({ length: ACCOUNTS }, (_, a) => ({
-    _id: `acct-${a}`,
-    shard: 0,
+    ...newAccount(`acct-${a}`, 0, new Date(now)),
     seq: ENTRIES,
-    balance_micros: 0n,
-    first_paid_at: null,
     last_active_at: new Date(now),
-    discount_tier: 'none',
-    current_plan_id: null,
-    vm_quota_total: 0,
-    vm_quota_used: 0,
-    vm_quota_period_end: null,
-    kyc_verified: false,
-    low: true,
-    depleted: true,
-    created_at: new Date(now),
-    updated_at: new Date(now),
   }));
   await writeProjectionSnapshot(db, 0, ENTRIES, encodeAccounts(projections), new Date(now));
   await writeCheckpoint(db, 0, ENTRIES);

@@ -1,4 +1,4 @@
-import { addInt64, deltasOf, encodeAccounts, horizonKeys, shardLogId } from '../../../shared/domain/index.js';
+import { addInt64, deltasOf, encodeAccounts, horizonKeys, newAccount, shardLogId } from '../../../shared/domain/index.js';
 import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot, UsageRecord } from '../../../shared/domain/index.js';
 import { applyAccountFields } from './accountFolds.js';
 import { RecordHorizon } from './recordHorizon.js';
@@ -296,28 +296,8 @@ export class ShardState {
   private account(id: string, at: number): AccountState {
     let acc = this.accounts.get(id);
     if (!acc) {
-      const created = new Date(at);
       this.unwritten = true;
-      acc = {
-        doc: {
-          _id: id,
-          shard: this.shard,
-          seq: 0,
-          balance_micros: 0n,
-          first_paid_at: null,
-          last_active_at: null,
-          discount_tier: 'none',
-          current_plan_id: null,
-          vm_quota_total: 0,
-          vm_quota_used: 0,
-          vm_quota_period_end: null,
-          kyc_verified: false,
-          low: true,
-          depleted: true,
-          created_at: created,
-          updated_at: created,
-        },
-      };
+      acc = { doc: newAccount(id, this.shard, new Date(at)) };
       this.accounts.set(id, acc);
     }
     return acc;

@@ -5,6 +5,7 @@ import { duplicateRedis, queueAddress, redisConnection, shardQueueName, ShardQue
 import { redisGroup } from '../../../shared/redis/index.js';
 import { AccountReadModel } from '../../../shared/readModel/index.js';
 import type { AccountDoc } from '../../../shared/store/index.js';
+import { newAccount } from '../../../shared/domain/index.js';
 import { Leases } from '../../../services/worker/leases.js';
 import { startRedisCluster, startRedisSentinelSet, type RedisClusterSet, type RedisSentinelSet } from '../../support/redisEngines.js';
 
@@ -38,22 +39,11 @@ async function returned(queue: Queue<ShardJob, ShardJobResult>, jobId: string, t
 }
 
 const account = (id: string, shard: number, balance: bigint): AccountDoc => ({
-  _id: id,
-  shard,
+  ...newAccount(id, shard, new Date(0)),
   seq: 1,
   balance_micros: balance,
-  first_paid_at: null,
-  last_active_at: null,
-  discount_tier: 'none',
-  current_plan_id: null,
-  vm_quota_total: 0,
-  vm_quota_used: 0,
-  vm_quota_period_end: null,
-  kyc_verified: false,
   low: false,
   depleted: false,
-  created_at: new Date(0),
-  updated_at: new Date(0),
 });
 
 describe('Redis Sentinel (primary + replica + 3 sentinels)', () => {

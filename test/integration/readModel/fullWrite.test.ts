@@ -3,24 +3,14 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { redisConnection } from '../../../shared/queue/index.js';
 import { AccountReadModel } from '../../../shared/readModel/index.js';
 import type { AccountDoc } from '../../../shared/store/index.js';
+import { newAccount } from '../../../shared/domain/index.js';
 
 const account = (id: string, balance: bigint): AccountDoc => ({
-  _id: id,
-  shard: 0,
+  ...newAccount(id, 0, new Date(0)),
   seq: 1,
   balance_micros: balance,
-  first_paid_at: null,
-  last_active_at: null,
-  discount_tier: 'none',
-  current_plan_id: null,
-  vm_quota_total: 0,
-  vm_quota_used: 0,
-  vm_quota_period_end: null,
-  kyc_verified: false,
   low: false,
   depleted: false,
-  created_at: new Date(0),
-  updated_at: new Date(0),
 });
 
 /**

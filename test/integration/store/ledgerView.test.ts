@@ -16,6 +16,7 @@ import {
   packDeltas,
 } from '../../../shared/store/index.js';
 import { COLLECTIONS, encodeLedgerCursor } from '../../../shared/store/internal.js';
+import { newAccount } from '../../../shared/domain/index.js';
 
 /**
  * Issue 16 item 7: the ledger view built an account's whole history to serve one page. Now
@@ -111,24 +112,7 @@ function projection(seq: number): AccountDoc {
   const balance = history()
     .filter((l) => l.seq !== null && l.seq <= seq)
     .reduce((sum, l) => sum + l.amount_micros, 0n);
-  return {
-    _id: ACCOUNT,
-    shard: SHARD,
-    seq,
-    balance_micros: balance,
-    first_paid_at: null,
-    last_active_at: null,
-    discount_tier: 'none',
-    current_plan_id: null,
-    vm_quota_total: 0,
-    vm_quota_used: 0,
-    vm_quota_period_end: null,
-    kyc_verified: true,
-    low: false,
-    depleted: false,
-    created_at: at(0),
-    updated_at: at(0),
-  };
+  return { ...newAccount(ACCOUNT, SHARD, at(0)), seq, balance_micros: balance, kyc_verified: true, low: false, depleted: false };
 }
 
 describe('readAccountLedger', () => {

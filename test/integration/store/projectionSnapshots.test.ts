@@ -12,6 +12,7 @@ import {
   type MongoConnection,
 } from '../../../shared/store/index.js';
 import { COLLECTIONS, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from '../../../shared/store/internal.js';
+import { newAccount } from '../../../shared/domain/index.js';
 
 /**
  * Account projections are stored as one snapshot per shard and flush (a few documents
@@ -20,22 +21,10 @@ import { COLLECTIONS, snapshotChunksCollection, PROJECTION_SNAPSHOTS } from '../
  */
 const at = new Date(Date.UTC(2026, 11, 1));
 const account = (id: string, shard: number, seq: number, balance: bigint): AccountDoc => ({
-  _id: id,
-  shard,
+  ...newAccount(id, shard, at),
   seq,
   balance_micros: balance,
-  first_paid_at: null,
-  last_active_at: null,
-  discount_tier: 'none',
-  current_plan_id: null,
-  vm_quota_total: 0,
-  vm_quota_used: 0,
-  vm_quota_period_end: null,
-  kyc_verified: false,
-  low: true,
   depleted: balance <= 0n,
-  created_at: at,
-  updated_at: at,
 });
 
 describe('projection snapshots on the store', () => {

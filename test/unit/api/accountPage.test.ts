@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LADDER, DEFAULT_PLANS, parseLadder, type AllocateVmCode, type BuyPlanCode } from '../../../shared/domain/index.js';
+import { DEFAULT_LADDER, DEFAULT_PLANS, newAccount, parseLadder, type AllocateVmCode, type BuyPlanCode } from '../../../shared/domain/index.js';
 import { bannerFor, renderAccountPage, renderLoginPage, tierLabel } from '../../../services/api/index.js';
 
 const PLAN_AND_VM_CODES: (BuyPlanCode | AllocateVmCode | 'invalid_request')[] = [
@@ -49,22 +49,13 @@ describe('account page (pure rendering)', () => {
       events: [],
     };
     const account = {
-      _id: 'acct-1',
-      shard: 0,
+      ...newAccount('acct-1', 0, new Date(now)),
       seq: 3,
       balance_micros: 1_234_500_000n,
       first_paid_at: new Date(now - 10 * 86_400_000),
-      last_active_at: null,
       discount_tier: 'week',
-      current_plan_id: null,
-      vm_quota_total: 0,
-      vm_quota_used: 0,
-      vm_quota_period_end: null,
-      kyc_verified: false,
       low: false,
       depleted: false,
-      created_at: new Date(now),
-      updated_at: new Date(now),
     };
     const noPlan = renderAccountPage({ ...base, account });
     expect(noPlan).toContain('$1,234.50');

@@ -1,30 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, type AccountDoc, type ShardSnapshot } from '../../../../shared/domain/index.js';
+import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, newAccount, type AccountDoc, type ShardSnapshot } from '../../../../shared/domain/index.js';
 import { applyAccountFields, planTick } from '../../../../services/worker/core/accountFolds.js';
 import { ShardState } from '../../../../services/worker/core/shardState.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 function account(over: Partial<AccountDoc> = {}): AccountDoc {
-  return {
-    _id: 'a',
-    shard: 0,
-    seq: 1,
-    balance_micros: 0n,
-    first_paid_at: new Date(T0),
-    last_active_at: null,
-    discount_tier: 'none',
-    current_plan_id: null,
-    vm_quota_total: 0,
-    vm_quota_used: 0,
-    vm_quota_period_end: null,
-    kyc_verified: false,
-    low: true,
-    depleted: true,
-    created_at: new Date(T0),
-    updated_at: new Date(T0),
-    ...over,
-  };
+  return { ...newAccount('a', 0, new Date(T0)), seq: 1, first_paid_at: new Date(T0), ...over };
 }
 
 describe('planTick', () => {
