@@ -19,7 +19,7 @@ import { COLLECTIONS } from '../../shared/store/internal.js';
 import { accountReader, waitSettled } from '../bench/endToEnd.js';
 import { benchEnv, startBenchServers } from '../bench/harness.js';
 import { apiLoad, newLedger, payVeterans, type ApiTarget } from './apiLoad.js';
-import { check, type CheckResult } from './checker.js';
+import { check, runPassed, type CheckResult } from './checker.js';
 import { Cluster, chaosSlots, type Crash } from './cluster.js';
 import { FAULT_KINDS, runFaults, schedule, type FaultRecord } from './faults.js';
 import { FLOOR_ACCOUNTS, floorRecords } from './fuzz.js';
@@ -189,15 +189,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const faultsByKind: Record<string, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0]));
     for (const f of faultLog) faultsByKind[f.kind] = (faultsByKind[f.kind] ?? 0) + 1;
     const cleanStop = Object.values(exitCodes).every((c) => c === 0) && faultLog.every((f) => !f.detail.startsWith('FAILED'));
-    const ok =
-      result.lost === 0 &&
-      result.double_charged === 0 &&
-      result.phantom_charged === 0 &&
-      result.balances_wrong === 0 &&
-      result.ledger_mismatch === 0 &&
-      result.dead_letters_wrong === 0 &&
-      crashes.length === 0 &&
-      cleanStop;
+    const ok = runPassed(result, crashes, cleanStop);
     return {
       records: o.records,
       accounts: o.accounts,

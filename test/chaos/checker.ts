@@ -184,3 +184,10 @@ export async function check(o: CheckOptions): Promise<CheckResult> {
     examples,
   };
 }
+
+/** A run passes when the checker found nothing wrong, no process crashed and every process stopped cleanly. */
+export function runPassed(result: CheckResult, crashes: readonly unknown[], cleanStop: boolean): boolean {
+  const { lost, double_charged, phantom_charged, balances_wrong, ledger_mismatch, dead_letters_wrong } = result;
+  const nothingWrong = [lost, double_charged, phantom_charged, balances_wrong, ledger_mismatch, dead_letters_wrong].every((n) => n === 0);
+  return nothingWrong && crashes.length === 0 && cleanStop;
+}

@@ -29,7 +29,7 @@ import { connectMongo, verifyLedger } from '../../shared/store/index.js';
 import { accountReader, waitSettled } from '../bench/endToEnd.js';
 import { apiLoad, newLedger, type ApiTarget } from '../chaos/apiLoad.js';
 import { CHAOS_ENV, type RunDetail } from '../chaos/chaos.js';
-import { check, type CheckResult } from '../chaos/checker.js';
+import { check, runPassed, type CheckResult } from '../chaos/checker.js';
 import { Cluster, type Crash, type SlotSpec } from '../chaos/cluster.js';
 import { produceRun, type ProducerReport } from '../chaos/producer.js';
 import { startNatsCluster, type NatsCluster } from '../support/natsCluster.js';
@@ -255,16 +255,7 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRunResult
     const exitCodes = await cluster.stopAll();
     const cleanStop = Object.values(exitCodes).every((c) => c === 0);
     const faultsOk = faultLog.length === CLUSTER_FAULTS.length && faultLog.every((f) => !f.detail.startsWith('FAILED'));
-    const ok =
-      result.lost === 0 &&
-      result.double_charged === 0 &&
-      result.phantom_charged === 0 &&
-      result.balances_wrong === 0 &&
-      result.ledger_mismatch === 0 &&
-      result.dead_letters_wrong === 0 &&
-      crashes.length === 0 &&
-      cleanStop &&
-      faultsOk;
+    const ok = runPassed(result, crashes, cleanStop) && faultsOk;
     return {
       records: o.records,
       accounts: o.accounts,

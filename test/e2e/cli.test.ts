@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usageMsgId } from '../../shared/bus/index.js';
 import { redisConnection, shardOf } from '../../shared/queue/index.js';
 import { redisGroup } from '../../shared/redis/index.js';
 import { encodeAccounts, loadShardAccounts, writeProjectionSnapshot } from '../../shared/store/index.js';
@@ -36,33 +37,12 @@ describe('the tally CLI against real servers, fed by the official nats CLI', () 
     const config = testConfig(servers, { SHARDS: '2' });
     env = childEnv(config, servers, { LOG_LEVEL: 'warn' });
     p = await probe(config, servers); // creates the streams, as any tally process does at start
-    for (const r of good) {
-      // A producer we did not write: the official CLI, as the producers' identity, with Nats-Msg-Id as SPEC 3 asks.
-      await run(NATS_CLI, [
-        '--server',
-        servers.natsUrl,
-        '--nkey',
-        servers.producerNkey,
-        'pub',
-        '--jetstream',
-        '-H',
-        `Nats-Msg-Id:${r.id}`,
-        `usage.${r.account_id}`,
-        JSON.stringify(r),
-      ]);
-    }
-    await run(NATS_CLI, [
-      '--server',
-      servers.natsUrl,
-      '--nkey',
-      servers.producerNkey,
-      'pub',
-      '--jetstream',
-      `usage.${good[0]!.account_id}`,
-      JSON.stringify(good[0]),
-    ]); // a retry without the header
-    for (const [, subject, payload] of bad)
-      await run(NATS_CLI, ['--server', servers.natsUrl, '--nkey', servers.producerNkey, 'pub', '--jetstream', subject, payload]);
+    // A producer we did not write: the official CLI, as the producers' identity, with Nats-Msg-Id as SPEC 3 asks.
+    const publish = (subject: string, payload: string, headers: string[] = []) =>
+      run(NATS_CLI, ['--server', servers.natsUrl, '--nkey', servers.producerNkey, 'pub', '--jetstream', ...headers, subject, payload]);
+    for (const r of good) await publish(`usage.${r.account_id}`, JSON.stringify(r), ['-H', `Nats-Msg-Id:${usageMsgId(r.account_id, r.id)}`]);
+    await publish(`usage.${good[0]!.account_id}`, JSON.stringify(good[0])); // a retry without the header
+    for (const [, subject, payload] of bad) await publish(subject, payload);
   });
   afterAll(async () => {
     await p?.close();
