@@ -149,7 +149,7 @@ serialized.length = 0;
 report('snapshot serialized', results.serialize_s, { keys: horizon.size });
 report('snapshot written', results.snapshot_write_s, { bytes: snapshotBytes, chunks });
 
-const pricing = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+const pricing = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
 const idsSince = Date.now() - HORIZON_MS;
 const snapshots = new HorizonSnapshots(0, { db, logger, intervalMs: 600_000, clock: Date.now });
 const deps = (withSnapshot: boolean): TakeoverDeps => ({ db, logger, pricing, snapshots: withSnapshot ? snapshots : null });

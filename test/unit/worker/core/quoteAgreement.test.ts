@@ -85,7 +85,7 @@ describe('tally quote and the pipeline agree (issue 16)', () => {
             const { state } = ShardState.fromSnapshot(
               shard,
               { seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [] },
-              { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n },
+              { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 },
             );
             // Ledger ids chosen to collide with record ids: they must not change what is charged.
             const payments = [...firstPaidAt].filter(([account]) => shardOf(account, shards) === shard);

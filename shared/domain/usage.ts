@@ -1,0 +1,202 @@
+import { DAY_MS } from './time.js';
+import type { Category, Kind } from './types.js';
+
+/*
+ * Usage rollups (SPEC 13 "Usage", docs/decisions/010-usage-rollups.md): what an account was
+ * charged, cut by the hour of occurred_at, kind and applies_to. The owner derives them from
+ * the records a usage entry charged and folds them with the entry's deltas, so the rows of
+ * an account always sum to the usage charges of its ledger. Pure: text codecs and folds.
+ */
+
+export const HOUR_MS = 3_600_000;
+
+/** One rollup bucket: the charged records of one window, kind and applies_to. */
+export interface UsageBucket {
+  /** Window start (epoch ms, UTC): an hour, or a whole day once older hours are folded. */
+  start: number;
+  day: boolean;
+  kind: Kind;
+  appliesTo: Category;
+  records: number;
+  /** Quantity in 1e-6 units, as UsageRecord.quantity. */
+  quantity: bigint;
+  /** Micros charged, >= 0. */
+  charged: bigint;
+}
+
+const keyOf = (b: Pick<UsageBucket, 'start' | 'day' | 'kind' | 'appliesTo'>): string =>
+  `${b.day ? 'd' : 'h'}${b.day ? b.start / DAY_MS : b.start / HOUR_MS} ${b.kind} ${b.appliesTo}`;
+
+const lineOf = (b: UsageBucket): string => `${keyOf(b)} ${b.records} ${b.quantity} ${b.charged}`;
+
+/** A bucket from `lineOf`'s text, split on spaces (`parts[offset]` is the window). */
+function bucketOf(parts: string[], offset: number): UsageBucket {
+  const window = parts[offset]!;
+  const day = window.charCodeAt(0) === 100; // 'd'
+  return {
+    start: Number(window.slice(1)) * (day ? DAY_MS : HOUR_MS),
+    day,
+    kind: parts[offset + 1] as Kind,
+    appliesTo: parts[offset + 2] as Category,
+    records: Number(parts[offset + 3]),
+    quantity: BigInt(parts[offset + 4]!),
+    charged: BigInt(parts[offset + 5]!),
+  };
+}
+
+/** Adds `b` into the bucket of the same key in `into` (a copy when new). */
+function addBucket(into: Map<string, UsageBucket>, b: UsageBucket): void {
+  const key = keyOf(b);
+  const held = into.get(key);
+  if (held === undefined) into.set(key, { ...b });
+  else {
+    held.records += b.records;
+    held.quantity += b.quantity;
+    held.charged += b.charged;
+  }
+}
+
+/** Accumulates the charged records of one account, by hour, kind and applies_to (planUsage, one per account). */
+export class UsageTally {
+  private readonly buckets = new Map<string, UsageBucket>();
+
+  add(occurredAt: number, kind: Kind, appliesTo: Category, quantity: bigint, charged: bigint): void {
+    addBucket(this.buckets, { start: occurredAt - (occurredAt % HOUR_MS), day: false, kind, appliesTo, records: 1, quantity, charged });
+  }
+
+  get values(): UsageBucket[] {
+    return [...this.buckets.values()];
+  }
+}
+
+/**
+ * A usage entry's buckets as stored (ShardLogDoc.usage): one line per account and bucket,
+ * `<account> h<hour> <kind> <applies_to> <records> <quantity> <charged>`.
+ */
+export function packEntryUsage(byAccount: Iterable<[string, readonly UsageBucket[]]>): string {
+  const lines: string[] = [];
+  for (const [account, buckets] of byAccount) for (const b of buckets) lines.push(`${account} ${lineOf(b)}`);
+  return lines.join('\n');
+}
+
+const parsedEntries = new WeakMap<object, Map<string, UsageBucket[]>>();
+
+/** The buckets of a usage entry by account (parsed once per entry object); none in a fold entry or a fence. */
+export function entryUsageOf(entry: { usage?: string }): Map<string, UsageBucket[]> {
+  let parsed = parsedEntries.get(entry);
+  if (parsed === undefined) {
+    parsed = new Map();
+    if (entry.usage) {
+      for (const line of entry.usage.split('\n')) {
+        const parts = line.split(' ');
+        const list = parsed.get(parts[0]!);
+        const bucket = bucketOf(parts, 1);
+        if (list) list.push(bucket);
+        else parsed.set(parts[0]!, [bucket]);
+      }
+    }
+    parsedEntries.set(entry, parsed);
+  }
+  return parsed;
+}
+
+/** An account's buckets from their text (AccountDoc.usage: one `lineOf` per line; absent or '' = none). */
+export function unpackUsage(text: string | undefined): UsageBucket[] {
+  if (!text) return [];
+  return text.split('\n').map((line) => bucketOf(line.split(' '), 0));
+}
+
+/**
+ * An account's rollups after folding `add` in: hours that start before `foldBefore` (a
+ * day start) become day buckets, so the text stays bounded by days, not by hours, once
+ * usage is older than the late-arrival horizon. Sorted, so the same buckets always give
+ * the same text, whatever order they were folded in (a rebuild matches the live owner).
+ */
+export function foldUsage(text: string | undefined, add: readonly UsageBucket[], foldBefore: number): string {
+  const buckets = new Map<string, UsageBucket>();
+  const put = (b: UsageBucket): void => {
+    if (!b.day && b.start < foldBefore) addBucket(buckets, { ...b, start: b.start - (b.start % DAY_MS), day: true });
+    else addBucket(buckets, b);
+  };
+  for (const b of unpackUsage(text)) put(b);
+  for (const b of add) put(b);
+  return [...buckets.values()]
+    .sort((x, y) => x.start - y.start || Number(x.day) - Number(y.day) || cmp(x.kind, y.kind) || cmp(x.appliesTo, y.appliesTo))
+    .map(lineOf)
+    .join('\n');
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Where hours are folded into days as of `at`: the start of the day `lateArrivalDays` + 1 days before it. */
+export function hourFoldBefore(at: number, lateArrivalDays: number): number {
+  const edge = at - (lateArrivalDays + 1) * DAY_MS;
+  return edge - (((edge % DAY_MS) + DAY_MS) % DAY_MS);
+}
+
+/** Hours of charges a shard keeps across its accounts for the operator's chart (48 h shown, one more for the hour under way). */
+export const RECENT_HOURS = 49;
+
+/** A shard's charges per hour and kind across all its accounts (the operator's chart, from the read model). */
+export interface RecentHour {
+  start: number;
+  kind: Kind;
+  charged: bigint;
+}
+
+/**
+ * A shard's charges per hour and kind over its latest RECENT_HOURS, kept by the owner
+ * beside the projections: what the operator's chart sums over shards without reading any
+ * account. Hours count from the latest entry folded (`at`), so a rebuild from the
+ * projections (`of`) holds what the live owner held.
+ */
+export class RecentUsage {
+  private readonly hours = new Map<string, RecentHour>();
+  private latest = 0;
+
+  /** From the projections' rollups, as of the latest change among them. */
+  static of(docs: Iterable<{ usage?: string; updated_at: Date }>): RecentUsage {
+    const recent = new RecentUsage();
+    const all: UsageBucket[][] = [];
+    for (const doc of docs) {
+      if (!doc.usage) continue;
+      recent.latest = Math.max(recent.latest, doc.updated_at.getTime());
+      all.push(unpackUsage(doc.usage));
+    }
+    for (const buckets of all) recent.add(buckets, recent.latest);
+    return recent;
+  }
+
+  /** Folds an entry's buckets for one account; `at` is the entry's time. */
+  add(buckets: readonly UsageBucket[], at: number): void {
+    if (at > this.latest) {
+      this.latest = at;
+      for (const [key, hour] of this.hours) if (hour.start < this.since) this.hours.delete(key);
+    }
+    for (const b of buckets) {
+      if (b.day || b.start < this.since) continue;
+      const key = `${b.start} ${b.kind}`;
+      const hour = this.hours.get(key);
+      if (hour) hour.charged += b.charged;
+      else this.hours.set(key, { start: b.start, kind: b.kind, charged: b.charged });
+    }
+  }
+
+  private get since(): number {
+    return this.latest - (this.latest % HOUR_MS) - (RECENT_HOURS - 1) * HOUR_MS;
+  }
+
+  /** As the read model stores it: `<hour> <kind> <charged>` per line. */
+  pack(): string {
+    return Array.from(this.hours.values(), (h) => `${h.start / HOUR_MS} ${h.kind} ${h.charged}`).join('\n');
+  }
+}
+
+/** The hours of a packed RecentUsage. */
+export function unpackRecent(text: string | null | undefined): RecentHour[] {
+  if (!text) return [];
+  return text.split('\n').map((line) => {
+    const [hour, kind, charged] = line.split(' ');
+    return { start: Number(hour) * HOUR_MS, kind: kind as Kind, charged: BigInt(charged!) };
+  });
+}
