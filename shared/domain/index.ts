@@ -32,5 +32,5 @@ export type { AccountDelta, HorizonBatch, LogTotals, ModelPosition, RefusedRecor
 export { decodeAccount, decodeAccounts, encodeAccount, encodeAccounts } from './accountCodec.js';
 export { HOUR_MS, RECENT_HOURS, RecentUsage, UsageTally, entryUsageOf, foldUsage, hourFoldBefore, packEntryUsage, unpackRecent, unpackUsage } from './usage.js';
 export type { RecentHour, UsageBucket } from './usage.js';
-export { earliestHour, formatQuantity, parseUsageQuery, usageRowView, usageRows } from './usageQuery.js';
+export { earliestHour, formatQuantity, parseUsageQuery, usageAnswer, usageRowView, usageRows } from './usageQuery.js';
 export type { UsageGroup, UsageQuery, UsageRow, UsageWindow } from './usageQuery.js';

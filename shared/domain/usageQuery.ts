@@ -1,7 +1,7 @@
 import { TallyError } from './errors.js';
 import { SCALE, toJsonMicros } from './money.js';
 import { DAY_MS, parseRfc3339 } from './time.js';
-import { HOUR_MS, type UsageBucket } from './usage.js';
+import { HOUR_MS, unpackUsage, type UsageBucket } from './usage.js';
 
 /*
  * The usage query of SPEC 13: `from`, `to`, `window`, `group_by` checked and defaulted,
@@ -120,5 +120,16 @@ export function usageRowView(row: UsageRow, groupBy: UsageGroup | null) {
     records: row.records,
     quantity: formatQuantity(row.quantity),
     charged_micros: toJsonMicros(row.charged),
+  };
+}
+
+/** The answer of SPEC 13 for one account: the query as understood, and the rows of its rollups (AccountDoc.usage). */
+export function usageAnswer(accountId: string, usage: string | undefined, q: UsageQuery) {
+  return {
+    account_id: accountId,
+    window: q.window,
+    from: new Date(q.from).toISOString(),
+    to: new Date(q.to).toISOString(),
+    rows: usageRows(unpackUsage(usage), q).map((row) => usageRowView(row, q.groupBy)),
   };
 }
