@@ -1,3 +1,4 @@
+import { toJsonMicros } from './money.js';
 import { DAY_MS } from './time.js';
 import type { Category, Kind } from './types.js';
 
@@ -199,4 +200,31 @@ export function unpackRecent(text: string | null | undefined): RecentHour[] {
     const [hour, kind, charged] = line.split(' ');
     return { start: Number(hour) * HOUR_MS, kind: kind as Kind, charged: BigInt(charged!) };
   });
+}
+
+/** Hours the operator's chart shows, ending with the current one. */
+const CHART_HOURS = 48;
+
+/**
+ * The operator's chart: every shard's recent hours summed per hour and kind, shaped as the
+ * usage answer grouped by kind (SPEC 13) over the 48 hours ending with the current one.
+ */
+export function recentAnswer(hours: Iterable<RecentHour>, now: number) {
+  const to = now - (now % HOUR_MS) + HOUR_MS;
+  const from = to - CHART_HOURS * HOUR_MS;
+  const sums = new Map<string, RecentHour>();
+  for (const h of hours) {
+    if (h.start < from || h.start >= to) continue;
+    const key = `${h.start} ${h.kind}`;
+    const held = sums.get(key);
+    if (held) held.charged += h.charged;
+    else sums.set(key, { ...h });
+  }
+  const rows = [...sums.values()].sort((x, y) => x.start - y.start || cmp(x.kind, y.kind));
+  return {
+    window: 'hour' as const,
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    rows: rows.map((h) => ({ start: new Date(h.start).toISOString(), kind: h.kind, charged_micros: toJsonMicros(h.charged) })),
+  };
 }

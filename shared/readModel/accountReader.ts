@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import { loadShardAccounts, readAccount, type AccountDoc } from '../store/index.js';
 import type { AccountReadModel } from './accountReadModel.js';
 import type { LogTotals } from '../store/index.js';
+import type { RecentHour } from '../domain/index.js';
 
 const byId = (a: AccountDoc, b: AccountDoc): number => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
 
@@ -45,6 +46,11 @@ export class AccountReader {
       const docs = (await this.model?.readShard(shard)) ?? [...(await loadShardAccounts(this.db, shard)).latest.values()];
       yield docs.sort(byId);
     }
+  }
+
+  /** Every shard's charges per recent hour and kind (the operator's chart); none without a read model. */
+  async recentHours(): Promise<RecentHour[]> {
+    return (await this.model?.recentHours()) ?? [];
   }
 
   /**

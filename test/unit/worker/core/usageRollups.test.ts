@@ -19,7 +19,8 @@ import {
 } from '../../../../shared/domain/index.js';
 import { shardOf } from '../../../../shared/queue/index.js';
 import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
-import { CTX, DAY, NOW, iso, line } from '../../domain/helpers.js';
+import { arbStreamLine } from '../../domain/arbitraries.js';
+import { CTX, DAY, NOW } from '../../domain/helpers.js';
 
 /**
  * Issue 29: the usage rollups are the charges, by construction. Over random streams (ids
@@ -32,32 +33,7 @@ const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LAD
 const ACCOUNTS = ['a', 'b', 'c', 'd', 'e'] as const;
 const PAID = 5_000_000_000n;
 
-const arbLine = fc
-  .record({
-    id: fc.constantFrom('r1', 'r2', 'r3', 'r4', 'r5', 'r6'),
-    account: fc.constantFrom(...ACCOUNTS),
-    kind: fc.constantFrom('vm_hour', 'llm_token', 'hero_os_hour', 'other'),
-    quantity: fc.integer({ min: 0, max: 50_000_000 }).map((q) => q / 1000),
-    appliesTo: fc.constantFrom('hero_os_hourly', 'llm', 'vm'),
-    cost: fc.option(fc.integer({ min: 0, max: 10_000_000 }), { nil: undefined }),
-    // Late records: up to 34 days before the quote's now.
-    age: fc.integer({ min: 0, max: 34 * DAY }),
-  })
-  .map((r) =>
-    line(
-      {
-        id: r.id,
-        account_id: r.account,
-        kind: r.kind,
-        quantity: r.quantity,
-        applies_to: r.appliesTo,
-        occurred_at: iso(NOW - r.age),
-        // `other` needs a producer's price; the others take one sometimes.
-        ...(r.cost === undefined && r.kind !== 'other' ? {} : { cost_micros: r.cost ?? 1 }),
-      },
-      `usage.${r.account}`,
-    ),
-  );
+const arbLine = arbStreamLine(ACCOUNTS, ['r1', 'r2', 'r3', 'r4', 'r5', 'r6']);
 
 function recordOf(text: string): UsageRecord {
   const result = validateRecord(parseRecordedLine(text)!, CTX);
