@@ -155,16 +155,18 @@ export class RecentUsage {
   private readonly hours = new Map<string, RecentHour>();
   private latest = 0;
 
-  /** From the projections' rollups, as of the latest change among them. */
+  /**
+   * From the projections' rollups, as of the latest change among them. Only accounts changed
+   * within the kept hours (plus one, for records up to 5 minutes ahead) can hold a recent
+   * hour: a bucket is written by an entry no earlier than its hour. The others are not parsed,
+   * so a takeover pays for the recently active accounts only.
+   */
   static of(docs: Iterable<{ usage?: string; updated_at: Date }>): RecentUsage {
     const recent = new RecentUsage();
-    const all: UsageBucket[][] = [];
-    for (const doc of docs) {
-      if (!doc.usage) continue;
-      recent.latest = Math.max(recent.latest, doc.updated_at.getTime());
-      all.push(unpackUsage(doc.usage));
-    }
-    for (const buckets of all) recent.add(buckets, recent.latest);
+    const active: { usage: string; at: number }[] = [];
+    for (const doc of docs) if (doc.usage) active.push({ usage: doc.usage, at: doc.updated_at.getTime() });
+    for (const doc of active) recent.latest = Math.max(recent.latest, doc.at);
+    for (const doc of active) if (doc.at >= recent.since - HOUR_MS) recent.add(unpackUsage(doc.usage), recent.latest);
     return recent;
   }
 

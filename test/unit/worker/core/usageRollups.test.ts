@@ -46,6 +46,8 @@ const empty = { seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [] };
 interface Run {
   docs: AccountDoc[];
   log: ShardLogDoc[];
+  /** The shard's recent hours (RecentUsage.pack) as the last owner holds them, lines sorted. */
+  recent: string[];
 }
 
 /**
@@ -78,9 +80,10 @@ function runShard(shard: number, records: UsageRecord[], cuts: number[], moves: 
       state = ShardState.fromSnapshot(shard, snap, ctx).state;
     }
   }
-  return { docs: [...state.accountDocs()], log };
+  return { docs: [...state.accountDocs()], log, recent: sortedLines(state.position.recent) };
 }
 
+const sortedLines = (text: string | undefined): string[] => (text ? text.split('\n').sort() : []);
 const sum = (xs: Iterable<bigint>): bigint => [...xs].reduce((a, b) => a + b, 0n);
 
 describe('usage rollups (issue 29)', () => {
@@ -115,10 +118,11 @@ describe('usage rollups (issue 29)', () => {
           const query = parseUsageQuery({ from: '2024-06-01T00:00:00Z', to: '2025-06-01T00:00:00Z', group_by: 'kind' }, NOW, 35);
           for (const [shard, records] of byShard) {
             const accounts = ACCOUNTS.filter((a) => shardOf(a, shards) === shard);
-            const { docs, log } = runShard(shard, records, cuts, new Set(moveAt), stepMs, accounts);
-            // A new owner rebuilt from the whole log holds the same rollups as the owner(s) that ran.
+            const { docs, log, recent } = runShard(shard, records, cuts, new Set(moveAt), stepMs, accounts);
+            // A new owner rebuilt from the whole log holds the same rollups (and recent hours) as the owner(s) that ran.
             const rebuilt = ShardState.fromSnapshot(shard, { ...empty, seq: log.at(-1)!.seq, tail: structuredClone(log) }, ctx).state;
             for (const doc of docs) expect(rebuilt.getAccount(doc._id)?.usage).toBe(doc.usage);
+            expect(sortedLines(rebuilt.position.recent)).toEqual(recent);
             for (const doc of docs) {
               const buckets = unpackUsage(doc.usage);
               const rows = usageRows(buckets, query);
@@ -142,7 +146,7 @@ describe('usage rollups (issue 29)', () => {
       ),
       { numRuns: 300 },
     );
-  });
+  }, 60_000);
 
   it('a usage entry carries buckets whose charges sum to its deltas, account by account', () => {
     fc.assert(
