@@ -101,30 +101,73 @@ export function entryUsageOf(entry: { usage?: string }): Map<string, UsageBucket
   return parsed;
 }
 
-/** An account's buckets from their text (AccountDoc.usage: one `lineOf` per line; absent or '' = none). */
+/** An account's buckets from their text (AccountDoc.usage, `foldUsage`; absent or '' = none). */
 export function unpackUsage(text: string | undefined): UsageBucket[] {
   if (!text) return [];
-  return text.split('\n').map((line) => bucketOf(line.split(' '), 0));
+  const buckets: UsageBucket[] = [];
+  for (const line of text.split('\n')) if (line.charCodeAt(0) !== 102) buckets.push(bucketOf(line.split(' '), 0)); // not the 'f' header
+  return buckets;
 }
 
+/** The header line of an account's rollups: the fold edge they were last folded at (a day index). */
+const header = (foldBefore: number): string => `f${foldBefore / DAY_MS}`;
+
+/** `b`, a day bucket if its hour starts before `foldBefore`. */
+const folded = (b: UsageBucket, foldBefore: number): UsageBucket =>
+  !b.day && b.start < foldBefore ? { ...b, start: b.start - (b.start % DAY_MS), day: true } : b;
+
 /**
- * An account's rollups after folding `add` in: hours that start before `foldBefore` (a
- * day start) become day buckets, so the text stays bounded by days, not by hours, once
- * usage is older than the late-arrival horizon. Sorted, so the same buckets always give
- * the same text, whatever order they were folded in (a rebuild matches the live owner).
+ * An account's rollups after folding `add` in: hours that start before `foldBefore` (a day
+ * start) become day buckets, so the text stays bounded by days, not by hours, once usage is
+ * older than the late-arrival horizon. The text starts with the edge it was folded at
+ * (`f<day>`). While the edge stays where it was (the same day), new buckets are appended and
+ * held ones updated in place: the cost is a search of the text per bucket, not a parse of
+ * every bucket, which matters for an account charged in every batch with thousands of
+ * buckets. When the edge moves (once a day per account), every bucket is read, old hours
+ * folded, and the lines sorted. Either way the text is a function of the account's folds in
+ * log order, so a rebuild from the log writes the text the live owner wrote.
  */
 export function foldUsage(text: string | undefined, add: readonly UsageBucket[], foldBefore: number): string {
+  const head = header(foldBefore);
+  if (text !== undefined && (text === head || text.startsWith(`${head}\n`))) {
+    if (add.length === 0) return text;
+    // Two hours of one old day fold into one key: merged first, so each key is looked up once.
+    const merged = new Map<string, UsageBucket>();
+    for (const b of add) addBucket(merged, folded(b, foldBefore));
+    const edits: { at: number; end: number; line: string }[] = [];
+    const appended: string[] = [];
+    for (const [key, b] of merged) {
+      const at = text.indexOf(`\n${key} `);
+      if (at < 0) {
+        appended.push(`\n${lineOf(b)}`);
+        continue;
+      }
+      const next = text.indexOf('\n', at + 1);
+      const end = next < 0 ? text.length : next;
+      const held = bucketOf(text.slice(at + 1, end).split(' '), 0);
+      edits.push({
+        at: at + 1,
+        end,
+        line: lineOf({ ...held, records: held.records + b.records, quantity: held.quantity + b.quantity, charged: held.charged + b.charged }),
+      });
+    }
+    // One join: a new flat string (slices and concatenations would keep every earlier text alive).
+    const pieces: string[] = [];
+    let from = 0;
+    for (const e of edits.sort((x, y) => x.at - y.at)) {
+      pieces.push(text.slice(from, e.at), e.line);
+      from = e.end;
+    }
+    pieces.push(text.slice(from), ...appended);
+    return pieces.join('');
+  }
   const buckets = new Map<string, UsageBucket>();
-  const put = (b: UsageBucket): void => {
-    if (!b.day && b.start < foldBefore) addBucket(buckets, { ...b, start: b.start - (b.start % DAY_MS), day: true });
-    else addBucket(buckets, b);
-  };
-  for (const b of unpackUsage(text)) put(b);
-  for (const b of add) put(b);
-  return [...buckets.values()]
+  for (const b of unpackUsage(text)) addBucket(buckets, folded(b, foldBefore));
+  for (const b of add) addBucket(buckets, folded(b, foldBefore));
+  const lines = [...buckets.values()]
     .sort((x, y) => x.start - y.start || Number(x.day) - Number(y.day) || cmp(x.kind, y.kind) || cmp(x.appliesTo, y.appliesTo))
-    .map(lineOf)
-    .join('\n');
+    .map(lineOf);
+  return [head, ...lines].join('\n');
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  DAY_MS,
   HOUR_MS,
   RecentUsage,
   TallyError,
@@ -68,13 +69,18 @@ describe('usage rollups: codecs and folds', () => {
     expect(entryUsageOf({}).size).toBe(0);
   });
 
-  it('folding keeps every record, quantity and micro, whatever the order, and gives one text for one set of buckets', () => {
+  it('folding keeps every record, quantity and micro, whatever the order and the edges, in one bucket per key', () => {
+    const sorted = (text: string) =>
+      unpackUsage(text).sort((x, y) => x.start - y.start || Number(x.day) - Number(y.day) || (x.kind + x.appliesTo < y.kind + y.appliesTo ? -1 : 1));
     fc.assert(
       fc.property(fc.array(arbBucket, { maxLength: 40 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 500 }), (buckets, cut, ago) => {
         const edge = hourFoldBefore(T - ago * HOUR_MS, 35);
         const once = foldUsage(undefined, buckets, edge);
-        const twice = foldUsage(foldUsage(undefined, buckets.slice(0, cut), edge), buckets.slice(cut), edge);
-        expect(twice).toBe(once);
+        // Half at an earlier edge (a day before), the rest one bucket at a time at this one: the incremental path.
+        let twice = foldUsage(undefined, buckets.slice(0, cut), edge - DAY_MS);
+        for (const b of buckets.slice(cut)) twice = foldUsage(twice, [b], edge);
+        if (cut >= buckets.length) twice = foldUsage(twice, [], edge);
+        expect(sorted(twice)).toEqual(sorted(once));
         const folded = unpackUsage(once);
         const total = (bs: UsageBucket[], f: (b: UsageBucket) => bigint) => bs.reduce((n, b) => n + f(b), 0n);
         expect(total(folded, (b) => b.charged)).toBe(total(buckets, (b) => b.charged));
@@ -94,6 +100,30 @@ describe('usage rollups: codecs and folds', () => {
     expect(unpackUsage(text)).toEqual([
       bucket({ start: Date.parse('2026-02-01T00:00:00Z'), day: true, records: 2, quantity: 3_000_000n, charged: 450n }),
       bucket({ start: kept }),
+    ]);
+  });
+
+  it('updates a held bucket in place and appends a new one while the edge stays, and sorts when it moves', () => {
+    const edge = Date.parse('2026-02-01T00:00:00Z');
+    const first = foldUsage(undefined, [bucket({ start: T }), bucket({ start: T - HOUR_MS, kind: 'vm_hour' })], edge);
+    expect(first.split('\n')).toEqual([
+      `f${edge / DAY_MS}`,
+      `h${(T - HOUR_MS) / HOUR_MS} vm_hour llm 1 1500000 225`,
+      `h${T / HOUR_MS} llm_token llm 1 1500000 225`,
+    ]);
+    const second = foldUsage(first, [bucket({ start: T, charged: 5n }), bucket({ start: T - 2 * HOUR_MS })], edge);
+    expect(second.split('\n').slice(1)).toEqual([
+      `h${(T - HOUR_MS) / HOUR_MS} vm_hour llm 1 1500000 225`,
+      `h${T / HOUR_MS} llm_token llm 2 3000000 230`,
+      `h${(T - 2 * HOUR_MS) / HOUR_MS} llm_token llm 1 1500000 225`,
+    ]);
+    // The edge moves past every hour: each folded into its day (T starts a day; the others end the one before), sorted, under the new header.
+    const later = T + 40 * DAY_MS;
+    expect(foldUsage(second, [], later).split('\n')).toEqual([
+      `f${later / DAY_MS}`,
+      `d${T / DAY_MS - 1} llm_token llm 1 1500000 225`,
+      `d${T / DAY_MS - 1} vm_hour llm 1 1500000 225`,
+      `d${T / DAY_MS} llm_token llm 2 3000000 230`,
     ]);
   });
 
