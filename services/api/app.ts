@@ -21,13 +21,13 @@ import { keyRoutes } from './routes/keys.js';
 import { opsRoutes } from './routes/ops.js';
 import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './operator/index.js';
 import { webhookRoutes } from './routes/webhook.js';
-
-const HOUR_MS = 3_600_000;
+import { HOUR_MS } from '../../shared/domain/index.js';
 
 export type ApiConfig = Pick<
   Config,
   | 'plans'
   | 'ladder'
+  | 'lateArrivalDays'
   | 'mongoDb'
   | 'kycRequired'
   | 'adminToken'
@@ -132,6 +132,7 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
     sessions: deps.redis ? redisSessions(deps.redis, namespace, sessionTtlMs) : memorySessions(sessionTtlMs, clock),
     plans: config.plans,
     ladder: config.ladder,
+    lateArrivalDays: config.lateArrivalDays,
   };
   collectRoutes(app);
   installJsonBodies(app);

@@ -41,4 +41,6 @@ export interface ApiContext {
   plans: readonly Plan[];
   /** The discount ladder, for the account page's tier label and next tier. */
   ladder: Ladder;
+  /** LATE_ARRIVAL_DAYS: how far back usage queries get hourly rows (parseUsageQuery). */
+  lateArrivalDays: number;
 }

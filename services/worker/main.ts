@@ -55,6 +55,7 @@ export async function startWorker(
         priceBook: config.priceBook,
         ladder: config.ladder,
         lowBalanceMicros: config.lowBalanceMicros,
+        lateArrivalDays: config.lateArrivalDays,
         skipDedup: () => failpointTrips('worker.skip-dedup'),
       },
     },

@@ -180,7 +180,7 @@ export class ShardOwner {
       // Redis emptied while the accounts were staged: stage them all again (a few tries,
       // then the job fails and its retry writes the model; never a partial model).
       for (let attempt = 1; ; attempt++) {
-        const outcome = await this.deps.readModel.replace(this.shard, { seq: state.seq, ...state.totals }, state.accountDocs());
+        const outcome = await this.deps.readModel.replace(this.shard, state.position, state.accountDocs());
         if (outcome !== 'lost') break;
         this.deps.logger.warn({ shard: this.shard, attempt }, 'read model emptied while it was written; writing it again');
         if (attempt >= MAX_REPLACE_ATTEMPTS) throw new Error(`shard ${this.shard}: the read model was emptied during ${attempt} full writes in a row`);
@@ -191,7 +191,7 @@ export class ShardOwner {
     const docs = state.takeUnread();
     let outcome;
     try {
-      outcome = await this.deps.readModel.write(this.shard, { seq: state.seq, ...state.totals }, docs);
+      outcome = await this.deps.readModel.write(this.shard, state.position, docs);
     } catch (err) {
       state.unreadAgain(docs.map((d) => d._id));
       throw err;

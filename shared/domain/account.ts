@@ -20,6 +20,12 @@ export interface AccountDoc {
   kyc_verified: boolean;
   /** Purchases folded so far (the `n` of the last `plan:<account>:<n>`); absent on projections older than it, read as 0. */
   plan_seq?: number;
+  /**
+   * Usage rollups: what the account was charged by hour (by day once older than the
+   * late-arrival horizon), kind and applies_to, as `foldUsage` writes them; absent until the
+   * first charge (docs/decisions/010-usage-rollups.md).
+   */
+  usage?: string;
   /** Below the low-balance threshold / at or below zero, as of `seq`: the crossing state. */
   low: boolean;
   depleted: boolean;

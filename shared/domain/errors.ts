@@ -27,6 +27,7 @@ const OUT_OF_RANGE = {
 
 const PRODUCT = {
   invalid_request: [400, 'the request body or parameters are malformed'],
+  invalid_query: [400, 'a usage query parameter (from, to, window, group_by) is malformed or asks what cannot be answered exactly'],
   selection_required: [400, 'an operator action on many records or on money needs an explicit selection; an empty request is never "everything"'],
   unknown_plan: [400, 'plan_id names no plan in the registry'],
   unauthorized: [401, 'no credentials, or credentials that match nothing'],
@@ -49,7 +50,7 @@ const PRODUCT = {
   // Never sent over HTTP: a bad configuration stops the process at start.
   config_invalid: [500, 'a configuration value breaks its rule'],
   // Never sent over HTTP either: a worker refuses to start on a store it cannot read.
-  store_format_unsupported: [500, 'the store holds data in a format this version does not read (shard log formats 1-2, projection versions)'],
+  store_format_unsupported: [500, 'the store holds data in a format this version does not read (shard log formats 1-3, projection versions)'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** Codes validation gives a usage record (SPEC 3). */

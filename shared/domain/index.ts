@@ -28,5 +28,21 @@ export type { QuoteLine, QuoterOptions } from './quote.js';
 export { newAccount, tierTransitionId } from './account.js';
 export type { AccountDoc, BillingEventType, EventDoc, TierTransitionDoc } from './account.js';
 export { deltasOf, forEachRecord, horizonKeys, packDeltas, packRecords, shardLogId, unpackRecords } from './shardLog.js';
-export type { AccountDelta, HorizonBatch, LogTotals, RefusedRecord, ShardLogDoc, ShardSnapshot } from './shardLog.js';
+export type { AccountDelta, HorizonBatch, LogTotals, ModelPosition, RefusedRecord, ShardLogDoc, ShardSnapshot } from './shardLog.js';
 export { decodeAccount, decodeAccounts, encodeAccount, encodeAccounts } from './accountCodec.js';
+export {
+  HOUR_MS,
+  RECENT_HOURS,
+  RecentUsage,
+  UsageTally,
+  entryUsageOf,
+  foldUsage,
+  hourFoldBefore,
+  packEntryUsage,
+  recentAnswer,
+  unpackRecent,
+  unpackUsage,
+} from './usage.js';
+export type { RecentHour, UsageBucket } from './usage.js';
+export { earliestHour, formatQuantity, parseUsageQuery, usageAnswer, usageRowView, usageRows } from './usageQuery.js';
+export type { UsageGroup, UsageQuery, UsageRow, UsageWindow } from './usageQuery.js';

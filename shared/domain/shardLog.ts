@@ -65,6 +65,14 @@ export interface ShardLogDoc {
    * Absent in fold entries and fences.
    */
   deltas?: string;
+  /**
+   * The usage rollups of a usage entry's charged records (log format 4): one line per
+   * account and (hour, kind, applies_to), `packEntryUsage` in usage.ts. Present, maybe
+   * empty, in every usage entry, so the owner re-derives the rollups exactly from the log
+   * tail after a takeover; an entry with `deltas` and without it is format 3, which this
+   * version refuses (storeFormat.ts). Text for the reason `deltas` is. Kept by compaction.
+   */
+  usage?: string;
   folds: FoldedEntry[];
 }
 
@@ -149,6 +157,13 @@ export function horizonKeys(entry: Pick<ShardLogDoc, 'rids' | 'rseq' | 'deltas' 
 export interface LogTotals {
   charged: number;
   duplicates: number;
+}
+
+/** Where a shard's read model stands: the log position, the log's totals there, and the recent hours' charges (RecentUsage.pack). */
+export interface ModelPosition extends LogTotals {
+  seq: number;
+  /** RecentUsage.pack of the shard; absent: none. */
+  recent?: string;
 }
 
 /** One log entry's records inside the dedup horizon, as `horizonKeys` gives them. */

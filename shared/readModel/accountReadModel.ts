@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisGroup } from '../redis/index.js';
+import { unpackRecent, type ModelPosition, type RecentHour } from '../domain/index.js';
 import { decodeAccount, encodeAccount, type AccountDoc, type LogTotals } from '../store/index.js';
 
 /**
@@ -24,41 +25,42 @@ const metaKey = (namespace: string, shard: number): string => `${tag(namespace, 
 const STAGE_CHUNK = 1000;
 
 /**
- * Writes changed accounts at position ARGV[1] (with the log's totals, ARGV[2..3]) unless a
- * later position is stored; -1 when the model is not loaded (a full write is needed).
+ * Writes changed accounts at position ARGV[1] (with the log's totals, ARGV[2..3], and the
+ * shard's recent hours, ARGV[4]) unless a later position is stored; -1 when the model is
+ * not loaded (a full write is needed).
  */
 const WRITE = `
 local stored = redis.call('HGET', KEYS[2], 'seq')
 if not stored then return -1 end
 if tonumber(stored) > tonumber(ARGV[1]) then return 0 end
-if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
-redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'charged', ARGV[2], 'duplicates', ARGV[3])
+if #ARGV > 4 then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
+redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'charged', ARGV[2], 'duplicates', ARGV[3], 'recent', ARGV[4])
 return 1`;
 
 /**
  * Replaces the whole model with the staged hash (KEYS[3]; absent when the shard has no
  * account) unless a later position is stored; -1, changing nothing, when the staged hash
- * does not hold the ARGV[4] accounts staged (Redis emptied while they were written: a
+ * does not hold the ARGV[5] accounts staged (Redis emptied while they were written: a
  * model made of what was staged after would be taken as whole, its other accounts
  * missing until each changes again).
  */
 const REPLACE = `
 local stored = redis.call('HGET', KEYS[2], 'seq')
 if stored and tonumber(stored) > tonumber(ARGV[1]) then redis.call('DEL', KEYS[3]) return 0 end
-if redis.call('HLEN', KEYS[3]) ~= tonumber(ARGV[4]) then redis.call('DEL', KEYS[3]) return -1 end
+if redis.call('HLEN', KEYS[3]) ~= tonumber(ARGV[5]) then redis.call('DEL', KEYS[3]) return -1 end
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[1]) else redis.call('DEL', KEYS[1]) end
-redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'charged', ARGV[2], 'duplicates', ARGV[3])
+redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'charged', ARGV[2], 'duplicates', ARGV[3], 'recent', ARGV[4])
 return 1`;
 
 /** `lost`: a full write found its staged accounts gone (Redis emptied meanwhile); nothing changed, write it again. */
 export type WriteOutcome = 'written' | 'stale' | 'not_loaded' | 'lost';
 
-/** Where a shard's model stands: the log position it is folded through, and the log's totals there. */
-export interface ModelPosition extends LogTotals {
+/** Where a shard's model stands, as readers see it: the log position it is folded through, and the log's totals there. */
+export interface StoredPosition extends LogTotals {
   seq: number;
 }
 
-const meta = (p: ModelPosition): string[] => [String(p.seq), String(p.charged), String(p.duplicates)];
+const meta = (p: ModelPosition): string[] => [String(p.seq), String(p.charged), String(p.duplicates), p.recent ?? ''];
 
 export class AccountReadModel {
   constructor(
@@ -131,7 +133,7 @@ export class AccountReadModel {
    * what stats and caches watch. One command per shard, sent back to back (not a pipeline:
    * on a Redis Cluster the shards' keys live on different nodes).
    */
-  async positions(): Promise<(ModelPosition | null)[]> {
+  async positions(): Promise<(StoredPosition | null)[]> {
     const shards = Array.from({ length: this.shards }, (_, shard) => this.redis.hmget(metaKey(this.namespace, shard), 'seq', 'charged', 'duplicates'));
     const results = await Promise.allSettled(shards);
     return results.map((result) => {
@@ -139,5 +141,14 @@ export class AccountReadModel {
       if (seq === null || seq === undefined) return null;
       return { seq: Number(seq), charged: Number(charged ?? 0), duplicates: Number(duplicates ?? 0) };
     });
+  }
+
+  /**
+   * Every shard's charges per recent hour and kind (RecentUsage), for the operator's chart:
+   * one small field per shard, never an account. A shard whose model is not loaded adds none.
+   */
+  async recentHours(): Promise<RecentHour[]> {
+    const texts = await Promise.all(Array.from({ length: this.shards }, (_, shard) => this.redis.hget(metaKey(this.namespace, shard), 'recent')));
+    return texts.flatMap(unpackRecent);
   }
 }

@@ -2,6 +2,9 @@ import type { Db } from 'mongodb';
 import { loadShardAccounts, readAccount, type AccountDoc } from '../store/index.js';
 import type { AccountReadModel } from './accountReadModel.js';
 import type { LogTotals } from '../store/index.js';
+import type { RecentHour } from '../domain/index.js';
+
+const byId = (a: AccountDoc, b: AccountDoc): number => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
 
 export interface ReadModelStatus {
   unknownShards: number;
@@ -33,11 +36,21 @@ export class AccountReader {
   /** Every account, sorted by id. */
   async list(): Promise<AccountDoc[]> {
     const all: AccountDoc[] = [];
+    for await (const docs of this.byShard()) for (const doc of docs) all.push(doc);
+    return all.sort(byId);
+  }
+
+  /** Every account, one shard at a time, sorted by id within it: readers that stream hold one shard's accounts, never all. */
+  async *byShard(): AsyncGenerator<AccountDoc[]> {
     for (let shard = 0; shard < this.shards; shard++) {
       const docs = (await this.model?.readShard(shard)) ?? [...(await loadShardAccounts(this.db, shard)).latest.values()];
-      for (const doc of docs) all.push(doc);
+      yield docs.sort(byId);
     }
-    return all.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+  }
+
+  /** Every shard's charges per recent hour and kind (the operator's chart); none without a read model. */
+  async recentHours(): Promise<RecentHour[]> {
+    return (await this.model?.recentHours()) ?? [];
   }
 
   /**

@@ -26,7 +26,7 @@ import { connectMongo, sumShardLog } from '../../shared/store/index.js';
 import { StreamGenerator } from '../../services/cli/load/generate.js';
 import { expectedBalances } from '../support/stream.js';
 import { billingLoad, type BillingResult } from './billing.js';
-import { accountReader, endToEnd, readAccounts, waitSettled, writeRecorded, type EndToEnd, type Producer } from './endToEnd.js';
+import { accountReader, endToEnd, readAccounts, usagePath, waitSettled, writeRecorded, type EndToEnd, type Producer } from './endToEnd.js';
 import {
   benchEnv,
   checkBalances,
@@ -43,7 +43,7 @@ import { latencyAtRate, type LatencyResult } from './latency.js';
 import { naiveDesign, type NaiveResult } from './naive.js';
 import { natsCliReference, rawCeiling, type RawCeiling } from './raw.js';
 import { summarizeFile, type ProfileSummary } from './profile.js';
-import { PhaseWrites, docsPer1000, horizonBytesPerId, takeoverScript, timeAccountsCommand, workerWrites, type WorkerWrites } from './scale.js';
+import { PhaseWrites, docsPer1000, horizonBytesPerId, takeoverScript, timeTallyCommand, usageCost, workerWrites, type WorkerWrites } from './scale.js';
 
 export interface BenchOptions {
   records: number;
@@ -80,6 +80,8 @@ export interface BenchOptions {
   env?: Record<string, string>;
   /** Run bridge, worker and api under `--cpu-prof`, profiles written here and summarized. */
   profileDir?: string;
+  /** Arrivals spread over this many days before now (issue 29's 35-day stream); 0: over the last hour. @defaultValue 0 */
+  spreadDays?: number;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
 }
@@ -91,11 +93,17 @@ export interface TallyResult extends EndToEnd {
   readable_wrong: number;
   /** The same reads as during the phase, after it settled. */
   quiet_reads: LoadResult;
+  /** The usage queries of the phase, after it settled. */
+  quiet_usage_reads: LoadResult;
 }
 
 export interface ScaleResult {
   /** `tally accounts > /dev/null` after the end-to-end phase settled. */
   accounts_command: { seconds: number; lines: number };
+  /** `tally usage --window day > FILE` (every account) after the end-to-end phase settled. */
+  usage_command: { seconds: number; lines: number };
+  /** test/bench/usageCost.ts on a stream of this run's size: the rollups' CPU per record and heap per account. */
+  usage_cost: Record<string, number | null>;
   /** Store documents the worker wrote for the end-to-end phase (through its first projection flush after settling). */
   phase_writes: WorkerWrites & { flushes: number };
   docs_per_1000_records: ReturnType<typeof docsPer1000>;
@@ -158,7 +166,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   try {
     await ensureStreams(bus.jsm, streamOptions(config));
     const now = Date.now();
-    const gen = { accounts: o.accounts, badRate: o.badRate ?? 0, dupRate: o.dupRate ?? 0 };
+    const spread = o.spreadDays ?? 0;
+    // A stream over `spread` days keeps its late records inside the 35-day horizon.
+    const span = spread > 0 ? { spanSeconds: spread * 86_400, days: Math.max(0, 34 - spread) } : {};
+    const gen = { accounts: o.accounts, badRate: o.badRate ?? 0, dupRate: o.dupRate ?? 0, ...span };
     const lines = [...new StreamGenerator({ ...gen, records: o.records, seed: o.seed ?? 1, now }).lines()];
 
     log(`raw ceiling: ${lines.length} records`);
@@ -178,6 +189,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     let tally: TallyResult;
     let phaseWrites: ScaleResult['phase_writes'];
     let accountsCommand: ScaleResult['accounts_command'];
+    let usageCommand: ScaleResult['usage_command'];
     let latency: LatencyResult;
     let balances: BalanceCheck;
     let settleSeconds: number;
@@ -202,8 +214,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const readableWrong = served.filter((a) => a.balance_micros !== (expected.get(a._id) ?? 0n)).length + Math.abs(expected.size - served.length);
       log('reads, quiet; tally accounts');
       const quiet = await readAccounts(reads, () => false, o.quietReads ?? 5000);
-      tally = { ...e2e, cpu_s: cpu, readable_wrong: readableWrong, quiet_reads: quiet };
-      accountsCommand = await timeAccountsCommand(env, join(bench.dataDir, 'accounts.ndjson'));
+      const quietUsage = await readAccounts(reads, () => false, o.quietReads ?? 5000, usagePath(Date.now()));
+      tally = { ...e2e, cpu_s: cpu, readable_wrong: readableWrong, quiet_reads: quiet, quiet_usage_reads: quietUsage };
+      accountsCommand = await timeTallyCommand(env, join(bench.dataDir, 'accounts.ndjson'), ['accounts']);
+      log('tally usage --window day');
+      usageCommand = await timeTallyCommand(env, join(bench.dataDir, 'usage.ndjson'), ['usage', '--window', 'day']);
       log('waiting for the first projection flush after the phase');
       phaseWrites = await writes.stop(() => worker.log(), settledAt, config.projectionFlushMs + 10_000);
 
@@ -244,10 +259,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const horizonIds = o.horizonIds ?? 1_000_000;
     log(horizonIds > 0 ? `dedup horizon: ${horizonIds} ids` : 'dedup horizon: skipped');
     const horizon = horizonIds > 0 ? await horizonBytesPerId(horizonIds) : null;
+    log('usage rollups: CPU per record and heap per account');
+    const rollupCost = await usageCost(lines.length, o.accounts, Math.max(spread, 1));
     const takeover = o.takeoverIds !== undefined ? await takeoverScript(o.takeoverIds) : { ids: null, seconds: null, note: 'not run (--takeover)' };
     const profiles = o.profileDir ? await readProfiles(o.profileDir, procs) : {};
     const scale: ScaleResult = {
       accounts_command: accountsCommand,
+      usage_command: usageCommand,
+      usage_cost: rollupCost,
       phase_writes: phaseWrites,
       docs_per_1000_records: docsPer1000(phaseWrites, lines.length),
       run_writes: workerWrites(worker.log()),
@@ -257,6 +276,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const requestsOk =
       onlyOk(tally.reads, ['200', '404']) &&
       onlyOk(tally.quiet_reads, ['200', '404']) &&
+      onlyOk(tally.usage_reads, ['200', '404']) &&
+      onlyOk(tally.quiet_usage_reads, ['200', '404']) &&
       onlyOk(billing.webhooks, ['200', '202']) &&
       onlyOk(billing.purchases, ['201', '202', '402']) &&
       onlyOk(billing.vms, ['201', '202']);

@@ -13,6 +13,7 @@ import { open } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import { readPending } from '../../shared/app/index.js';
+import { DAY_MS } from '../../shared/domain/index.js';
 import { USAGE_STREAM, type Bus } from '../../shared/bus/index.js';
 import type { Config } from '../../shared/config/index.js';
 import { shardOf } from '../../shared/queue/index.js';
@@ -37,6 +38,8 @@ export interface EndToEnd {
   stream_messages: number;
   /** `GET /v1/accounts/<random account>` from the first publish until settled. */
   reads: LoadResult;
+  /** `GET /v1/accounts/<random account>/usage` over the last 35 days by day, from 2 more clients, alongside `reads`. */
+  usage_reads: LoadResult;
 }
 
 /** The read model as the API and `tally stats` read it (services/cli/context.ts openAccounts). */
@@ -108,6 +111,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEnd> {
   let settled = false;
   const started = performance.now();
   const reads = readAccounts(o, () => settled);
+  const usageReads = readAccounts({ ...o, readClients: USAGE_CLIENTS }, () => settled, undefined, usagePath(Date.now()));
   let publish: { acked: number; errors: number; seconds: number };
   let seconds: number;
   try {
@@ -131,14 +135,29 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEnd> {
     records_per_s: Math.round(o.lines.length / seconds),
     stream_messages: (await o.bus.jsm.streams.info(USAGE_STREAM)).state.last_seq,
     reads: await reads,
+    usage_reads: await usageReads,
   };
 }
 
-/** `GET /v1/accounts/acct-<random>` with the admin token from `readClients` clients until `stop`; 404s (accounts not charged yet) count as reads. */
+/** Clients asking for usage during the end-to-end phase, beside the account readers. */
+const USAGE_CLIENTS = 2;
+
+/** An account's daily usage over the 35 days ending with today (issue 29's query). */
+export function usagePath(now: number): (account: string) => string {
+  const to = now - (now % DAY_MS) + DAY_MS;
+  const range = `from=${new Date(to - 35 * DAY_MS).toISOString()}&to=${new Date(to).toISOString()}`;
+  return (account) => `/v1/accounts/${account}/usage?window=day&${range}`;
+}
+
+/**
+ * `GET /v1/accounts/acct-<random>` (or `pathOf` it) with the admin token from `readClients`
+ * clients until `stop`; 404s (accounts not charged yet) count as reads.
+ */
 export function readAccounts(
   o: Pick<EndToEndOptions, 'api' | 'accounts' | 'readClients' | 'readPauseMs'>,
   stop: () => boolean,
   max?: number,
+  pathOf: (account: string) => string = (account) => `/v1/accounts/${account}`,
 ): Promise<LoadResult> {
   const headers = { authorization: `Bearer ${o.api.adminToken}` };
   return httpLoad({
@@ -146,6 +165,6 @@ export function readAccounts(
     clients: o.readClients,
     pauseMs: o.readPauseMs,
     stop,
-    next: (i) => (max !== undefined && i >= max ? null : { method: 'GET', path: `/v1/accounts/acct-${Math.floor(Math.random() * o.accounts)}`, headers }),
+    next: (i) => (max !== undefined && i >= max ? null : { method: 'GET', path: pathOf(`acct-${Math.floor(Math.random() * o.accounts)}`), headers }),
   });
 }

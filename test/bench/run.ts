@@ -2,7 +2,7 @@
  * The side-by-side benchmark (issue 8): raw JetStream ceiling, the naive design, tally end
  * to end, latency at half rate, peak RSS, balance check; one run, one set of servers.
  *
- *   npm run bench -- --records 1000000 --accounts 100000 [--nats-cli] [--takeover] [--profile DIR] [--out FILE]
+ *   npm run bench -- --records 1000000 --accounts 100000 [--spread-days 34] [--nats-cli] [--takeover] [--profile DIR] [--out FILE]
  *
  * Prints a table, then as its LAST line one flat JSON object of every headline figure
  * (snake_case, numbers or null; `rss_mb` per process). `--out` keeps the whole result as
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     webhooks: { type: 'string' },
     'horizon-ids': { type: 'string' },
     takeover: { type: 'boolean', default: false },
+    'spread-days': { type: 'string' },
     'takeover-ids': { type: 'string', default: '5000000' },
     profile: { type: 'string' },
     out: { type: 'string' },
@@ -68,6 +69,19 @@ function table(r: BenchResult): string {
     ['reads under load, p50 / p99', ms(r.tally.reads), load(r.tally.reads)],
     ['reads quiet, p50 / p99', ms(r.tally.quiet_reads), load(r.tally.quiet_reads)],
     ['tally accounts', `${s.accounts_command.seconds} s`, `${s.accounts_command.lines} lines`],
+    ['usage query under load (35 days by day), p50 / p99', ms(r.tally.usage_reads), `goal p99 <= 20 ms; ${load(r.tally.usage_reads)}`],
+    ['usage query quiet, p50 / p99', ms(r.tally.quiet_usage_reads), load(r.tally.quiet_usage_reads)],
+    ['tally usage --window day (every account)', `${s.usage_command.seconds} s`, `goal <= 30 s; ${s.usage_command.lines} rows`],
+    [
+      'usage rollups: CPU per record',
+      `${s.usage_cost['rollup_us_per_record'] ?? '?'} us`,
+      `goal <= 20% of the pipeline's: ${pipelineShare(r) ?? '?'} of its ${pipelineUs(r) ?? '?'} us (all processes, end-to-end phase); ${s.usage_cost['rollup_share_of_core'] ?? '?'} of the owner core's ${s.usage_cost['core_us_per_record'] ?? '?'} us (usageCost.ts)`,
+    ],
+    [
+      'usage rollups: worker heap per active account',
+      `${s.usage_cost['rollup_heap_bytes_per_account'] ?? '?'} B`,
+      `goal <= 2 KB; text ${s.usage_cost['rollup_text_bytes_per_account'] ?? '?'} B; the whole projection ${s.usage_cost['worker_heap_bytes_per_account'] ?? '?'} B (${s.usage_cost['accounts'] ?? '?'} accounts, ${s.usage_cost['span_days'] ?? '?'} days)`,
+    ],
     [
       'store documents per 1,000 records (end to end)',
       `${docs.total ?? '?'}`,
@@ -113,6 +127,20 @@ function table(r: BenchResult): string {
   ].join('\n');
 }
 
+/** CPU microseconds per record of every process in the end-to-end phase (the producer and the readers not included). */
+function pipelineUs(r: BenchResult): number | null {
+  const values = Object.values(r.tally.cpu_s);
+  if (values.some((v) => v === null) || r.tally.records === 0) return null;
+  return Math.round((values.reduce((n: number, v) => n + v!, 0) * 1e6) / r.tally.records);
+}
+
+/** The rollups' CPU per record as a share of the pipeline's. */
+function pipelineShare(r: BenchResult): number | null {
+  const us = pipelineUs(r);
+  const rollup = r.scale.usage_cost['rollup_us_per_record'];
+  return us === null || rollup === null || rollup === undefined ? null : Math.round((rollup / us) * 1000) / 1000;
+}
+
 /** The last line: every headline figure, flat. */
 function headline(r: BenchResult): Record<string, unknown> {
   const s = r.scale;
@@ -144,6 +172,12 @@ function headline(r: BenchResult): Record<string, unknown> {
     vm_p50_ms: r.billing.vms.p50_ms,
     vm_p99_ms: r.billing.vms.p99_ms,
     accounts_command_s: s.accounts_command.seconds,
+    usage_query_load_p99_ms: r.tally.usage_reads.p99_ms,
+    usage_query_quiet_p99_ms: r.tally.quiet_usage_reads.p99_ms,
+    usage_command_s: s.usage_command.seconds,
+    usage_rollup_us_per_record: s.usage_cost['rollup_us_per_record'] ?? null,
+    usage_rollup_share_of_pipeline: pipelineShare(r),
+    usage_rollup_heap_bytes_per_account: s.usage_cost['rollup_heap_bytes_per_account'] ?? null,
     accounts_command_lines: s.accounts_command.lines,
     docs_per_1000_records: s.docs_per_1000_records.total,
     worker_bytes_per_id: s.horizon?.bytes_per_id ?? null,
@@ -167,6 +201,7 @@ const result = await runBench({
   ...(values.webhooks !== undefined ? { webhooks: num(values.webhooks)! } : {}),
   ...(values['horizon-ids'] !== undefined ? { horizonIds: num(values['horizon-ids'])! } : {}),
   ...(values.takeover ? { takeoverIds: Number(values['takeover-ids']) } : {}),
+  ...(values['spread-days'] !== undefined ? { spreadDays: num(values['spread-days'])! } : {}),
   ...(values.naive !== undefined ? { naiveRecords: num(values.naive)! } : {}),
   ...(values['latency-records'] !== undefined ? { latencyRecords: num(values['latency-records'])! } : {}),
   ...(values.profile !== undefined ? { profileDir: values.profile } : {}),

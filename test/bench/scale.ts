@@ -28,23 +28,23 @@ async function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv)
 }
 
 /**
- * `node bin/tally.js accounts > FILE` with the services' environment: seconds, and the lines
+ * `node bin/tally.js <args> > FILE` with the services' environment: seconds, and the lines
  * of FILE (a file, like the issue's `> /dev/null`: no reader paces the command's writes).
  */
-export async function timeAccountsCommand(env: NodeJS.ProcessEnv, file: string): Promise<{ seconds: number; lines: number }> {
+export async function timeTallyCommand(env: NodeJS.ProcessEnv, file: string, args: readonly string[]): Promise<{ seconds: number; lines: number }> {
   const out = await open(file, 'w');
   const started = performance.now();
   let code: number | null;
   let stderr = '';
   try {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/tally.js'), 'accounts'], { cwd: ROOT, env, stdio: ['ignore', out.fd, 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'bin/tally.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', out.fd, 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
     [code] = (await once(child, 'exit')) as [number | null];
   } finally {
     await out.close();
   }
   const seconds = Math.round((performance.now() - started) / 10) / 100;
-  if (code !== 0) throw new Error(`tally accounts exited ${code}: ${stderr}`);
+  if (code !== 0) throw new Error(`tally ${args.join(' ')} exited ${code}: ${stderr}`);
   let lines = 0;
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) for (const byte of chunk) if (byte === 10) lines++;
   return { seconds, lines };
@@ -176,6 +176,15 @@ export async function horizonBytesPerId(ids: number): Promise<{ ids: number; byt
     bytes_per_id: typeof row?.['bytes_per_id'] === 'number' ? row['bytes_per_id'] : null,
     table_bytes_per_id: typeof row?.['table_bytes_per_id'] === 'number' ? row['table_bytes_per_id'] : null,
   };
+}
+
+/** What the rollups cost the owner (test/bench/usageCost.ts in a child process): CPU per record, heap per account; null figures if it failed. */
+export async function usageCost(records: number, accounts: number, days: number): Promise<Record<string, number | null>> {
+  const script = join(ROOT, 'test/bench/usageCost.ts');
+  const args = ['--expose-gc', '--import', 'tsx', script, '--records', String(records), '--accounts', String(accounts), '--days', String(days)];
+  const r = await run(process.execPath, args, process.env);
+  if (r.code !== 0 || !r.last.startsWith('{')) return { failed: null, exit: r.code };
+  return JSON.parse(r.last) as Record<string, number>;
 }
 
 const TAKEOVER_SCRIPT = join(ROOT, 'test/bench/takeover.ts');

@@ -20,7 +20,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, newAccount } from '../../shared/domain/index.js';
+import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, HOUR_MS, newAccount, packEntryUsage } from '../../shared/domain/index.js';
 import { startEmbedded } from '../../shared/runtime/index.js';
 import {
   connectMongo,
@@ -69,7 +69,7 @@ type Format1Doc = Omit<ShardLogDoc, 'rids' | 'rseq'> & { ids: string[]; sseq: nu
 const format1 = db.collection<Format1Doc>('bench_format1_log');
 const asFormat1 = ({ rids, rseq, ...d }: ShardLogDoc & { rids: string; rseq: string }, ids: string[], sseq: number[]): Format1Doc => ({ ...d, ids, sseq });
 
-/** Entry e (1-based) of the shard's log, written `at`, in format 3 (tally's) and format 1. */
+/** Entry e (1-based) of the shard's log, written `at`, in format 4 (tally's) and format 1. */
 function entries(e: number, at: number): [ShardLogDoc & { rids: string; rseq: string }, Format1Doc] {
   const ids: string[] = [];
   const sseq: number[] = [];
@@ -88,6 +88,12 @@ function entries(e: number, at: number): [ShardLogDoc & { rids: string; rseq: st
     ...packRecords(ids, sseq),
     duplicates: 0,
     deltas: packDeltas(accounts),
+    usage: packEntryUsage(
+      accounts.map((d) => [
+        d.a,
+        [{ start: at - (at % HOUR_MS), day: false, kind: 'llm_token', appliesTo: 'llm', records: d.n, quantity: 1_000_000n * BigInt(d.n), charged: -d.d }],
+      ]),
+    ),
     folds: [],
   };
   return [doc, asFormat1(doc, ids, sseq)];
@@ -149,7 +155,7 @@ serialized.length = 0;
 report('snapshot serialized', results.serialize_s, { keys: horizon.size });
 report('snapshot written', results.snapshot_write_s, { bytes: snapshotBytes, chunks });
 
-const pricing = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+const pricing = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
 const idsSince = Date.now() - HORIZON_MS;
 const snapshots = new HorizonSnapshots(0, { db, logger, intervalMs: 600_000, clock: Date.now });
 const deps = (withSnapshot: boolean): TakeoverDeps => ({ db, logger, pricing, snapshots: withSnapshot ? snapshots : null });

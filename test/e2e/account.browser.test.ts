@@ -64,7 +64,8 @@ describe('account page in a browser', () => {
     await expectBanner(page, 'unauthorized', /key was not accepted/);
     await screenshot(page, 'account-01-sign-in-refused');
     await signIn(page, keys['acct-web']!);
-    expect(await page.locator('script').count()).toBe(0);
+    // Our own script files (the usage chart) and its JSON data block only: nothing inline runs.
+    expect(await page.locator('script:not([src]):not([type="application/json"])').count()).toBe(0);
     expect(await page.getByTestId('balance').innerText()).toBe('$25.00');
     expect(await page.getByTestId('tier').innerText()).toBe('No discount');
     expect(await page.getByTestId('next-tier').innerText()).toContain(`Week tier · 50% off from ${new Date(paidAt + 7 * DAY_MS).toISOString().slice(0, 10)}`);

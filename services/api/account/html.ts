@@ -1,4 +1,4 @@
-/** Server-rendered HTML for the account page: escaping and the page frame (no client-side script at all). */
+/** Server-rendered HTML for the account page: escaping and the page frame (scripts only for the usage chart). */
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -39,6 +39,7 @@ button:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #f59e
 .plan strong{display:block;font-size:1.1rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:0 0 12px}dt{color:#5b6675}dd{margin:0;font-weight:600}
 meter{width:100%;height:14px}
+figure{margin:0}#usage-chart{min-height:220px}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e3e7ec;white-space:nowrap}
 td.num,th.num{text-align:right}
@@ -46,11 +47,13 @@ label{display:block;font-weight:600;margin-bottom:4px}
 input{font:inherit;width:100%;padding:10px;border:1px solid #aab3bf;border-radius:6px;margin-bottom:12px}
 `;
 
-/** The document frame: viewport for phones, inline CSS, a skip link and one landmark per region. */
-export function layout(title: string, header: string, body: string): string {
+/** The document frame: viewport for phones, inline CSS, a skip link and one landmark per region; `files`: our own scripts and styles. */
+export function layout(title: string, header: string, body: string, files: { scripts: string[]; styles: string[] } = { scripts: [], styles: [] }): string {
+  const links = files.styles.map((href) => `<link rel="stylesheet" href="${href}">`).join('');
+  const scripts = files.scripts.map((src) => `<script src="${src}" defer></script>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><style>${CSS}</style></head>
+<title>${esc(title)}</title>${links}<style>${CSS}</style>${scripts}</head>
 <body><a class="skip" href="#main">Skip to content</a>
 <header>${header}</header>
 <main id="main">${body}</main>

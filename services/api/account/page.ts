@@ -1,4 +1,4 @@
-import { DAY_MS, formatUsd, isPlanActive, nextTier, roundHalfEven, type Ladder, type Plan, type Tier } from '../../../shared/domain/index.js';
+import { DAY_MS, formatUsd, isPlanActive, nextTier, roundHalfEven, type Ladder, type Plan, type Tier, type usageAnswer } from '../../../shared/domain/index.js';
 import type { AccountDoc, AllocationDoc, EventDoc, LedgerLine } from '../../../shared/store/index.js';
 import type { Banner } from './banners.js';
 import { esc, layout, when } from './html.js';
@@ -17,6 +17,8 @@ export interface AccountPageView {
   ledger: readonly LedgerLine[];
   /** Newest first. */
   events: readonly EventDoc[];
+  /** The last 30 days' charges by day and kind, as GET /v1/accounts/:id/usage?group_by=kind answers. */
+  usage: ReturnType<typeof usageAnswer>;
 }
 
 const TIER_NAMES: Record<Tier, string> = { none: 'No discount', week: 'Week tier', month: 'Month tier' };
@@ -52,6 +54,21 @@ function balanceSection(view: AccountPageView): string {
 <span class="tier" data-tier="${esc(tier)}" data-testid="tier">${esc(tierLabel(tier, view.ladder))}</span></div>
 <p class="muted" data-testid="next-tier">${nextLine}</p>
 <p class="muted">Discounts apply to Hero OS and LLM usage; VMs are never discounted.${firstPaid === null ? '' : ` Customer since ${esc(when(firstPaid))}.`}</p></section>`;
+}
+
+/**
+ * The last 30 days' charges by kind: the rows as JSON in a data block (never run; `<` escaped
+ * so no text can close it), drawn by usageChart.js, with the total in words for readers
+ * without script or sight.
+ */
+function usageSection(usage: AccountPageView['usage']): string {
+  const data = JSON.stringify(usage).replace(/</g, '\\u003c');
+  const total = usage.rows.reduce((n, r) => n + BigInt(r.charged_micros), 0n);
+  return `<section class="wide" aria-labelledby="usage-h"><h2 id="usage-h">Charges, last 30 days</h2>
+<figure id="usage-figure" data-usage-chart data-source="#usage-data"><figcaption class="muted">Charged per day (UTC), stacked by kind</figcaption>
+<div id="usage-chart" data-chart role="img" aria-label="Bar chart of charges per day by kind; the totals are in the summary below"></div>
+<p data-summary data-testid="usage-summary">${esc(total === 0n ? 'No charges in this period.' : `${formatUsd(total)} charged.`)}</p></figure>
+<script type="application/json" id="usage-data">${data}</script></section>`;
 }
 
 function planButtons(plans: readonly Plan[]): string {
@@ -135,9 +152,17 @@ export function renderAccountPage(view: AccountPageView): string {
 <form method="post" action="/account/logout"><button type="submit" class="plain">Sign out</button></form>`;
   const acc = view.account;
   const active = acc !== null && acc.current_plan_id !== null && isPlanActive(acc.vm_quota_period_end?.getTime() ?? null, view.now);
-  const body = bannerHtml(view.banner) + balanceSection(view) + (active && acc ? quotaPanel(acc, view.now) : planButtons(view.plans)) + lists(view);
-  return layout(`Account ${view.accountId} · tally`, header, body);
+  const body =
+    bannerHtml(view.banner) +
+    balanceSection(view) +
+    usageSection(view.usage) +
+    (active && acc ? quotaPanel(acc, view.now) : planButtons(view.plans)) +
+    lists(view);
+  return layout(`Account ${view.accountId} · tally`, header, body, USAGE_CHART);
 }
+
+/** The usage chart's files (served with the operator's assets, public). */
+const USAGE_CHART = { scripts: ['/ops/assets/uPlot.iife.min.js', '/ops/assets/usageChart.js'], styles: ['/ops/assets/uPlot.min.css'] };
 
 /** The sign-in form: one field, the account key. */
 export function renderLoginPage(banner: Banner | null): string {

@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TallyError } from '../../../shared/domain/index.js';
+import { parseUsageQuery, TallyError, usageAnswer } from '../../../shared/domain/index.js';
 import { listEvents, pageAllocations, readAccount } from '../../../shared/store/index.js';
 import type { ApiContext } from '../context.js';
 import { httpFailure } from '../errors.js';
@@ -14,11 +14,16 @@ const RECENT = 10;
 /** VMs listed, newest first: a plan's whole quota fits. */
 const VMS_SHOWN = 50;
 
-/** Page answers are private and never framed; the pages run no script at all. */
+/**
+ * Page answers are private and never framed. The only scripts are our own files (the usage
+ * chart: uPlot and usageChart.js, which read the data the page embeds as JSON): no inline
+ * script, no request of their own (connect-src stays 'none').
+ */
 const HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` even on
   // our own forms' posts, which the Origin check (origin.ts) must refuse.
@@ -123,6 +128,7 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
     const id = session.accountId;
     const query = request.query as Record<string, unknown>;
     const account = await ctx.accounts.account(id);
+    const now = ctx.clock();
     // The newest lines only: one bounded ledger page, shared with the JSON route's cache.
     const ledger = account ? (await ctx.ledger.read(id, RECENT)).page.entries : [];
     const [allocations, events] = await Promise.all([pageAllocations(ctx.db, id, { limit: VMS_SHOWN }), listEvents(ctx.db, id, RECENT)]);
@@ -130,7 +136,8 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
       reply,
       renderAccountPage({
         accountId: id,
-        now: ctx.clock(),
+        now,
+        usage: usageAnswer(id, account?.usage, parseUsageQuery({ group_by: 'kind' }, now, ctx.lateArrivalDays)),
         banner: bannerFor(query['error']) ?? bannerFor(query['ok']) ?? (account ? null : bannerFor('account_not_found')),
         account,
         plans: ctx.plans,

@@ -33,6 +33,7 @@ export function loadAssets(): ReadonlyMap<string, Asset> {
   const files: [string, string, string][] = [
     ['dashboard.js', join(dir, 'dashboard.js'), js],
     ['login.js', join(dir, 'login.js'), js],
+    ['usageChart.js', join(dir, 'usageChart.js'), js],
     ['dashboard.css', join(dir, 'dashboard.css'), css],
     ['uPlot.iife.min.js', require.resolve('uplot/dist/uPlot.iife.min.js'), js],
     ['uPlot.min.css', require.resolve('uplot/dist/uPlot.min.css'), css],

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Db } from 'mongodb';
 import { BRIDGE_CONSUMER, DLQ_STREAM, USAGE_STREAM, type Bus } from '../../../shared/bus/index.js';
-import { formatUsd, toJsonMicros } from '../../../shared/domain/index.js';
+import { formatUsd, recentAnswer, toJsonMicros, type RecentHour } from '../../../shared/domain/index.js';
 import type { ScrapeSource } from '../../../shared/runtime/index.js';
 import { listRecentAllocations, listRecentTierTransitions, listTicks, type AccountDoc } from '../../../shared/store/index.js';
 import { tickReport } from '../../../shared/app/index.js';
@@ -61,6 +61,7 @@ export class OperatorData {
   private readonly lag: Cached<{ pending: number; ackPending: number }>;
   private readonly depths: Cached<{ queue: string; counts: Record<string, number> }[]>;
   private readonly streams: Cached<{ usageMessages: number; deadLetters: number; deadByCode: Record<string, number> }>;
+  private readonly recent: Cached<RecentHour[]>;
 
   constructor(private readonly deps: OperatorDataDeps) {
     const { db, bus } = deps;
@@ -77,6 +78,7 @@ export class OperatorData {
     this.depths = new Cached({ ttlMs: LIVE_TTL_MS }, () =>
       Promise.all(deps.queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts(...QUEUE_STATES) }))),
     );
+    this.recent = new Cached({ ttlMs: LIVE_TTL_MS }, () => deps.accounts.recentHours());
     this.streams = new Cached({ ttlMs: LIVE_TTL_MS }, async () => {
       const [usage, dlq, deadByCode] = await Promise.all([bus.jsm.streams.info(USAGE_STREAM), bus.jsm.streams.info(DLQ_STREAM), deadLetterCounts(bus)]);
       return { usageMessages: usage.state.messages, deadLetters: dlq.state.messages, deadByCode };
@@ -125,6 +127,11 @@ export class OperatorData {
     const needle = search.trim().toLowerCase();
     const matching = needle ? all.filter((a) => a._id.toLowerCase().includes(needle)) : all;
     return { total: all.length, matching: matching.length, accounts: matching.slice(0, limit).map((a) => accountRow(a, this.deps.lowBalanceMicros)) };
+  }
+
+  /** Charges per hour and kind across all accounts, last 48 hours (from each shard's read model, never from the accounts). */
+  async recentUsage(now: number) {
+    return recentAnswer(await this.recent.get(), now);
   }
 
   async recentAllocations() {

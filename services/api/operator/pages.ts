@@ -98,6 +98,15 @@ ${panel(
   <p id="rate-summary" aria-live="polite">No samples yet.</p>
 </figure>`,
 )}
+${panel(
+  'usage',
+  'Charges by kind, last 48 hours',
+  `<figure id="usage-figure" data-usage-chart data-source="/v1/admin/dashboard/usage" data-refresh-ms="10000">
+  <figcaption>Charged per hour (UTC) across all accounts, stacked by kind</figcaption>
+  <div id="usage-chart" data-chart role="img" aria-label="Bar chart of charges per hour by kind; the totals are in the summary below"></div>
+  <p data-summary aria-live="polite">Loading…</p>
+</figure>`,
+)}
 ${panel('queues', 'Queue depths', `${table('queues-table', 'BullMQ jobs per queue and state', ['Queue', 'Waiting', 'Active', 'Delayed', 'Prioritized', 'Completed', 'Failed'])}`)}
 ${panel(
   'dead-letters',
@@ -155,7 +164,7 @@ ${table('ticks-table', 'Latest ladder ticks', ['Tick', 'Source', 'As of', 'Shard
 ${table('transitions-table', 'Latest tier transitions', ['Account', 'From', 'To', 'At', 'Tick'])}`,
 )}
 </main>`,
-    ['/ops/assets/uPlot.iife.min.js', '/ops/assets/dashboard.js'],
+    ['/ops/assets/uPlot.iife.min.js', '/ops/assets/dashboard.js', '/ops/assets/usageChart.js'],
     ['/ops/assets/uPlot.min.css'],
   );
 }

@@ -120,6 +120,8 @@ export function dashboardRoutes(scope: FastifyInstance, data: OperatorData, bus:
     return letter;
   });
 
+  scope.get('/v1/admin/dashboard/usage', async () => data.recentUsage(Date.now()));
+
   scope.get('/v1/admin/dashboard/allocations', async () => data.recentAllocations());
 
   scope.get('/v1/admin/dashboard/ticks', async () => data.tickHistory());

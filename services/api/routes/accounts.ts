@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TallyError } from '../../../shared/domain/index.js';
+import { parseUsageQuery, TallyError, usageAnswer } from '../../../shared/domain/index.js';
 import { InvalidCursorError, pageAllocations, type AccountDoc } from '../../../shared/store/index.js';
 import { authorize, presentsBearer } from '../auth.js';
 import type { ApiContext } from '../context.js';
@@ -12,7 +12,7 @@ const written = (folded: boolean): number => (folded ? 201 : 202);
 
 const view = (account: AccountDoc | null) => (account ? accountView(account) : null);
 
-/** `/v1/accounts/:id/*`: read an account, buy a plan, allocate a VM (SPEC 7, 13). */
+/** `/v1/accounts/:id/*`: read an account and its usage, buy a plan, allocate a VM (SPEC 7, 13). */
 export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const ledgerBodies = new WeakMap<AccountLedgerPage, string>();
   /** Who may call (SPEC 13) before what was asked: an outsider learns nothing from a 400. Then the per-key limit. */
@@ -25,6 +25,13 @@ export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const limited = { onRequest: ctx.limits.byIp };
 
   app.get('/v1/accounts/:id', limited, async (request, reply) => accountView(await ctx.billing.account(await accountId(request.params, request, reply))));
+
+  // The account's rollups, from its projection in the read model: O(its buckets), no scan (SPEC 11 rule 4).
+  app.get('/v1/accounts/:id/usage', limited, async (request, reply) => {
+    const id = await accountId(request.params, request, reply);
+    const query = parseUsageQuery(request.query as Record<string, unknown>, ctx.clock(), ctx.lateArrivalDays);
+    return usageAnswer(id, (await ctx.billing.account(id)).usage, query);
+  });
 
   app.get('/v1/accounts/:id/ledger', limited, async (request, reply) => {
     const id = await accountId(request.params, request, reply);

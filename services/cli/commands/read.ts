@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 const app = () => import('../../../shared/app/index.js');
 const bus = () => import('../../../shared/bus/index.js');
 const store = () => import('../../../shared/store/index.js');
+const domain = () => import('../../../shared/domain/index.js');
 
 function parseSeconds(value: string): number {
   const n = Number(value);
@@ -11,8 +12,14 @@ function parseSeconds(value: string): number {
   return n;
 }
 import { cliContext, endpointsFor, ndjson, withAccounts } from '../context.js';
+import type { AccountDoc } from '../../../shared/domain/index.js';
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+
+/** Writes a line, waiting when stdout's buffer is full: a stream of every account never piles up in memory. */
+async function outPaced(line: string): Promise<void> {
+  if (!out(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+}
 
 export function registerReadCommands(program: Command): void {
   program
@@ -36,6 +43,31 @@ export function registerReadCommands(program: Command): void {
             }),
           );
         }
+      }),
+    );
+
+  program
+    .command('usage')
+    .description('NDJSON rows of usage (SPEC 13): per window (and group) the records, quantity and micros charged, with account_id')
+    .option('--account <id>', 'one account (default: every account, streamed shard by shard)')
+    .option('--from <time>', 'RFC 3339, on a window boundary (default: 30 days before --to)')
+    .option('--to <time>', 'RFC 3339, on a window boundary, exclusive (default: the end of the current window)')
+    .option('--window <window>', 'hour or day (default: day)')
+    .option('--group-by <group>', 'kind or applies_to (default: none)')
+    .action((opts: { account?: string; from?: string; to?: string; window?: string; groupBy?: string }) =>
+      withAccounts('tally-usage', async ({ accounts }, config) => {
+        const { parseUsageQuery, TallyError, usageAnswer } = await domain();
+        const query = parseUsageQuery({ from: opts.from, to: opts.to, window: opts.window, group_by: opts.groupBy }, Date.now(), config.lateArrivalDays);
+        const print = async (doc: AccountDoc): Promise<void> => {
+          for (const row of usageAnswer(doc._id, doc.usage, query).rows) await outPaced(JSON.stringify({ account_id: doc._id, ...row }));
+        };
+        if (opts.account !== undefined) {
+          const doc = await accounts.account(opts.account);
+          if (!doc) throw new TallyError('account_not_found', `no account ${opts.account}`);
+          await print(doc);
+          return;
+        }
+        for await (const docs of accounts.byShard()) for (const doc of docs) await print(doc);
       }),
     );
 

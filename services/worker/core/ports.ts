@@ -1,4 +1,13 @@
-import type { AccountDoc, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot, TierTransitionDoc } from '../../../shared/domain/index.js';
+import type {
+  AccountDoc,
+  EventDoc,
+  FoldedEntry,
+  LogTotals,
+  ModelPosition,
+  ShardLogDoc,
+  ShardSnapshot,
+  TierTransitionDoc,
+} from '../../../shared/domain/index.js';
 import type { ProjectionWrite, ShardState } from './shardState.js';
 
 /**
@@ -69,9 +78,9 @@ export type ReadModelOutcome = 'written' | 'stale' | 'not_loaded' | 'lost';
 /** The accounts' read model (Redis), as the owner writes it before answering a job. */
 export interface ReadModelPort {
   /** Replaces the shard's whole model. */
-  replace(shard: number, at: { seq: number } & LogTotals, docs: Iterable<AccountDoc>): Promise<ReadModelOutcome>;
+  replace(shard: number, at: ModelPosition, docs: Iterable<AccountDoc>): Promise<ReadModelOutcome>;
   /** Writes the accounts given; `not_loaded` when the shard's model is missing. */
-  write(shard: number, at: { seq: number } & LogTotals, docs: readonly AccountDoc[]): Promise<ReadModelOutcome>;
+  write(shard: number, at: ModelPosition, docs: readonly AccountDoc[]): Promise<ReadModelOutcome>;
 }
 
 /** The horizon's snapshots (HorizonSnapshots), as the owner triggers them. */

@@ -1,5 +1,26 @@
-import { addInt64, deltasOf, encodeAccounts, horizonKeys, newAccount, shardLogId } from '../../../shared/domain/index.js';
-import type { AccountDoc, BillingEventType, EventDoc, FoldedEntry, LogTotals, ShardLogDoc, ShardSnapshot, UsageRecord } from '../../../shared/domain/index.js';
+import {
+  addInt64,
+  deltasOf,
+  encodeAccounts,
+  entryUsageOf,
+  foldUsage,
+  horizonKeys,
+  hourFoldBefore,
+  newAccount,
+  RecentUsage,
+  shardLogId,
+} from '../../../shared/domain/index.js';
+import type {
+  AccountDoc,
+  BillingEventType,
+  EventDoc,
+  FoldedEntry,
+  LogTotals,
+  ModelPosition,
+  ShardLogDoc,
+  ShardSnapshot,
+  UsageRecord,
+} from '../../../shared/domain/index.js';
 import { applyAccountFields } from './accountFolds.js';
 import { RecordHorizon } from './recordHorizon.js';
 import { planUsage, usageEntry, type PricingContext } from './usagePlan.js';
@@ -50,6 +71,8 @@ export class ShardState {
   private readonly unread = new Set<string>();
   /** Folded entries refused as `amount_out_of_range`: a retry is answered so again. */
   private readonly refusedFolds = new Set<string>();
+  /** The shard's charges per recent hour and kind, for the operator's chart (via the read model). */
+  private recent = new RecentUsage();
 
   private constructor(
     readonly shard: number,
@@ -95,6 +118,7 @@ export class ShardState {
     const events: EventDoc[] = [];
     for (const entry of snap.tail) events.push(...state.apply(entry));
     state.seqValue = snap.seq;
+    state.recent = RecentUsage.of(state.accountDocs());
     // The tail is in the snapshot's totals already.
     state.counted = { ...(snap.totals ?? { charged: 0, duplicates: 0 }) };
     return { state, events };
@@ -159,6 +183,8 @@ export class ShardState {
     this.counted.duplicates += entry.duplicates;
     const deltas = deltasOf(entry);
     for (const delta of deltas) this.counted.charged += delta.n;
+    const usage = entryUsageOf(entry);
+    const foldBefore = hourFoldBefore(at, this.ctx.lateArrivalDays);
     // During a rebuild an account whose projection is already at or past the entry is left
     // alone. Decided once per account and entry: the entry's own first change moves the
     // account to its position, and a second fold of the same account must still apply.
@@ -172,6 +198,11 @@ export class ShardState {
       const acc = this.account(delta.a, at);
       if (alreadyPast(acc)) continue;
       acc.doc.balance_micros += delta.d;
+      const buckets = usage.get(delta.a);
+      if (buckets) {
+        acc.doc.usage = foldUsage(acc.doc.usage, buckets, foldBefore);
+        this.recent.add(buckets, at);
+      }
       const last = acc.doc.last_active_at?.getTime() ?? 0;
       if (at > last) acc.doc.last_active_at = new Date(at);
       this.touch(acc, entry, events);
@@ -198,6 +229,11 @@ export class ShardState {
 
   get totals(): LogTotals {
     return { ...this.counted };
+  }
+
+  /** Where the read model is to stand after a write: the position, the log's totals and the recent hours' charges. */
+  get position(): ModelPosition {
+    return { seq: this.seqValue, ...this.counted, recent: this.recent.pack() };
   }
 
   /** Forgets records charged before `before` (the dedup horizon moved on). */

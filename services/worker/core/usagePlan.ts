@@ -1,6 +1,7 @@
 import {
   addInt64,
   packDeltas,
+  packEntryUsage,
   packRecords,
   priceRecord,
   recordKey,
@@ -10,6 +11,7 @@ import {
   type RefusedRecord,
   type ShardLogDoc,
   type UsageRecord,
+  UsageTally,
 } from '../../../shared/domain/index.js';
 import type { RecordHorizon } from './recordHorizon.js';
 
@@ -17,6 +19,8 @@ export interface PricingContext {
   priceBook: PriceBook;
   ladder: Ladder;
   lowBalanceMicros: bigint;
+  /** Usage rollups: hours older than this (plus a day) are folded into days (hourFoldBefore). @defaultValue 35 (LATE_ARRIVAL_DAYS) */
+  lateArrivalDays: number;
   /**
    * The chaos run's planted defect (failpoint `worker.skip-dedup`): true when a repeat is to
    * be charged again, for the checker to catch. Passed in so that planning stays pure.
@@ -31,6 +35,8 @@ export interface PlannedUsage {
   ids: string[];
   sseq: number[];
   accounts: AccountDelta[];
+  /** The charged records' usage rollups (ShardLogDoc.usage), by account in the order of `accounts`. */
+  usage: string;
   refusedRecords: RefusedRecord[];
   charged: number;
   /** The same (account_id, id) from another message: counted, charged nothing (SPEC 3). */
@@ -57,9 +63,9 @@ export function planUsage(
   lookup: AccountLookup,
   ctx: PricingContext,
 ): PlannedUsage {
-  const groups = new Map<string, { delta: AccountDelta; ids: string[]; sseq: number[]; balance: bigint }>();
+  const groups = new Map<string, { delta: AccountDelta; ids: string[]; sseq: number[]; balance: bigint; usage: UsageTally }>();
   const inBatch = new Map<string, number>();
-  const plan: PlannedUsage = { ids: [], sseq: [], accounts: [], refusedRecords: [], charged: 0, duplicates: 0, redelivered: 0, refused: [] };
+  const plan: PlannedUsage = { ids: [], sseq: [], accounts: [], usage: '', refusedRecords: [], charged: 0, duplicates: 0, redelivered: 0, refused: [] };
   records.forEach((record, i) => {
     const key = recordKey(record.accountId, record.id);
     const s = streamSeqs[i] ?? 0;
@@ -84,6 +90,8 @@ export function planUsage(
     }
     inBatch.set(key, s);
     plan.charged++;
+    const usage = group?.usage ?? new UsageTally();
+    usage.add(record.occurredAt, record.kind, record.appliesTo, record.quantity, chargeMicros);
     if (group) {
       group.delta.d = d;
       group.delta.n++;
@@ -92,7 +100,7 @@ export function planUsage(
       group.sseq.push(s);
       group.balance = balance;
     } else {
-      groups.set(record.accountId, { delta: { a: record.accountId, d, n: 1, t: record.occurredAt }, ids: [record.id], sseq: [s], balance });
+      groups.set(record.accountId, { delta: { a: record.accountId, d, n: 1, t: record.occurredAt }, ids: [record.id], sseq: [s], balance, usage });
     }
   });
   // Grouped as `accounts` is: the layout ShardLogDoc.rids documents.
@@ -101,12 +109,20 @@ export function planUsage(
     plan.ids.push(...g.ids);
     plan.sseq.push(...g.sseq);
   }
+  plan.usage = packEntryUsage(Array.from(groups.values(), (g) => [g.delta.a, g.usage.values]));
   return plan;
 }
 
 /** The plan as a log entry at the given position. */
 export function usageEntry(plan: PlannedUsage, header: Pick<ShardLogDoc, '_id' | 'shard' | 'seq' | 'at' | 'job'>): ShardLogDoc {
-  const doc: ShardLogDoc = { ...header, ...packRecords(plan.ids, plan.sseq), duplicates: plan.duplicates, deltas: packDeltas(plan.accounts), folds: [] };
+  const doc: ShardLogDoc = {
+    ...header,
+    ...packRecords(plan.ids, plan.sseq),
+    duplicates: plan.duplicates,
+    deltas: packDeltas(plan.accounts),
+    usage: plan.usage,
+    folds: [],
+  };
   if (plan.refusedRecords.length > 0) doc.refused = plan.refusedRecords;
   return doc;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { recordKey, type TallyError } from '../../../shared/domain/index.js';
+import { HOUR_MS, packEntryUsage, recordKey, type TallyError } from '../../../shared/domain/index.js';
 import {
   assertStoreFormat,
   compactShardLog,
@@ -14,10 +14,10 @@ import {
 import { COLLECTIONS } from '../../../shared/store/internal.js';
 
 /**
- * The shard log's format 3 on the real store (FerretDB): a takeover loads each entry's
+ * The shard log's format 4 on the real store (FerretDB): a takeover loads each entry's
  * horizon keys with their sequences, compaction removes the ids past the horizon while the
- * deltas (the ledger) stay; and a store holding an earlier 0.x layout (log formats 1-2,
- * per-account projection versions) is refused at start with `store_format_unsupported`.
+ * deltas (the ledger) and the usage rollups stay; and a store holding an earlier 0.x layout
+ * (log formats 1-3, per-account projection versions) is refused at start with `store_format_unsupported`.
  */
 const SHARD = 5;
 const DAY = 86_400_000;
@@ -29,7 +29,20 @@ function usageEntry(seq: number, at: number, ids: string[], seqs: number[]): Sha
     { a: 'acct-a', d: -BigInt(ids.length - 1), n: ids.length - 1, t: at },
     { a: 'acct-b', d: -1n, n: 1, t: at },
   ]);
-  return { ...head, ...packRecords(ids, seqs), deltas };
+  const bucket = (records: number) => ({
+    start: at - (at % HOUR_MS),
+    day: false,
+    kind: 'other' as const,
+    appliesTo: 'vm' as const,
+    records,
+    quantity: 0n,
+    charged: BigInt(records),
+  });
+  const usage = packEntryUsage([
+    ['acct-a', [bucket(ids.length - 1)]],
+    ['acct-b', [bucket(1)]],
+  ]);
+  return { ...head, ...packRecords(ids, seqs), deltas, usage };
 }
 
 async function refusal(db: MongoConnection['db']): Promise<string | null> {
@@ -41,7 +54,7 @@ async function refusal(db: MongoConnection['db']): Promise<string | null> {
   }
 }
 
-describe('shard log format 3 on the store', () => {
+describe('shard log format 4 on the store', () => {
   let conn: MongoConnection;
   const log: ShardLogDoc[] = [
     // Two days old: past a one-day horizon, compacted.
@@ -79,12 +92,13 @@ describe('shard log format 3 on the store', () => {
     expect(snap.totals).toEqual({ charged: 12, duplicates: 0 });
   });
 
-  it('compaction removes the ids of entries past the horizon and keeps their deltas', async () => {
+  it('compaction removes the ids of entries past the horizon and keeps their deltas and rollups', async () => {
     expect(await compactShardLog(conn.db, SHARD, new Date(now - DAY))).toBe(2);
     const stored = await conn.db.collection<ShardLogDoc>(COLLECTIONS.shardLog).find({ shard: SHARD }).sort({ seq: 1 }).toArray();
     for (const entry of stored.slice(0, 2)) {
       expect(entry).toMatchObject({ compacted: true, deltas: `acct-a -2 2 ${now - 2 * DAY}\nacct-b -1 1 ${now - 2 * DAY}` });
       expect([entry.rids, entry.rseq]).toEqual([undefined, undefined]);
+      expect(entry.usage).toBe(log[entry.seq - 1]!.usage);
     }
     expect(stored[3]).toMatchObject({ rids: JSON.stringify(['n4', 'n5', 'ü "quoted"\\']), rseq: '40,1,-41' });
     // Nothing left to compact.
@@ -109,9 +123,17 @@ describe('shard log format 3 on the store', () => {
     };
     await conn.db.collection<Record<string, unknown> & { _id: string }>(COLLECTIONS.shardLog).insertOne(old);
     expect(await refusal(conn.db)).toBe(
-      `store_format_unsupported: shard log entry ${SHARD}:9 is in log format 1 or 2, which this version does not read: start with an empty database (MONGO_DB)`,
+      `store_format_unsupported: shard log entry ${SHARD}:9 is in log format 1, 2 or 3, which this version does not read: start with an empty database (MONGO_DB)`,
     );
     await conn.db.collection<{ _id: string }>(COLLECTIONS.shardLog).deleteOne({ _id: `${SHARD}:9` });
+  });
+
+  it('a usage entry of format 3 (deltas without rollups) makes the start refuse: its charges would be missing from usage', async () => {
+    const { usage: _dropped, ...format3 } = usageEntry(9, now, ['y'], [99]);
+    await conn.db.collection<ShardLogDoc>(COLLECTIONS.shardLog).insertOne(format3);
+    expect(await refusal(conn.db)).toMatch(new RegExp(`^store_format_unsupported: shard log entry ${SHARD}:9 is in log format 1, 2 or 3`));
+    await conn.db.collection<{ _id: string }>(COLLECTIONS.shardLog).deleteOne({ _id: `${SHARD}:9` });
+    expect(await refusal(conn.db)).toBeNull();
   });
 
   it('projections kept as per-account versions (accounts_<shard>, before snapshots) make the start refuse', async () => {

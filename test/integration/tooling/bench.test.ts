@@ -17,6 +17,7 @@ describe('npm run bench, tiny', () => {
       horizonIds: 20_000,
       takeoverIds: 200_000, // the path, not the figure: 5M ids took minutes on a loaded machine
       env: { PROJECTION_FLUSH_MS: '2000' },
+      spreadDays: 30,
     });
     expect(r.raw.records).toBe(2000);
     expect(r.naive).toMatchObject({ records: 200, failed: 0 });
@@ -39,6 +40,12 @@ describe('npm run bench, tiny', () => {
     expect(r.billing.purchases.statuses).toEqual({ 201: 20 });
     expect(r.billing.vms.statuses).toEqual({ 201: 100 });
     expect(r.scale.horizon?.bytes_per_id).toBeGreaterThan(0);
+    // Issue 29: the usage queries answered, `tally usage` listed rows, the rollups' cost measured.
+    expect(r.tally.usage_reads.requests).toBeGreaterThan(0);
+    expect(r.tally.quiet_usage_reads.requests).toBe(200);
+    expect(r.scale.usage_command.lines).toBeGreaterThan(r.balances.accounts);
+    expect(r.scale.usage_cost['rollup_heap_bytes_per_account']).toBeGreaterThan(0);
+    expect(r.scale.usage_cost['rollup_us_per_record']).toBeGreaterThan(0);
     expect(r.scale.takeover.seconds === null || r.scale.takeover.seconds > 0).toBe(true);
     for (const name of ['worker', 'bridge', 'api', 'nats', 'redis', 'ferretdb']) expect(r.rss_mb[name]).toBeGreaterThan(0);
     for (const v of [r.raw.consume_per_s, r.naive.per_s, r.tally.records_per_s]) expect(v).toBeGreaterThan(0);

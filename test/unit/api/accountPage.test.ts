@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LADDER, DEFAULT_PLANS, newAccount, parseLadder, type AllocateVmCode, type BuyPlanCode } from '../../../shared/domain/index.js';
+import {
+  DEFAULT_LADDER,
+  DEFAULT_PLANS,
+  newAccount,
+  parseLadder,
+  parseUsageQuery,
+  usageAnswer,
+  type AllocateVmCode,
+  type BuyPlanCode,
+} from '../../../shared/domain/index.js';
 import { bannerFor, renderAccountPage, renderLoginPage, tierLabel } from '../../../services/api/index.js';
 
 const PLAN_AND_VM_CODES: (BuyPlanCode | AllocateVmCode | 'invalid_request')[] = [
@@ -36,11 +45,12 @@ describe('account page (pure rendering)', () => {
     expect(tierLabel('week', parseLadder([{ tier: 'week', min_days: 7, multiplier: '2/3' }]))).toBe('Week tier · 33% off');
   });
 
-  it('renders plan buttons without a plan, the quota panel with one, and no script', () => {
+  it('renders plan buttons without a plan, the quota panel with one, and no script but our own files', () => {
     const now = Date.parse('2026-03-01T00:00:00Z');
     const base = {
       accountId: 'acct-1',
       now,
+      usage: usageAnswer('acct-1', undefined, parseUsageQuery({ group_by: 'kind' }, now, 35)),
       banner: bannerFor('quota_exhausted'),
       plans: DEFAULT_PLANS,
       ladder: DEFAULT_LADDER,
@@ -70,8 +80,40 @@ describe('account page (pure rendering)', () => {
     expect(withPlan).toContain('>4 / 10<');
     expect(withPlan).toContain('data-testid="days-left">3<');
     for (const html of [noPlan, withPlan, renderLoginPage(null)]) {
-      expect(html).not.toMatch(/<script/i);
+      // Scripts by URL (our files) and the chart's JSON data block only: nothing inline runs.
+      for (const tag of html.match(/<script[^>]*>/gi) ?? [])
+        expect(tag).toMatch(/^<script (src="\/ops\/assets\/[\w.]+\.js" defer|type="application\/json" id="usage-data")>$/);
       expect(html).toContain('name="viewport"');
     }
+    expect(renderLoginPage(null)).not.toMatch(/<script/i);
+    expect(noPlan).toContain('No charges in this period.');
+  });
+
+  it('embeds the usage rows as JSON that no text can close, with the total in words', () => {
+    const now = Date.parse('2026-03-01T00:00:00Z');
+    const usage = usageAnswer('acct-1', undefined, parseUsageQuery({ group_by: 'kind' }, now, 35));
+    usage.rows.push({
+      start: '2026-02-20T00:00:00.000Z',
+      kind: '</script><script>alert(1)</script>',
+      records: 1,
+      quantity: '1',
+      charged_micros: 1_500_000,
+    } as (typeof usage.rows)[number]);
+    const html = renderAccountPage({
+      accountId: 'acct-1',
+      now,
+      usage,
+      banner: null,
+      account: null,
+      plans: DEFAULT_PLANS,
+      ladder: DEFAULT_LADDER,
+      allocations: [],
+      ledger: [],
+      events: [],
+    });
+    const block = /<script type="application\/json" id="usage-data">(.*?)<\/script>/s.exec(html)![1]!;
+    expect(block).not.toContain('<');
+    expect(JSON.parse(block)).toEqual(usage);
+    expect(html).toContain('data-testid="usage-summary">$1.50 charged.<');
   });
 });

@@ -65,3 +65,36 @@ export const arbLine: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('r1', 'r9').map((id) => line({ id, account_id: 'a', kind: 'other' }, 'usage.a')) },
   { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
 );
+
+/**
+ * A valid recorded-stream line (SPEC 13) of one of `accounts`, with an id from `ids` (a pool
+ * small enough that ids recur, within and across accounts), any kind (`other` and some others
+ * priced by the producer), a quantity of up to six places, up to 34 days old (late records).
+ */
+export function arbStreamLine(accounts: readonly string[], ids: readonly string[]): fc.Arbitrary<string> {
+  return fc
+    .record({
+      id: fc.constantFrom(...ids),
+      account: fc.constantFrom(...accounts),
+      kind: fc.constantFrom('vm_hour', 'llm_token', 'hero_os_hour', 'other'),
+      quantity: fc.integer({ min: 0, max: 50_000_000 }).map((q) => q / 1000),
+      appliesTo: fc.constantFrom(...CATEGORIES),
+      cost: fc.option(fc.integer({ min: 0, max: 10_000_000 }), { nil: undefined }),
+      age: fc.integer({ min: 0, max: 34 * DAY }),
+    })
+    .map((r) =>
+      line(
+        {
+          id: r.id,
+          account_id: r.account,
+          kind: r.kind,
+          quantity: r.quantity,
+          applies_to: r.appliesTo,
+          occurred_at: iso(NOW - r.age),
+          // `other` needs a producer's price; the others carry one sometimes.
+          ...(r.cost === undefined && r.kind !== 'other' ? {} : { cost_micros: r.cost ?? 1 }),
+        },
+        `usage.${r.account}`,
+      ),
+    );
+}

@@ -8,7 +8,7 @@ import { ShardState, type PricingContext } from '../../../services/worker/core/s
 /** The defaults of CHECKPOINT_INTERVAL_MS and LOG_COMPACT_INTERVAL_MS. */
 const CHECKPOINT_EVERY_MS = 10_000;
 const COMPACT_EVERY_MS = 3_600_000;
-const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 
 /** A shard with `entries` usage entries applied, housekeeping over a store that records what it is asked to write. */

@@ -21,7 +21,7 @@ import { MemoryShardLog } from './core/memoryShardLog.js';
  * What the SIGKILL tests prove over real servers, here in milliseconds: takeover and the
  * order in which usage and folds reach the log.
  */
-const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 
 function rec(id: string, accountId: string, cost: bigint): UsageRecord {

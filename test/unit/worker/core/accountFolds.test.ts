@@ -62,7 +62,7 @@ describe('applyAccountFields', () => {
 });
 
 describe('ShardState folds beyond the dedup horizon', () => {
-  const ctx = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+  const ctx = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
   const snap = (folded: string[]): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [], folded: new Set(folded) });
 
   it('never folds a ledger entry twice, even once its id has left the horizon', () => {

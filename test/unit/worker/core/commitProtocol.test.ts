@@ -4,7 +4,7 @@ import { CommitProtocol, MAX_CONFLICTS, type CommitEffects } from '../../../../s
 import type { PricingContext } from '../../../../services/worker/core/shardState.js';
 import { MemoryShardLog } from './memoryShardLog.js';
 
-const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const HORIZON_MS = DAY_MS;
 

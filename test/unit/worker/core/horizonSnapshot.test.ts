@@ -17,7 +17,7 @@ import { snapshotDue } from '../../../../services/worker/core/snapshotPolicy.js'
 import { RecordHorizon } from '../../../../services/worker/core/recordHorizon.js';
 import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
 
-const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const H = 86_400_000;
 const ACCOUNTS = ['a', 'b', 'c'];

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER, DEFAULT_PRICE_BOOK, deltasOf, INT64_MAX, INT64_MIN, type ShardSnapshot, type UsageRecord } from '../../../../shared/domain/index.js';
 import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
 
-const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const empty = (): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [] });
 const rec = (id: string, accountId: string, cost: bigint): UsageRecord => ({

@@ -14,7 +14,7 @@ import {
 } from '../../../../shared/domain/index.js';
 import { ShardState, type PricingContext } from '../../../../services/worker/core/shardState.js';
 
-const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n };
+const ctx: PricingContext = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const empty = (): ShardSnapshot => ({ seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [] });
 
