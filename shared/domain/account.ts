@@ -20,6 +20,8 @@ export interface AccountDoc {
   kyc_verified: boolean;
   /** Purchases folded so far (the `n` of the last `plan:<account>:<n>`); absent on projections older than it, read as 0. */
   plan_seq?: number;
+  /** The account's own low-balance threshold (PUT /v1/admin/accounts/:id/alerts); absent or null: LOW_BALANCE_MICROS. */
+  low_balance_micros?: bigint | null;
   /** Below the low-balance threshold / at or below zero, as of `seq`: the crossing state. */
   low: boolean;
   depleted: boolean;

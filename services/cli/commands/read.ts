@@ -33,6 +33,7 @@ export function registerReadCommands(program: Command): void {
               vm_quota_used: a.vm_quota_used,
               vm_quota_period_end: a.vm_quota_period_end,
               kyc_verified: a.kyc_verified,
+              low_balance_micros: a.low_balance_micros ?? null,
             }),
           );
         }
