@@ -9,6 +9,6 @@ export { BODY_LIMIT_BYTES } from './http.js';
 export type { RouteEntry } from './http.js';
 export { KeyRing, generateKey, hashKey, keyIdOf } from './keys/index.js';
 export type { KeyIdentity } from './keys/index.js';
-export { allocationView } from './views.js';
+export { adjustmentView, allocationView } from './views.js';
 export { bannerFor, renderAccountPage, renderLoginPage, tierLabel } from './account/index.js';
 export type { AccountPageView, Banner } from './account/index.js';

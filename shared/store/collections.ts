@@ -57,7 +57,7 @@ export interface LedgerDoc {
   kyc_verified?: boolean;
   /** For adjustments: why (1..500 characters), and who made it. */
   reason?: string;
-  by?: 'admin_token' | 'operator_session';
+  by?: 'admin_token' | 'operator_session' | 'cli';
   /** For alert settings: the account's own low-balance threshold; null goes back to LOW_BALANCE_MICROS. */
   low_balance_micros?: bigint | null;
 }
