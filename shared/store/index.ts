@@ -39,7 +39,7 @@ export { writeProjectionSnapshot, readAccount, loadShardAccounts } from './accou
 export type { ShardProjections } from './accounts.js';
 export { encodeAccount, decodeAccount, encodeAccounts } from '../domain/index.js';
 export { insertEvents, listEvents, listUnpublishedEvents, markEventsPublished } from './events.js';
-export { sumShardLog, verifyLedger } from './audit.js';
+export { countLedgerKinds, sumShardLog, verifyLedger } from './audit.js';
 export type { LedgerTotals, Mismatch } from './audit.js';
 export type { AllocationDoc, AllocationStatus, TierTransitionDoc, TickDoc } from './collections.js';
 export {

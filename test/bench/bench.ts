@@ -9,6 +9,8 @@
  *      `tally accounts`;
  *   4. latency at half the rate of 3 (latency.ts), the balance check; then webhooks, plan
  *      purchases and VM allocations at a seeded ledger of `ledgerEntries` (billing.ts);
+ *      then `httpRecords` more records through `POST /v1/usage`, 4 clients posting 1,000
+ *      a request with a producer key while the pipeline charges them (httpIngest.ts);
  *      peak RSS, and a graceful stop (the worker reports its writes over the whole run);
  *   5. the dedup horizon's bytes per id and, with `takeoverIds`, the 5M-id takeover (scale.ts).
  * Phases run one after another so they never compete for the two cores.
@@ -38,6 +40,7 @@ import {
   type BalanceCheck,
   type ServiceProcess,
 } from './harness.js';
+import { httpIngest, type HttpIngestResult } from './httpIngest.js';
 import type { LoadResult } from './httpLoad.js';
 import { latencyAtRate, type LatencyResult } from './latency.js';
 import { naiveDesign, type NaiveResult } from './naive.js';
@@ -72,6 +75,8 @@ export interface BenchOptions {
   webhooks?: number;
   webhookSeconds?: number;
   purchases?: number;
+  /** Records posted to `POST /v1/usage` after the billing phase (0: skip). @defaultValue records */
+  httpRecords?: number;
   /** Ids of the dedup-horizon measurement (0: skip). @defaultValue 1000000 */
   horizonIds?: number;
   /** Run test/bench/takeover.ts with this many ids (when it exists). @defaultValue not run */
@@ -118,10 +123,11 @@ export interface BenchResult {
   tally: TallyResult;
   latency: LatencyResult;
   billing: BillingResult;
+  http_ingest: HttpIngestResult | null;
   scale: ScaleResult;
   /** Peak RSS per process (VmHWM at the end of the run). */
   rss_mb: Record<string, number | null>;
-  /** Distinct valid records charged in the shard log, against what the domain core says. */
+  /** Distinct valid records charged in the shard log, against what the domain core says (plus those HTTP ingest accepted). */
   charged: number;
   expected_charged: number;
   balances: BalanceCheck;
@@ -182,6 +188,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     let balances: BalanceCheck;
     let settleSeconds: number;
     let billing: BillingResult;
+    let ingest: HttpIngestResult | null = null;
     let rss: Record<string, number | null>;
     let exitCodes: Record<string, number | null>;
     try {
@@ -235,6 +242,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         seconds: o.webhookSeconds ?? 20,
         purchases: o.purchases ?? 1000,
       });
+      const httpRecords = o.httpRecords ?? o.records;
+      if (httpRecords > 0) {
+        const httpLines = [...new StreamGenerator({ ...gen, records: httpRecords, seed: (o.seed ?? 1) + 2, now: Date.now(), idPrefix: 'http' }).lines()];
+        log(`HTTP ingest: ${httpRecords} records, 4 clients, 1000 a request`);
+        ingest = await httpIngest({ api, bus, reader, lines: httpLines });
+      }
       rss = await peakRss(procs, servers);
     } finally {
       exitCodes = await stopServices(procs);
@@ -254,12 +267,15 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       horizon,
       takeover,
     };
+    // Every record posted over HTTP is new (its own ids), so it is charged once on top of the stream's.
+    const expectedCharged = balances.unique + (ingest?.accepted ?? 0);
     const requestsOk =
       onlyOk(tally.reads, ['200', '404']) &&
       onlyOk(tally.quiet_reads, ['200', '404']) &&
       onlyOk(billing.webhooks, ['200', '202']) &&
       onlyOk(billing.purchases, ['201', '202', '402']) &&
-      onlyOk(billing.vms, ['201', '202']);
+      onlyOk(billing.vms, ['201', '202']) &&
+      (ingest === null || (onlyOk(ingest.requests, ['200']) && ingest.rejected === 0));
     return {
       date: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
@@ -273,10 +289,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       tally,
       latency,
       billing,
+      http_ingest: ingest,
       scale,
       rss_mb: rss,
       charged,
-      expected_charged: balances.unique,
+      expected_charged: expectedCharged,
       balances,
       projections_settle_s: settleSeconds,
       exit_codes: exitCodes,
@@ -285,7 +302,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       ok:
         balances.wrong === 0 &&
         balances.ledgerMismatches === 0 &&
-        charged === balances.unique &&
+        charged === expectedCharged &&
         tally.readable_wrong === 0 &&
         naive.failed === 0 &&
         latency.samples > 0 &&
