@@ -203,10 +203,11 @@ export class BillingService {
    * An operator's credit or debit, once per adjustment id (`adjustment:<id>`, its own key
    * namespace): a replay with the same account, amount and reason folds the stored entry
    * again (answered as that entry), anything else under the id is 409 `conflict`. It never
-   * sets first_paid_at (only payments do) nor the tier.
+   * sets first_paid_at (only payments do) nor the tier. Like a payment it needs no account
+   * read first: money for an account not seen yet opens it (SPEC 6), and a read model being
+   * rebuilt cannot turn an operator's credit into a 404.
    */
   async adjust(input: AdjustmentInput): Promise<Outcome<{ entry: LedgerDoc; duplicate: boolean }>> {
-    await this.account(input.accountId);
     const shard = this.deps.queues.shardOf(input.accountId);
     const doc: LedgerDoc = {
       _id: adjustmentEntryId(input.adjustmentId),

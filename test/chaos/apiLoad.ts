@@ -189,9 +189,8 @@ export async function apiLoad(o: ApiLoadOptions): Promise<void> {
         const roll = rand();
         if (roll < 0.1) await pay(agent, o.target, o.ledger, id, account, micros, paidAt);
         else if (roll < 0.15) replays.push([id, account, micros, paidAt]);
-        // An operator's credit or debit on a fifth of the accounts paid (once the payment is folded: the account exists), sent twice: applied once.
+        // An operator's credit or debit on a fifth of the accounts paid, sent twice: applied once.
         if ((status === 200 || status === 202) && rand() < 0.2) {
-          if (status === 202) await untilFolded(agent, o.target, o.ledger, account);
           const amount = BigInt(Math.floor(rand() * 20_000_000) - 10_000_000) || 1n;
           for (let k = 0; k < 2; k++) await adjust(agent, o.target, o.ledger, `adj-${o.seed}-${n}`, account, amount);
         }

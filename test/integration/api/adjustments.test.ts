@@ -16,9 +16,9 @@ describe('adjustments and per-account alert thresholds', () => {
   const account = async (id: string) => (await call(ctx.stack.url, 'GET', `/v1/accounts/${id}`)).body;
 
   it('credits once per adjustment_id: the replay answers the same entry, another body under the id is 409; first_paid_at and the tier untouched', async () => {
-    // An operator adjusts an account that exists (usage or a payment made it): a mistyped id is 404, not a new account.
-    await adjust('adj-a', { adjustment_id: 'seed', amount_micros: 1, reason: 'open the account' }).then((r) => expect(r.status).toBe(404));
-    await call(ctx.stack.url, 'PUT', '/v1/admin/accounts/adj-a/alerts', { body: { low_balance_micros: null } }).then((r) => expect(r.status).toBe(404));
+    // Money for an account not seen yet opens it, as a payment would, but never stamps first_paid_at.
+    const opened = await adjust('adj-a', { adjustment_id: 'open-1', amount_micros: 1_000_000, reason: 'welcome credit' });
+    expect(opened.body.account).toMatchObject({ balance_micros: 1_000_000, first_paid_at: null, discount_tier: 'none' });
     await pay(ctx.stack.url, { payment_id: 'adj-p1', account_id: 'adj-b', amount_micros: 5_000_000, paid_at: '2026-01-01T00:00:00Z' });
 
     const body = { adjustment_id: 'goodwill-1', amount_micros: '2500000', reason: 'outage credit, ticket 4711' };
@@ -46,7 +46,8 @@ describe('adjustments and per-account alert thresholds', () => {
       expect([conflict.status, conflict.body.error.code]).toEqual([409, 'conflict']);
     }
     const elsewhere = await adjust('adj-c', body);
-    expect(elsewhere.status).toBe(404);
+    expect([elsewhere.status, elsewhere.body.error.code]).toEqual([409, 'conflict']);
+    expect((await call(ctx.stack.url, 'PUT', '/v1/admin/accounts/adj-unknown/alerts', { body: { low_balance_micros: null } })).status).toBe(404);
 
     const debit = await adjust('adj-b', { adjustment_id: 'fix-2', amount_micros: -10_000_000, reason: 'double credit reversed' });
     expect(debit.body.account).toMatchObject({ balance_micros: -2_500_000, discount_tier: 'none' });
