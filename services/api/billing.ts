@@ -184,19 +184,7 @@ export class BillingService {
 
   /** Records a KYC decision (admin) as a ledger entry of amount 0; the owner sets kyc_verified. */
   async setKyc(accountId: string, verified: boolean): Promise<Outcome<LedgerDoc>> {
-    await this.account(accountId);
-    const shard = this.deps.queues.shardOf(accountId);
-    const doc: LedgerDoc = {
-      _id: kycEntryId(accountId, randomUUID()),
-      kind: 'kyc',
-      account_id: accountId,
-      shard,
-      amount_micros: 0n,
-      at: new Date(this.clock()),
-      kyc_verified: verified,
-    };
-    await insertLedgerEntry(this.deps.db, doc);
-    return this.fold(shard, accountId, foldOfLedger(doc), doc);
+    return this.setting(accountId, 'kyc', { kyc_verified: verified });
   }
 
   /**
@@ -226,16 +214,25 @@ export class BillingService {
 
   /** Sets (or, with null, clears) the account's own low-balance threshold: an entry of amount 0 the owner folds, so it is in the log. */
   async setAlerts(accountId: string, lowBalanceMicros: bigint | null): Promise<Outcome<LedgerDoc>> {
+    return this.setting(accountId, 'alerts', { low_balance_micros: lowBalanceMicros });
+  }
+
+  /** An account setting (KYC, alert threshold) of a known account: a ledger entry of amount 0 under a fresh key, applied by the owner in log order. */
+  private async setting(
+    accountId: string,
+    kind: 'kyc' | 'alerts',
+    fields: Pick<LedgerDoc, 'kyc_verified' | 'low_balance_micros'>,
+  ): Promise<Outcome<LedgerDoc>> {
     await this.account(accountId);
     const shard = this.deps.queues.shardOf(accountId);
     const doc: LedgerDoc = {
-      _id: alertsEntryId(accountId, randomUUID()),
-      kind: 'alerts',
+      _id: (kind === 'kyc' ? kycEntryId : alertsEntryId)(accountId, randomUUID()),
+      kind,
       account_id: accountId,
       shard,
       amount_micros: 0n,
       at: new Date(this.clock()),
-      low_balance_micros: lowBalanceMicros,
+      ...fields,
     };
     await insertLedgerEntry(this.deps.db, doc);
     return this.fold(shard, accountId, foldOfLedger(doc), doc);

@@ -1,3 +1,3 @@
 export { KeyRing } from './ring.js';
-export type { KeyIdentity, ProducerIdentity } from './ring.js';
+export type { KeyIdentity } from './ring.js';
 export { generateKey, hashKey, keyIdOf } from './format.js';
