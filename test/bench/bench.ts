@@ -123,7 +123,8 @@ export interface BenchResult {
   tally: TallyResult;
   latency: LatencyResult;
   billing: BillingResult;
-  http_ingest: HttpIngestResult | null;
+  /** With the CPU seconds each process used from the first request to settled. */
+  http_ingest: (HttpIngestResult & { cpu_s: Record<string, number | null> }) | null;
   scale: ScaleResult;
   /** Peak RSS per process (VmHWM at the end of the run). */
   rss_mb: Record<string, number | null>;
@@ -188,7 +189,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     let balances: BalanceCheck;
     let settleSeconds: number;
     let billing: BillingResult;
-    let ingest: HttpIngestResult | null = null;
+    let ingest: BenchResult['http_ingest'] = null;
     let rss: Record<string, number | null>;
     let exitCodes: Record<string, number | null>;
     try {
@@ -201,9 +202,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const e2e = await endToEnd({ ...reads, producer: o.producer ?? 'go', bus, target: servers, reader, lines, file });
       const settledAt = Date.now();
       const cpuAfter = await cpuSnapshot(procs, servers);
-      const cpu = Object.fromEntries(
-        Object.entries(cpuAfter).map(([k, v]) => [k, v === null || cpuBefore[k] == null ? null : Math.round((v - cpuBefore[k]!) * 10) / 10]),
-      );
+      const cpu = cpuDelta(cpuBefore, cpuAfter);
       const expected = expectedBalances(config, lines, now).balances;
       const served = await reader.list();
       const readableWrong = served.filter((a) => a.balance_micros !== (expected.get(a._id) ?? 0n)).length + Math.abs(expected.size - served.length);
@@ -246,7 +245,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       if (httpRecords > 0) {
         const httpLines = [...new StreamGenerator({ ...gen, records: httpRecords, seed: (o.seed ?? 1) + 2, now: Date.now(), idPrefix: 'http' }).lines()];
         log(`HTTP ingest: ${httpRecords} records, 4 clients, 1000 a request`);
-        ingest = await httpIngest({ api, bus, reader, lines: httpLines });
+        const before = await cpuSnapshot(procs, servers);
+        const measured = await httpIngest({ api, bus, reader, lines: httpLines });
+        const after = await cpuSnapshot(procs, servers);
+        ingest = { ...measured, cpu_s: cpuDelta(before, after) };
       }
       rss = await peakRss(procs, servers);
     } finally {
@@ -315,6 +317,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     await bus.close();
     await bench.stop();
   }
+}
+
+/** CPU seconds each process used between two snapshots, to a tenth. */
+function cpuDelta(before: Record<string, number | null>, after: Record<string, number | null>): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v === null || before[k] == null ? null : Math.round((v - before[k]!) * 10) / 10]));
 }
 
 /** Node names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; the pid says whose. */

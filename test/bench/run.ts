@@ -90,7 +90,7 @@ function table(r: BenchResult): string {
       'HTTP ingest, POST /v1/usage (4 clients x 1,000 records a request)',
       r.http_ingest ? `${r.http_ingest.acked_per_s} rec/s` : '-',
       r.http_ingest
-        ? `${r.http_ingest.records} records acked in ${r.http_ingest.acked_s} s, settled (charged, readable) in ${r.http_ingest.settled_s} s = ${r.http_ingest.settled_per_s} rec/s; requests p50 / p99 ${ms(r.http_ingest.requests)}, ${JSON.stringify(r.http_ingest.requests.statuses)}; ${r.http_ingest.accepted} accepted, ${r.http_ingest.duplicates} duplicates, ${r.http_ingest.rejected} rejected`
+        ? `${r.http_ingest.records} records acked in ${r.http_ingest.acked_s} s, settled (charged, readable) in ${r.http_ingest.settled_s} s = ${r.http_ingest.settled_per_s} rec/s; requests p50 / p99 ${ms(r.http_ingest.requests)}, ${JSON.stringify(r.http_ingest.requests.statuses)}; ${r.http_ingest.accepted} accepted, ${r.http_ingest.duplicates} duplicates, ${r.http_ingest.rejected} rejected; CPU s ${JSON.stringify(r.http_ingest.cpu_s)}`
         : 'not run (--http-records 0)',
     ],
     [
