@@ -203,4 +203,29 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
     expect((await post(JSON.stringify([usage('pk-3', 'prod-a')]), key)).status).toBe(401);
     expect((await call(api.url, 'GET', '/v1/admin/producer-keys')).body.keys).toEqual([]);
   });
+  // Last: it takes NATS away.
+  it('NATS down: 503 with retry-after; the same request sent again once NATS is back is charged once', async () => {
+    const body = JSON.stringify(
+      Array.from({ length: 20 }, (_, i) => usage(`down-${i}`, 'acct-down', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1, cost_micros: 1000 })),
+    );
+    await servers.kill('nats');
+    const refused = await fetch(`${api.url}/v1/usage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body,
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+    await servers.restart('nats');
+    let answer = await post(body);
+    for (let i = 0; i < 60 && answer.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      answer = await post(body);
+    }
+    expect(answer.status).toBe(200);
+    expect(answer.body.accepted + answer.body.duplicates).toBe(20);
+    await settle();
+    expect(await balanceOf('acct-down')).toBe(-20_000n);
+  }, 120_000);
 });
