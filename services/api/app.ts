@@ -16,12 +16,15 @@ import { LedgerPages } from './ledger.js';
 import { installOriginCheck } from './origin.js';
 import { installRateLimits } from './rateLimit.js';
 import { accountRoutes } from './routes/accounts.js';
+import { adjustmentRoutes } from './routes/adjustments.js';
 import { adminRoutes } from './routes/admin.js';
 import { keyRoutes } from './routes/keys.js';
 import { opsRoutes } from './routes/ops.js';
 import { installOperatorSurfaces, type OperatorDeps, type ReadyChecks } from './operator/index.js';
 import { webhookRoutes } from './routes/webhook.js';
 import { HOUR_MS } from '../../shared/domain/index.js';
+import { ingestRoutes } from './routes/ingest.js';
+import type { Bus } from '../../shared/bus/index.js';
 
 export type ApiConfig = Pick<
   Config,
@@ -37,6 +40,9 @@ export type ApiConfig = Pick<
   | 'ladderTickTimeoutMs'
   | 'rateLimitKeyPerMinute'
   | 'rateLimitIpPerMinute'
+  | 'rateLimitIngestPerMinute'
+  | 'priceBook'
+  | 'lateArrivalDays'
   | 'rateLimitAuthFailuresPerMinute'
   | 'rateLimitPauseMs'
   | 'accountSessionHours'
@@ -61,6 +67,8 @@ export interface ApiDeps {
    * counters. Without it (tests driving the app with inject) each lives in this process.
    */
   redis?: Redis;
+  /** Where `POST /v1/usage` publishes; without it (tests with no NATS) the route is not served. */
+  bus?: Bus;
   /** Account reads; without it (tests with no Redis) the store's projections are read. */
   accounts?: AccountReader;
   /** Dashboard, bull-board, /metrics and sign-in (services/api/operator); left out by tests that need no servers. */
@@ -124,6 +132,7 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
     limits: installRateLimits(app, {
       ipPerMinute: config.rateLimitIpPerMinute,
       keyPerMinute: config.rateLimitKeyPerMinute,
+      ingestPerMinute: config.rateLimitIngestPerMinute,
       authFailuresPerMinute: config.rateLimitAuthFailuresPerMinute,
       pauseMs: config.rateLimitPauseMs,
       redis: deps.redis,
@@ -142,6 +151,8 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   webhookRoutes(app, ctx);
   accountRoutes(app, ctx);
   adminRoutes(app, ctx);
+  adjustmentRoutes(app, ctx);
+  if (deps.bus) ingestRoutes(app, ctx, deps.bus.js, { priceBook: config.priceBook, lateArrivalDays: config.lateArrivalDays });
   if (deps.operator) installOperatorSurfaces(app, ctx, deps.operator);
   keyRoutes(app, ctx);
   void app.register(async (page) => accountPage(page, ctx, sessionTtlMs));

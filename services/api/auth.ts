@@ -56,12 +56,22 @@ export type Caller = { kind: 'admin' } | { kind: 'key'; keyId: string; accountId
  * cache miss, one store read.
  */
 export async function authorize(request: FastifyRequest, accountId: string, credentials: Credentials, keys: KeyRing): Promise<Caller> {
+  const caller = await authenticate(request, credentials, keys);
+  if (caller.kind === 'producer') throw new TallyError('forbidden', 'a producer key may post usage (POST /v1/usage) and read nothing');
+  if (caller.kind === 'key' && caller.accountId !== accountId) throw new TallyError('forbidden', 'this key belongs to another account');
+  return caller;
+}
+
+/**
+ * Who presents the Bearer credential: the admin token (compared first, in constant time), an
+ * account key or a producer key; 401 `unauthorized` for anything else or nothing.
+ */
+export async function authenticate(request: FastifyRequest, credentials: Credentials, keys: KeyRing): Promise<Caller | { kind: 'producer'; keyId: string }> {
   const token = bearer(request);
   if (token !== null && sameSecret(token, credentials.adminToken)) return { kind: 'admin' };
   const identity = token === null ? null : await keys.verify(token);
-  if (identity === null) throw new TallyError('unauthorized', 'this route needs authorization: Bearer <ADMIN_TOKEN or a key of this account>');
-  if (identity.accountId !== accountId) throw new TallyError('forbidden', 'this key belongs to another account');
-  return { kind: 'key', ...identity };
+  if (identity === null) throw new TallyError('unauthorized', 'this route needs authorization: Bearer <ADMIN_TOKEN or a key>');
+  return 'producer' in identity ? { kind: 'producer', keyId: identity.keyId } : { kind: 'key', ...identity };
 }
 
 const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;

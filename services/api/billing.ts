@@ -5,6 +5,8 @@ import { TallyError, decideAllocateVm, decideBuyPlan, findPlan, type Plan } from
 import { awaitJob, enqueueFold, type ShardQueues } from '../../shared/queue/index.js';
 import type { AccountReader } from '../../shared/readModel/index.js';
 import {
+  adjustmentEntryId,
+  alertsEntryId,
   allocationId,
   foldOfAllocation,
   foldOfLedger,
@@ -45,6 +47,15 @@ export interface Outcome<T> {
   account: AccountDoc | null;
 }
 
+export interface AdjustmentInput {
+  adjustmentId: string;
+  accountId: string;
+  /** Signed, non-zero. */
+  amountMicros: bigint;
+  reason: string;
+  by: NonNullable<LedgerDoc['by']>;
+}
+
 export interface PaymentInput {
   paymentId: string;
   accountId: string;
@@ -53,7 +64,7 @@ export interface PaymentInput {
 }
 
 /**
- * Plans, VMs, payments and KYC (SPEC 7). The API never updates an account: each operation
+ * Plans, VMs, payments, KYC, adjustments and alert settings (SPEC 7, 13). The API never updates an account: each operation
  * is one insert with a deterministic key (the claim that makes it atomic on FerretDB, SPEC
  * "What is atomic"), then a fold job for the owner of the account's shard, the projection's
  * only writer. The checks read the projection; the claim key decides races.
@@ -92,20 +103,9 @@ export class BillingService {
       paid_at: new Date(input.paidAt),
       at: new Date(this.clock()),
     };
-    let entry = doc;
-    const inserted = (await insertLedgerEntry(this.deps.db, doc)) === 'inserted';
-    if (!inserted) {
-      const existing = await readLedgerEntry(this.deps.db, doc._id);
-      if (!existing) throw new Error(`ledger entry ${doc._id} reported as existing but not found`);
-      const same =
-        existing.kind === 'payment' &&
-        existing.account_id === doc.account_id &&
-        existing.amount_micros === doc.amount_micros &&
-        existing.paid_at?.getTime() === input.paidAt;
-      if (!same) throw new TallyError('payment_conflict', `payment ${input.paymentId} was already received with a different account, amount or paid_at`);
-      entry = existing;
-    }
-    return this.fold(shard, input.accountId, foldOfLedger(entry), { duplicate: !inserted });
+    const entry = await this.insertOrSame(doc, (e) => e.kind === 'payment' && e.amount_micros === doc.amount_micros && e.paid_at?.getTime() === input.paidAt);
+    if (entry === null) throw new TallyError('payment_conflict', `payment ${input.paymentId} was already received with a different account, amount or paid_at`);
+    return this.fold(shard, input.accountId, foldOfLedger(entry), { duplicate: entry !== doc });
   }
 
   /** Buys a plan: the claim `plan:<account>:<n>`, n = purchases so far + 1, so of concurrent purchases one wins. */
@@ -184,19 +184,69 @@ export class BillingService {
 
   /** Records a KYC decision (admin) as a ledger entry of amount 0; the owner sets kyc_verified. */
   async setKyc(accountId: string, verified: boolean): Promise<Outcome<LedgerDoc>> {
+    return this.setting(accountId, 'kyc', { kyc_verified: verified });
+  }
+
+  /**
+   * An operator's credit or debit, once per adjustment id (`adjustment:<id>`, its own key
+   * namespace): a replay with the same account, amount and reason folds the stored entry
+   * again (answered as that entry), anything else under the id is 409 `conflict`. It never
+   * sets first_paid_at (only payments do) nor the tier. Like a payment it needs no account
+   * read first: money for an account not seen yet opens it (SPEC 6), and a read model being
+   * rebuilt cannot turn an operator's credit into a 404.
+   */
+  async adjust(input: AdjustmentInput): Promise<Outcome<{ entry: LedgerDoc; duplicate: boolean }>> {
+    const shard = this.deps.queues.shardOf(input.accountId);
+    const doc: LedgerDoc = {
+      _id: adjustmentEntryId(input.adjustmentId),
+      kind: 'adjustment',
+      account_id: input.accountId,
+      shard,
+      amount_micros: input.amountMicros,
+      at: new Date(this.clock()),
+      reason: input.reason,
+      by: input.by,
+    };
+    const entry = await this.insertOrSame(doc, (e) => e.kind === 'adjustment' && e.amount_micros === doc.amount_micros && e.reason === doc.reason);
+    if (entry === null) throw new TallyError('conflict', `adjustment ${input.adjustmentId} was already made with a different account, amount or reason`);
+    return this.fold(shard, input.accountId, foldOfLedger(entry), { entry, duplicate: entry !== doc });
+  }
+
+  /** Sets (or, with null, clears) the account's own low-balance threshold: an entry of amount 0 the owner folds, so it is in the log. */
+  async setAlerts(accountId: string, lowBalanceMicros: bigint | null): Promise<Outcome<LedgerDoc>> {
+    return this.setting(accountId, 'alerts', { low_balance_micros: lowBalanceMicros });
+  }
+
+  /** An account setting (KYC, alert threshold) of a known account: a ledger entry of amount 0 under a fresh key, applied by the owner in log order. */
+  private async setting(
+    accountId: string,
+    kind: 'kyc' | 'alerts',
+    fields: Pick<LedgerDoc, 'kyc_verified' | 'low_balance_micros'>,
+  ): Promise<Outcome<LedgerDoc>> {
     await this.account(accountId);
     const shard = this.deps.queues.shardOf(accountId);
     const doc: LedgerDoc = {
-      _id: kycEntryId(accountId, randomUUID()),
-      kind: 'kyc',
+      _id: (kind === 'kyc' ? kycEntryId : alertsEntryId)(accountId, randomUUID()),
+      kind,
       account_id: accountId,
       shard,
       amount_micros: 0n,
       at: new Date(this.clock()),
-      kyc_verified: verified,
+      ...fields,
     };
     await insertLedgerEntry(this.deps.db, doc);
     return this.fold(shard, accountId, foldOfLedger(doc), doc);
+  }
+
+  /**
+   * Inserts `doc`, or finds the entry already under its key: that entry when it is of the
+   * same account and `same` says the rest matches (a replay), null when it does not.
+   */
+  private async insertOrSame(doc: LedgerDoc, same: (existing: LedgerDoc) => boolean): Promise<LedgerDoc | null> {
+    if ((await insertLedgerEntry(this.deps.db, doc)) === 'inserted') return doc;
+    const existing = await readLedgerEntry(this.deps.db, doc._id);
+    if (!existing) throw new Error(`ledger entry ${doc._id} reported as existing but not found`);
+    return existing.account_id === doc.account_id && same(existing) ? existing : null;
   }
 
   /** Enqueues the fold and waits (bounded) for the owner, so the answer shows the new state. */

@@ -42,6 +42,7 @@ export async function startApi(config: Config, endpoints: Endpoints, logger: Log
     queues,
     accounts,
     redis,
+    bus,
     logger,
     stats: () => readPipelineStats(bus.jsm, () => logTotals.get(), lag),
     ready: () => readinessChecks({ db: mongo.db, redis, bus }),

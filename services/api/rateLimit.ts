@@ -11,6 +11,8 @@ export interface RateLimitConfig {
   ipPerMinute: number;
   /** Requests per minute per account key, counted once the key is verified. */
   keyPerMinute: number;
+  /** `POST /v1/usage` requests per minute per credential (producer key, account key, the admin token). */
+  ingestPerMinute: number;
   /** Refused sign-ins per minute per client IP (admin token, account key, sign-in forms). */
   authFailuresPerMinute: number;
   /**
@@ -32,6 +34,8 @@ export interface RateLimits {
   byIp(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Per account key, after authentication: one key cannot use the whole IP budget of a shared address, nor a leaked key more than its own. */
   byKey(request: FastifyRequest, reply: FastifyReply, keyId: string): Promise<void>;
+  /** Per credential on `POST /v1/usage` (its own budget: a batch of records is one request). */
+  byIngestKey(request: FastifyRequest, reply: FastifyReply, keyId: string): Promise<void>;
   /**
    * Runs `verify` (a credential check that throws `unauthorized`) under the address's budget
    * of refused sign-ins. Once the budget is spent, every sign-in from the address is 429
@@ -71,23 +75,32 @@ export function installRateLimits(app: FastifyInstance, config: RateLimitConfig)
   });
   let ip: Limiter | undefined;
   let key: Limiter | undefined;
+  let ingest: Limiter | undefined;
   // The decorator exists once the plugin has loaded, i.e. by the first request.
   const ipLimiter = () =>
     (ip ??= app.createRateLimit({ max: config.ipPerMinute, timeWindow: WINDOW_MS, keyGenerator: (req) => `ip:${fastifyRateLimit.normalizeIP(req.ip)}` }));
   const keyLimiter = () =>
     (key ??= app.createRateLimit({ max: config.keyPerMinute, timeWindow: WINDOW_MS, keyGenerator: (req) => `key:${(req as KeyedRequest).rateKeyId ?? ''}` }));
+  const ingestLimiter = () =>
+    (ingest ??= app.createRateLimit({
+      max: config.ingestPerMinute,
+      timeWindow: WINDOW_MS,
+      keyGenerator: (req) => `ingest:${(req as KeyedRequest).rateKeyId ?? ''}`,
+    }));
 
   const budget = config.redis
     ? redisSignInBudget(config.redis, config.namespace, config.authFailuresPerMinute, WINDOW_MS)
     : memorySignInBudget(config.authFailuresPerMinute, WINDOW_MS);
   const refuse = refusals(config.pauseMs);
+  const keyed = (limiter: () => Limiter, scope: string) => async (request: FastifyRequest, reply: FastifyReply, keyId: string) => {
+    (request as KeyedRequest).rateKeyId = keyId;
+    await refuse(await limiter()(request), reply, scope);
+  };
 
   return {
     byIp: async (request, reply) => refuse(await ipLimiter()(request), reply, 'from this address'),
-    byKey: async (request, reply, keyId) => {
-      (request as KeyedRequest).rateKeyId = keyId;
-      await refuse(await keyLimiter()(request), reply, 'with this key');
-    },
+    byKey: keyed(keyLimiter, 'with this key'),
+    byIngestKey: keyed(ingestLimiter, 'of usage with this key'),
     signIn: async (request, reply, presented, verify) => {
       // No credentials cannot succeed, so it is no guess: nothing to reserve.
       if (!presented) return verify();

@@ -3,7 +3,7 @@
  * malformed values are all `invalid_request` (400) naming the offending field.
  */
 import { z } from 'zod';
-import { ACCOUNT_ID_PATTERN, RECORD_ID_PATTERN, TallyError, parseMicros, parseRfc3339 } from '../../shared/domain/index.js';
+import { ACCOUNT_ID_PATTERN, INT64_MAX, INT64_MIN, RECORD_ID_PATTERN, TallyError, parseMicros, parseRfc3339 } from '../../shared/domain/index.js';
 
 /** The body parser's mark for a body that is not JSON; reported after authentication. */
 export const INVALID_JSON: unique symbol = Symbol('invalid JSON');
@@ -15,6 +15,39 @@ const positiveMicros = z.union([z.number(), z.string()]).transform((value, ctx) 
   const micros = parseMicros(value);
   if (micros === null || micros === 0n) {
     ctx.addIssue({ code: 'custom', message: 'must be an integer number of micros > 0 (a decimal string above 2^53)' });
+    return z.NEVER;
+  }
+  return micros;
+});
+
+const WHOLE_TEXT = /^-?(?:0|[1-9][0-9]{0,39})$/;
+
+/**
+ * A whole number of micros too large for any stored amount (`signed`: below Int64 too):
+ * refused as out of range (422 `amount_out_of_range`, SPEC 2), not as malformed (400).
+ */
+export function beyondInt64(value: unknown, signed = false): boolean {
+  const whole = typeof value === 'number' ? Number.isInteger(value) : typeof value === 'string' && WHOLE_TEXT.test(value);
+  if (!whole) return false;
+  const micros = BigInt(value as number | string);
+  return micros > INT64_MAX || (signed && micros < INT64_MIN);
+}
+
+/** A signed, non-zero amount of micros: a safe integer, or a decimal string beyond 2^53 (range checked first: beyondInt64). */
+const signedMicros = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const micros = typeof value === 'number' ? (Number.isSafeInteger(value) ? BigInt(value) : null) : WHOLE_TEXT.test(value) ? BigInt(value) : null;
+  if (micros === null || micros === 0n) {
+    ctx.addIssue({ code: 'custom', message: 'must be a non-zero integer number of micros (a decimal string beyond 2^53)' });
+    return z.NEVER;
+  }
+  return micros;
+});
+
+/** A threshold in micros: an integer >= 0 within Int64 (a decimal string beyond 2^53). */
+const thresholdMicros = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const micros = parseMicros(value);
+  if (micros === null) {
+    ctx.addIssue({ code: 'custom', message: 'must be an integer number of micros >= 0 (a decimal string beyond 2^53)' });
     return z.NEVER;
   }
   return micros;
@@ -35,8 +68,12 @@ const instant = z
 
 export const accountParams = z.strictObject({ id: accountId });
 
+const keyId = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits');
+
 /** `DELETE /v1/admin/accounts/:id/keys/:key_id`: key ids are 16 hex digits (services/api/keys). */
-export const keyParams = z.strictObject({ id: accountId, key_id: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits') });
+export const keyParams = z.strictObject({ id: accountId, key_id: keyId });
+
+export const producerKeyParams = z.strictObject({ key_id: keyId });
 
 /** `POST /v1/webhooks/payment` (SPEC 13). */
 export const paymentBody = z.strictObject({
@@ -45,6 +82,16 @@ export const paymentBody = z.strictObject({
   amount_micros: positiveMicros,
   paid_at: instant,
 });
+
+/** `POST /v1/admin/accounts/:id/adjustments` (SPEC 13 "Adjustments"). */
+export const adjustmentBody = z.strictObject({
+  adjustment_id: z.string().regex(RECORD_ID_PATTERN, 'must be 1..128 characters of [A-Za-z0-9._:-]'),
+  amount_micros: signedMicros,
+  reason: z.string().min(1).max(500).regex(/\S/, 'must say something'),
+});
+
+/** `PUT /v1/admin/accounts/:id/alerts`: the account's own low-balance threshold; null goes back to LOW_BALANCE_MICROS. */
+export const alertsBody = z.strictObject({ low_balance_micros: z.union([thresholdMicros, z.null()]) });
 
 export const buyPlanBody = z.strictObject({ plan_id: z.string().min(1).max(64) });
 

@@ -17,6 +17,8 @@ export function accountView(doc: AccountDoc) {
     vm_quota_used: doc.vm_quota_used,
     vm_quota_period_end: iso(doc.vm_quota_period_end),
     kyc_verified: doc.kyc_verified,
+    /** The account's own low-balance threshold; null: LOW_BALANCE_MICROS. */
+    low_balance_micros: doc.low_balance_micros == null ? null : toJsonMicros(doc.low_balance_micros),
     created_at: iso(doc.created_at),
     updated_at: iso(doc.updated_at),
   };
@@ -61,6 +63,18 @@ export function ledgerLineView(line: LedgerLine) {
     ...(line.records !== undefined ? { records: line.records } : {}),
     ...(line.plan_id !== undefined ? { plan_id: line.plan_id } : {}),
     ...(line.paid_at !== undefined ? { paid_at: iso(line.paid_at) } : {}),
+    ...(line.reason !== undefined ? { reason: line.reason, by: line.by } : {}),
+  };
+}
+
+export function adjustmentView(doc: LedgerDoc) {
+  return {
+    adjustment_id: doc._id.slice(doc._id.indexOf(':') + 1),
+    account_id: doc.account_id,
+    amount_micros: toJsonMicros(doc.amount_micros),
+    reason: doc.reason ?? null,
+    by: doc.by ?? null,
+    at: iso(doc.at),
   };
 }
 

@@ -5,7 +5,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { closeConsumer, duplicateRedis, queueAddress, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import { closeConsumer, duplicateRedis, fromFoldJobEntry, queueAddress, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
 import { AccountReadModel } from '../../shared/readModel/index.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
 import type { PricingContext } from './core/shardState.js';
@@ -218,10 +218,7 @@ export class ShardWorkerService {
       }
       case 'fold': {
         // The API waits for this job, then reads the read model, which the commit has written.
-        return owner.processFolds(
-          data.entries.map((e) => ({ ...e, d: BigInt(e.d) })),
-          id,
-        );
+        return owner.processFolds(data.entries.map(fromFoldJobEntry), id);
       }
       case 'tick':
         return owner.processTick(data.tickId, data.now, id);

@@ -26,6 +26,8 @@ export interface AccountDoc {
    * first charge (docs/decisions/010-usage-rollups.md).
    */
   usage?: string;
+  /** The account's own low-balance threshold (PUT /v1/admin/accounts/:id/alerts); absent or null: LOW_BALANCE_MICROS. */
+  low_balance_micros?: bigint | null;
   /** Below the low-balance threshold / at or below zero, as of `seq`: the crossing state. */
   low: boolean;
   depleted: boolean;

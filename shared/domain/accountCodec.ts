@@ -21,6 +21,8 @@ export function encodeAccount(doc: AccountDoc): string {
 export function decodeAccount(text: string): AccountDoc {
   const raw = JSON.parse(text) as Json;
   const doc = { ...raw, balance_micros: BigInt(raw['balance_micros'] as string) } as unknown as Record<string, unknown>;
+  const threshold = raw['low_balance_micros'];
+  if (typeof threshold === 'string') doc['low_balance_micros'] = BigInt(threshold);
   for (const field of DATES) doc[field] = raw[field] === null || raw[field] === undefined ? null : new Date(raw[field] as number);
   return doc as unknown as AccountDoc;
 }

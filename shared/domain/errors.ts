@@ -41,6 +41,7 @@ const PRODUCT = {
   no_active_plan: [409, 'allocating a VM needs an active plan'],
   quota_exhausted: [409, "the active plan's VM quota is used up"],
   payment_conflict: [409, 'this payment_id was already credited with a different account, amount or paid_at'],
+  conflict: [409, 'this id was already used with a different body (an adjustment_id with another account, amount or reason)'],
   body_too_large: [413, 'the request body is larger than the route accepts'],
   uri_too_long: [414, 'a path parameter is longer than 100 characters'],
   unsupported_media_type: [415, 'the route does not read a body of this content type'],

@@ -10,6 +10,7 @@ export type { Category, FoldedEntry, Kind, Ladder, Plan, PriceBook, Tier, UsageR
 
 export { ACCOUNT_ID_PATTERN, RECORD_ID_PATTERN, CATEGORIES, MAX_META_BYTES, recordKey, jsonBytesWithin, validateRecord } from './record.js';
 export type { ValidationContext } from './record.js';
+export { splitJsonArray, splitNdjson } from './recordBatch.js';
 
 export { DEFAULT_PRICE_BOOK, parsePriceBook } from './priceBook.js';
 export { DEFAULT_LADDER, multiplierFor, nextTier, parseLadder, tierAt } from './ladder.js';

@@ -55,8 +55,11 @@ export interface ValidationContext {
 }
 
 export interface RawMessage {
-  /** NATS subject, `usage.<account_id>`. */
-  subject: string;
+  /**
+   * NATS subject, `usage.<account_id>`. Null for a record posted over HTTP (`POST /v1/usage`):
+   * it has no subject yet and is published on its own account's.
+   */
+  subject: string | null;
   payload: Uint8Array | string;
 }
 
@@ -193,7 +196,7 @@ function check(input: RawMessage, ctx: ValidationContext): Validation {
   if (typeof accountId !== 'string' || !ACCOUNT.test(accountId)) {
     return fail('invalid_account', 'account_id must be 1..64 of [A-Za-z0-9_-]');
   }
-  if (lastToken(input.subject) !== accountId || (!absent(f.envelopeAccount) && f.envelopeAccount !== accountId)) {
+  if ((input.subject !== null && lastToken(input.subject) !== accountId) || (!absent(f.envelopeAccount) && f.envelopeAccount !== accountId)) {
     return fail('subject_mismatch', `account_id ${accountId} does not match subject ${input.subject}`);
   }
 

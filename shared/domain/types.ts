@@ -85,6 +85,8 @@ export interface FoldedEntry {
   vm?: { seq: number; slot: number };
   /** KYC decisions (admin): the new kyc_verified. */
   kyc?: boolean;
+  /** Alert settings (admin): the account's own low-balance threshold; null goes back to LOW_BALANCE_MICROS. */
+  low?: bigint | null;
   /** Ladder tick: the discount tier as of the tick's `now`. */
   tier?: string;
   /** Ladder tick: the plan (its plan_seq) whose period ended; cleared only while it is still the current one. */

@@ -1,8 +1,17 @@
 import type { Job, Queue, QueueEvents } from 'bullmq';
 import type { FoldedEntry } from '../domain/index.js';
-import type { FoldJob, ShardJob, ShardJobResult } from './jobs.js';
+import type { FoldJob, FoldJobEntry, ShardJob, ShardJobResult } from './jobs.js';
 import { FOLD_JOB_OPTIONS } from './jobOptions.js';
 import { jobOutcome, type JobOutcome } from './outcome.js';
+
+/** A folded entry as job data (JSON has no bigint), and back: the one pair of conversions. */
+export function toFoldJobEntry({ d, low, ...rest }: FoldedEntry): FoldJobEntry {
+  return { ...rest, d: d.toString(), ...(low !== undefined ? { low: low === null ? null : low.toString() } : {}) };
+}
+
+export function fromFoldJobEntry({ d, low, ...rest }: FoldJobEntry): FoldedEntry {
+  return { ...rest, d: BigInt(d), ...(low !== undefined ? { low: low === null ? null : BigInt(low) } : {}) };
+}
 
 /** BullMQ job ids may not contain ':'; ledger ids never contain '~', so this is one-to-one. */
 export const foldJobId = (entryId: string): string => `fold-${entryId.replaceAll(':', '~')}`;
@@ -14,7 +23,7 @@ export const foldJobId = (entryId: string): string => `fold-${entryId.replaceAll
  */
 export async function enqueueFold(queue: Queue<ShardJob, ShardJobResult>, entry: FoldedEntry): Promise<Job<ShardJob, ShardJobResult>> {
   const jobId = foldJobId(entry.id);
-  const data: FoldJob = { type: 'fold', entries: [{ ...entry, d: entry.d.toString() }] };
+  const data: FoldJob = { type: 'fold', entries: [toFoldJobEntry(entry)] };
   const job = await queue.add('fold', data, { ...FOLD_JOB_OPTIONS, jobId });
   // A failed retry is harmless: the owner also folds every unfolded entry when it takes the shard.
   if ((await job.getState()) === 'failed') await job.retry('failed').catch(() => undefined);

@@ -4,7 +4,7 @@ export { queueAddress } from './queueAddress.js';
 export type { WireRecord, UsageBatchJob, TickJob, ShardJob, ShardJobResult } from './jobs.js';
 export type { TickCounts } from './jobs.js';
 export { ShardQueues } from './shardQueues.js';
-export { awaitJob, enqueueFold, waitForJob } from './folds.js';
+export { awaitJob, enqueueFold, fromFoldJobEntry, waitForJob } from './folds.js';
 export { jobOutcome } from './outcome.js';
 export { fromWire, toWire, enqueueUsageBatch } from './usage.js';
 export { SCHEDULED_TICK_JOB_OPTIONS, SCHEDULER_QUEUE, TICK_JOB_OPTIONS } from './jobOptions.js';

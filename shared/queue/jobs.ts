@@ -20,11 +20,14 @@ export interface UsageBatchJob {
   records: WireRecord[];
 }
 
+/** A folded entry as JSON: its amounts as decimal strings. */
+export type FoldJobEntry = Omit<FoldedEntry, 'd' | 'low'> & { d: string; low?: string | null };
+
 /** Asks the shard owner to fold ledger entries written by other services (payments, plans, KYC, VMs). */
 export interface FoldJob {
   type: 'fold';
   /** Amounts as decimal strings: job data is JSON, which has no bigint. */
-  entries: (Omit<FoldedEntry, 'd'> & { d: string })[];
+  entries: FoldJobEntry[];
 }
 
 /** Materialize tiers and expire plans for every account of the shard, as of `now`. */

@@ -64,3 +64,10 @@ export async function verifyLedger(db: Db, accounts?: readonly AccountDoc[]): Pr
   }
   return { accounts: seen.size, mismatches };
 }
+
+/** How many ledger entries of each kind (payments, purchases, KYC, adjustments, alert settings): `tally verify`'s summary. */
+export async function countLedgerKinds(db: Db): Promise<Partial<Record<LedgerDoc['kind'], number>>> {
+  const counts: Partial<Record<LedgerDoc['kind'], number>> = {};
+  for await (const doc of db.collection<LedgerDoc>(COLLECTIONS.ledger).find({}, { projection: { kind: 1 } })) counts[doc.kind] = (counts[doc.kind] ?? 0) + 1;
+  return counts;
+}

@@ -34,12 +34,14 @@ export const COLLECTIONS = {
 } as const;
 
 /**
- * Ledger entries written by the API (payments, plan purchases, KYC decisions). `_id` is the
- * idempotency key: `payment:<payment_id>`, `plan:<account>:<plan_seq>`, `kyc:<account>:<nonce>`.
+ * Ledger entries written by the API (payments, plan purchases, KYC decisions, operator
+ * adjustments, alert settings). `_id` is the idempotency key: `payment:<payment_id>`,
+ * `plan:<account>:<plan_seq>`, `kyc:<account>:<nonce>`, `adjustment:<adjustment_id>`,
+ * `alerts:<account>:<nonce>`.
  */
 export interface LedgerDoc {
   _id: string;
-  kind: 'payment' | 'plan_purchase' | 'kyc';
+  kind: 'payment' | 'plan_purchase' | 'kyc' | 'adjustment' | 'alerts';
   account_id: string;
   shard: number;
   /** Signed: the balance change (payments > 0, purchases < 0, KYC 0). */
@@ -53,6 +55,11 @@ export interface LedgerDoc {
   vm_count?: number;
   /** For KYC decisions: the new kyc_verified. */
   kyc_verified?: boolean;
+  /** For adjustments: why (1..500 characters), and who made it. */
+  reason?: string;
+  by?: 'admin_token' | 'operator_session' | 'cli';
+  /** For alert settings: the account's own low-balance threshold; null goes back to LOW_BALANCE_MICROS. */
+  low_balance_micros?: bigint | null;
 }
 
 export interface CheckpointDoc {
@@ -140,6 +147,17 @@ export interface AccountKeyDoc {
 }
 
 /**
+ * A producer key (issue 31): like an account key, but of no account: it may post usage for
+ * any account (`POST /v1/usage`) and read nothing. Same collection, same revocations.
+ */
+export interface ProducerKeyDoc {
+  _id: string;
+  kind: 'producer';
+  hash: string;
+  created_at: Date;
+}
+
+/**
  * A revocation: `_id` = `revoked:<key id>`, inserted once, in the same collection as the keys
  * so that one query finds a key and its revocation. An insert rather than an update of the
  * key document, so revoking never races with anything (SPEC "What is atomic").
@@ -148,7 +166,8 @@ export interface KeyRevocationDoc {
   _id: string;
   kind: 'revocation';
   key_id: string;
-  account_id: string;
+  /** Null for a producer key. */
+  account_id: string | null;
   revoked_at: Date;
 }
 

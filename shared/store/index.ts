@@ -39,18 +39,30 @@ export { writeProjectionSnapshot, readAccount, loadShardAccounts } from './accou
 export type { ShardProjections } from './accounts.js';
 export { encodeAccount, decodeAccount, encodeAccounts } from '../domain/index.js';
 export { insertEvents, listEvents, listUnpublishedEvents, markEventsPublished } from './events.js';
-export { sumShardLog, verifyLedger } from './audit.js';
+export { countLedgerKinds, sumShardLog, verifyLedger } from './audit.js';
 export type { LedgerTotals, Mismatch } from './audit.js';
 export type { AllocationDoc, AllocationStatus, TierTransitionDoc, TickDoc } from './collections.js';
-export { paymentEntryId, planEntryId, kycEntryId, insertLedgerEntry, readLedgerEntry, foldOfLedger, foldOfAllocation, unfoldedEntries } from './ledger.js';
+export {
+  paymentEntryId,
+  planEntryId,
+  kycEntryId,
+  adjustmentEntryId,
+  alertsEntryId,
+  insertLedgerEntry,
+  readLedgerEntry,
+  foldOfLedger,
+  foldOfAllocation,
+  unfoldedEntries,
+} from './ledger.js';
 export type { LedgerState } from './ledger.js';
 export { readAccountLedger, parseLedgerCursor } from './ledgerView.js';
 export type { LedgerLine, LedgerPage, LedgerCursor } from './ledgerView.js';
 export { allocationId, insertAllocation, listAllocations, pageAllocations, expireAllocations } from './allocations.js';
 export type { AllocationPage } from './allocations.js';
 export { tierTransitionId, insertTierTransitions, listTierTransitions, insertTick, listTicks } from './ticks.js';
-export type { AccountKeyDoc } from './collections.js';
-export { insertAccountKey, readAccountKey, insertKeyRevocation, listAccountKeys, listRevokedKeyIds, revocationId } from './keys.js';
+export type { AccountKeyDoc, ProducerKeyDoc } from './collections.js';
+export { insertAccountKey, readAccountKey, insertKeyRevocation, listAccountKeys, listProducerKeys, listRevokedKeyIds, revocationId } from './keys.js';
+export type { KeyDoc } from './keys.js';
 export { listRecentAllocations, listRecentTierTransitions } from './recent.js';
 export type { RedriveDoneDoc, RedriveRunDoc, RedriveSendDoc } from './collections.js';
 export {

@@ -3,7 +3,7 @@ import { COLLECTIONS, type AllocationDoc, type FoldedEntry, type LedgerDoc, type
 import { insertUnique } from './errors.js';
 
 /**
- * The API's ledger: payments, plan purchases and KYC decisions, each one insert with a
+ * The API's ledger: payments, plan purchases, KYC decisions, adjustments and alert settings, each one insert with a
  * deterministic `_id`. The insert is the commit point (SPEC "What is atomic"): a second
  * insert of the same key fails with E11000 and changes nothing, so one payment id credits
  * once and one plan number is bought once. The shard owner folds entries into the account
@@ -13,6 +13,8 @@ import { insertUnique } from './errors.js';
 export const paymentEntryId = (paymentId: string): string => `payment:${paymentId}`;
 export const planEntryId = (accountId: string, planSeq: number): string => `plan:${accountId}:${planSeq}`;
 export const kycEntryId = (accountId: string, nonce: string): string => `kyc:${accountId}:${nonce}`;
+export const adjustmentEntryId = (adjustmentId: string): string => `adjustment:${adjustmentId}`;
+export const alertsEntryId = (accountId: string, nonce: string): string => `alerts:${accountId}:${nonce}`;
 
 /** `inserted`: this call wrote the entry; `exists`: an entry with that key was already there (read it to compare). */
 export async function insertLedgerEntry(db: Db, doc: LedgerDoc): Promise<'inserted' | 'exists'> {
@@ -31,6 +33,7 @@ export function foldOfLedger(doc: LedgerDoc): FoldedEntry {
     entry.plan = { id: doc.plan_id, seq: doc.plan_seq, vms: doc.vm_count, end: doc.period_end.getTime() };
   }
   if (doc.kind === 'kyc' && doc.kyc_verified !== undefined) entry.kyc = doc.kyc_verified;
+  if (doc.kind === 'alerts' && doc.low_balance_micros !== undefined) entry.low = doc.low_balance_micros;
   return entry;
 }
 

@@ -9,7 +9,7 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 export interface LedgerLine {
   /** `usage:<shard>:<seq>` for a usage batch, else the ledger entry's id. */
   id: string;
-  kind: 'usage' | 'payment' | 'plan_purchase';
+  kind: 'usage' | 'payment' | 'plan_purchase' | 'adjustment';
   amount_micros: bigint;
   at: Date;
   /** Shard-log position that applied it; null while not folded yet. */
@@ -21,6 +21,9 @@ export interface LedgerLine {
   records?: number;
   plan_id?: string;
   paid_at?: Date;
+  /** adjustment: why, and who made it */
+  reason?: string;
+  by?: LedgerDoc['by'];
 }
 
 export interface LedgerPage {
@@ -173,9 +176,16 @@ async function unfolded(db: Db, shard: number, details: ReadonlyMap<string, Ledg
 }
 
 function describe(id: string, doc: LedgerDoc | undefined, amount: bigint, at: Date): Omit<LedgerLine, 'seq' | 'balance_after' | 'folded'> {
-  const kind = doc?.kind === 'plan_purchase' || id.startsWith('plan:') ? 'plan_purchase' : 'payment';
+  const kind =
+    doc?.kind === 'plan_purchase' || id.startsWith('plan:')
+      ? 'plan_purchase'
+      : doc?.kind === 'adjustment' || id.startsWith('adjustment:')
+        ? 'adjustment'
+        : 'payment';
   const line: Omit<LedgerLine, 'seq' | 'balance_after' | 'folded'> = { id, kind, amount_micros: amount, at: doc?.at ?? at };
   if (doc?.plan_id !== undefined) line.plan_id = doc.plan_id;
   if (doc?.paid_at !== undefined) line.paid_at = doc.paid_at;
+  if (doc?.reason !== undefined) line.reason = doc.reason;
+  if (doc?.by !== undefined) line.by = doc.by;
   return line;
 }

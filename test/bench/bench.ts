@@ -9,6 +9,8 @@
  *      `tally accounts`;
  *   4. latency at half the rate of 3 (latency.ts), the balance check; then webhooks, plan
  *      purchases and VM allocations at a seeded ledger of `ledgerEntries` (billing.ts);
+ *      then `httpRecords` more records through `POST /v1/usage`, 4 clients posting 1,000
+ *      a request with a producer key while the pipeline charges them (httpIngest.ts);
  *      peak RSS, and a graceful stop (the worker reports its writes over the whole run);
  *   5. the dedup horizon's bytes per id and, with `takeoverIds`, the 5M-id takeover (scale.ts).
  * Phases run one after another so they never compete for the two cores.
@@ -38,6 +40,7 @@ import {
   type BalanceCheck,
   type ServiceProcess,
 } from './harness.js';
+import { httpIngest, type HttpIngestResult } from './httpIngest.js';
 import type { LoadResult } from './httpLoad.js';
 import { latencyAtRate, type LatencyResult } from './latency.js';
 import { naiveDesign, type NaiveResult } from './naive.js';
@@ -72,6 +75,8 @@ export interface BenchOptions {
   webhooks?: number;
   webhookSeconds?: number;
   purchases?: number;
+  /** Records posted to `POST /v1/usage` after the billing phase (0: skip). @defaultValue records */
+  httpRecords?: number;
   /** Ids of the dedup-horizon measurement (0: skip). @defaultValue 1000000 */
   horizonIds?: number;
   /** Run test/bench/takeover.ts with this many ids (when it exists). @defaultValue not run */
@@ -126,10 +131,12 @@ export interface BenchResult {
   tally: TallyResult;
   latency: LatencyResult;
   billing: BillingResult;
+  /** With the CPU seconds each process used from the first request to settled. */
+  http_ingest: (HttpIngestResult & { cpu_s: Record<string, number | null> }) | null;
   scale: ScaleResult;
   /** Peak RSS per process (VmHWM at the end of the run). */
   rss_mb: Record<string, number | null>;
-  /** Distinct valid records charged in the shard log, against what the domain core says. */
+  /** Distinct valid records charged in the shard log, against what the domain core says (plus those HTTP ingest accepted). */
   charged: number;
   expected_charged: number;
   balances: BalanceCheck;
@@ -194,6 +201,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     let balances: BalanceCheck;
     let settleSeconds: number;
     let billing: BillingResult;
+    let ingest: BenchResult['http_ingest'] = null;
     let rss: Record<string, number | null>;
     let exitCodes: Record<string, number | null>;
     try {
@@ -206,9 +214,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const e2e = await endToEnd({ ...reads, producer: o.producer ?? 'go', bus, target: servers, reader, lines, file });
       const settledAt = Date.now();
       const cpuAfter = await cpuSnapshot(procs, servers);
-      const cpu = Object.fromEntries(
-        Object.entries(cpuAfter).map(([k, v]) => [k, v === null || cpuBefore[k] == null ? null : Math.round((v - cpuBefore[k]!) * 10) / 10]),
-      );
+      const cpu = cpuDelta(cpuBefore, cpuAfter);
       const expected = expectedBalances(config, lines, now).balances;
       const served = await reader.list();
       const readableWrong = served.filter((a) => a.balance_micros !== (expected.get(a._id) ?? 0n)).length + Math.abs(expected.size - served.length);
@@ -250,6 +256,15 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         seconds: o.webhookSeconds ?? 20,
         purchases: o.purchases ?? 1000,
       });
+      const httpRecords = o.httpRecords ?? o.records;
+      if (httpRecords > 0) {
+        const httpLines = [...new StreamGenerator({ ...gen, records: httpRecords, seed: (o.seed ?? 1) + 2, now: Date.now(), idPrefix: 'http' }).lines()];
+        log(`HTTP ingest: ${httpRecords} records, 4 clients, 1000 a request`);
+        const before = await cpuSnapshot(procs, servers);
+        const measured = await httpIngest({ api, bus, reader, lines: httpLines });
+        const after = await cpuSnapshot(procs, servers);
+        ingest = { ...measured, cpu_s: cpuDelta(before, after) };
+      }
       rss = await peakRss(procs, servers);
     } finally {
       exitCodes = await stopServices(procs);
@@ -273,6 +288,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       horizon,
       takeover,
     };
+    // Every record posted over HTTP is new (its own ids), so it is charged once on top of the stream's.
+    const expectedCharged = balances.unique + (ingest?.accepted ?? 0);
     const requestsOk =
       onlyOk(tally.reads, ['200', '404']) &&
       onlyOk(tally.quiet_reads, ['200', '404']) &&
@@ -280,7 +297,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       onlyOk(tally.quiet_usage_reads, ['200', '404']) &&
       onlyOk(billing.webhooks, ['200', '202']) &&
       onlyOk(billing.purchases, ['201', '202', '402']) &&
-      onlyOk(billing.vms, ['201', '202']);
+      onlyOk(billing.vms, ['201', '202']) &&
+      (ingest === null || (onlyOk(ingest.requests, ['200']) && ingest.rejected === 0));
     return {
       date: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
@@ -294,10 +312,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       tally,
       latency,
       billing,
+      http_ingest: ingest,
       scale,
       rss_mb: rss,
       charged,
-      expected_charged: balances.unique,
+      expected_charged: expectedCharged,
       balances,
       projections_settle_s: settleSeconds,
       exit_codes: exitCodes,
@@ -306,7 +325,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       ok:
         balances.wrong === 0 &&
         balances.ledgerMismatches === 0 &&
-        charged === balances.unique &&
+        charged === expectedCharged &&
         tally.readable_wrong === 0 &&
         naive.failed === 0 &&
         latency.samples > 0 &&
@@ -319,6 +338,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     await bus.close();
     await bench.stop();
   }
+}
+
+/** CPU seconds each process used between two snapshots, to a tenth. */
+function cpuDelta(before: Record<string, number | null>, after: Record<string, number | null>): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v === null || before[k] == null ? null : Math.round((v - before[k]!) * 10) / 10]));
 }
 
 /** Node names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; the pid says whose. */

@@ -30,6 +30,7 @@ const { values } = parseArgs({
     'read-pause-ms': { type: 'string' },
     'ledger-entries': { type: 'string' },
     webhooks: { type: 'string' },
+    'http-records': { type: 'string' },
     'horizon-ids': { type: 'string' },
     takeover: { type: 'boolean', default: false },
     'spread-days': { type: 'string' },
@@ -99,6 +100,13 @@ function table(r: BenchResult): string {
     ],
     ['plan purchases, p50 / p99', ms(r.billing.purchases), load(r.billing.purchases)],
     ['VM allocations, p50 / p99', ms(r.billing.vms), load(r.billing.vms)],
+    [
+      'HTTP ingest, POST /v1/usage (4 clients x 1,000 records a request)',
+      r.http_ingest ? `${r.http_ingest.acked_per_s} rec/s` : '-',
+      r.http_ingest
+        ? `${r.http_ingest.records} records acked in ${r.http_ingest.acked_s} s, settled (charged, readable) in ${r.http_ingest.settled_s} s = ${r.http_ingest.settled_per_s} rec/s; requests p50 / p99 ${ms(r.http_ingest.requests)}, ${JSON.stringify(r.http_ingest.requests.statuses)}; ${r.http_ingest.accepted} accepted, ${r.http_ingest.duplicates} duplicates, ${r.http_ingest.rejected} rejected; CPU s ${JSON.stringify(r.http_ingest.cpu_s)}`
+        : 'not run (--http-records 0)',
+    ],
     [
       'dedup horizon bytes per id (horizon.ts, this run)',
       `${s.horizon?.bytes_per_id ?? '-'}`,
@@ -171,6 +179,9 @@ function headline(r: BenchResult): Record<string, unknown> {
     vm_per_s: r.billing.vms.per_s,
     vm_p50_ms: r.billing.vms.p50_ms,
     vm_p99_ms: r.billing.vms.p99_ms,
+    http_ingest_per_s: r.http_ingest?.acked_per_s ?? null,
+    http_ingest_settled_per_s: r.http_ingest?.settled_per_s ?? null,
+    http_ingest_p99_ms: r.http_ingest?.requests.p99_ms ?? null,
     accounts_command_s: s.accounts_command.seconds,
     usage_query_load_p99_ms: r.tally.usage_reads.p99_ms,
     usage_query_quiet_p99_ms: r.tally.quiet_usage_reads.p99_ms,
@@ -199,6 +210,7 @@ const result = await runBench({
   ...(values['read-pause-ms'] !== undefined ? { readPauseMs: num(values['read-pause-ms'])! } : {}),
   ...(values['ledger-entries'] !== undefined ? { ledgerEntries: num(values['ledger-entries'])! } : {}),
   ...(values.webhooks !== undefined ? { webhooks: num(values.webhooks)! } : {}),
+  ...(values['http-records'] !== undefined ? { httpRecords: num(values['http-records'])! } : {}),
   ...(values['horizon-ids'] !== undefined ? { horizonIds: num(values['horizon-ids'])! } : {}),
   ...(values.takeover ? { takeoverIds: Number(values['takeover-ids']) } : {}),
   ...(values['spread-days'] !== undefined ? { spreadDays: num(values['spread-days'])! } : {}),

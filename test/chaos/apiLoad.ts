@@ -1,6 +1,6 @@
 /**
- * The chaos run's API traffic: signed payment webhooks (a share replayed), plan purchases
- * and VM allocations, while faults kill the API and the servers behind it. A request that
+ * The chaos run's API traffic: signed payment webhooks (a share replayed), operator
+ * adjustments, plan purchases and VM allocations, while faults kill the API and the servers behind it. A request that
  * gets no definitive answer (refused connection, reset, 429, 5xx) is sent again, unchanged,
  * until it does, as a payment provider retries a webhook: the same payment_id is the
  * idempotency key. What each request did is recorded only from a definitive answer, so the
@@ -28,12 +28,14 @@ export interface ApiLedger {
   credits: Map<string, Credit>;
   /** Plan purchases debited: account -> micros. */
   debits: Map<string, bigint>;
+  /** Operator adjustments applied (200 or 202), once per adjustment id: signed micros. */
+  adjustments: Map<string, { account: string; micros: bigint }>;
   /** Answers by operation and status; `retry` counts requests sent again. */
   statuses: Record<string, number>;
 }
 
 export function newLedger(): ApiLedger {
-  return { credits: new Map(), debits: new Map(), statuses: {} };
+  return { credits: new Map(), debits: new Map(), adjustments: new Map(), statuses: {} };
 }
 
 const DEFINITIVE = (status: number): boolean => status !== 429 && status < 500;
@@ -79,6 +81,18 @@ export async function pay(
   const { status } = await untilAnswered(agent, target, call, ledger, 'payment');
   if (status === 200 || status === 202) ledger.credits.set(paymentId, { account, micros, paidAt });
   return status;
+}
+
+/**
+ * One operator adjustment (issue 31), sent again unchanged until answered: 200/202 applied,
+ * once per id however often it was sent (a replay answers the same entry). 422: a debit
+ * the balance could not take (never applied).
+ */
+async function adjust(agent: Agent, target: ApiTarget, ledger: ApiLedger, adjustmentId: string, account: string, micros: bigint): Promise<void> {
+  const body = JSON.stringify({ adjustment_id: adjustmentId, amount_micros: micros.toString(), reason: 'chaos run' });
+  const call: HttpCall = { method: 'POST', path: `/v1/admin/accounts/${account}/adjustments`, body, headers: { authorization: `Bearer ${target.adminToken}` } };
+  const { status } = await untilAnswered(agent, target, call, ledger, 'adjustment');
+  if (status === 200 || status === 202) ledger.adjustments.set(adjustmentId, { account, micros });
 }
 
 /**
@@ -154,7 +168,7 @@ export async function payVeterans(target: ApiTarget, ledger: ApiLedger, accounts
   }
 }
 
-/** Payments (10% replayed at once, 5% later), a basic plan for half the paid accounts, then 1-3 VMs each: spread over `seconds`. */
+/** Payments (10% replayed at once, 5% later), adjustments on a fifth (each sent twice), a basic plan for half the paid accounts, then 1-3 VMs each: spread over `seconds`. */
 export async function apiLoad(o: ApiLoadOptions): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   const rand = mulberry32(o.seed ^ 0x7654321);
@@ -175,6 +189,11 @@ export async function apiLoad(o: ApiLoadOptions): Promise<void> {
         const roll = rand();
         if (roll < 0.1) await pay(agent, o.target, o.ledger, id, account, micros, paidAt);
         else if (roll < 0.15) replays.push([id, account, micros, paidAt]);
+        // An operator's credit or debit on a fifth of the accounts paid, sent twice: applied once.
+        if ((status === 200 || status === 202) && rand() < 0.2) {
+          const amount = BigInt(Math.floor(rand() * 20_000_000) - 10_000_000) || 1n;
+          for (let k = 0; k < 2; k++) await adjust(agent, o.target, o.ledger, `adj-${o.seed}-${n}`, account, amount);
+        }
         if ((status === 200 || status === 202) && rand() < 0.5 && (await buy(agent, o.target, o.ledger, account, o.planPriceMicros))) {
           const vms = 1 + Math.floor(rand() * 3);
           for (let v = 0; v < vms; v++) await allocateVm(agent, o.target, o.ledger, account);

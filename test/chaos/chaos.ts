@@ -76,6 +76,7 @@ export interface ChaosResult {
     fuzz: number;
     credits: number;
     purchases: number;
+    adjustments: number;
     fault_log: FaultRecord[];
     /** Ladder ticks recorded, and tier transitions they wrote. */
     ticks: number;
@@ -169,6 +170,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }),
     ]);
     log(`load phase over in ${Math.round((Date.now() - started) / 1000)} s: ${producer.acked} publishes acked, ${faultLog.length} faults; waiting for settled`);
+    log(`api answers: ${JSON.stringify(ledger.statuses)}`);
 
     const settleStart = Date.now();
     const reader = accountReader(redis, mongo.db, config);
@@ -212,6 +214,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         api: ledger.statuses,
         credits: ledger.credits.size,
         purchases: ledger.debits.size,
+        adjustments: ledger.adjustments.size,
         fault_log: faultLog,
         crashes,
         exit_codes: exitCodes,

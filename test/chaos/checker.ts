@@ -2,7 +2,7 @@
  * The chaos run's checker, independent of the services' bookkeeping: what JetStream
  * accepted is read back from the USAGE stream and quoted by the domain core (the Quoter of
  * `tally quote`: validation, repeats by (account_id, id), price), each message judged at
- * the time JetStream stored it. With the payments and purchases the API answered
+ * the time JetStream stored it. With the payments, purchases and adjustments the API answered
  * definitively, that gives every expected balance. Against it: the shard log's charged
  * records counted by (account, id), the dead-letter stream by message sequence, the
  * balances readers are served (`tally accounts`), and `tally verify`.
@@ -58,7 +58,7 @@ export async function check(o: CheckOptions): Promise<CheckResult> {
     if (examples.length < 20) examples.push(s);
   };
 
-  // Payments and purchases the API answered: credits, debits, and each account's first payment.
+  // Payments, purchases and adjustments the API answered: credits, debits, and each account's first payment.
   const expected = new Map<string, bigint>();
   const add = (account: string, micros: bigint): void => {
     expected.set(account, (expected.get(account) ?? 0n) + micros);
@@ -69,6 +69,7 @@ export async function check(o: CheckOptions): Promise<CheckResult> {
     firstPaidAt.set(c.account, Math.min(firstPaidAt.get(c.account) ?? Infinity, c.paidAt));
   }
   for (const [account, micros] of o.ledger.debits) add(account, -micros);
+  for (const { account, micros } of o.ledger.adjustments.values()) add(account, micros);
 
   // Dead letters by the USAGE sequence they stand for.
   const dead = new Map<number, string>();
@@ -164,8 +165,16 @@ export async function check(o: CheckOptions): Promise<CheckResult> {
   o.log(`checker: ${accounts.length} balances compared`);
   // `tally verify`: every balance is the fold of its ledger, every ledger entry folded.
   const verify = await runTally(['verify'], o.env);
-  const summary = /\{"accounts":\d+,"mismatches":(\d+)\}\s*$/.exec(verify.stdout);
-  const ledgerMismatch = summary ? Number(summary[1]) : 1;
+  let summary: { mismatches?: number; ledger_entries?: { adjustment?: number } } = {};
+  try {
+    summary = JSON.parse(verify.stdout.trim().split('\n').at(-1) ?? '{}') as typeof summary;
+  } catch {
+    note(`tally verify printed no summary: ${verify.stdout.slice(-300)}`);
+  }
+  // Every adjustment the API stored is one it answered (a retried one answered once), and the reverse.
+  const adjustments = summary.ledger_entries?.adjustment ?? 0;
+  if (adjustments !== o.ledger.adjustments.size) note(`tally verify counts ${adjustments} adjustments, the API answered ${o.ledger.adjustments.size}`);
+  const ledgerMismatch = (summary.mismatches ?? 1) + Math.abs(adjustments - o.ledger.adjustments.size);
   if (verify.code !== 0) note(`tally verify exited ${verify.code}: ${verify.stdout.slice(-1000)}${verify.stderr.slice(-1000)}`);
 
   return {

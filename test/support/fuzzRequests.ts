@@ -6,6 +6,8 @@ import type { RouteEntry } from '../../services/api/index.js';
 export interface FuzzPools {
   adminToken: string;
   accountKey: string;
+  /** A producer key (issue 31): posts usage, reads nothing. */
+  producerKey: string;
   keyId: string;
   operatorCookie: string;
   accountCookie: string;
@@ -68,6 +70,7 @@ const FIELDS = [
   'now',
   'adjustment_id',
   'reason',
+  'low_balance_micros',
   'key',
   'token',
   'next',
@@ -141,9 +144,12 @@ const contentType = fc.constantFrom(
 );
 
 export function fuzzRequest(routes: readonly RouteEntry[], pools: FuzzPools): fc.Arbitrary<FuzzRequest> {
+  // The admin token twice: it opens every route, so that share of requests reaches the routes' insides.
   const credential = fc.constantFrom<Record<string, string>>(
     {},
     { authorization: `Bearer ${pools.adminToken}` },
+    { authorization: `Bearer ${pools.adminToken}` },
+    { authorization: `Bearer ${pools.producerKey}` },
     { authorization: `Bearer ${pools.accountKey}` },
     { authorization: `Bearer ${pools.accountKey.slice(0, -2)}zz` },
     { authorization: 'Bearer ' },

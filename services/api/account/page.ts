@@ -106,7 +106,7 @@ function table(caption: string, id: string, head: string[], rows: string[][], em
 
 const td = (text: string, num = false): string => `<td${num ? ' class="num"' : ''}>${esc(text)}</td>`;
 
-const LEDGER_KINDS: Record<LedgerLine['kind'], string> = { usage: 'Usage', payment: 'Payment', plan_purchase: 'Plan purchase' };
+const LEDGER_KINDS: Record<LedgerLine['kind'], string> = { usage: 'Usage', payment: 'Payment', plan_purchase: 'Plan purchase', adjustment: 'Adjustment' };
 
 function lists(view: AccountPageView): string {
   const allocations = table(
@@ -129,7 +129,7 @@ function lists(view: AccountPageView): string {
     view.ledger.map((l) => [
       td(when(l.at.getTime())),
       td(
-        `${LEDGER_KINDS[l.kind]}${l.plan_id ? ` (${l.plan_id})` : ''}${l.records !== undefined ? ` · ${l.records} records` : ''}${l.folded ? '' : ' · processing'}`,
+        `${LEDGER_KINDS[l.kind]}${l.plan_id ? ` (${l.plan_id})` : ''}${l.reason !== undefined ? `: ${l.reason}` : ''}${l.records !== undefined ? ` · ${l.records} records` : ''}${l.folded ? '' : ' · processing'}`,
       ),
       td(formatUsd(l.amount_micros), true),
       td(l.balance_after === null ? '—' : formatUsd(l.balance_after), true),

@@ -101,7 +101,8 @@ export async function accountPage(app: FastifyInstance, ctx: ApiContext, ttlMs: 
     try {
       identity = await ctx.limits.signIn(request, reply, true, async () => {
         const found = typeof presented === 'string' ? await ctx.keys.verify(presented.trim()) : null;
-        if (found === null) throw new TallyError('unauthorized', 'not a key of any account');
+        // A producer key reads nothing: it signs in to no account.
+        if (found === null || 'producer' in found) throw new TallyError('unauthorized', 'not a key of any account');
         return found;
       });
     } catch (err) {

@@ -6,10 +6,11 @@ import {
   insertAccountKey,
   insertKeyRevocation,
   listAccountKeys,
+  listProducerKeys,
   listRevokedKeyIds,
   readAccountKey,
   revocationId,
-  type AccountKeyDoc,
+  type KeyDoc,
 } from '../../../shared/store/index.js';
 import { generateKey, keyIdOf, keyMatches } from './format.js';
 
@@ -29,13 +30,21 @@ export interface KeyIdentity {
   accountId: string;
 }
 
+/** A verified producer key: it may post usage for any account and read nothing. */
+export interface ProducerIdentity {
+  keyId: string;
+  producer: true;
+}
+
 /** How long the "revocation set is complete" mark lives: the bound on staleness after Redis is restored from an old snapshot. */
 const LOADED_TTL_S = 60;
+const accountOf = (key: KeyDoc): string | null => (key.kind === 'key' ? key.account_id : null);
+
 /** Key documents are immutable, so caching them is always correct; the bound only caps memory. */
 const CACHE_MAX = 10_000;
 
 /**
- * Creates, lists, revokes and verifies account keys.
+ * Creates, lists, revokes and verifies account keys and producer keys (account null).
  *
  * Revocation is immediate across API processes: each request asks Redis whether the key id
  * is in the revocation set (one round trip), and revoking adds to that set after the
@@ -47,7 +56,7 @@ const CACHE_MAX = 10_000;
  * revocation is looked up per request.
  */
 export class KeyRing {
-  private readonly cache = new Map<string, AccountKeyDoc>();
+  private readonly cache = new Map<string, KeyDoc>();
   private readonly setKey: string;
   private readonly loadedKey: string;
 
@@ -57,23 +66,27 @@ export class KeyRing {
     this.loadedKey = `${this.setKey}:loaded`;
   }
 
-  /** A new key for the account: the whole key is in the answer and nowhere else. */
-  async create(accountId: string): Promise<{ keyId: string; key: string; createdAt: Date }> {
+  /** A new key for the account (null: a producer key): the whole key is in the answer and nowhere else. */
+  async create(accountId: string | null): Promise<{ keyId: string; key: string; createdAt: Date }> {
     for (;;) {
-      const fresh = generateKey();
+      const fresh = generateKey(accountId === null ? 'tp' : 'tk');
       const createdAt = new Date(this.deps.clock());
-      const doc: AccountKeyDoc = { _id: fresh.keyId, kind: 'key', account_id: accountId, hash: fresh.hash, created_at: createdAt };
+      const doc: KeyDoc =
+        accountId === null
+          ? { _id: fresh.keyId, kind: 'producer', hash: fresh.hash, created_at: createdAt }
+          : { _id: fresh.keyId, kind: 'key', account_id: accountId, hash: fresh.hash, created_at: createdAt };
       // A taken id (2^-64 per pair) just draws another key.
       if ((await insertAccountKey(this.deps.db, doc)) === 'inserted') {
-        this.deps.logger.info({ accountId, keyId: fresh.keyId }, 'account key created');
+        this.deps.logger.info({ accountId, keyId: fresh.keyId }, accountId === null ? 'producer key created' : 'account key created');
         return { keyId: fresh.keyId, key: fresh.key, createdAt };
       }
     }
   }
 
   /** The account's keys that are not revoked: ids and creation times only. */
-  async list(accountId: string): Promise<{ keyId: string; createdAt: Date }[]> {
-    return (await listAccountKeys(this.deps.db, accountId)).map((k) => ({ keyId: k._id, createdAt: k.created_at }));
+  async list(accountId: string | null): Promise<{ keyId: string; createdAt: Date }[]> {
+    const docs = accountId === null ? await listProducerKeys(this.deps.db) : await listAccountKeys(this.deps.db, accountId);
+    return docs.map((k) => ({ keyId: k._id, createdAt: k.created_at }));
   }
 
   /**
@@ -82,37 +95,37 @@ export class KeyRing {
    * revocation, so the caller retries: the stored revocation alone would reach other
    * processes only when their set is next rebuilt.
    */
-  async revoke(accountId: string, keyId: string): Promise<{ revokedAt: Date } | null> {
+  async revoke(accountId: string | null, keyId: string): Promise<{ revokedAt: Date } | null> {
     const found = await readAccountKey(this.deps.db, keyId);
-    if (found.key === null || found.key.account_id !== accountId) return null;
+    if (found.key === null || accountOf(found.key) !== accountId) return null;
     let revokedAt = found.revokedAt ?? new Date(this.deps.clock());
     if (found.revokedAt === null) {
       const doc = { _id: revocationId(keyId), kind: 'revocation' as const, key_id: keyId, account_id: accountId, revoked_at: revokedAt };
       if ((await insertKeyRevocation(this.deps.db, doc)) === 'exists') revokedAt = (await readAccountKey(this.deps.db, keyId)).revokedAt ?? revokedAt;
     }
     if (this.deps.redis) await this.deps.redis.sadd(this.setKey, keyId);
-    this.deps.logger.info({ accountId, keyId }, 'account key revoked');
+    this.deps.logger.info({ accountId, keyId }, accountId === null ? 'producer key revoked' : 'account key revoked');
     return { revokedAt };
   }
 
   /** The identity behind a presented key, or null: malformed, unknown, wrong secret or revoked. */
-  async verify(presented: string): Promise<KeyIdentity | null> {
+  async verify(presented: string): Promise<KeyIdentity | ProducerIdentity | null> {
     const keyId = keyIdOf(presented);
     if (keyId === null) return null;
     const key = await this.keyDoc(keyId);
     if (key === null || !keyMatches(presented, key.hash)) return null;
     if (await this.isRevoked(keyId)) return null;
-    return { keyId, accountId: key.account_id };
+    return key.kind === 'producer' ? { keyId, producer: true } : { keyId, accountId: key.account_id };
   }
 
-  /** Whether a key id is still usable (sessions of the account page re-check their key on every request). */
+  /** Whether an account key is still usable (sessions of the account page re-check their key on every request). */
   async isActive(keyId: string): Promise<KeyIdentity | null> {
     const key = await this.keyDoc(keyId);
-    if (key === null || (await this.isRevoked(keyId))) return null;
+    if (key === null || key.kind !== 'key' || (await this.isRevoked(keyId))) return null;
     return { keyId, accountId: key.account_id };
   }
 
-  private async keyDoc(keyId: string): Promise<AccountKeyDoc | null> {
+  private async keyDoc(keyId: string): Promise<KeyDoc | null> {
     const cached = this.cache.get(keyId);
     if (cached) return cached;
     const { key } = await readAccountKey(this.deps.db, keyId);

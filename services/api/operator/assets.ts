@@ -32,6 +32,7 @@ export function loadAssets(): ReadonlyMap<string, Asset> {
   const css = 'text/css; charset=utf-8';
   const files: [string, string, string][] = [
     ['dashboard.js', join(dir, 'dashboard.js'), js],
+    ['adjust.js', join(dir, 'adjust.js'), js],
     ['login.js', join(dir, 'login.js'), js],
     ['usageChart.js', join(dir, 'usageChart.js'), js],
     ['dashboard.css', join(dir, 'dashboard.css'), css],

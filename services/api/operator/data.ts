@@ -32,13 +32,16 @@ export interface OperatorDataDeps {
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
+/** Below its own threshold (PUT /v1/admin/accounts/:id/alerts), else below LOW_BALANCE_MICROS. */
+const isLow = (doc: AccountDoc, lowBalanceMicros: bigint): boolean => doc.balance_micros < (doc.low_balance_micros ?? lowBalanceMicros);
+
 /** An account row of the dashboard: money as integer micros and as USD text, never a float. */
 export function accountRow(doc: AccountDoc, lowBalanceMicros: bigint) {
   return {
     account_id: doc._id,
     balance_micros: toJsonMicros(doc.balance_micros),
     balance_usd: formatUsd(doc.balance_micros),
-    low_balance: doc.balance_micros < lowBalanceMicros,
+    low_balance: isLow(doc, lowBalanceMicros),
     discount_tier: doc.discount_tier,
     current_plan_id: doc.current_plan_id,
     vm_quota_used: doc.vm_quota_used,
@@ -92,7 +95,7 @@ export class OperatorData {
       queueDepths: () => this.depths.get(),
       accountBalances: async () => {
         const all = await this.accounts.get();
-        return { belowThreshold: all.filter((a) => a.balance_micros < this.deps.lowBalanceMicros).length, total: all.length };
+        return { belowThreshold: all.filter((a) => isLow(a, this.deps.lowBalanceMicros)).length, total: all.length };
       },
     };
   }

@@ -152,7 +152,26 @@ ${panel(
   <input id="account-search" type="search" placeholder="account id" autocomplete="off">
   <span id="account-count" aria-live="polite"></span>
 </div>
-${table('accounts-table', 'Accounts', ['Account', 'Balance (USD)', 'Tier', 'Plan', 'VM quota used / total', 'Period end', 'Last active'])}`,
+${table('accounts-table', 'Accounts', ['Account', 'Balance (USD)', 'Tier', 'Plan', 'VM quota used / total', 'Period end', 'Last active', ''])}
+<h3 id="adjust-title">Adjust a balance</h3>
+<p class="hint">Credit (positive) or debit (negative) an account: choose "Adjust…" on its row. The reason is kept in its ledger and shown on its account page. Nothing is posted before you confirm.</p>
+<form id="adjust-form" class="controls" aria-labelledby="adjust-title" hidden>
+  <label for="adjust-account">Account</label>
+  <input id="adjust-account" type="text" readonly>
+  <label for="adjust-amount">Amount (USD)</label>
+  <input id="adjust-amount" type="text" inputmode="decimal" placeholder="-2.50" autocomplete="off" required>
+  <label for="adjust-reason">Reason</label>
+  <input id="adjust-reason" type="text" maxlength="500" autocomplete="off" required>
+  <button type="submit" id="adjust-review">Review adjustment</button>
+</form>
+<div id="adjust-confirm-box" hidden>
+  <p id="adjust-preview-text" role="status"></p>
+  <div class="controls">
+    <button type="button" id="adjust-confirm">Confirm adjustment</button>
+    <button type="button" id="adjust-cancel">Cancel</button>
+  </div>
+</div>
+<p id="adjust-result" role="status" aria-live="polite"></p>`,
 )}
 ${panel('allocations', 'VM allocations', table('allocations-table', 'Latest VM allocations', ['Allocation', 'Account', 'Plan', 'Slot', 'Status', 'Expires', 'Created']))}
 ${panel(
@@ -164,7 +183,7 @@ ${table('ticks-table', 'Latest ladder ticks', ['Tick', 'Source', 'As of', 'Shard
 ${table('transitions-table', 'Latest tier transitions', ['Account', 'From', 'To', 'At', 'Tick'])}`,
 )}
 </main>`,
-    ['/ops/assets/uPlot.iife.min.js', '/ops/assets/dashboard.js', '/ops/assets/usageChart.js'],
+    ['/ops/assets/uPlot.iife.min.js', '/ops/assets/dashboard.js', '/ops/assets/usageChart.js', '/ops/assets/adjust.js'],
     ['/ops/assets/uPlot.min.css'],
   );
 }

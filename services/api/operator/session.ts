@@ -37,12 +37,16 @@ function sessionOf(request: FastifyRequest): string | undefined {
 
 /**
  * The operator surfaces (dashboard, its JSON, bull-board): the session cookie, or
- * `authorization: Bearer <ADMIN_TOKEN>` for scripts. Throws 401 `unauthorized` otherwise.
+ * `authorization: Bearer <ADMIN_TOKEN>` for scripts, and which of them. Throws 401 `unauthorized` otherwise.
  */
-export function requireOperator(request: FastifyRequest, credentials: Credentials, now: number, ttlMs: number): void {
-  if (validSession(sessionOf(request), credentials, now, ttlMs)) return;
+export function requireOperator(request: FastifyRequest, credentials: Credentials, now: number, ttlMs: number): OperatorCredential {
+  if (validSession(sessionOf(request), credentials, now, ttlMs)) return 'operator_session';
   requireAdmin(request, credentials);
+  return 'admin_token';
 }
+
+/** How an operator request authenticated: what an adjustment records as who made it. */
+export type OperatorCredential = 'operator_session' | 'admin_token';
 
 /** A session cookie or a Bearer token: credentials whose refusal counts as a guess (RateLimits.signIn). */
 export function presentsOperatorCredentials(request: FastifyRequest): boolean {

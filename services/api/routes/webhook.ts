@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { INT64_MAX, TallyError, toJsonMicros } from '../../../shared/domain/index.js';
+import { TallyError, toJsonMicros } from '../../../shared/domain/index.js';
 import { requireSignature } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { parseInput, paymentBody } from '../schemas.js';
+import { beyondInt64, parseInput, paymentBody } from '../schemas.js';
 import { accountView } from '../views.js';
 
 /**
@@ -32,10 +32,4 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
       account: outcome.account ? accountView(outcome.account) : null,
     });
   });
-}
-
-/** A whole number of micros too large for any stored amount: refused as out of range (422), not as malformed (400). */
-function beyondInt64(value: unknown): boolean {
-  if (typeof value === 'number') return Number.isInteger(value) && BigInt(value) > INT64_MAX;
-  return typeof value === 'string' && /^[0-9]{1,40}$/.test(value) && BigInt(value) > INT64_MAX;
 }

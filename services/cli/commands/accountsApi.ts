@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../../shared/config/index.js';
-import { parseRfc3339, perVmAuditCostMicros, toJsonMicros, type Plan } from '../../../shared/domain/index.js';
-import { cliContext, endpointsFor } from '../context.js';
+import { randomUUID } from 'node:crypto';
+import { INT64_MAX, INT64_MIN, parseRfc3339, perVmAuditCostMicros, toJsonMicros, type Plan } from '../../../shared/domain/index.js';
+import { cliContext, endpointsFor, ndjson, withAccounts } from '../context.js';
 
 function planLine(plan: Plan) {
   return {
@@ -14,8 +15,48 @@ function planLine(plan: Plan) {
   };
 }
 
-/** `tally ladder-tick --once`, `tally plans validate` (SPEC 8, 10, 13). */
+/** A signed, non-zero whole number of micros within Int64, as `tally adjust` takes it. */
+function adjustmentAmount(text: string): bigint {
+  const amount = /^-?[0-9]{1,20}$/.test(text) ? BigInt(text) : null;
+  if (amount === null || amount === 0n || amount > INT64_MAX || amount < INT64_MIN) {
+    throw new Error(`${text}: the amount is a non-zero whole number of micros within Int64 (negative debits)`);
+  }
+  return amount;
+}
+
+/** `tally ladder-tick --once`, `tally plans validate`, `tally adjust` (SPEC 8, 10, 13). */
 export function registerAccountsCommands(program: Command): void {
+  program
+    .command('adjust')
+    .argument('<account>', 'account id')
+    .argument('<amount>', 'micros, signed: 2500000 credits 2.50 USD, -2500000 debits it')
+    .requiredOption('--reason <text>', 'why (1..500 characters); kept in the ledger and shown to the account')
+    .option('--id <adjustment_id>', 'the idempotency key; run again with the same id and it applies once (default: a new id, printed)')
+    .description('credit or debit an account as an operator: a ledger entry of kind adjustment, folded by its shard owner (needs a running worker)')
+    .allowExcessArguments(false)
+    .action(async (account: string, amountText: string, opts: { reason: string; id?: string }) => {
+      const amountMicros = adjustmentAmount(amountText);
+      if (!/\S/.test(opts.reason) || opts.reason.length > 500) throw new Error('--reason: 1..500 characters, not only spaces');
+      await withAccounts('tally-adjust', async ({ db, accounts, redis }, config) => {
+        const [{ ShardQueues }, { BillingService, adjustmentView }] = await Promise.all([
+          import('../../../shared/queue/index.js'),
+          import('../../api/index.js'),
+        ]);
+        const { logger } = await cliContext('tally-adjust');
+        const queues = new ShardQueues(redis, config.mongoDb, config.shards, logger);
+        try {
+          const billing = new BillingService({ plans: config.plans, kycRequired: config.kycRequired }, { db, queues, accounts, logger });
+          const outcome = await billing.adjust({ adjustmentId: opts.id ?? randomUUID(), accountId: account, amountMicros, reason: opts.reason, by: 'cli' });
+          const balance = outcome.account?.balance_micros ?? null;
+          process.stdout.write(
+            `${ndjson({ ...adjustmentView(outcome.value.entry), duplicate: outcome.value.duplicate, folded: outcome.folded, balance_micros: balance })}\n`,
+          );
+        } finally {
+          await queues.close();
+        }
+      });
+    });
+
   program
     .command('ladder-tick')
     .description('run the ladder tick and quota expiry once (needs running workers), print its report')

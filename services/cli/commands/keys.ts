@@ -28,40 +28,57 @@ async function withKeyRing<T>(run: (keys: KeyRing) => Promise<T>): Promise<T> {
   }
 }
 
-/** `tally keys create|list|revoke` (SPEC 13 account keys) and `tally allocations`. */
+/** An account's keys, or (null) the producer keys: one or the other, never both nor neither. */
+function keyOwner(account: string | undefined, producer: boolean | undefined): string | null {
+  if (producer === true && account !== undefined) throw new Error('--producer keys belong to no account: leave the account out');
+  if (producer !== true && account === undefined) throw new Error('name the account (or --producer for a producer key)');
+  return producer === true ? null : (account as string);
+}
+
+const ownerFields = (owner: string | null) => (owner === null ? { producer: true } : { account_id: owner });
+
+/** `tally keys create|list|revoke [--producer]` (SPEC 13 account keys, issue 31 producer keys) and `tally allocations`. */
 export function registerKeyCommands(program: Command): void {
-  const keys = program.command('keys').description('account keys: create (shown once), list (ids and creation times), revoke');
+  const keys = program.command('keys').description('account and producer keys: create (shown once), list (ids and creation times), revoke');
 
   keys
     .command('create')
-    .argument('<account>', 'account id')
-    .description('create a key for the account; prints it once as JSON {account_id, key_id, key, created_at}')
-    .action(async (account: string) => {
-      const created = await withKeyRing((ring) => ring.create(account));
-      out({ account_id: account, key_id: created.keyId, key: created.key, created_at: created.createdAt.toISOString() });
+    .argument('[account]', 'account id (none with --producer)')
+    .option('--producer', 'a producer key: posts usage for any account (POST /v1/usage), reads nothing')
+    .description('create a key; prints it once as JSON {account_id | producer, key_id, key, created_at}')
+    .action(async (account: string | undefined, opts: { producer?: boolean }) => {
+      const owner = keyOwner(account, opts.producer);
+      const created = await withKeyRing((ring) => ring.create(owner));
+      out({ ...ownerFields(owner), key_id: created.keyId, key: created.key, created_at: created.createdAt.toISOString() });
     });
 
   keys
     .command('list')
-    .argument('<account>', 'account id')
-    .description("NDJSON of the account's keys that are not revoked: key_id, created_at")
-    .action(async (account: string) => {
-      for (const k of await withKeyRing((ring) => ring.list(account))) out({ key_id: k.keyId, created_at: k.createdAt.toISOString() });
+    .argument('[account]', 'account id (none with --producer)')
+    .option('--producer', 'the producer keys')
+    .description("NDJSON of the account's (or the producer) keys that are not revoked: key_id, created_at")
+    .action(async (account: string | undefined, opts: { producer?: boolean }) => {
+      const owner = keyOwner(account, opts.producer);
+      for (const k of await withKeyRing((ring) => ring.list(owner))) out({ key_id: k.keyId, created_at: k.createdAt.toISOString() });
     });
 
   keys
     .command('revoke')
-    .argument('<account>', 'account id')
-    .argument('<key_id>', 'the key id (from keys create or keys list)')
-    .description('revoke a key at once; exits 1 when the account has no such key')
-    .action(async (account: string, keyId: string) => {
-      const revoked = await withKeyRing((ring) => ring.revoke(account, keyId));
+    .argument('<account_or_key_id>', 'account id, then the key id; with --producer only the key id')
+    .argument('[key_id]', 'the key id (from keys create or keys list)')
+    .option('--producer', 'revoke a producer key')
+    .description('revoke a key at once; exits 1 when there is no such key')
+    .action(async (first: string, second: string | undefined, opts: { producer?: boolean }) => {
+      const owner = keyOwner(opts.producer ? undefined : first, opts.producer);
+      const keyId = opts.producer ? first : second;
+      if (keyId === undefined || (opts.producer && second !== undefined)) throw new Error('keys revoke: <account> <key_id>, or --producer <key_id>');
+      const revoked = await withKeyRing((ring) => ring.revoke(owner, keyId));
       if (revoked === null) {
-        process.stderr.write(`tally: account ${account} has no key ${keyId}\n`);
+        process.stderr.write(`tally: ${owner === null ? 'there is no producer key' : `account ${owner} has no key`} ${keyId}\n`);
         process.exitCode = 1;
         return;
       }
-      out({ account_id: account, key_id: keyId, revoked: true, revoked_at: revoked.revokedAt.toISOString() });
+      out({ ...ownerFields(owner), key_id: keyId, revoked: true, revoked_at: revoked.revokedAt.toISOString() });
     });
 
   program

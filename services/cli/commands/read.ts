@@ -40,6 +40,7 @@ export function registerReadCommands(program: Command): void {
               vm_quota_used: a.vm_quota_used,
               vm_quota_period_end: a.vm_quota_period_end,
               kyc_verified: a.kyc_verified,
+              low_balance_micros: a.low_balance_micros ?? null,
             }),
           );
         }
@@ -109,10 +110,11 @@ export function registerReadCommands(program: Command): void {
     .description('check balance == sum(ledger) for every account; exits 1 on any mismatch')
     .action(() =>
       withAccounts('tally-verify', async (opened) => {
-        const { verifyLedger } = await store();
+        const { countLedgerKinds, verifyLedger } = await store();
         const { accounts, mismatches } = await verifyLedger(opened.db, await opened.accounts.list());
         for (const m of mismatches) out(ndjson(m));
-        out(JSON.stringify({ accounts, mismatches: mismatches.length }));
+        // Every kind's entries are in the balances checked (adjustments too): the counts say what the ledger holds.
+        out(JSON.stringify({ accounts, mismatches: mismatches.length, ledger_entries: await countLedgerKinds(opened.db) }));
         process.exitCode = mismatches.length === 0 ? 0 : 1;
       }),
     );

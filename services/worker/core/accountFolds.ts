@@ -10,12 +10,13 @@ import {
 
 /**
  * The account fields a folded entry sets besides the balance and first_paid_at (plans,
- * VM quota, KYC, tier, expiry). Pure; applied by the shard owner, the only writer of the
+ * VM quota, KYC, alert threshold, tier, expiry). Pure; applied by the shard owner, the only writer of the
  * projection, in log order, so a rebuild from the log reproduces the same account.
  */
 export function applyAccountFields(doc: AccountDoc, fold: FoldedEntry): void {
   if (fold.plan) doc.plan_seq = fold.plan.seq;
   if (fold.kyc !== undefined) doc.kyc_verified = fold.kyc;
+  if (fold.low !== undefined) doc.low_balance_micros = fold.low;
   // Slots are claimed in order from the lowest free one, so the claimed slots of a plan are
   // always 1..k and the highest slot folded is the number in use, whatever the fold order.
   if (fold.vm && doc.current_plan_id !== null && fold.vm.seq === (doc.plan_seq ?? 0) && fold.vm.slot > doc.vm_quota_used) {

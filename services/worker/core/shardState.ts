@@ -305,7 +305,9 @@ export class ShardState {
     this.unwritten = true;
     this.unread.add(acc.doc._id);
     const balance = acc.doc.balance_micros;
-    const low = balance < this.ctx.lowBalanceMicros;
+    // The account's own threshold, once an alerts fold set one: the crossing is of that line, so
+    // a threshold raised above the balance fires low_balance at once, and once per crossing after.
+    const low = balance < (acc.doc.low_balance_micros ?? this.ctx.lowBalanceMicros);
     const depleted = balance <= 0n;
     if (low && !acc.doc.low) events.push(this.event('low_balance', acc.doc, entry));
     if (depleted && !acc.doc.depleted) events.push(this.event('depleted', acc.doc, entry));

@@ -133,8 +133,10 @@ describe('accounts API errors', () => {
   it('every HTTP error code of the registry that the accounts API can answer was reached above', () => {
     // forbidden needs per-account keys, rate_limited a limiter (other issues); internal and
     // unavailable are proven in test/unit/api with failing dependencies; forbidden_origin and
-    // selection_required (operator requests) in test/integration/ops/operatorRequests.test.ts.
+    // selection_required (operator requests) in test/integration/ops/operatorRequests.test.ts;
+    // conflict (an adjustment id reused) in test/integration/api/adjustments.test.ts.
     const notHere = new Set([
+      'conflict',
       'forbidden',
       'rate_limited',
       'config_invalid',

@@ -58,6 +58,8 @@ describe(`HTTP fuzz of every route (FUZZ_SEED=${SEED})`, () => {
     }
     const created = await fetch(`${api.url}/v1/admin/accounts/acct-a/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const { key, key_id } = (await created.json()) as { key: string; key_id: string };
+    const producer = await fetch(`${api.url}/v1/admin/producer-keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const producerKey = ((await producer.json()) as { key: string }).key;
     const cookieOf = async (path: string, form: string) => {
       const res = await fetch(`${api.url}${path}`, {
         method: 'POST',
@@ -73,6 +75,7 @@ describe(`HTTP fuzz of every route (FUZZ_SEED=${SEED})`, () => {
     Object.assign(pools, {
       adminToken: ADMIN_TOKEN,
       accountKey: key,
+      producerKey,
       keyId: key_id,
       operatorCookie: await cookieOf('/login', `token=${encodeURIComponent(ADMIN_TOKEN)}`),
       accountCookie: await cookieOf('/account/login', `key=${encodeURIComponent(key)}`),

@@ -4,7 +4,7 @@ import { FAULT_KINDS } from '../../chaos/faults.js';
 
 /**
  * The chaos proof (issue 17) at CI size: every fault kind once while 20k records, fuzz
- * inputs, payments, purchases and VM allocations go through the product as separate
+ * inputs, payments, adjustments, purchases and VM allocations go through the product as separate
  * processes; the independent checker must find nothing lost, nothing charged twice, every
  * balance exact, every bad input dead-lettered, and every process must stop cleanly. And
  * the checker must see a planted double charge. `npm run chaos` is the full-size run.
@@ -32,6 +32,7 @@ describe('chaos', () => {
     expect(r.detail.fuzz).toBe(2000);
     expect(r.detail.check.expected_dead).toBeGreaterThanOrEqual(2000);
     expect(r.detail.ticks).toBeGreaterThan(0);
+    expect(r.detail.adjustments).toBeGreaterThan(0);
     expect(r.ok).toBe(true);
   }, 600_000);
 

@@ -48,6 +48,36 @@ describe('tally keys and tally allocations', () => {
     await expect(tally('keys', 'revoke', 'acct-other', created!['key_id'] as string)).rejects.toThrow(/has no key/);
   });
 
+  it('creates, lists and revokes producer keys (tp_, no account), refused on read routes', async () => {
+    const [created] = await tally('keys', 'create', '--producer');
+    expect(created).toMatchObject({ producer: true, key: expect.stringMatching(/^tp_/) });
+    expect((await call(stack.url, 'GET', '/v1/accounts/acct-cli', { token: created!['key'] as string })).status).toBe(403);
+    expect(await tally('keys', 'list', '--producer')).toEqual([{ key_id: created!['key_id'], created_at: created!['created_at'] }]);
+    expect((await tally('keys', 'revoke', '--producer', created!['key_id'] as string))[0]).toMatchObject({ producer: true, revoked: true });
+    expect(await tally('keys', 'list', '--producer')).toEqual([]);
+    await expect(tally('keys', 'create', 'acct-cli', '--producer')).rejects.toThrow(/belong to no account/);
+  });
+
+  it('tally adjust credits and debits once per --id, with its reason, and refuses a zero or unbounded amount', async () => {
+    await pay(stack.url, { payment_id: 'p-adj', account_id: 'acct-adj', amount_micros: 1_000_000, paid_at: '2026-01-01T00:00:00Z' });
+    const [credit] = await tally('adjust', 'acct-adj', '2500000', '--reason', 'support ticket 12', '--id', 'cli-1');
+    expect(credit).toMatchObject({
+      adjustment_id: 'cli-1',
+      amount_micros: 2_500_000,
+      reason: 'support ticket 12',
+      by: 'cli',
+      duplicate: false,
+      balance_micros: 3_500_000,
+    });
+    const [again] = await tally('adjust', 'acct-adj', '2500000', '--reason', 'support ticket 12', '--id', 'cli-1');
+    expect(again).toMatchObject({ duplicate: true, balance_micros: 3_500_000 });
+    const [debit] = await tally('adjust', 'acct-adj', '-500000', '--reason', 'correction');
+    expect(debit).toMatchObject({ amount_micros: -500_000, balance_micros: 3_000_000 });
+    for (const amount of ['0', '9223372036854775808', '1.5'])
+      await expect(tally('adjust', 'acct-adj', amount, '--reason', 'r')).rejects.toThrow(/non-zero whole number/);
+    await expect(tally('adjust', 'acct-adj', '1', '--reason', 'other', '--id', 'cli-1')).rejects.toThrow(/conflict|different/);
+  });
+
   it('prints allocations as NDJSON, of one account or all', async () => {
     for (const id of ['acct-al1', 'acct-al2']) {
       await pay(stack.url, { payment_id: `p-${id}`, account_id: id, amount_micros: 10_000_000, paid_at: '2026-01-01T00:00:00Z' });

@@ -14,6 +14,7 @@ describe('npm run bench, tiny', () => {
       ledgerEntries: 1000,
       webhooks: 100,
       purchases: 20,
+      httpRecords: 3000,
       horizonIds: 20_000,
       takeoverIds: 200_000, // the path, not the figure: 5M ids took minutes on a loaded machine
       env: { PROJECTION_FLUSH_MS: '2000' },
@@ -26,8 +27,10 @@ describe('npm run bench, tiny', () => {
     expect(r.tally.quiet_reads.requests).toBe(200);
     expect(r.latency).toMatchObject({ records: 400, samples: 400 });
     expect(r.latency.p50_ms).toBeLessThanOrEqual(r.latency.p99_ms);
-    expect(r.charged).toBe(2400);
-    expect(r.expected_charged).toBe(2400);
+    expect(r.http_ingest).toMatchObject({ records: 3000, batch: 1000, accepted: 3000, duplicates: 0, rejected: 0 });
+    expect(r.http_ingest?.requests.statuses).toEqual({ 200: 3 });
+    expect(r.charged).toBe(5400);
+    expect(r.expected_charged).toBe(5400);
     expect(r.balances).toMatchObject({ wrong: 0, ledgerMismatches: 0 });
     expect(r.ok).toBe(true);
     // Every stream account is listed; the projection flush after the phase is counted.

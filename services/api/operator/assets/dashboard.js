@@ -295,6 +295,18 @@ async function openDeadLetter(seq) {
   }
 }
 
+/** The row's "Adjust" button; adjust.js opens the form for its account (one listener on the table, rows are redrawn every 5 s). */
+function adjustButton(accountId) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Adjust…';
+  button.dataset.adjust = accountId;
+  button.setAttribute('aria-label', `Adjust the balance of ${accountId}`);
+  const td = document.createElement('td');
+  td.append(button);
+  return td;
+}
+
 async function loadAccounts() {
   const search = $('account-search').value;
   const body = await getJson(`${API}/accounts?limit=100&search=${encodeURIComponent(search)}`);
@@ -310,6 +322,7 @@ async function loadAccounts() {
         a.vm_quota_total > 0 ? `${a.vm_quota_used} / ${a.vm_quota_total}` : '—',
         fmtTime(a.vm_quota_period_end),
         fmtTime(a.last_active_at),
+        adjustButton(a.account_id),
       ],
       { 'data-account': a.account_id, title: `${a.balance_micros} micros` },
     ),

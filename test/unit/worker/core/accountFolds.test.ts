@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, DEFAULT_LADDER, DEFAULT_PRICE_BOOK, newAccount, type AccountDoc, type ShardSnapshot } from '../../../../shared/domain/index.js';
+import {
+  DAY_MS,
+  DEFAULT_LADDER,
+  DEFAULT_PRICE_BOOK,
+  newAccount,
+  type AccountDoc,
+  type FoldedEntry,
+  type ShardLogDoc,
+  type ShardSnapshot,
+} from '../../../../shared/domain/index.js';
+import { foldOfLedger } from '../../../../shared/store/index.js';
 import { applyAccountFields, planTick } from '../../../../services/worker/core/accountFolds.js';
 import { ShardState } from '../../../../services/worker/core/shardState.js';
 
@@ -86,5 +96,41 @@ describe('ShardState folds beyond the dedup horizon', () => {
     );
     expect(planned.folds.map((f) => f.id)).toEqual(['plan:a:1']);
     expect(planned.duplicates).toBe(2);
+  });
+});
+
+describe('adjustments and alert thresholds in the owner (issue 31)', () => {
+  const ctx = { priceBook: DEFAULT_PRICE_BOOK, ladder: DEFAULT_LADDER, lowBalanceMicros: 1_000_000n, lateArrivalDays: 35 };
+  const empty: ShardSnapshot = { seq: 0, checkpoint: 0, accounts: [], tail: [], horizon: [], folded: new Set() };
+  const fold = (state: ShardState, entry: FoldedEntry, at: number) => state.apply(state.planFolds([entry], 'f', at));
+
+  it('an adjustment moves the balance only: first_paid_at and the tier stay as they were', () => {
+    const { state } = ShardState.fromSnapshot(0, empty, ctx);
+    fold(
+      state,
+      foldOfLedger({ _id: 'adjustment:g1', kind: 'adjustment', account_id: 'a', shard: 0, amount_micros: 7_000_000n, at: new Date(T0), reason: 'r' }),
+      T0,
+    );
+    expect(state.getAccount('a')).toMatchObject({ balance_micros: 7_000_000n, first_paid_at: null, discount_tier: 'none' });
+  });
+
+  it("fires low_balance once per crossing of the account's own threshold, and the threshold survives a rebuild from the log", () => {
+    const { state } = ShardState.fromSnapshot(0, empty, ctx);
+    const lows = (events: { type: string }[]) => events.filter((e) => e.type === 'low_balance').length;
+    const log: ShardLogDoc[] = [];
+    const step = (entry: FoldedEntry, at: number) => {
+      const planned = state.planFolds([entry], 'f', at);
+      log.push(planned);
+      return lows(state.apply(planned));
+    };
+    expect(step({ id: 'payment:p', a: 'a', d: 5_000_000n, paid: T0 }, T0)).toBe(0);
+    expect(step({ id: 'alerts:a:1', a: 'a', d: 0n, low: 10_000_000n }, T0 + 1)).toBe(1);
+    expect(step({ id: 'alerts:a:2', a: 'a', d: 0n, low: 20_000_000n }, T0 + 2)).toBe(0);
+    expect(step({ id: 'adjustment:up', a: 'a', d: 30_000_000n }, T0 + 3)).toBe(0);
+    expect(step({ id: 'adjustment:down', a: 'a', d: -20_000_000n }, T0 + 4)).toBe(1);
+    expect(step({ id: 'alerts:a:3', a: 'a', d: 0n, low: null }, T0 + 5)).toBe(0);
+    expect(state.getAccount('a')?.low).toBe(false);
+    const rebuilt = ShardState.fromSnapshot(0, { ...empty, tail: log.slice(0, 4) }, ctx).state;
+    expect(rebuilt.getAccount('a')?.low_balance_micros).toBe(20_000_000n);
   });
 });
