@@ -23,6 +23,7 @@ export interface ServiceSpec<S extends { stop(): Promise<void> }> {
  */
 export async function runService<S extends { stop(): Promise<void> }>(spec: ServiceSpec<S>): Promise<void> {
   const { config, logger } = await cliContext(spec.name);
+  if (!sizeHeap(config.serviceHeapMb)) logger.warn({ node: process.version }, 'SERVICE_HEAP_MB not applied: this Node has no process.execve (22.15 or later)');
   const { Shutdown, serveMetrics } = await import('../../../shared/runtime/index.js');
   const shutdown = new Shutdown({ logger }).listen();
   const service = await spec.start(config, await endpointsFor(config), logger);
@@ -33,6 +34,22 @@ export async function runService<S extends { stop(): Promise<void> }>(spec: Serv
     logger.info({ url: server.url }, 'metrics listening');
   }
   spec.started?.(service);
+}
+
+/**
+ * Caps V8's old space at `heapMb` MiB (SERVICE_HEAP_MB): V8 sizes its limit from the
+ * machine's memory and, below it, lets the heap grow ~3x past what is live before a full
+ * collection, so a worker whose live heap is 60-80 MB reached 536 MB of RSS (issue #30).
+ * The limit is fixed when the process starts, so the process replaces itself (same pid,
+ * same arguments, nothing written yet) with the flag added. False when the Node has no
+ * `process.execve`; true when capped, asked not to, or node was given its own limit.
+ */
+function sizeHeap(heapMb: number): boolean {
+  const given = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => a.startsWith('--max-old-space-size'));
+  if (heapMb === 0 || given) return true;
+  const { execve } = process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never };
+  if (!execve) return false;
+  return execve(process.execPath, [process.execPath, `--max-old-space-size=${heapMb}`, ...process.execArgv, ...process.argv.slice(1)], process.env);
 }
 
 /** The services that run alone, for scaling out; each action loads only its own (see services/cli/main.ts). */
