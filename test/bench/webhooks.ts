@@ -2,7 +2,8 @@
  * The billing phase of `npm run bench` alone (test/bench/billing.ts): its own servers, the
  * worker, bridge and API of the compiled build, the ledger seeded to `--ledger-entries`,
  * then signed payment webhooks, plan purchases and VMs from `--clients` senders. Prints
- * each step's rate and p50/p99 and the CPU seconds each process spent in the webhooks, so
+ * each step's rate and p50/p99, the CPU seconds each process spent in them and the shard-log
+ * entries written (one per fold job unless grouped), so
  * two builds can be compared pair by pair (issue 30).
  *
  *   npm run build && npx tsx test/bench/webhooks.ts [--ledger-entries 100000] [--webhooks 4000] [--clients 8] [--profile DIR]
@@ -15,6 +16,7 @@ import { loadConfig } from '../../shared/config/index.js';
 import { redisConnection } from '../../shared/queue/index.js';
 import { freePort } from '../../shared/runtime/index.js';
 import { connectMongo } from '../../shared/store/index.js';
+import { COLLECTIONS } from '../../shared/store/internal.js';
 import { billingLoad } from './billing.js';
 import { accountReader, waitSettled } from './endToEnd.js';
 import { benchEnv, cpuSnapshot, spawnServices, startBenchServers, stopServices } from './harness.js';
@@ -45,6 +47,8 @@ let exitCodes: Record<string, number | null> = {};
 try {
   await waitSettled(bus, accountReader(redis, mongo.db, config), 120_000);
   const load = loadavg().map((x) => Math.round(x * 100) / 100);
+  const log = mongo.db.collection(COLLECTIONS.shardLog);
+  const entriesBefore = await log.countDocuments();
   const before = await cpuSnapshot(procs, servers);
   const billing = await billingLoad({
     db: mongo.db,
@@ -59,7 +63,9 @@ try {
   });
   const after = await cpuSnapshot(procs, servers);
   const cpu = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v === null || before[k] == null ? null : Math.round((v - before[k]!) * 10) / 10]));
-  console.log(JSON.stringify({ load, ...billing, cpu_s: cpu }));
+  // Shard-log entries the three steps wrote: one per fold job, fewer when folds were grouped.
+  const logEntries = (await log.countDocuments()) - entriesBefore;
+  console.log(JSON.stringify({ load, ...billing, cpu_s: cpu, log_entries: logEntries }));
 } finally {
   exitCodes = await stopServices(procs);
   redis.disconnect();
