@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { FoldedEntry, Ladder, ShardLogDoc } from '../../shared/domain/index.js';
+import type { FoldedEntry, Ladder } from '../../shared/domain/index.js';
 import { fromWire, type ShardJobResult, type WireRecord } from '../../shared/queue/index.js';
 import { CommitProtocol, type CommitEffects, type Plan } from './core/commitProtocol.js';
 import type { HorizonSnapshotPort, OwnerOutbox, ReadModelPort, ShardHousekeepingPort, ShardLedgerPort, ShardLogPort } from './core/ports.js';
@@ -8,28 +8,6 @@ import { planTick } from './core/accountFolds.js';
 
 /** Full read-model writes in a row that may find Redis emptied under them before the job fails (and is retried). */
 const MAX_REPLACE_ATTEMPTS = 5;
-
-/** Fold jobs folded in one log entry: their entries in arrival order, the entry planned for them, its position once durable. */
-interface FoldGroup {
-  entries: FoldedEntry[];
-  jobs: string[];
-  planned: ShardLogDoc | null;
-  committed: Promise<number | null>;
-  /** Positions in `entries` the planned entry folded, and whether refused (computed once, by the first job answered). */
-  folded?: Map<number, boolean>;
-}
-
-function foldedAt(group: FoldGroup): Map<number, boolean> {
-  const planned = new Map((group.planned?.folds ?? []).map((f) => [f.id, f.refused === true]));
-  const out = new Map<number, boolean>();
-  group.entries.forEach((e, i) => {
-    const refused = planned.get(e.id);
-    if (refused === undefined) return;
-    planned.delete(e.id);
-    out.set(i, refused);
-  });
-  return out;
-}
 
 /** Everything an owner reads and writes goes through these ports (MongoDB, NATS and Redis in mongoShardStore.ts; memory in the unit tests). */
 export interface ShardOwnerDeps {
@@ -63,8 +41,6 @@ export class ShardOwner {
   private sweeping = false;
   /** The next read-model write must replace the shard's whole model (after a load). */
   private readModelFull = true;
-  /** The fold jobs waiting for the commit lock, to be folded in one entry (processFolds). */
-  private foldGroup: FoldGroup | null = null;
 
   constructor(
     readonly shard: number,
@@ -150,53 +126,14 @@ export class ShardOwner {
     return this.protocol.commit(jobId, (state, now) => state.planUsage(usage, jobId, now, streamSeqs));
   }
 
-  /**
-   * Folds ledger entries; `refused` lists the positions of those refused as
-   * `amount_out_of_range` (now or before). Group commit: fold jobs that arrive while the
-   * shard's commit is busy (the consumer runs several jobs at once) join one group, folded
-   * in one log entry and one read-model write when the commit is free. The group closes
-   * when its entry is planned; each job is answered after that entry is durable and readable.
-   */
+  /** Folds ledger entries; `refused` lists the positions of those refused as `amount_out_of_range` (now or before). */
   async processFolds(entries: readonly FoldedEntry[], jobId: string): Promise<ShardJobResult> {
-    const group = this.foldGroup ?? this.openFoldGroup(jobId);
-    const offset = group.entries.length;
-    group.entries.push(...entries);
-    group.jobs.push(jobId);
-    const seq = await group.committed;
-    const state = this.protocol.state;
-    // The entry folded each id at its first position in the group: a repeat of it is a duplicate.
-    group.folded ??= foldedAt(group);
-    let charged = 0;
-    let folded = 0;
-    entries.forEach((_, i) => {
-      const refused = group.folded?.get(offset + i);
-      if (refused === undefined) return;
-      folded++;
-      if (!refused) charged++;
+    const result = await this.protocol.commit(jobId, (state, now) => {
+      const doc = state.planFolds(entries, jobId, now);
+      return { doc, charged: doc.folds.filter((f) => !f.refused).length, duplicates: doc.duplicates };
     });
-    const result = { seq, charged, duplicates: entries.length - folded };
-    const refused = entries.flatMap((e, i) => (state?.isRefusedFold(e.id) ? [i] : []));
+    const refused = entries.flatMap((e, i) => (this.protocol.state?.isRefusedFold(e.id) ? [i] : []));
     return refused.length > 0 ? { ...result, refused } : result;
-  }
-
-  /** A new group of fold jobs, committed as soon as the shard's commit lock is free. */
-  private openFoldGroup(jobId: string): FoldGroup {
-    const group: FoldGroup = { entries: [], jobs: [], planned: null, committed: Promise.resolve(null) };
-    this.foldGroup = group;
-    group.committed = this.protocol
-      .commit(jobId, (state, now) => {
-        // Planned: later jobs start the next group. A re-plan (a lost race) keeps these entries.
-        if (this.foldGroup === group) this.foldGroup = null;
-        const job = group.jobs.length > 1 ? `${jobId}+${group.jobs.length - 1}` : jobId;
-        const doc = state.planFolds(group.entries, job, now);
-        group.planned = doc;
-        return { doc, charged: doc.folds.filter((f) => !f.refused).length, duplicates: doc.duplicates };
-      })
-      .then((r) => r.seq)
-      .finally(() => {
-        if (this.foldGroup === group) this.foldGroup = null;
-      });
-    return group;
   }
 
   /**

@@ -46,9 +46,6 @@ export interface WorkerDeps {
   clock?: () => number;
 }
 
-/** Jobs a shard's consumer holds at once: the most fold jobs one log entry groups. */
-const JOBS_IN_HAND = 8;
-
 interface Held {
   owner: ShardOwner;
   /** What the owner wrote so far (added to the process's counts when it is let go). */
@@ -60,7 +57,7 @@ interface Held {
 
 /**
  * A worker process: takes a fair share of the shard leases, and for each shard it holds
- * runs one BullMQ consumer feeding that shard's owner.
+ * runs one BullMQ consumer (concurrency 1) feeding that shard's owner.
  */
 export class ShardWorkerService {
   private readonly held = new Map<number, Held>();
@@ -189,9 +186,7 @@ export class ShardWorkerService {
     const consumer = new Worker<ShardJob, ShardJobResult>(name, (job) => this.process(owner, job), {
       connection,
       prefix,
-      // Jobs in hand at once: the owner commits them one at a time, in the order taken, but
-      // fold jobs waiting meanwhile are folded together (ShardOwner.processFolds).
-      concurrency: JOBS_IN_HAND,
+      concurrency: 1,
       // A dead owner's job is handed on about when its lease has expired.
       lockDuration: 2 * this.config.leaseTtlMs,
       stalledInterval: this.config.leaseTtlMs,

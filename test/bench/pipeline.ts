@@ -15,7 +15,7 @@
  * which the bridge does only once the shard log holds it), store documents written per
  * 1000 records, peak RSS per process, and checks every balance against the domain core.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -88,9 +88,22 @@ if (values.preload) {
   started = performance.now();
 }
 const cpuBefore = values.preload ? await cpuSnapshot(procs, servers) : cpuPublish;
+const natsInBefore = await natsInMsgs();
 await waitDrained(bus.jsm, (await bus.jsm.streams.info(USAGE_STREAM)).state.last_seq);
 const done = performance.now();
 const cpuAfter = await cpuSnapshot(procs, servers);
+const natsIn = (await natsInMsgs()) - natsInBefore;
+
+/**
+ * Messages nats-server received from its clients so far (`in_msgs` of its monitor's /varz,
+ * the port read from its command line): during a preloaded drain, the bridge's acks, its
+ * progress heartbeats and its fetch requests.
+ */
+async function natsInMsgs(): Promise<number> {
+  const args = (await readFile(`/proc/${servers.pids().nats}/cmdline`, 'utf8')).split('\0');
+  const varz = (await (await fetch(`http://127.0.0.1:${args[args.indexOf('-m') + 1]}/varz`)).json()) as { in_msgs: number };
+  return varz.in_msgs;
+}
 const cpu = diff(cpuBefore, cpuAfter);
 
 function diff(before: Record<string, number | null>, after: Record<string, number | null>): Record<string, number | null> {
@@ -124,6 +137,7 @@ const result = {
   ...(values.preload ? { publish_cpu_s: diff(cpuPublish, cpuPublished) } : {}),
   records_per_s: Math.round(N / seconds),
   cpu_s: cpu,
+  nats_in_msgs_per_record: +(natsIn / N).toFixed(3),
   store_writes: worker?.writes,
   docs_per_1000_records: +((writes / N) * 1000).toFixed(1),
   peak_rss_mb: rss,

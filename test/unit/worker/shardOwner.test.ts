@@ -166,36 +166,6 @@ describe('ShardOwner over ports in memory', () => {
     expect(events.size).toBe(2);
   });
 
-  it('group commit: fold jobs that arrive while a commit is busy share the next log entry, and each gets its own answer', async () => {
-    const { log, owner, usage, model } = world();
-    const a = owner();
-    await a.open();
-    const fold = (id: string, account: string, d: bigint, job: string) => a.processFolds([{ id, a: account, d, paid: T0 }], job);
-    // The usage commit holds the lock: the four folds queued behind it form one group.
-    const busy = usage(a, 'j1', [[rec('r1', 'x', 1_000_000n), 1]]);
-    const answers = await Promise.all([
-      fold('payment:p1', 'x', 5_000_000n, 'fold-1'),
-      fold('payment:p2', 'y', 3_000_000n, 'fold-2'),
-      fold('payment:p1', 'x', 5_000_000n, 'fold-1-again'),
-      fold('payment:huge', 'y', 9_223_372_036_854_775_807n, 'fold-3'),
-    ]);
-    await busy;
-    expect(log.list().map((e) => [e.job, e.folds.length])).toEqual([
-      ['j1', 0],
-      ['fold-1+3', 3],
-    ]);
-    expect(answers).toEqual([
-      { seq: 2, charged: 1, duplicates: 0 },
-      { seq: 2, charged: 1, duplicates: 0 },
-      { seq: 2, charged: 0, duplicates: 1 },
-      { seq: 2, charged: 0, duplicates: 0, refused: [0] },
-    ]);
-    expect(model.accounts.get('x')?.balance_micros).toBe(4_000_000n);
-    expect(model.accounts.get('y')?.balance_micros).toBe(3_000_000n);
-    // The next fold, with the lock free, starts a group of its own.
-    expect(await fold('payment:p3', 'x', 1n, 'fold-4')).toEqual({ seq: 3, charged: 1, duplicates: 0 });
-  });
-
   it('a tick records tier transitions through the ledger port and folds the change into the log', async () => {
     const { log, owner, transitions, model, advance } = world();
     const a = owner();
