@@ -49,7 +49,11 @@ function sizeHeap(heapMb: number): boolean {
   if (heapMb === 0 || given) return true;
   const { execve } = process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never };
   if (!execve) return false;
-  return execve(process.execPath, [process.execPath, `--max-old-space-size=${heapMb}`, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  // The young generation is capped too: on Node 24 its semi-spaces may reach 64 MiB each
+  // (192 MiB of young generation beside the old space); a sixteenth of the old space each.
+  const semiMb = Math.max(1, Math.min(64, Math.floor(heapMb / 16)));
+  const flags = [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${semiMb}`];
+  return execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
 }
 
 /** The services that run alone, for scaling out; each action loads only its own (see services/cli/main.ts). */
