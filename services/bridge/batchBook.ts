@@ -15,6 +15,11 @@ interface Batch {
   acks: AckSubject[];
   /** When the batch started filling (buffered) or was last added to its queue (in flight). */
   since: number;
+  /**
+   * Since when its messages have gone without progress: the first one's arrival (the
+   * others arrived later, so their ack wait started later), then each heartbeat.
+   */
+  progressAt: number;
 }
 
 interface InFlight extends Batch {
@@ -71,7 +76,7 @@ export class BatchBook {
   add(shard: number, record: WireRecord, ack: AckSubject, now: number): boolean {
     let buf = this.buffers.get(shard);
     if (!buf) {
-      buf = { records: [], acks: [], since: now };
+      buf = { records: [], acks: [], since: now, progressAt: now };
       this.buffers.set(shard, buf);
     }
     buf.records.push(record);
@@ -154,9 +159,16 @@ export class BatchBook {
     return settlement;
   }
 
-  /** The ack subjects of every message held, buffered or in flight (their progress heartbeats). */
-  *heldAcks(): Generator<AckSubject> {
-    for (const f of this.inFlight.values()) yield* f.acks;
-    for (const b of this.buffers.values()) yield* b.acks;
+  /**
+   * The ack subjects to heartbeat now: those of every batch held, buffered or in flight,
+   * that has gone `minAgeMs` without progress (whose heartbeat is then counted as sent).
+   * A batch settled within `minAgeMs` of its first message, as most are, needs none.
+   */
+  *heartbeatsDue(now: number, minAgeMs: number): Generator<AckSubject> {
+    for (const b of [...this.inFlight.values(), ...this.buffers.values()]) {
+      if (now - b.progressAt < minAgeMs) continue;
+      b.progressAt = now;
+      yield* b.acks;
+    }
   }
 }

@@ -91,7 +91,7 @@ export class Bridge {
     this.loop = this.pull(consumer);
     this.timers.push(setInterval(() => this.flushDue(), Math.max(5, Math.floor(this.config.bridgeLingerMs / 2))));
     this.timers.push(setInterval(() => void this.poll().catch((err) => this.deps.logger.warn({ err }, 'job poll failed')), 1000));
-    this.timers.push(setInterval(() => this.heartbeat(), Math.floor(this.config.natsAckWaitMs / 3)));
+    this.timers.push(setInterval(() => this.heartbeat(), this.heartbeatEveryMs));
   }
 
   /** Records validated or queued but not yet acked. */
@@ -231,8 +231,17 @@ export class Bridge {
     for (const jobId of this.book.jobIds()) await this.verify(jobId, 3000);
   }
 
+  /**
+   * Every third of the ack wait, a progress heartbeat for each batch held half of that
+   * since its first message or last heartbeat: a message then waits at most about half
+   * the ack wait between two, and batches that settle sooner cost none.
+   */
   private heartbeat(): void {
-    for (const subject of this.book.heldAcks()) this.deps.bus.nc.publish(subject, WPI);
+    for (const subject of this.book.heartbeatsDue(this.clock(), this.heartbeatEveryMs / 2)) this.deps.bus.nc.publish(subject, WPI);
+  }
+
+  private get heartbeatEveryMs(): number {
+    return Math.floor(this.config.natsAckWaitMs / 3);
   }
 
   /** Stops pulling, hands over what is buffered, waits (bounded) for in-flight jobs to settle. */

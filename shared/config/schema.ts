@@ -136,6 +136,14 @@ export const envSchema = z.object({
   ACCOUNT_SESSION_HOURS: int(1, 24 * 30).default(12),
   /** How long an operator's dashboard session (after /login) lasts. */
   OPERATOR_SESSION_HOURS: int(1, 24 * 30).default(12),
+  /**
+   * `tally worker`, `bridge`, `api` and `scheduler` cap V8's old space at this many MiB, and
+   * its semi-spaces at an eighth of it (a restart of the process in place at start, Node
+   * >= 22.15); 0 keeps V8's own limits, which
+   * grows with the machine's memory (4 GiB at 24 GiB) and lets a busy heap grow far past
+   * what is live. A `--max-old-space-size` given to node (NODE_OPTIONS) wins.
+   */
+  SERVICE_HEAP_MB: int(0, 1_048_576).default(256),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: one readable line per log entry when stderr is a terminal, JSON lines otherwise (pipes, files, CI). */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),

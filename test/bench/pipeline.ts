@@ -15,7 +15,7 @@
  * which the bridge does only once the shard log holds it), store documents written per
  * 1000 records, peak RSS per process, and checks every balance against the domain core.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -83,6 +83,8 @@ if (values.replay) {
 const published = performance.now();
 const publishSeconds = (published - started) / 1000;
 const cpuPublished = await cpuSnapshot(procs, servers);
+// Preloaded: what nats-server receives from the services alone, counted from before they start.
+const natsInBefore = values.preload ? await natsInMsgs() : null;
 if (values.preload) {
   procs = await spawnServices(env, spawnOptions);
   started = performance.now();
@@ -91,6 +93,18 @@ const cpuBefore = values.preload ? await cpuSnapshot(procs, servers) : cpuPublis
 await waitDrained(bus.jsm, (await bus.jsm.streams.info(USAGE_STREAM)).state.last_seq);
 const done = performance.now();
 const cpuAfter = await cpuSnapshot(procs, servers);
+const natsIn = natsInBefore === null ? null : (await natsInMsgs()) - natsInBefore;
+
+/**
+ * Messages nats-server received from its clients so far (`in_msgs` of its monitor's /varz,
+ * the port read from its command line): during a preloaded drain, the bridge's acks, its
+ * progress heartbeats and its fetch requests (and the services' own few at start).
+ */
+async function natsInMsgs(): Promise<number> {
+  const args = (await readFile(`/proc/${servers.pids().nats}/cmdline`, 'utf8')).split('\0');
+  const varz = (await (await fetch(`http://127.0.0.1:${args[args.indexOf('-m') + 1]}/varz`)).json()) as { in_msgs: number };
+  return varz.in_msgs;
+}
 const cpu = diff(cpuBefore, cpuAfter);
 
 function diff(before: Record<string, number | null>, after: Record<string, number | null>): Record<string, number | null> {
@@ -124,6 +138,7 @@ const result = {
   ...(values.preload ? { publish_cpu_s: diff(cpuPublish, cpuPublished) } : {}),
   records_per_s: Math.round(N / seconds),
   cpu_s: cpu,
+  ...(natsIn === null ? {} : { nats_in_msgs_per_record: +(natsIn / N).toFixed(3) }),
   store_writes: worker?.writes,
   docs_per_1000_records: +((writes / N) * 1000).toFixed(1),
   peak_rss_mb: rss,

@@ -120,6 +120,14 @@ function table(r: BenchResult): string {
         .map(([k, v]) => `${k} ${v ?? '?'}`)
         .join(', '),
     ],
+    [
+      'CPU us per record, end-to-end phase (goal: sum <= 60)',
+      `${cpuPerRecord(r).total ?? '?'}`,
+      Object.entries(cpuPerRecord(r))
+        .filter(([k]) => k !== 'total')
+        .map(([k, v]) => `${k} ${v ?? '?'}`)
+        .join(', '),
+    ],
     ['peak RSS (MiB)', '', rss],
     [
       'balances',
@@ -147,6 +155,13 @@ function pipelineShare(r: BenchResult): number | null {
   const us = pipelineUs(r);
   const rollup = r.scale.usage_cost['rollup_us_per_record'];
   return us === null || rollup === null || rollup === undefined ? null : Math.round((rollup / us) * 1000) / 1000;
+}
+
+/** CPU microseconds per record of the end-to-end phase, per process, and their `total` (issue #30 asks for <= 60). */
+function cpuPerRecord(r: BenchResult): Record<string, number | null> {
+  const n = r.tally.records;
+  const per = Object.fromEntries(Object.entries(r.tally.cpu_s).map(([k, v]) => [k, v === null || n === 0 ? null : Math.round((v * 1e6) / n)]));
+  return { ...per, total: pipelineUs(r) };
 }
 
 /** The last line: every headline figure, flat. */
@@ -193,6 +208,7 @@ function headline(r: BenchResult): Record<string, unknown> {
     docs_per_1000_records: s.docs_per_1000_records.total,
     worker_bytes_per_id: s.horizon?.bytes_per_id ?? null,
     takeover_5m_ids_s: s.takeover.seconds,
+    cpu_us_per_record: cpuPerRecord(r),
     rss_mb: r.rss_mb,
   };
 }

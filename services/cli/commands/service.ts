@@ -23,6 +23,7 @@ export interface ServiceSpec<S extends { stop(): Promise<void> }> {
  */
 export async function runService<S extends { stop(): Promise<void> }>(spec: ServiceSpec<S>): Promise<void> {
   const { config, logger } = await cliContext(spec.name);
+  if (!sizeHeap(config.serviceHeapMb)) logger.warn({ node: process.version }, 'SERVICE_HEAP_MB not applied: this Node has no process.execve (22.15 or later)');
   const { Shutdown, serveMetrics } = await import('../../../shared/runtime/index.js');
   const shutdown = new Shutdown({ logger }).listen();
   const service = await spec.start(config, await endpointsFor(config), logger);
@@ -33,6 +34,28 @@ export async function runService<S extends { stop(): Promise<void> }>(spec: Serv
     logger.info({ url: server.url }, 'metrics listening');
   }
   spec.started?.(service);
+}
+
+/**
+ * Caps V8's old space at `heapMb` MiB (SERVICE_HEAP_MB), and its young generation: V8
+ * sizes its limits from the machine's memory and, below them, lets the heap grow ~3x past
+ * what is live before a full collection, so a worker whose live heap is 60-160 MB reached
+ * 536 MB of RSS (issue #30; docs/decisions/012-throughput-levers.md). The limits are fixed
+ * when the process starts, so the process replaces itself (same pid, same arguments,
+ * nothing written yet) with the flags added. False when the Node has no
+ * `process.execve`; true when capped, asked not to, or node was given its own limit.
+ */
+function sizeHeap(heapMb: number): boolean {
+  const given = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => a.startsWith('--max-old-space-size'));
+  if (heapMb === 0 || given) return true;
+  const { execve } = process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never };
+  if (!execve) return false;
+  // The young generation too: Node 24 lets its semi-spaces reach 64 MiB each (192 MiB beside
+  // the old space). An eighth of the old space each (32 MiB at 256) cost about as much GC
+  // time as V8's sizes; a sixteenth made 4x the collections (decision 012).
+  const semiMb = Math.max(1, Math.min(64, Math.floor(heapMb / 8)));
+  const flags = [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${semiMb}`];
+  return execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
 }
 
 /** The services that run alone, for scaling out; each action loads only its own (see services/cli/main.ts). */

@@ -94,15 +94,19 @@ describe('BatchBook', () => {
     expect(BatchBook.verdict(state, polled)).toBe(verdict);
   });
 
-  it('heartbeats every message held, buffered or in flight, and none settled', () => {
+  it('heartbeats every message held, buffered or in flight, and none settled, batch by batch once it has gone minAgeMs without progress', () => {
     const b = book(2);
-    fill(b, 0, 1, 2);
+    fill(b, 0, 1, 2, T0);
     const first = b.take(0, T0)!.jobId;
-    fill(b, 0, 3, 4);
-    b.take(0, T0);
-    fill(b, 1, 5, 5);
+    fill(b, 0, 3, 4, T0 + 100);
+    b.take(0, T0 + 100);
+    fill(b, 1, 5, 5, T0 + 300);
     b.settle(first);
-    expect([...b.heldAcks()]).toEqual([ack(3), ack(4), ack(5)]);
+    // The batch of 5 arrived 200 ms after that of 3 and 4: not due yet.
+    expect([...b.heartbeatsDue(T0 + 1100, 1000)]).toEqual([ack(3), ack(4)]);
+    expect([...b.heartbeatsDue(T0 + 1300, 1000)]).toEqual([ack(5)]);
+    expect([...b.heartbeatsDue(T0 + 1400, 1000)]).toEqual([]);
+    expect([...b.heartbeatsDue(T0 + 2100, 1000)]).toEqual([ack(3), ack(4)]);
     expect(b.pending).toBe(3);
   });
 });
