@@ -58,6 +58,19 @@ describe('accounts API errors', () => {
     expectError(await pay(u, '{"payment_id": "p-bad-json"'), 'invalid_request');
   });
 
+  it('invalid_query: a usage query with an unknown window, group_by or time names the parameter (issue #29)', async () => {
+    const u = stack.url;
+    for (const [query, param] of [
+      ['window=week', 'window'],
+      ['group_by=colour', 'group_by'],
+      ['from=yesterday', 'from'],
+    ] as const) {
+      const answer = await call(u, 'GET', `/v1/accounts/acct-rich/usage?${query}`);
+      expectError(answer, 'invalid_query');
+      expect(answer.body.error.message).toContain(param);
+    }
+  });
+
   it("body_too_large, uri_too_long and unsupported_media_type: fastify's own refusals keep their 413, 414 and 415 (issue #27 §3)", async () => {
     const u = stack.url;
     expectError(await call(u, 'POST', '/v1/accounts/acct-rich/plan', { raw: JSON.stringify({ plan_id: 'x'.repeat(70_000) }) }), 'body_too_large');
