@@ -33,14 +33,29 @@ export async function* readStream(js: JetStreamClient, jsm: JetStreamManager, st
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(options.startSeq, info.state.first_seq) }
         : {}),
   });
+  let stalledSince: number | null = null;
   for (;;) {
-    const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
     let got = 0;
-    for await (const msg of batch) {
-      got++;
-      yield msg;
-      if (msg.seq >= last) return;
+    try {
+      const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+      for await (const msg of batch) {
+        got++;
+        stalledSince = null;
+        yield msg;
+        if (msg.seq >= last) return;
+      }
+    } catch (err) {
+      // A stream leader moving (a node killed, a cluster restart) answers the pull 503 "no
+      // responders" or times it out. The ordered consumer resumes after the last message it
+      // delivered, so the read goes on where it stopped once a leader answers again.
+      stalledSince ??= Date.now();
+      if (Date.now() - stalledSince > READ_RETRY_MS) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
     }
     if (got === 0) return;
   }
 }
+
+/** How long a read keeps retrying a stream that stopped answering before it gives up. */
+const READ_RETRY_MS = 30_000;

@@ -14,13 +14,17 @@ describe('NATS_URL as a server list', () => {
   let dir: string;
   let server: ChildProcess;
   let port: number;
+  let monitor: number;
   let bus: Bus | undefined;
+  const startServer = async (): Promise<void> => {
+    server = spawn(findBinary('nats-server'), ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', dir], { stdio: 'ignore' });
+    await waitReady(natsProbe(port, monitor), 10_000, once(server, 'exit'));
+  };
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tally-nats-list-'));
     port = await freePort();
-    const monitor = await freePort();
-    server = spawn(findBinary('nats-server'), ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', dir], { stdio: 'ignore' });
-    await waitReady(natsProbe(port, monitor), 10_000, once(server, 'exit'));
+    monitor = await freePort();
+    await startServer();
   });
   afterAll(async () => {
     await bus?.close();
@@ -55,4 +59,27 @@ describe('NATS_URL as a server list', () => {
     const config = loadConfig({ NATS_URL: `nats://127.0.0.1:${port}`, NATS_CREDS: join(dir, 'absent.creds') });
     await expect(connectBus(config.natsUrl!, 'tally-test-creds', config.natsSecurity)).rejects.toThrow(/^NATS_CREDS: cannot read/);
   });
+
+  it('a stream read goes on where it stopped when the server dies mid-read (every message once, in order)', async () => {
+    const before = (await bus!.jsm.streams.info(USAGE_STREAM)).state.last_seq;
+    const total = 2500;
+    await Promise.all(
+      Array.from({ length: total }, (_, i) =>
+        bus!.js.publish(usageSubject('acct-r'), JSON.stringify({ id: `m${i}` }), { msgID: usageMsgId('acct-r', `m${i}`) }),
+      ),
+    );
+    const seqs: number[] = [];
+    let restarted = false;
+    for await (const msg of readStream(bus!.js, bus!.jsm, USAGE_STREAM, { startSeq: before + 1 })) {
+      seqs.push(msg.seq);
+      if (seqs.length === 1200 && !restarted) {
+        restarted = true;
+        server.kill('SIGKILL');
+        await once(server, 'exit');
+        await startServer();
+      }
+    }
+    expect(restarted).toBe(true);
+    expect(seqs).toEqual(Array.from({ length: total }, (_, i) => before + 1 + i));
+  }, 60_000);
 });
