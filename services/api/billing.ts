@@ -92,20 +92,18 @@ export class BillingService {
    * replay finds the entry and folds it again, which the owner ignores if it is folded
    * already, so a crash between insert and fold job is healed by the provider's retry.
    */
-  async creditPayment(input: PaymentInput): Promise<Outcome<{ duplicate: boolean }>> {
-    const shard = this.deps.queues.shardOf(input.accountId);
-    const doc: LedgerDoc = {
+  async creditPayment(input: PaymentInput): Promise<Outcome<{ entry: LedgerDoc; duplicate: boolean }>> {
+    const doc = this.entry(input.accountId, {
       _id: paymentEntryId(input.paymentId),
       kind: 'payment',
-      account_id: input.accountId,
-      shard,
       amount_micros: input.amountMicros,
       paid_at: new Date(input.paidAt),
-      at: new Date(this.clock()),
-    };
-    const entry = await this.insertOrSame(doc, (e) => e.kind === 'payment' && e.amount_micros === doc.amount_micros && e.paid_at?.getTime() === input.paidAt);
-    if (entry === null) throw new TallyError('payment_conflict', `payment ${input.paymentId} was already received with a different account, amount or paid_at`);
-    return this.fold(shard, input.accountId, foldOfLedger(entry), { duplicate: entry !== doc });
+    });
+    return this.once(
+      doc,
+      (e) => e.kind === 'payment' && e.amount_micros === doc.amount_micros && e.paid_at?.getTime() === input.paidAt,
+      () => new TallyError('payment_conflict', `payment ${input.paymentId} was already received with a different account, amount or paid_at`),
+    );
   }
 
   /** Buys a plan: the claim `plan:<account>:<n>`, n = purchases so far + 1, so of concurrent purchases one wins. */
@@ -196,20 +194,18 @@ export class BillingService {
    * rebuilt cannot turn an operator's credit into a 404.
    */
   async adjust(input: AdjustmentInput): Promise<Outcome<{ entry: LedgerDoc; duplicate: boolean }>> {
-    const shard = this.deps.queues.shardOf(input.accountId);
-    const doc: LedgerDoc = {
+    const doc = this.entry(input.accountId, {
       _id: adjustmentEntryId(input.adjustmentId),
       kind: 'adjustment',
-      account_id: input.accountId,
-      shard,
       amount_micros: input.amountMicros,
-      at: new Date(this.clock()),
       reason: input.reason,
       by: input.by,
-    };
-    const entry = await this.insertOrSame(doc, (e) => e.kind === 'adjustment' && e.amount_micros === doc.amount_micros && e.reason === doc.reason);
-    if (entry === null) throw new TallyError('conflict', `adjustment ${input.adjustmentId} was already made with a different account, amount or reason`);
-    return this.fold(shard, input.accountId, foldOfLedger(entry), { entry, duplicate: entry !== doc });
+    });
+    return this.once(
+      doc,
+      (e) => e.kind === 'adjustment' && e.amount_micros === doc.amount_micros && e.reason === doc.reason,
+      () => new TallyError('conflict', `adjustment ${input.adjustmentId} was already made with a different account, amount or reason`),
+    );
   }
 
   /** Sets (or, with null, clears) the account's own low-balance threshold: an entry of amount 0 the owner folds, so it is in the log. */
@@ -224,18 +220,30 @@ export class BillingService {
     fields: Pick<LedgerDoc, 'kyc_verified' | 'low_balance_micros'>,
   ): Promise<Outcome<LedgerDoc>> {
     await this.account(accountId);
-    const shard = this.deps.queues.shardOf(accountId);
-    const doc: LedgerDoc = {
-      _id: (kind === 'kyc' ? kycEntryId : alertsEntryId)(accountId, randomUUID()),
-      kind,
-      account_id: accountId,
-      shard,
-      amount_micros: 0n,
-      at: new Date(this.clock()),
-      ...fields,
-    };
+    const doc = this.entry(accountId, { _id: (kind === 'kyc' ? kycEntryId : alertsEntryId)(accountId, randomUUID()), kind, amount_micros: 0n, ...fields });
     await insertLedgerEntry(this.deps.db, doc);
-    return this.fold(shard, accountId, foldOfLedger(doc), doc);
+    return this.fold(doc.shard, accountId, foldOfLedger(doc), doc);
+  }
+
+  /** A ledger entry of the account, on its shard, made now. */
+  private entry(accountId: string, fields: Omit<LedgerDoc, 'account_id' | 'shard' | 'at'>): LedgerDoc {
+    return { ...fields, account_id: accountId, shard: this.deps.queues.shardOf(accountId), at: new Date(this.clock()) };
+  }
+
+  /**
+   * An entry once per key (payments, adjustments): the insert is the operation. A replay
+   * that `same` recognises folds the stored entry again, which the owner ignores if it is
+   * folded already, so a crash between insert and fold job is healed by the caller's retry;
+   * anything else under the key is refused with `conflict()`.
+   */
+  private async once(
+    doc: LedgerDoc,
+    same: (existing: LedgerDoc) => boolean,
+    conflict: () => TallyError,
+  ): Promise<Outcome<{ entry: LedgerDoc; duplicate: boolean }>> {
+    const entry = await this.insertOrSame(doc, same);
+    if (entry === null) throw conflict();
+    return this.fold(doc.shard, doc.account_id, foldOfLedger(entry), { entry, duplicate: entry !== doc });
   }
 
   /**
