@@ -118,90 +118,85 @@ const sourceUp = new Gauge({
   registers: [metricsRegistry],
 });
 
-/** Runs one scrape-time read; a failure leaves the gauge without values and marks the source down. */
-async function read<T>(name: string, fn: (s: ScrapeSource) => Promise<T>, set: (value: T) => void): Promise<void> {
-  const source = currentSource();
-  if (!source) return;
-  try {
-    set(await fn(source));
-    sourceUp.set({ source: name }, 1);
-  } catch {
-    sourceUp.set({ source: name }, 0);
-  }
+/**
+ * A gauge read at scrape time from the registered source: reset, then set by `set` from
+ * what `fn` read; a failed read leaves it without values and marks the source down.
+ */
+function scrapedGauge<T, L extends string = never>(
+  o: { name: string; help: string; labelNames?: readonly L[]; source: string; read: (s: ScrapeSource) => Promise<T> },
+  set: (gauge: Gauge<L>, value: T) => void,
+): void {
+  new Gauge<L>({
+    name: o.name,
+    help: o.help,
+    labelNames: o.labelNames ?? [],
+    registers: [metricsRegistry],
+    async collect() {
+      this.reset();
+      const source = currentSource();
+      if (!source) return;
+      try {
+        set(this, await o.read(source));
+        sourceUp.set({ source: o.source }, 1);
+      } catch {
+        sourceUp.set({ source: o.source }, 0);
+      }
+    },
+  });
 }
 
-new Gauge({
-  name: 'tally_consumer_pending_messages',
-  help: 'JetStream messages of the usage stream not yet delivered to a bridge (consumer lag).',
-  registers: [metricsRegistry],
-  async collect() {
-    this.reset();
-    await read(
-      'jetstream',
-      (s) => s.consumerLag(),
-      (lag) => this.set(lag.pending),
-    );
+scrapedGauge(
+  {
+    name: 'tally_consumer_pending_messages',
+    help: 'JetStream messages of the usage stream not yet delivered to a bridge (consumer lag).',
+    source: 'jetstream',
+    read: (s) => s.consumerLag(),
   },
-});
+  (g, lag) => g.set(lag.pending),
+);
 
-new Gauge({
-  name: 'tally_consumer_ack_pending_messages',
-  help: 'JetStream messages delivered to a bridge and not yet acknowledged (in flight).',
-  registers: [metricsRegistry],
-  async collect() {
-    this.reset();
-    await read(
-      'jetstream',
-      (s) => s.consumerLag(),
-      (lag) => this.set(lag.ackPending),
-    );
+scrapedGauge(
+  {
+    name: 'tally_consumer_ack_pending_messages',
+    help: 'JetStream messages delivered to a bridge and not yet acknowledged (in flight).',
+    source: 'jetstream',
+    read: (s) => s.consumerLag(),
   },
-});
+  (g, lag) => g.set(lag.ackPending),
+);
 
-new Gauge({
-  name: 'tally_queue_jobs',
-  help: 'BullMQ jobs per queue and state (waiting, active, delayed, prioritized, completed, failed).',
-  labelNames: ['queue', 'state'] as const,
-  registers: [metricsRegistry],
-  async collect() {
-    this.reset();
-    await read(
-      'redis',
-      (s) => s.queueDepths(),
-      (queues) => {
-        for (const { queue, counts } of queues) for (const [state, n] of Object.entries(counts)) this.set({ queue, state }, n);
-      },
-    );
+scrapedGauge(
+  {
+    name: 'tally_queue_jobs',
+    help: 'BullMQ jobs per queue and state (waiting, active, delayed, prioritized, completed, failed).',
+    labelNames: ['queue', 'state'] as const,
+    source: 'redis',
+    read: (s) => s.queueDepths(),
   },
-});
+  (g, queues) => {
+    for (const { queue, counts } of queues) for (const [state, n] of Object.entries(counts)) g.set({ queue, state }, n);
+  },
+);
 
-new Gauge({
-  name: 'tally_accounts_below_low_balance',
-  help: 'Accounts whose balance is below LOW_BALANCE_MICROS (read from the store, cached for a few seconds).',
-  registers: [metricsRegistry],
-  async collect() {
-    this.reset();
-    await read(
-      'store',
-      (s) => s.accountBalances(),
-      (b) => this.set(b.belowThreshold),
-    );
+scrapedGauge(
+  {
+    name: 'tally_accounts_below_low_balance',
+    help: 'Accounts whose balance is below LOW_BALANCE_MICROS (read from the store, cached for a few seconds).',
+    source: 'store',
+    read: (s) => s.accountBalances(),
   },
-});
+  (g, b) => g.set(b.belowThreshold),
+);
 
-new Gauge({
-  name: 'tally_accounts',
-  help: 'Accounts with a projection in the store (cached for a few seconds).',
-  registers: [metricsRegistry],
-  async collect() {
-    this.reset();
-    await read(
-      'store',
-      (s) => s.accountBalances(),
-      (b) => this.set(b.total),
-    );
+scrapedGauge(
+  {
+    name: 'tally_accounts',
+    help: 'Accounts with a projection in the store (cached for a few seconds).',
+    source: 'store',
+    read: (s) => s.accountBalances(),
   },
-});
+  (g, b) => g.set(b.total),
+);
 
 /**
  * One applied usage batch: what the owner charged, how long it took, and for every
