@@ -12,7 +12,7 @@ export type UsageWindow = 'hour' | 'day';
 export type UsageGroup = 'kind' | 'applies_to';
 
 export interface UsageQuery {
-  /** Window starts, epoch ms, `[from, to)`, each on a window boundary. */
+  /** Window starts, epoch ms, `[from, to)`, each on a window boundary (the asked bounds, widened to whole windows). */
   from: number;
   to: number;
   window: UsageWindow;
@@ -34,14 +34,15 @@ function oneOf<T extends string>(parameter: string, value: unknown, allowed: rea
   return bad(parameter, `must be ${allowed.join(' or ')}`);
 }
 
-function instant(parameter: string, value: unknown, unit: number, window: UsageWindow): number | undefined {
+function instant(parameter: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const at = typeof value === 'string' ? parseRfc3339(value) : null;
   if (at === null) return bad(parameter, 'must be an RFC 3339 timestamp');
-  // Rows are whole windows: a bound inside one would cut a window the buckets cannot split.
-  if (at % unit !== 0) return bad(parameter, `must start a ${window} (UTC) for window=${window}`);
   return at;
 }
+
+/** The start of the window holding `at` (UTC); windows never split, so bounds widen to whole ones. */
+const floorTo = (at: number, unit: number): number => at - (((at % unit) + unit) % unit);
 
 /**
  * The earliest hour an hourly query may start at, as of `now`: hours older than the
@@ -55,18 +56,26 @@ export function earliestHour(now: number, lateArrivalDays: number): number {
 
 /**
  * The query from raw parameters (strings from a URL or the CLI); refuses any it cannot
- * answer exactly with `invalid_query` naming the parameter. Defaults: window `day`, `to` the
- * end of the current window, `from` 30 days before `to` (not before the earliest hour kept).
+ * answer exactly with `invalid_query` naming the parameter. A bound inside a window widens
+ * to it (`from` down to its window's start, `to` up to its window's end). Defaults: window
+ * `day`, `to` the end of the current window, `from` 30 days before `to` (not before the
+ * earliest hour kept).
  */
 export function parseUsageQuery(raw: Record<string, unknown>, now: number, lateArrivalDays: number): UsageQuery {
   const window = oneOf<UsageWindow>('window', raw['window'], ['hour', 'day']) ?? 'day';
   const groupBy = oneOf<UsageGroup>('group_by', raw['group_by'], ['kind', 'applies_to']) ?? null;
   const unit = UNIT[window];
   const earliest = window === 'hour' ? earliestHour(now, lateArrivalDays) : -Infinity;
-  const to = instant('to', raw['to'], unit, window) ?? now - (now % unit) + unit;
-  const from = instant('from', raw['from'], unit, window) ?? Math.max(to - DEFAULT_SPAN_MS, earliest);
+  const rawTo = instant('to', raw['to']);
+  const rawFrom = instant('from', raw['from']);
+  if (rawFrom !== undefined && rawTo !== undefined && rawFrom > rawTo) bad('from', 'must not be after to');
+  // A bound inside a window widens to the whole window (rows are whole windows: the buckets
+  // cannot split one); the answer's from/to say the span it covers.
+  const to = rawTo === undefined ? floorTo(now, unit) + unit : rawTo === floorTo(rawTo, unit) ? rawTo : floorTo(rawTo, unit) + unit;
+  const from = rawFrom === undefined ? Math.max(to - DEFAULT_SPAN_MS, earliest) : floorTo(rawFrom, unit);
   if (from > to) bad('from', 'must not be after to');
-  if (to - from > MAX_SPAN_DAYS[window] * DAY_MS) bad('from', `the span from..to must be at most ${MAX_SPAN_DAYS[window]} days for window=${window}`);
+  if ((rawTo ?? to) - (rawFrom ?? from) > MAX_SPAN_DAYS[window] * DAY_MS)
+    bad('from', `the span from..to must be at most ${MAX_SPAN_DAYS[window]} days for window=${window}`);
   if (from < earliest) bad('from', `hourly usage is kept from ${new Date(earliest).toISOString()}; ask window=day for older usage`);
   return { from, to, window, groupBy };
 }
