@@ -23,20 +23,26 @@ function claimedOrigin(request: FastifyRequest): string | null {
   return URL.canParse(referer) ? new URL(referer).origin : 'null';
 }
 
+/** Operator routes: the admin API and bull-board (sign-in and sign-out need no credential and are checked as forms). */
+const operatorRoute = (url: string): boolean => url.startsWith('/v1/admin/') || url.startsWith('/admin/');
+
 /**
- * Requests that a browser may send with the operator's or an account holder's cookie on
- * another site's behalf (CSRF): every state-changing method, unless the request presents a
- * Bearer header and no cookie (a script's credential, which no other site can make a
- * browser send).
+ * The state-changing requests whose Origin is checked: on operator routes every one (SPEC
+ * 14: nothing a browser on another site sends may change money or records there, whatever
+ * credential it carries); elsewhere those a browser may send with an account holder's
+ * cookie on another site's behalf (CSRF), i.e. all but a Bearer header without a cookie,
+ * a script's credential that no other site can make a browser send (a browser extension
+ * posting usage with a producer key keeps working).
  */
-function cookieCapable(request: FastifyRequest): boolean {
+function originChecked(request: FastifyRequest): boolean {
   if (SAFE_METHODS.has(request.method)) return false;
+  if (operatorRoute(request.url)) return true;
   return request.headers.authorization === undefined || request.headers.cookie !== undefined;
 }
 
 /**
- * Every state-changing request a cookie session could make (operator /login, /logout,
- * re-drive, bull-board's actions; the account page's forms) is refused with 403
+ * Every state-changing operator request, and every one a cookie session could make (operator
+ * /login, /logout, re-drive, bull-board's actions; the account page's forms), is refused with 403
  * `forbidden_origin` when its Origin (or, without one, its Referer) names another origin
  * than the API's own. A request with neither (curl, a server) passes: only browsers carry
  * cookies across sites, and they send Origin on every cross-site POST. SameSite on both
@@ -45,7 +51,7 @@ function cookieCapable(request: FastifyRequest): boolean {
  */
 export function installOriginCheck(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
-    if (!cookieCapable(request)) return;
+    if (!originChecked(request)) return;
     const claimed = claimedOrigin(request);
     if (claimed === null || claimed === ownOrigin(request)) return;
     request.log.warn({ origin: claimed.slice(0, 100), url: request.url.split('?')[0] }, 'cross-origin request refused');

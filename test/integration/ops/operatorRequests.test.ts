@@ -52,8 +52,14 @@ describe('operator requests', () => {
       expect((await post({ cookie: session, origin: EVIL }, ADMIN_TOKEN)).status).toBe(403);
       expect(await post({ cookie: session, origin: url }, null)).toMatchObject({ status: 400, body: { error: { code: 'selection_required' } } });
       expect(await post({}, ADMIN_TOKEN)).toMatchObject({ status: 400, body: { error: { code: 'selection_required' } } });
-      // A script with a Bearer token and no cookie is not CSRF-able: its Origin does not matter.
-      expect((await post({ origin: EVIL }, ADMIN_TOKEN)).status).toBe(400);
+      // An operator route refuses another site even with a Bearer token and no cookie; a
+      // script (curl, the CLI) sends no Origin, and the dashboard sends its own.
+      expect(await post({ origin: EVIL }, ADMIN_TOKEN)).toMatchObject({ status: 403, body: { error: { code: 'forbidden_origin' } } });
+      expect((await post({ origin: url }, ADMIN_TOKEN)).status).toBe(400);
+      // Off the operator routes a Bearer-only request is not CSRF-able: a producer's browser
+      // extension posts usage from its own origin.
+      const ingest = await call(url, 'POST', '/v1/usage', { body: [], token: ADMIN_TOKEN, headers: { origin: 'chrome-extension://abcdef' } });
+      expect(ingest).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
       expect((await form(url, '/logout', {}, { cookie: session, origin: EVIL })).status).toBe(403);
       expect((await form(url, '/logout', {}, { cookie: session, origin: url })).status).toBe(303);
     });
