@@ -26,15 +26,16 @@ import { AccountReadModel } from '../../shared/readModel/index.js';
 import { freePort } from '../../shared/runtime/index.js';
 import { connectMongo, sumShardLog } from '../../shared/store/index.js';
 import { StreamGenerator } from '../../services/cli/load/generate.js';
-import { expectedBalances } from '../support/stream.js';
 import { billingLoad, type BillingResult } from './billing.js';
 import { accountReader, endToEnd, readAccounts, usagePath, waitSettled, writeRecorded, type EndToEnd, type Producer } from './endToEnd.js';
 import {
   benchEnv,
   checkBalances,
   cpuSnapshot,
+  expectedStreams,
   peakRss,
   spawnServices,
+  spreadSpan,
   startBenchServers,
   stopServices,
   type BalanceCheck,
@@ -174,8 +175,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     await ensureStreams(bus.jsm, streamOptions(config));
     const now = Date.now();
     const spread = o.spreadDays ?? 0;
-    // A stream over `spread` days keeps its late records inside the 35-day horizon.
-    const span = spread > 0 ? { spanSeconds: spread * 86_400, days: Math.max(0, 34 - spread) } : {};
+    // A stream over `spread` days keeps its late records inside the horizon, its oldest an hour clear of it.
+    const span = spreadSpan(spread, config.lateArrivalDays);
     const gen = { accounts: o.accounts, badRate: o.badRate ?? 0, dupRate: o.dupRate ?? 0, ...span };
     const lines = [...new StreamGenerator({ ...gen, records: o.records, seed: o.seed ?? 1, now }).lines()];
 
@@ -215,7 +216,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const settledAt = Date.now();
       const cpuAfter = await cpuSnapshot(procs, servers);
       const cpu = cpuDelta(cpuBefore, cpuAfter);
-      const expected = expectedBalances(config, lines, now).balances;
+      const expected = expectedStreams(config, [{ lines, now }]).balances;
       const served = await reader.list();
       const readableWrong = served.filter((a) => a.balance_micros !== (expected.get(a._id) ?? 0n)).length + Math.abs(expected.size - served.length);
       log('reads, quiet; tally accounts');
@@ -230,7 +231,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
       const rate = Math.max(1, tally.records_per_s / 2);
       const n = o.latencyRecords ?? Math.min(lines.length, Math.max(500, Math.round(rate * 15)));
-      const latencyLines = [...new StreamGenerator({ ...gen, records: n, seed: (o.seed ?? 1) + 1, now: Date.now(), idPrefix: 'lat' }).lines()];
+      const latencyNow = Date.now();
+      const latencyLines = [...new StreamGenerator({ ...gen, records: n, seed: (o.seed ?? 1) + 1, now: latencyNow, idPrefix: 'lat' }).lines()];
       log(`latency: ${n} records at ${Math.round(rate)}/s`);
       latency = await latencyAtRate(bus, servers.mongoUrl, 'bench', latencyLines, rate);
       // The store's projections are a takeover snapshot the worker writes every
@@ -238,7 +240,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       log('waiting for the account projections to match the log');
       const settling = performance.now();
       for (;;) {
-        balances = await checkBalances(servers.mongoUrl, 'bench', config, [...lines, ...latencyLines], Date.now());
+        // Each stream judged at the instant it was made for, not at this try's clock (a 35-day
+        // stream would lose records to `too_late` in the expectation the pipeline rightly charged).
+        balances = await checkBalances(servers.mongoUrl, 'bench', config, [
+          { lines, now },
+          { lines: latencyLines, now: latencyNow },
+        ]);
         if ((balances.wrong === 0 && balances.ledgerMismatches === 0) || performance.now() - settling > 600_000) break;
         await new Promise((r) => setTimeout(r, 3000));
       }
