@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { redisConnection } from '../../shared/queue/index.js';
@@ -38,6 +39,7 @@ import {
   spreadSpan,
   startBenchServers,
   stopServices,
+  waitSnapshot,
   type BalanceCheck,
   type ServiceProcess,
 } from './harness.js';
@@ -95,6 +97,10 @@ export interface BenchOptions {
 export interface TallyResult extends EndToEnd {
   /** CPU seconds each process used during this phase (the producer and the readers not included). */
   cpu_s: Record<string, number | null>;
+  /** Seconds each process's main thread waited on a run queue for a core during this phase (bench: the readers' own process). */
+  run_queue_wait_s: Record<string, number | null>;
+  /** Event-loop delay of the benchmark process (the HTTP readers) during the phase, p99 and max, ms: what the readers' clock adds. */
+  reader_loop_delay_ms: { p99: number; max: number };
   /** Accounts whose read-model balance differed from the domain core's at the first `pending` 0 (settled means readable). */
   readable_wrong: number;
   /** The same reads as during the phase, after it settled. */
@@ -212,17 +218,31 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const writes = new PhaseWrites(mongo.db, new AccountReadModel(redis, config.mongoDb, config.shards));
       await writes.start();
       const cpuBefore = await cpuSnapshot(procs, servers);
+      const waitBefore = await waitSnapshot(procs, servers);
+      const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      loopDelay.enable();
       const e2e = await endToEnd({ ...reads, producer: o.producer ?? 'go', bus, target: servers, reader, lines, file });
       const settledAt = Date.now();
+      loopDelay.disable();
       const cpuAfter = await cpuSnapshot(procs, servers);
       const cpu = cpuDelta(cpuBefore, cpuAfter);
+      const runQueueWait = cpuDelta(waitBefore, await waitSnapshot(procs, servers));
+      const readerLoopDelay = { p99: Math.round(loopDelay.percentile(99) / 1e5) / 10, max: Math.round(loopDelay.max / 1e5) / 10 };
       const expected = expectedStreams(config, [{ lines, now }]).balances;
       const served = await reader.list();
       const readableWrong = served.filter((a) => a.balance_micros !== (expected.get(a._id) ?? 0n)).length + Math.abs(expected.size - served.length);
       log('reads, quiet; tally accounts');
       const quiet = await readAccounts(reads, () => false, o.quietReads ?? 5000);
       const quietUsage = await readAccounts(reads, () => false, o.quietReads ?? 5000, usagePath(Date.now()));
-      tally = { ...e2e, cpu_s: cpu, readable_wrong: readableWrong, quiet_reads: quiet, quiet_usage_reads: quietUsage };
+      tally = {
+        ...e2e,
+        cpu_s: cpu,
+        run_queue_wait_s: runQueueWait,
+        reader_loop_delay_ms: readerLoopDelay,
+        readable_wrong: readableWrong,
+        quiet_reads: quiet,
+        quiet_usage_reads: quietUsage,
+      };
       accountsCommand = await timeTallyCommand(env, join(bench.dataDir, 'accounts.ndjson'), ['accounts']);
       log('tally usage --window day');
       usageCommand = await timeTallyCommand(env, join(bench.dataDir, 'usage.ndjson'), ['usage', '--window', 'day']);

@@ -188,6 +188,24 @@ export async function cpuSnapshot(procs: readonly ServiceProcess[], servers: Emb
   return Object.fromEntries(await Promise.all(pidsOf(procs, servers).map(async ([name, pid]) => [name, await cpuSeconds(pid)] as const)));
 }
 
+/**
+ * Seconds the main thread of a live process (the event loop of a Node service) has waited
+ * on a run queue for a core so far: the second field of /proc/<pid>/schedstat (ns). Over a
+ * phase, this divided by the requests served is the time a request waited for the CPU alone.
+ */
+export async function runQueueWaitSeconds(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  const stat = await readFile(`/proc/${pid}/schedstat`, 'utf8').catch(() => '');
+  const ns = stat.split(' ')[1];
+  return ns === undefined ? null : Number(ns) / 1e9;
+}
+
+/** Run-queue wait so far of the same processes' main threads, and of this one (`bench`, the HTTP readers). */
+export async function waitSnapshot(procs: readonly ServiceProcess[], servers: Embedded): Promise<Record<string, number | null>> {
+  const pids: [string, number | undefined][] = [...pidsOf(procs, servers), ['bench', process.pid]];
+  return Object.fromEntries(await Promise.all(pids.map(async ([name, pid]) => [name, await runQueueWaitSeconds(pid)] as const)));
+}
+
 export interface BalanceCheck {
   accounts: number;
   /** Accounts whose balance differs from the domain core's, plus accounts missing or extra. */

@@ -71,6 +71,11 @@ function table(r: BenchResult): string {
     ['reads quiet, p50 / p99', ms(r.tally.quiet_reads), load(r.tally.quiet_reads)],
     ['tally accounts', `${s.accounts_command.seconds} s`, `${s.accounts_command.lines} lines`],
     ['usage query under load (35 days by day), p50 / p99', ms(r.tally.usage_reads), `goal p99 <= 20 ms; ${load(r.tally.usage_reads)}`],
+    [
+      'usage query under load: where the time goes',
+      `${apiWaitPerRequest(r) ?? '?'} ms`,
+      `the API's event loop waiting for a core, per request (run-queue wait ${r.tally.run_queue_wait_s['api'] ?? '?'} s over ${r.tally.reads.requests + r.tally.usage_reads.requests} requests); readers' own loop delay p99 ${r.tally.reader_loop_delay_ms.p99} ms, max ${r.tally.reader_loop_delay_ms.max} ms; run-queue wait s ${JSON.stringify(r.tally.run_queue_wait_s)}`,
+    ],
     ['usage query quiet, p50 / p99', ms(r.tally.quiet_usage_reads), load(r.tally.quiet_usage_reads)],
     ['tally usage --window day (every account)', `${s.usage_command.seconds} s`, `goal <= 30 s; ${s.usage_command.lines} rows`],
     [
@@ -150,6 +155,13 @@ function pipelineUs(r: BenchResult): number | null {
   return Math.round((values.reduce((n: number, v) => n + v!, 0) * 1e6) / r.tally.records);
 }
 
+/** Milliseconds the API's event loop waited on a run queue per request it served during the end-to-end phase. */
+function apiWaitPerRequest(r: BenchResult): number | null {
+  const wait = r.tally.run_queue_wait_s['api'];
+  const n = r.tally.reads.requests + r.tally.usage_reads.requests;
+  return wait === null || wait === undefined || n === 0 ? null : Math.round((wait * 1e4) / n) / 10;
+}
+
 /** The rollups' CPU per record as a share of the pipeline's. */
 function pipelineShare(r: BenchResult): number | null {
   const us = pipelineUs(r);
@@ -200,6 +212,8 @@ function headline(r: BenchResult): Record<string, unknown> {
     accounts_command_s: s.accounts_command.seconds,
     usage_query_load_p99_ms: r.tally.usage_reads.p99_ms,
     usage_query_quiet_p99_ms: r.tally.quiet_usage_reads.p99_ms,
+    api_run_queue_wait_ms_per_request: apiWaitPerRequest(r),
+    reader_loop_delay_p99_ms: r.tally.reader_loop_delay_ms.p99,
     usage_command_s: s.usage_command.seconds,
     usage_rollup_us_per_record: s.usage_cost['rollup_us_per_record'] ?? null,
     usage_rollup_share_of_pipeline: pipelineShare(r),
