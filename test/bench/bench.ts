@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg, setPriority, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
@@ -90,6 +90,12 @@ export interface BenchOptions {
   profileDir?: string;
   /** Arrivals spread over this many days before now (issue 29's 35-day stream); 0: over the last hour. @defaultValue 0 */
   spreadDays?: number;
+  /**
+   * Nice value of the API's event-loop thread (root may go below 0), set once it listens: the
+   * bench runs every process on the same two cores, where a deployment gives the API cores
+   * of its own (deploy/helm: a CPU request per service). @defaultValue not changed (0)
+   */
+  apiPriority?: number;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
 }
@@ -129,6 +135,8 @@ export interface BenchResult {
   date: string;
   machine: string;
   load_avg: number[];
+  /** The nice value of the API's event-loop thread (BenchOptions.apiPriority); 0 unless changed. */
+  api_priority: number;
   records: number;
   accounts: number;
   shards: number;
@@ -200,6 +208,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     // The worker at debug level logs each projection flush (what PhaseWrites counts); nothing else of it logs at debug.
     const procs = await spawnServices(env, { ...profiling, names: SERVICES, envFor: { worker: { LOG_LEVEL: 'debug' } } });
     const worker = procs.find((p) => p.name === 'worker')!;
+    if (o.apiPriority !== undefined) setPriority(procs.find((p) => p.name === 'api')!.child.pid!, o.apiPriority);
     let tally: TallyResult;
     let phaseWrites: ScaleResult['phase_writes'];
     let accountsCommand: ScaleResult['accounts_command'];
@@ -330,6 +339,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       date: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       load_avg: load,
+      api_priority: o.apiPriority ?? 0,
       records: o.records,
       accounts: o.accounts,
       shards: config.shards,

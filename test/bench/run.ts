@@ -3,6 +3,7 @@
  * to end, latency at half rate, peak RSS, balance check; one run, one set of servers.
  *
  *   npm run bench -- --records 1000000 --accounts 100000 [--spread-days 34] [--nats-cli] [--takeover] [--profile DIR] [--out FILE]
+ *     [--api-priority=N]  (the nice value of the API's event-loop thread, e.g. -10: what the API's reads cost when it has a core when it needs one)
  *
  * Prints a table, then as its LAST line one flat JSON object of every headline figure
  * (snake_case, numbers or null; `rss_mb` per process). `--out` keeps the whole result as
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     'horizon-ids': { type: 'string' },
     takeover: { type: 'boolean', default: false },
     'spread-days': { type: 'string' },
+    'api-priority': { type: 'string' },
     'takeover-ids': { type: 'string', default: '5000000' },
     profile: { type: 'string' },
     out: { type: 'string' },
@@ -143,7 +145,7 @@ function table(r: BenchResult): string {
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   return [
-    `${r.date}  ${r.machine}  load average ${r.load_avg.join(' ')}  (${r.records} records, ${r.accounts} accounts, ${r.shards} shards)`,
+    `${r.date}  ${r.machine}  load average ${r.load_avg.join(' ')}  (${r.records} records, ${r.accounts} accounts, ${r.shards} shards${r.api_priority !== 0 ? `; the API's event loop at nice ${r.api_priority}` : ''})`,
     ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`),
   ].join('\n');
 }
@@ -245,6 +247,7 @@ const result = await runBench({
   ...(values.takeover ? { takeoverIds: Number(values['takeover-ids']) } : {}),
   ...(values['spread-days'] !== undefined ? { spreadDays: num(values['spread-days'])! } : {}),
   ...(values.naive !== undefined ? { naiveRecords: num(values.naive)! } : {}),
+  ...(values['api-priority'] !== undefined ? { apiPriority: num(values['api-priority'])! } : {}),
   ...(values['latency-records'] !== undefined ? { latencyRecords: num(values['latency-records'])! } : {}),
   ...(values.profile !== undefined ? { profileDir: values.profile } : {}),
   log: (line) => process.stderr.write(`bench: ${line}\n`),
