@@ -17,8 +17,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg, setPriority, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { redisConnection } from '../../shared/queue/index.js';
@@ -26,17 +27,19 @@ import { AccountReadModel } from '../../shared/readModel/index.js';
 import { freePort } from '../../shared/runtime/index.js';
 import { connectMongo, sumShardLog } from '../../shared/store/index.js';
 import { StreamGenerator } from '../../services/cli/load/generate.js';
-import { expectedBalances } from '../support/stream.js';
 import { billingLoad, type BillingResult } from './billing.js';
 import { accountReader, endToEnd, readAccounts, usagePath, waitSettled, writeRecorded, type EndToEnd, type Producer } from './endToEnd.js';
 import {
   benchEnv,
   checkBalances,
   cpuSnapshot,
+  expectedStreams,
   peakRss,
   spawnServices,
+  spreadSpan,
   startBenchServers,
   stopServices,
+  waitSnapshot,
   type BalanceCheck,
   type ServiceProcess,
 } from './harness.js';
@@ -87,6 +90,12 @@ export interface BenchOptions {
   profileDir?: string;
   /** Arrivals spread over this many days before now (issue 29's 35-day stream); 0: over the last hour. @defaultValue 0 */
   spreadDays?: number;
+  /**
+   * Nice value of the API's event-loop thread (root may go below 0), set once it listens: the
+   * bench runs every process on the same two cores, where a deployment gives the API cores
+   * of its own (deploy/helm: a CPU request per service). @defaultValue not changed (0)
+   */
+  apiPriority?: number;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
 }
@@ -94,6 +103,10 @@ export interface BenchOptions {
 export interface TallyResult extends EndToEnd {
   /** CPU seconds each process used during this phase (the producer and the readers not included). */
   cpu_s: Record<string, number | null>;
+  /** Seconds each process's main thread waited on a run queue for a core during this phase (bench: the readers' own process). */
+  run_queue_wait_s: Record<string, number | null>;
+  /** Event-loop delay of the benchmark process (the HTTP readers) during the phase, p99 and max, ms: what the readers' clock adds. */
+  reader_loop_delay_ms: { p99: number; max: number };
   /** Accounts whose read-model balance differed from the domain core's at the first `pending` 0 (settled means readable). */
   readable_wrong: number;
   /** The same reads as during the phase, after it settled. */
@@ -122,6 +135,8 @@ export interface BenchResult {
   date: string;
   machine: string;
   load_avg: number[];
+  /** The nice value of the API's event-loop thread (BenchOptions.apiPriority); 0 unless changed. */
+  api_priority: number;
   records: number;
   accounts: number;
   shards: number;
@@ -174,8 +189,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     await ensureStreams(bus.jsm, streamOptions(config));
     const now = Date.now();
     const spread = o.spreadDays ?? 0;
-    // A stream over `spread` days keeps its late records inside the 35-day horizon.
-    const span = spread > 0 ? { spanSeconds: spread * 86_400, days: Math.max(0, 34 - spread) } : {};
+    // A stream over `spread` days keeps its late records inside the horizon, its oldest an hour clear of it.
+    const span = spreadSpan(spread, config.lateArrivalDays);
     const gen = { accounts: o.accounts, badRate: o.badRate ?? 0, dupRate: o.dupRate ?? 0, ...span };
     const lines = [...new StreamGenerator({ ...gen, records: o.records, seed: o.seed ?? 1, now }).lines()];
 
@@ -193,6 +208,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     // The worker at debug level logs each projection flush (what PhaseWrites counts); nothing else of it logs at debug.
     const procs = await spawnServices(env, { ...profiling, names: SERVICES, envFor: { worker: { LOG_LEVEL: 'debug' } } });
     const worker = procs.find((p) => p.name === 'worker')!;
+    if (o.apiPriority !== undefined) setPriority(procs.find((p) => p.name === 'api')!.child.pid!, o.apiPriority);
     let tally: TallyResult;
     let phaseWrites: ScaleResult['phase_writes'];
     let accountsCommand: ScaleResult['accounts_command'];
@@ -211,17 +227,31 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const writes = new PhaseWrites(mongo.db, new AccountReadModel(redis, config.mongoDb, config.shards));
       await writes.start();
       const cpuBefore = await cpuSnapshot(procs, servers);
+      const waitBefore = await waitSnapshot(procs, servers);
+      const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      loopDelay.enable();
       const e2e = await endToEnd({ ...reads, producer: o.producer ?? 'go', bus, target: servers, reader, lines, file });
       const settledAt = Date.now();
+      loopDelay.disable();
       const cpuAfter = await cpuSnapshot(procs, servers);
       const cpu = cpuDelta(cpuBefore, cpuAfter);
-      const expected = expectedBalances(config, lines, now).balances;
+      const runQueueWait = cpuDelta(waitBefore, await waitSnapshot(procs, servers));
+      const readerLoopDelay = { p99: Math.round(loopDelay.percentile(99) / 1e5) / 10, max: Math.round(loopDelay.max / 1e5) / 10 };
+      const expected = expectedStreams(config, [{ lines, now }]).balances;
       const served = await reader.list();
       const readableWrong = served.filter((a) => a.balance_micros !== (expected.get(a._id) ?? 0n)).length + Math.abs(expected.size - served.length);
       log('reads, quiet; tally accounts');
       const quiet = await readAccounts(reads, () => false, o.quietReads ?? 5000);
       const quietUsage = await readAccounts(reads, () => false, o.quietReads ?? 5000, usagePath(Date.now()));
-      tally = { ...e2e, cpu_s: cpu, readable_wrong: readableWrong, quiet_reads: quiet, quiet_usage_reads: quietUsage };
+      tally = {
+        ...e2e,
+        cpu_s: cpu,
+        run_queue_wait_s: runQueueWait,
+        reader_loop_delay_ms: readerLoopDelay,
+        readable_wrong: readableWrong,
+        quiet_reads: quiet,
+        quiet_usage_reads: quietUsage,
+      };
       accountsCommand = await timeTallyCommand(env, join(bench.dataDir, 'accounts.ndjson'), ['accounts']);
       log('tally usage --window day');
       usageCommand = await timeTallyCommand(env, join(bench.dataDir, 'usage.ndjson'), ['usage', '--window', 'day']);
@@ -230,7 +260,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
       const rate = Math.max(1, tally.records_per_s / 2);
       const n = o.latencyRecords ?? Math.min(lines.length, Math.max(500, Math.round(rate * 15)));
-      const latencyLines = [...new StreamGenerator({ ...gen, records: n, seed: (o.seed ?? 1) + 1, now: Date.now(), idPrefix: 'lat' }).lines()];
+      const latencyNow = Date.now();
+      const latencyLines = [...new StreamGenerator({ ...gen, records: n, seed: (o.seed ?? 1) + 1, now: latencyNow, idPrefix: 'lat' }).lines()];
       log(`latency: ${n} records at ${Math.round(rate)}/s`);
       latency = await latencyAtRate(bus, servers.mongoUrl, 'bench', latencyLines, rate);
       // The store's projections are a takeover snapshot the worker writes every
@@ -238,7 +269,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       log('waiting for the account projections to match the log');
       const settling = performance.now();
       for (;;) {
-        balances = await checkBalances(servers.mongoUrl, 'bench', config, [...lines, ...latencyLines], Date.now());
+        // Each stream judged at the instant it was made for, not at this try's clock (a 35-day
+        // stream would lose records to `too_late` in the expectation the pipeline rightly charged).
+        balances = await checkBalances(servers.mongoUrl, 'bench', config, [
+          { lines, now },
+          { lines: latencyLines, now: latencyNow },
+        ]);
         if ((balances.wrong === 0 && balances.ledgerMismatches === 0) || performance.now() - settling > 600_000) break;
         await new Promise((r) => setTimeout(r, 3000));
       }
@@ -303,6 +339,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       date: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       load_avg: load,
+      api_priority: o.apiPriority ?? 0,
       records: o.records,
       accounts: o.accounts,
       shards: config.shards,

@@ -16,7 +16,7 @@ import type { Config } from '../../shared/config/index.js';
 import { connectMongo, verifyLedger } from '../../shared/store/index.js';
 import { listAccounts } from '../../shared/store/internal.js';
 import { startEmbedded, type Embedded } from '../../shared/runtime/index.js';
-import { formatRecordedLine } from '../../shared/domain/index.js';
+import { DAY_MS, formatRecordedLine } from '../../shared/domain/index.js';
 import { expectedBalances, type RecordedLine } from '../support/stream.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -188,6 +188,24 @@ export async function cpuSnapshot(procs: readonly ServiceProcess[], servers: Emb
   return Object.fromEntries(await Promise.all(pidsOf(procs, servers).map(async ([name, pid]) => [name, await cpuSeconds(pid)] as const)));
 }
 
+/**
+ * Seconds the main thread of a live process (the event loop of a Node service) has waited
+ * on a run queue for a core so far: the second field of /proc/<pid>/schedstat (ns). Over a
+ * phase, this divided by the requests served is the time a request waited for the CPU alone.
+ */
+export async function runQueueWaitSeconds(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  const stat = await readFile(`/proc/${pid}/schedstat`, 'utf8').catch(() => '');
+  const ns = stat.split(' ')[1];
+  return ns === undefined ? null : Number(ns) / 1e9;
+}
+
+/** Run-queue wait so far of the same processes' main threads, and of this one (`bench`, the HTTP readers). */
+export async function waitSnapshot(procs: readonly ServiceProcess[], servers: Embedded): Promise<Record<string, number | null>> {
+  const pids: [string, number | undefined][] = [...pidsOf(procs, servers), ['bench', process.pid]];
+  return Object.fromEntries(await Promise.all(pids.map(async ([name, pid]) => [name, await runQueueWaitSeconds(pid)] as const)));
+}
+
 export interface BalanceCheck {
   accounts: number;
   /** Accounts whose balance differs from the domain core's, plus accounts missing or extra. */
@@ -198,18 +216,63 @@ export interface BalanceCheck {
   unique: number;
 }
 
-/** Every balance in the store against what the domain core computes from the same lines. */
-export async function checkBalances(mongoUrl: string, db: string, config: Config, lines: readonly RecordedLine[], now: number): Promise<BalanceCheck> {
+/** Lines and the instant their expectation is judged at: the `now` they were generated (published) for. */
+export interface JudgedLines {
+  lines: readonly RecordedLine[];
+  now: number;
+}
+
+/**
+ * Every balance in the store against what the domain core computes from the same lines,
+ * each stream judged at its own `now`: a fresh `Date.now()` minutes after the pipeline
+ * charged a record near the late-arrival horizon would call it `too_late` (bench.ts keeps its
+ * streams clear of the horizon by HORIZON_MARGIN_MS, so publish time and check time agree).
+ */
+export async function checkBalances(mongoUrl: string, db: string, config: Config, streams: readonly JudgedLines[]): Promise<BalanceCheck> {
   const mongo = await connectMongo(mongoUrl, db);
   try {
     const verify = await verifyLedger(mongo.db);
-    const expected = expectedBalances(config, lines, now);
+    const expected = expectedStreams(config, streams);
     const accounts = await listAccounts(mongo.db);
     const wrong = accounts.filter((a) => a.balance_micros !== (expected.balances.get(a._id) ?? 0n)).length + Math.abs(expected.balances.size - accounts.length);
     return { accounts: accounts.length, wrong, ledgerMismatches: verify.mismatches.length, unique: expected.unique };
   } finally {
     await mongo.close();
   }
+}
+
+/** `expectedBalances` of several streams, each at its own `now`, summed per account. */
+export function expectedStreams(config: Config, streams: readonly JudgedLines[]): { balances: Map<string, bigint>; unique: number } {
+  const balances = new Map<string, bigint>();
+  let unique = 0;
+  for (const s of streams) {
+    const e = expectedBalances(config, s.lines, s.now);
+    unique += e.unique;
+    for (const [id, b] of e.balances) balances.set(id, (balances.get(id) ?? 0n) + b);
+  }
+  return { balances, unique };
+}
+
+/**
+ * How far inside the late-arrival horizon the oldest record of a spread stream stays at its
+ * `now`: the pipeline judges `too_late` when a bridge consumes the record, minutes after the
+ * stream was made, and the expectation at the stream's `now`; both agree while the run's
+ * phases take less than this.
+ */
+export const HORIZON_MARGIN_MS = 3_600_000;
+/** An on-time record of the generator occurs up to this long before its arrival (services/cli/load/generate.ts). */
+const ARRIVAL_JITTER_MS = 5000;
+
+/**
+ * The generator's span for a stream spread over `spreadDays` before its `now` (0: the last
+ * hour): late records stay within the days left, and the oldest occurred_at stays
+ * HORIZON_MARGIN_MS inside `lateArrivalDays` (a 35-day spread at a 35-day horizon is 35 days
+ * less that margin).
+ */
+export function spreadSpan(spreadDays: number, lateArrivalDays: number): { spanSeconds?: number; days?: number } {
+  if (spreadDays <= 0) return {};
+  const spanMs = Math.min(spreadDays * DAY_MS, lateArrivalDays * DAY_MS - HORIZON_MARGIN_MS - ARRIVAL_JITTER_MS);
+  return { spanSeconds: Math.floor(spanMs / 1000), days: Math.max(0, lateArrivalDays - 1 - spreadDays) };
 }
 
 /**

@@ -120,7 +120,7 @@ const worker = procs[0]!
   .map((l) => JSON.parse(l) as { writes: Record<string, number> })
   .pop();
 const writes = worker ? Object.values(worker.writes).reduce((a, b) => a + b, 0) : NaN;
-const check = await checkBalances(servers.mongoUrl, 'bench', config, lines, now);
+const check = await checkBalances(servers.mongoUrl, 'bench', config, [{ lines, now }]);
 await bus.close();
 await bench.stop();
 

@@ -247,7 +247,7 @@ const runs: Run[] = [];
 let balances;
 try {
   for (const [i, kind] of plan.entries()) runs.push(await timedRun(`${kind} ${Math.floor(i / 2) + 1}`, streams[i]!, kind === 'loaded'));
-  balances = await checkBalances(servers.mongoUrl, 'readload', config, streams.flat(), Date.now());
+  balances = await checkBalances(servers.mongoUrl, 'readload', config, [{ lines: streams.flat(), now: Date.now() }]);
 } finally {
   api.kill('SIGTERM');
   await stopServices(procs);

@@ -3,6 +3,7 @@
  * to end, latency at half rate, peak RSS, balance check; one run, one set of servers.
  *
  *   npm run bench -- --records 1000000 --accounts 100000 [--spread-days 34] [--nats-cli] [--takeover] [--profile DIR] [--out FILE]
+ *     [--api-priority=N]  (the nice value of the API's event-loop thread, e.g. -10: what the API's reads cost when it has a core when it needs one)
  *
  * Prints a table, then as its LAST line one flat JSON object of every headline figure
  * (snake_case, numbers or null; `rss_mb` per process). `--out` keeps the whole result as
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     'horizon-ids': { type: 'string' },
     takeover: { type: 'boolean', default: false },
     'spread-days': { type: 'string' },
+    'api-priority': { type: 'string' },
     'takeover-ids': { type: 'string', default: '5000000' },
     profile: { type: 'string' },
     out: { type: 'string' },
@@ -71,6 +73,11 @@ function table(r: BenchResult): string {
     ['reads quiet, p50 / p99', ms(r.tally.quiet_reads), load(r.tally.quiet_reads)],
     ['tally accounts', `${s.accounts_command.seconds} s`, `${s.accounts_command.lines} lines`],
     ['usage query under load (35 days by day), p50 / p99', ms(r.tally.usage_reads), `goal p99 <= 20 ms; ${load(r.tally.usage_reads)}`],
+    [
+      'usage query under load: where the time goes',
+      `${apiWaitPerRequest(r) ?? '?'} ms`,
+      `the API's event loop waiting for a core, per request (run-queue wait ${r.tally.run_queue_wait_s['api'] ?? '?'} s over ${r.tally.reads.requests + r.tally.usage_reads.requests} requests); readers' own loop delay p99 ${r.tally.reader_loop_delay_ms.p99} ms, max ${r.tally.reader_loop_delay_ms.max} ms; run-queue wait s ${JSON.stringify(r.tally.run_queue_wait_s)}`,
+    ],
     ['usage query quiet, p50 / p99', ms(r.tally.quiet_usage_reads), load(r.tally.quiet_usage_reads)],
     ['tally usage --window day (every account)', `${s.usage_command.seconds} s`, `goal <= 30 s; ${s.usage_command.lines} rows`],
     [
@@ -138,7 +145,7 @@ function table(r: BenchResult): string {
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   return [
-    `${r.date}  ${r.machine}  load average ${r.load_avg.join(' ')}  (${r.records} records, ${r.accounts} accounts, ${r.shards} shards)`,
+    `${r.date}  ${r.machine}  load average ${r.load_avg.join(' ')}  (${r.records} records, ${r.accounts} accounts, ${r.shards} shards${r.api_priority !== 0 ? `; the API's event loop at nice ${r.api_priority}` : ''})`,
     ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`),
   ].join('\n');
 }
@@ -148,6 +155,13 @@ function pipelineUs(r: BenchResult): number | null {
   const values = Object.values(r.tally.cpu_s);
   if (values.some((v) => v === null) || r.tally.records === 0) return null;
   return Math.round((values.reduce((n: number, v) => n + v!, 0) * 1e6) / r.tally.records);
+}
+
+/** Milliseconds the API's event loop waited on a run queue per request it served during the end-to-end phase. */
+function apiWaitPerRequest(r: BenchResult): number | null {
+  const wait = r.tally.run_queue_wait_s['api'];
+  const n = r.tally.reads.requests + r.tally.usage_reads.requests;
+  return wait === null || wait === undefined || n === 0 ? null : Math.round((wait * 1e4) / n) / 10;
 }
 
 /** The rollups' CPU per record as a share of the pipeline's. */
@@ -200,6 +214,8 @@ function headline(r: BenchResult): Record<string, unknown> {
     accounts_command_s: s.accounts_command.seconds,
     usage_query_load_p99_ms: r.tally.usage_reads.p99_ms,
     usage_query_quiet_p99_ms: r.tally.quiet_usage_reads.p99_ms,
+    api_run_queue_wait_ms_per_request: apiWaitPerRequest(r),
+    reader_loop_delay_p99_ms: r.tally.reader_loop_delay_ms.p99,
     usage_command_s: s.usage_command.seconds,
     usage_rollup_us_per_record: s.usage_cost['rollup_us_per_record'] ?? null,
     usage_rollup_share_of_pipeline: pipelineShare(r),
@@ -231,6 +247,7 @@ const result = await runBench({
   ...(values.takeover ? { takeoverIds: Number(values['takeover-ids']) } : {}),
   ...(values['spread-days'] !== undefined ? { spreadDays: num(values['spread-days'])! } : {}),
   ...(values.naive !== undefined ? { naiveRecords: num(values.naive)! } : {}),
+  ...(values['api-priority'] !== undefined ? { apiPriority: num(values['api-priority'])! } : {}),
   ...(values['latency-records'] !== undefined ? { latencyRecords: num(values['latency-records'])! } : {}),
   ...(values.profile !== undefined ? { profileDir: values.profile } : {}),
   log: (line) => process.stderr.write(`bench: ${line}\n`),

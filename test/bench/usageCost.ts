@@ -4,7 +4,8 @@
  * ShardState in batches, as the worker does; then the rollups' own work on the same batches
  * alone (UsageTally, the entry's text, its parse, foldUsage, RecentUsage), so its share of the
  * core's CPU per record is measured rather than guessed; and the worker heap the rollups
- * hold per active account (heap with the projections' `usage` minus heap without, after GC).
+ * hold per active account (heap with the projections' `usage` minus heap without, after GC);
+ * and the usage text the owners' read-model writes carry (per-shard jobs, each changed account whole).
  *
  *   npx tsx --expose-gc test/bench/usageCost.ts [--records 1000000] [--accounts 100000] [--days 35] [--batch 500]
  *
@@ -26,6 +27,7 @@ import {
   type UsageRecord,
 } from '../../shared/domain/index.js';
 import { ShardState } from '../../services/worker/core/shardState.js';
+import { shardOf } from '../../shared/queue/index.js';
 import { StreamGenerator } from '../../services/cli/load/generate.js';
 
 const { values } = parseArgs({
@@ -41,6 +43,13 @@ const ACCOUNTS = Number(values.accounts);
 const DAYS = Number(values.days);
 const BATCH = Number(values.batch);
 const LATE_DAYS = 35;
+/**
+ * The default SHARDS, and the records of one owner's job as the bridges cut them at the
+ * bench's rate: ~7,000 records/s over 16 shards, a shard's batch sent after
+ * BRIDGE_LINGER_MS (250) with ~100 records (BRIDGE_BATCH_SIZE, 1000, only at ~64,000/s).
+ */
+const SHARDS = 16;
+const JOB_RECORDS = 100;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
@@ -93,6 +102,37 @@ for (const batch of batches) {
 const rollupMs = performance.now() - started;
 texts.clear();
 
+// What the rollups add to the read model's writes (decision 010, "what this does not remove"):
+// an owner writes every account its job changed, whole, usage text included, once per job;
+// jobs are per shard, JOB_RECORDS each. The same folds cut that way:
+// the bytes of usage text sent to Redis per record, how much of it the busiest account sends,
+// and the time to JSON-encode that text (the part of the owner's write the rollups add).
+const jobs: UsageRecord[][] = [];
+const open = Array.from({ length: SHARDS }, (): UsageRecord[] => []);
+for (const r of records) {
+  const job = open[shardOf(r.accountId, SHARDS)]!;
+  job.push(r);
+  if (job.length === JOB_RECORDS) jobs.push(job.splice(0));
+}
+for (const job of open) if (job.length > 0) jobs.push(job);
+const sent = new Map<string, number>();
+let encodeMs = 0;
+for (const job of jobs) {
+  const tallies = new Map<string, UsageTally>();
+  for (const r of job) {
+    let t = tallies.get(r.accountId);
+    if (!t) tallies.set(r.accountId, (t = new UsageTally()));
+    t.add(r.occurredAt, r.kind, r.appliesTo, r.quantity, 1000n);
+  }
+  for (const [a, t] of tallies) texts.set(a, foldUsage(texts.get(a), t.values, foldBefore));
+  const t0 = performance.now();
+  for (const a of tallies.keys()) sent.set(a, (sent.get(a) ?? 0) + JSON.stringify(texts.get(a)).length);
+  encodeMs += performance.now() - t0;
+}
+const sentBytes = [...sent.values()].reduce((n, b) => n + b, 0);
+const topSent = Math.max(...sent.values());
+texts.clear();
+
 const docs = [...state.accountDocs()];
 const usageBytes = docs.reduce((n, d) => n + (d.usage?.length ?? 0), 0);
 const withRollups = heap();
@@ -113,6 +153,9 @@ const result = {
   rollup_text_bytes_per_account: Math.round(usageBytes / docs.length),
   rollup_heap_bytes_per_account: heapPerAccount,
   worker_heap_bytes_per_account: Math.round(withRollups / docs.length),
+  model_usage_bytes_per_record: Math.round(sentBytes / records.length),
+  model_usage_top_account_share: Math.round((topSent / sentBytes) * 1000) / 1000,
+  model_usage_encode_us_per_record: perRecord(encodeMs),
   span_days: Math.round(((now - records.reduce((m, r) => Math.min(m, r.occurredAt), now)) / DAY_MS) * 10) / 10,
 };
 console.log(JSON.stringify(result));

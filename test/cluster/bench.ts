@@ -111,7 +111,7 @@ async function measure(topology: string, engines: Engines, lines: readonly Recor
     const drainS = (performance.now() - t) / 1000;
     log(`${topology}: drained in ${drainS.toFixed(1)} s`);
     await stopServices(procs);
-    const check = await checkBalances(engines.mongoUrl, db, config, lines, now);
+    const check = await checkBalances(engines.mongoUrl, db, config, [{ lines, now }]);
     return {
       topology,
       engines: engines.describe,

@@ -23,14 +23,33 @@ export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return parseInput(accountParams, params, 'params').id;
   };
   const limited = { onRequest: ctx.limits.byIp };
+  /**
+   * The account read, started while the caller is checked (the sign-in budget's two Redis
+   * round trips): its answer, or its 404, is used only once `accountId` has let the caller
+   * in, so an outsider still learns nothing, and the read's round trip is off the request's
+   * path. Only for an id the params accept; anything else waits for `accountId`'s 400.
+   */
+  const readEarly = (params: unknown): Promise<AccountDoc> | null => {
+    const parsed = accountParams.safeParse(params);
+    if (!parsed.success) return null;
+    const read = ctx.billing.account(parsed.data.id);
+    read.catch(() => undefined); // awaited below once the caller is let in; refused callers never see it
+    return read;
+  };
+  /** The caller let in, then the account read (begun before), not yet awaited: a 400 of the query still comes before a 404. */
+  const account = async (params: unknown, request: FastifyRequest, reply: FastifyReply): Promise<{ id: string; read: Promise<AccountDoc> }> => {
+    const read = readEarly(params);
+    const id = await accountId(params, request, reply);
+    return { id, read: read ?? ctx.billing.account(id) };
+  };
 
-  app.get('/v1/accounts/:id', limited, async (request, reply) => accountView(await ctx.billing.account(await accountId(request.params, request, reply))));
+  app.get('/v1/accounts/:id', limited, async (request, reply) => accountView(await (await account(request.params, request, reply)).read));
 
   // The account's rollups, from its projection in the read model: O(its buckets), no scan (SPEC 11 rule 4).
   app.get('/v1/accounts/:id/usage', limited, async (request, reply) => {
-    const id = await accountId(request.params, request, reply);
+    const { id, read } = await account(request.params, request, reply);
     const query = parseUsageQuery(request.query as Record<string, unknown>, ctx.clock(), ctx.lateArrivalDays);
-    return usageAnswer(id, (await ctx.billing.account(id)).usage, query);
+    return usageAnswer(id, (await read).usage, query);
   });
 
   app.get('/v1/accounts/:id/ledger', limited, async (request, reply) => {

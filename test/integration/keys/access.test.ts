@@ -107,6 +107,18 @@ describe('account keys: who may call what', () => {
     }
   });
 
+  it('the account read begun while the caller is checked tells a refused caller nothing: 401 and 403 before 404, a bad query 400 before 404', async () => {
+    const b = await createKey('acct-z', 1);
+    for (const path of ['/v1/accounts/acct-nobody', '/v1/accounts/acct-nobody/usage']) {
+      expect((await call(url(0), 'GET', path, { token: null })).body.error.code, path).toBe('unauthorized');
+      expect((await call(url(1), 'GET', path, { token: b.key })).body.error.code, path).toBe('forbidden');
+      expect((await call(url(0), 'GET', path, { token: ADMIN_TOKEN })).body.error.code, path).toBe('account_not_found');
+    }
+    expect((await call(url(1), 'GET', '/v1/accounts/acct-nobody/usage?window=week', { token: ADMIN_TOKEN })).body.error.code).toBe('invalid_query');
+    expect((await call(url(1), 'GET', '/v1/accounts/acct-a/usage?window=week', { token: b.key })).body.error.code).toBe('forbidden');
+    expect((await call(url(0), 'GET', '/v1/accounts/acct-a/usage', { token: ADMIN_TOKEN })).status).toBe(200);
+  });
+
   it('a revoked key is refused at once by every API process, also after Redis lost the revocation set', async () => {
     const k = await createKey('acct-a', 0);
     // Warm the other process's key cache first: revocation must not wait for it to expire.
