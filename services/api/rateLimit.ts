@@ -121,7 +121,14 @@ export function installRateLimits(app: FastifyInstance, config: RateLimitConfig)
         refused = err instanceof TallyError && err.code === 'unauthorized';
         throw err;
       } finally {
-        if (reservation !== null) await budget.settle(ip, refused).catch(() => undefined);
+        if (reservation !== null) {
+          // A refusal is counted before it is answered. A success only frees its slot, so it
+          // answers without waiting for that round trip (a read under load waited for up to
+          // four Redis round trips in a row, issue 29): until the slot is freed it still counts
+          // as held, which can only make a concurrent attempt wait, never let one more guess in.
+          const settled = budget.settle(ip, refused).catch(() => undefined);
+          if (refused) await settled;
+        }
       }
     },
   };
