@@ -76,6 +76,14 @@ describe('AckedPublisher: core publishes whose JetStream acks are counted per ba
     expect(await publisher.publishAll([])).toEqual({ stored: 0, duplicates: 0, refused: [] });
   });
 
+  it('a Nats-Msg-Id that could break the header block is refused by its index, before anything is sent', async () => {
+    const bad = { ...message('acked.h', 'h1'), msgId: 'h1\r\nNats-Expected-Stream: OTHER' };
+    expect(await publisher.publishAll([bad])).toEqual({ stored: 0, duplicates: 0, refused: [{ index: 0, reason: expect.stringMatching(/Nats-Msg-Id/) }] });
+    const mixed = await publisher.publishAll([message('acked.h', 'h2'), { ...bad, msgId: 'with space' }]);
+    expect(mixed).toEqual({ stored: 1, duplicates: 0, refused: [{ index: 1, reason: expect.stringMatching(/Nats-Msg-Id/) }] });
+    expect((await stored('ACKED')).filter((id) => id.startsWith('m/h') || id.startsWith('h1') || id.startsWith('with'))).toEqual(['m/h2']);
+  });
+
   it('a message the stream refuses (full, discard new) or no stream takes is refused by its index; the others count', async () => {
     const batch = [...Array.from({ length: 12 }, (_, i) => message('small.x', `s${i}`, 900)), message('nostream.x', 'n1')];
     const outcome = await publisher.publishAll(batch);
