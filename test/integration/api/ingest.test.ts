@@ -199,6 +199,9 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
     }
     const buy = await call(api.url, 'POST', '/v1/accounts/prod-a/plan', { token: key, body: { plan_id: 'basic' } });
     expect([buy.status, buy.body.error.code]).toEqual([403, 'forbidden']);
+    // Admin routes take the admin token only: any other credential is 401 (decision 011, "Limits"; SPEC 13 and 14 ask no 403 there).
+    const admin = await call(api.url, 'GET', '/v1/admin/producer-keys', { token: key });
+    expect([admin.status, admin.body.error.code]).toEqual([401, 'unauthorized']);
     expect((await call(api.url, 'GET', '/v1/admin/producer-keys')).body.keys).toEqual([{ key_id, created_at: created.body.created_at }]);
     expect((await call(api.url, 'DELETE', `/v1/admin/producer-keys/${key_id}`)).body.revoked).toBe(true);
     expect((await post(JSON.stringify([usage('pk-3', 'prod-a')]), key)).status).toBe(401);
