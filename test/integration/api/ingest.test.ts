@@ -207,7 +207,7 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
     expect((await post(JSON.stringify([usage('pk-3', 'prod-a')]), key)).status).toBe(401);
     expect((await call(api.url, 'GET', '/v1/admin/producer-keys')).body.keys).toEqual([]);
   });
-  // Last: it takes NATS away.
+  // Near the end: it takes NATS away.
   it('NATS down: 503 with retry-after; the same request sent again once NATS is back is charged once', async () => {
     const body = JSON.stringify(
       Array.from({ length: 20 }, (_, i) => usage(`down-${i}`, 'acct-down', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1, cost_micros: 1000 })),
@@ -232,4 +232,34 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
     await settle();
     expect(await balanceOf('acct-down')).toBe(-20_000n);
   }, 120_000);
+
+  it('the usage stream full: 503 with retry-after while JetStream refuses records; once it has room the same request is charged once', async () => {
+    const body = JSON.stringify(
+      Array.from({ length: 20 }, (_, i) => usage(`full-${i}`, 'acct-full', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1, cost_micros: 1000 })),
+    );
+    const stream = await p.bus.jsm.streams.info(USAGE_STREAM);
+    // Room for a few of the 20 records (~170 bytes each), not all: JetStream stores some and refuses the rest (discard new).
+    await p.bus.jsm.streams.update(USAGE_STREAM, { max_bytes: stream.state.bytes + 1000 });
+    try {
+      const refused = await fetch(`${api.url}/v1/usage`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('2');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+      const stored = (await p.bus.jsm.streams.info(USAGE_STREAM)).state.messages - stream.state.messages;
+      expect(stored).toBeGreaterThan(0);
+      expect(stored).toBeLessThan(20);
+    } finally {
+      await p.bus.jsm.streams.update(USAGE_STREAM, { max_bytes: stream.config.max_bytes });
+    }
+    const answer = await post(body);
+    expect(answer.status).toBe(200);
+    expect(answer.body.duplicates).toBeGreaterThan(0);
+    expect(answer.body.accepted + answer.body.duplicates).toBe(20);
+    await settle();
+    expect(await balanceOf('acct-full')).toBe(-20_000n);
+  });
 });
