@@ -41,6 +41,7 @@ export type ApiConfig = Pick<
   | 'rateLimitKeyPerMinute'
   | 'rateLimitIpPerMinute'
   | 'rateLimitIngestPerMinute'
+  | 'ingestPublishTimeoutMs'
   | 'priceBook'
   | 'lateArrivalDays'
   | 'rateLimitAuthFailuresPerMinute'
@@ -152,7 +153,12 @@ export function buildApi(config: ApiConfig, deps: ApiDeps): FastifyInstance {
   accountRoutes(app, ctx);
   adminRoutes(app, ctx);
   adjustmentRoutes(app, ctx);
-  if (deps.bus) ingestRoutes(app, ctx, deps.bus.js, { priceBook: config.priceBook, lateArrivalDays: config.lateArrivalDays });
+  if (deps.bus)
+    ingestRoutes(app, ctx, deps.bus.nc, {
+      priceBook: config.priceBook,
+      lateArrivalDays: config.lateArrivalDays,
+      publishTimeoutMs: config.ingestPublishTimeoutMs,
+    });
   if (deps.operator) installOperatorSurfaces(app, ctx, deps.operator);
   keyRoutes(app, ctx);
   void app.register(async (page) => accountPage(page, ctx, sessionTtlMs));

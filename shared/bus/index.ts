@@ -22,4 +22,6 @@ export {
   batchDoneSubject,
 } from './subjects.js';
 export { readStream } from './readStream.js';
+export { AckedPublisher, PublishTimeoutError } from './ackedPublish.js';
+export type { AckedMessage, AckedOutcome } from './ackedPublish.js';
 export type { ReadOptions } from './readStream.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { TallyError, splitJsonArray, splitNdjson, validateRecord, type ErrorCode, type PriceBook } from '../../../shared/domain/index.js';
-import { usageMsgId, usageSubject } from '../../../shared/bus/index.js';
+import { AckedPublisher, usageMsgId, usageSubject, type AckedMessage } from '../../../shared/bus/index.js';
 import { authenticate, presentsBearer } from '../auth.js';
 import type { ApiContext } from '../context.js';
 
@@ -17,6 +17,8 @@ const RETRY_AFTER_S = 2;
 export interface IngestConfig {
   priceBook: PriceBook;
   lateArrivalDays: number;
+  /** INGEST_PUBLISH_TIMEOUT_MS: how long a request waits for every JetStream ack. */
+  publishTimeoutMs: number;
 }
 
 interface Rejected {
@@ -43,10 +45,13 @@ function recordsOf(request: FastifyRequest): Uint8Array[] {
  * valid ones are published, as the producer's exact bytes, to `usage.<account_id>` with
  * `Nats-Msg-Id: <account_id>/<id>`; the answer waits for every JetStream ack. A record that
  * breaks a rule is answered in `rejected` with its dead-letter code, never dead-lettered; a
- * record an account key posts for another account is `forbidden`. NATS not acking is 503
- * with retry-after: what was acked already is a duplicate on the retry, never a second charge.
+ * record an account key posts for another account is `forbidden`. NATS not acking every
+ * record (within INGEST_PUBLISH_TIMEOUT_MS, or refusing one) is 503 with retry-after: what
+ * was acked already is a duplicate on the retry, never a second charge.
  */
-export function ingestRoutes(app: FastifyInstance, ctx: ApiContext, js: JetStreamClient, config: IngestConfig): void {
+export function ingestRoutes(app: FastifyInstance, ctx: ApiContext, nc: NatsConnection, config: IngestConfig): void {
+  const publisher = new AckedPublisher(nc, config.publishTimeoutMs);
+  app.addHook('onClose', async () => publisher.close());
   void app.register(async (scope) => {
     // The bodies stay bytes here: the records are cut out of them, never parsed and written back.
     scope.removeAllContentTypeParsers();
@@ -58,7 +63,7 @@ export function ingestRoutes(app: FastifyInstance, ctx: ApiContext, js: JetStrea
       const records = recordsOf(request);
       const validation = { now: ctx.clock(), lateArrivalDays: config.lateArrivalDays, priceBook: config.priceBook };
       const rejected: Rejected[] = [];
-      const acks: Promise<{ duplicate: boolean }>[] = [];
+      const messages: AckedMessage[] = [];
       for (const [index, payload] of records.entries()) {
         const checked = validateRecord({ subject: null, payload }, validation);
         if (!checked.ok) {
@@ -70,13 +75,17 @@ export function ingestRoutes(app: FastifyInstance, ctx: ApiContext, js: JetStrea
           rejected.push({ index, code: 'forbidden', message: `an account key posts usage for its own account only, not ${accountId}` });
           continue;
         }
-        acks.push(js.publish(usageSubject(accountId), payload, { msgID: usageMsgId(accountId, id) }));
+        messages.push({ subject: usageSubject(accountId), payload, msgId: usageMsgId(accountId, id) });
       }
-      const settled = await Promise.allSettled(acks);
-      const failed = settled.find((s) => s.status === 'rejected');
-      if (failed) return unavailable(request, reply, failed.reason);
-      const duplicates = settled.filter((s) => s.status === 'fulfilled' && s.value.duplicate).length;
-      return { accepted: acks.length - duplicates, duplicates, rejected };
+      let outcome;
+      try {
+        outcome = await publisher.publishAll(messages);
+      } catch (err) {
+        return unavailable(request, reply, err);
+      }
+      if (outcome.refused.length > 0)
+        return unavailable(request, reply, new Error(`JetStream refused ${outcome.refused.length} record(s): ${outcome.refused[0]!.reason}`));
+      return { accepted: outcome.stored, duplicates: outcome.duplicates, rejected };
     });
   });
 }

@@ -25,7 +25,8 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
 
   beforeAll(async () => {
     servers = await startTestServers();
-    config = configOf(servers, apiEnv(servers, { RATE_LIMIT_INGEST_PER_MINUTE: '100000' }));
+    // A request waits 2 s for JetStream's acks, not the default 10 s: the NATS-down test waits out one or two (and 250 records are acked well within it on a loaded machine).
+    config = configOf(servers, apiEnv(servers, { RATE_LIMIT_INGEST_PER_MINUTE: '100000', INGEST_PUBLISH_TIMEOUT_MS: '2000' }));
     p = await probe(config, servers);
     const pipeline = await startPipeline(config, servers);
     stopPipeline = () => pipeline.stop();
@@ -198,12 +199,15 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
     }
     const buy = await call(api.url, 'POST', '/v1/accounts/prod-a/plan', { token: key, body: { plan_id: 'basic' } });
     expect([buy.status, buy.body.error.code]).toEqual([403, 'forbidden']);
+    // Admin routes take the admin token only: any other credential is 401 (decision 011, "Limits"; SPEC 13 and 14 ask no 403 there).
+    const admin = await call(api.url, 'GET', '/v1/admin/producer-keys', { token: key });
+    expect([admin.status, admin.body.error.code]).toEqual([401, 'unauthorized']);
     expect((await call(api.url, 'GET', '/v1/admin/producer-keys')).body.keys).toEqual([{ key_id, created_at: created.body.created_at }]);
     expect((await call(api.url, 'DELETE', `/v1/admin/producer-keys/${key_id}`)).body.revoked).toBe(true);
     expect((await post(JSON.stringify([usage('pk-3', 'prod-a')]), key)).status).toBe(401);
     expect((await call(api.url, 'GET', '/v1/admin/producer-keys')).body.keys).toEqual([]);
   });
-  // Last: it takes NATS away.
+  // Near the end: it takes NATS away.
   it('NATS down: 503 with retry-after; the same request sent again once NATS is back is charged once', async () => {
     const body = JSON.stringify(
       Array.from({ length: 20 }, (_, i) => usage(`down-${i}`, 'acct-down', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1, cost_micros: 1000 })),
@@ -228,4 +232,34 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
     await settle();
     expect(await balanceOf('acct-down')).toBe(-20_000n);
   }, 120_000);
+
+  it('the usage stream full: 503 with retry-after while JetStream refuses records; once it has room the same request is charged once', async () => {
+    const body = JSON.stringify(
+      Array.from({ length: 20 }, (_, i) => usage(`full-${i}`, 'acct-full', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1, cost_micros: 1000 })),
+    );
+    const stream = await p.bus.jsm.streams.info(USAGE_STREAM);
+    // Room for a few of the 20 records (~170 bytes each), not all: JetStream stores some and refuses the rest (discard new).
+    await p.bus.jsm.streams.update(USAGE_STREAM, { max_bytes: stream.state.bytes + 1000 });
+    try {
+      const refused = await fetch(`${api.url}/v1/usage`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('2');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+      const stored = (await p.bus.jsm.streams.info(USAGE_STREAM)).state.messages - stream.state.messages;
+      expect(stored).toBeGreaterThan(0);
+      expect(stored).toBeLessThan(20);
+    } finally {
+      await p.bus.jsm.streams.update(USAGE_STREAM, { max_bytes: stream.config.max_bytes });
+    }
+    const answer = await post(body);
+    expect(answer.status).toBe(200);
+    expect(answer.body.duplicates).toBeGreaterThan(0);
+    expect(answer.body.accepted + answer.body.duplicates).toBe(20);
+    await settle();
+    expect(await balanceOf('acct-full')).toBe(-20_000n);
+  });
 });
