@@ -125,7 +125,7 @@ export const envSchema = z.object({
   /** Account and webhook routes: requests per minute per account key (after authentication). */
   RATE_LIMIT_KEY_PER_MINUTE: int(1, 1_000_000).default(300),
   /** POST /v1/usage: requests (of up to 1,000 records) per minute per credential (producer key, account key or the admin token). */
-  RATE_LIMIT_INGEST_PER_MINUTE: int(1, 1_000_000).default(1200),
+  RATE_LIMIT_INGEST_PER_MINUTE: int(1, 1_000_000).default(3000),
   /** POST /v1/usage: how long a request waits for JetStream to answer every record before it is 503 (the client retries the same body). */
   INGEST_PUBLISH_TIMEOUT_MS: int(100, 600_000).default(10_000),
   /** Account and webhook routes and the account page: requests per minute per client IP (before authentication). */
