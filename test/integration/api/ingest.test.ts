@@ -207,12 +207,8 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
     expect((await post(JSON.stringify([usage('pk-3', 'prod-a')]), key)).status).toBe(401);
     expect((await call(api.url, 'GET', '/v1/admin/producer-keys')).body.keys).toEqual([]);
   });
-  // Near the end: it takes NATS away.
-  it('NATS down: 503 with retry-after; the same request sent again once NATS is back is charged once', async () => {
-    const body = JSON.stringify(
-      Array.from({ length: 20 }, (_, i) => usage(`down-${i}`, 'acct-down', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1, cost_micros: 1000 })),
-    );
-    await servers.kill('nats');
+  /** Posts `body` and expects 503 `unavailable` with `retry-after: 2`. */
+  const expectUnavailable = async (body: string): Promise<void> => {
     const refused = await fetch(`${api.url}/v1/usage`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
@@ -221,6 +217,15 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('2');
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+  };
+
+  // Near the end: it takes NATS away.
+  it('NATS down: 503 with retry-after; the same request sent again once NATS is back is charged once', async () => {
+    const body = JSON.stringify(
+      Array.from({ length: 20 }, (_, i) => usage(`down-${i}`, 'acct-down', { kind: 'other', applies_to: 'hero_os_hourly', quantity: 1, cost_micros: 1000 })),
+    );
+    await servers.kill('nats');
+    await expectUnavailable(body);
     await servers.restart('nats');
     let answer = await post(body);
     for (let i = 0; i < 60 && answer.status !== 200; i++) {
@@ -241,14 +246,7 @@ describe('POST /v1/usage: records over HTTP with the guarantees of the bus', () 
     // Room for a few of the 20 records (~170 bytes each), not all: JetStream stores some and refuses the rest (discard new).
     await p.bus.jsm.streams.update(USAGE_STREAM, { max_bytes: stream.state.bytes + 1000 });
     try {
-      const refused = await fetch(`${api.url}/v1/usage`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body,
-      });
-      expect(refused.status).toBe(503);
-      expect(refused.headers.get('retry-after')).toBe('2');
-      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+      await expectUnavailable(body);
       const stored = (await p.bus.jsm.streams.info(USAGE_STREAM)).state.messages - stream.state.messages;
       expect(stored).toBeGreaterThan(0);
       expect(stored).toBeLessThan(20);
