@@ -1,11 +1,17 @@
-import { createInbox, MsgHdrsImpl, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, MsgHdrsImpl, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { SERVICES_INBOX_PREFIX } from './connect.js';
 
-/** One message for JetStream: its subject, its exact bytes and its `Nats-Msg-Id`. */
+/**
+ * One message for JetStream: its subject, its exact bytes, its `Nats-Msg-Id` (the ingest
+ * path always has one; `tally replay --no-msg-id` has none) and, rarely, other headers
+ * (a recorded stream's own): a message with only an id takes the one reused MsgIdHeader.
+ */
 export interface AckedMessage {
   subject: string;
   payload: Uint8Array;
-  msgId: string;
+  msgId?: string;
+  /** Headers besides `Nats-Msg-Id`, sent as given; the publisher sets `msgId` into them. */
+  headers?: MsgHdrs;
 }
 
 /** What JetStream answered for a batch: every message has an answer. */
@@ -24,6 +30,8 @@ export class PublishTimeoutError extends Error {
   constructor(
     readonly missing: number,
     timeoutMs: number,
+    /** The answers that did come before the batch gave up (what a counting caller such as `tally replay` reports). */
+    readonly answered: AckedOutcome = { stored: 0, duplicates: 0, refused: [] },
   ) {
     super(`JetStream answered ${missing} message(s) of the batch not within ${timeoutMs} ms`);
     this.name = 'PublishTimeoutError';
@@ -48,6 +56,7 @@ const DECODER = new TextDecoder();
 const ENCODER = new TextEncoder();
 /** What a `Nats-Msg-Id` may hold here: printable ASCII, no space (no CR or LF can break the header block). */
 const MSG_ID = /^[!-~]{1,256}$/;
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 /**
  * The one header a message carries, encoded straight from its value. `MsgHdrs.set` looks
@@ -62,7 +71,8 @@ class MsgIdHeader extends MsgHdrsImpl {
 }
 
 /**
- * JetStream publishes with their acks counted, for a batch at a time (`POST /v1/usage`).
+ * JetStream publishes with their acks counted, for a batch at a time (`POST /v1/usage`,
+ * `tally replay`).
  * `js.publish` is a request: an inbox token, a promise and a timer for every message, which
  * at a thousand messages a request was most of the API's CPU (decision 011, "Measured").
  * Here every message is a core-NATS publish whose reply subject is `<inbox>.<batch>.<index>`
@@ -73,7 +83,7 @@ class MsgIdHeader extends MsgHdrsImpl {
  *
  * The guarantees are `js.publish`'s: the promise resolves once JetStream answered every
  * message (stored, duplicate by `Nats-Msg-Id`, or refused), and rejects with
- * `PublishTimeoutError` when an answer is missing after `timeoutMs`: the caller then
+ * `PublishTimeoutError` (with the answers that did come) when one is missing after `timeoutMs`: the caller then
  * cannot know what was stored and sends the same messages again, which `Nats-Msg-Id`
  * makes safe. An answer arriving after its batch gave up is dropped. The connection is
  * `connectBus`'s: the replies come on the services' private inbox prefix (SPEC 14).
@@ -103,20 +113,27 @@ export class AckedPublisher {
         missing: messages.length,
         resolve,
         reject,
-        timer: setTimeout(() => this.giveUp(id, new PublishTimeoutError(this.batches.get(id)?.missing ?? 0, this.timeoutMs)), this.timeoutMs),
+        timer: setTimeout(() => this.timeOut(id), this.timeoutMs),
       };
       this.batches.set(id, batch);
       const replyPrefix = `${this.inbox}.${id}.`;
       try {
         for (let i = 0; i < messages.length; i++) {
           const m = messages[i]!;
-          if (!MSG_ID.test(m.msgId)) {
+          if (m.msgId !== undefined && !MSG_ID.test(m.msgId)) {
             this.refuse(batch, i, 'Nats-Msg-Id must be 1..256 printable ASCII characters, no space');
             batch.missing--;
             continue;
           }
-          this.hdrs.id = m.msgId;
-          this.nc.publish(m.subject, m.payload, { headers: this.hdrs, reply: replyPrefix + i });
+          if (m.headers !== undefined) {
+            if (m.msgId !== undefined) m.headers.set(MSG_ID_HEADER, m.msgId);
+            this.nc.publish(m.subject, m.payload, { headers: m.headers, reply: replyPrefix + i });
+          } else if (m.msgId !== undefined) {
+            this.hdrs.id = m.msgId;
+            this.nc.publish(m.subject, m.payload, { headers: this.hdrs, reply: replyPrefix + i });
+          } else {
+            this.nc.publish(m.subject, m.payload, { reply: replyPrefix + i });
+          }
         }
         // Answers come on later socket reads, never inside this loop: only local refusals can have settled it.
         if (batch.missing === 0) this.settle(id, batch);
@@ -154,14 +171,12 @@ export class AckedPublisher {
   private settle(id: number, batch: Batch): void {
     clearTimeout(batch.timer);
     this.batches.delete(id);
-    const outcome: AckedOutcome = { stored: 0, duplicates: 0, refused: [] };
-    for (let i = 0; i < batch.state.length; i++) {
-      const s = batch.state[i];
-      if (s === STORED) outcome.stored++;
-      else if (s === DUPLICATE) outcome.duplicates++;
-      else outcome.refused.push({ index: i, reason: batch.reasons.get(i) ?? 'no answer' });
-    }
-    batch.resolve(outcome);
+    batch.resolve(outcomeOf(batch, false));
+  }
+
+  private timeOut(id: number): void {
+    const batch = this.batches.get(id);
+    if (batch !== undefined) this.giveUp(id, new PublishTimeoutError(batch.missing, this.timeoutMs, outcomeOf(batch, true)));
   }
 
   private giveUp(id: number, err: Error): void {
@@ -175,6 +190,18 @@ export class AckedPublisher {
   private failAll(err: Error): void {
     for (const id of [...this.batches.keys()]) this.giveUp(id, err);
   }
+}
+
+/** The batch's answers so far; `answeredOnly` leaves out the messages still waiting (a timed-out batch). */
+function outcomeOf(batch: Batch, answeredOnly: boolean): AckedOutcome {
+  const outcome: AckedOutcome = { stored: 0, duplicates: 0, refused: [] };
+  for (let i = 0; i < batch.state.length; i++) {
+    const s = batch.state[i];
+    if (s === STORED) outcome.stored++;
+    else if (s === DUPLICATE) outcome.duplicates++;
+    else if (s === REFUSED || !answeredOnly) outcome.refused.push({ index: i, reason: batch.reasons.get(i) ?? 'no answer' });
+  }
+  return outcome;
 }
 
 const STORED_ACK = '{"stream":';

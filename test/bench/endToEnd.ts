@@ -118,7 +118,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEnd> {
     if (o.producer === 'go') {
       publish = await publishGo(o.target, o.file);
     } else {
-      const r = await runReplay({ js: o.bus.js, lines: recordedBatches(o.lines), window: 4000 });
+      const r = await runReplay({ nc: o.bus.nc, lines: recordedBatches(o.lines), window: 4000 });
       publish = { acked: r.acked, errors: r.errors, seconds: r.seconds };
     }
     if (publish.errors > 0) throw new Error(`${publish.errors} publishes failed`);

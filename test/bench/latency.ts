@@ -39,7 +39,7 @@ export async function latencyAtRate(bus: Bus, mongoUrl: string, db: string, line
   const sentAt = new Map<string, number>();
   const phaseStart = new Date();
   const report = await runReplay({
-    js: bus.js,
+    nc: bus.nc,
     lines: recordedBatches(lines),
     rate,
     window: 4000,

@@ -75,7 +75,7 @@ let started = performance.now();
 const cpuPublish = await cpuSnapshot(procs, servers);
 if (values.replay) {
   // `tally replay`'s engine, as `npm run bench` publishes.
-  const report = await runReplay({ js: bus.js, lines: recordedBatches(lines), window: 4000 });
+  const report = await runReplay({ nc: bus.nc, lines: recordedBatches(lines), window: 4000 });
   if (report.errors > 0) throw new Error(`${report.errors} publishes failed`);
 } else {
   await publishAll(bus.js, lines, true, 4000);

@@ -26,7 +26,7 @@ export interface RawCeiling {
 export async function rawCeiling(bus: Bus, lines: readonly RecordedLine[]): Promise<RawCeiling> {
   await bus.jsm.streams.add({ name: STREAM, subjects: ['bench.raw.>'], storage: StorageType.File, retention: RetentionPolicy.Limits });
   try {
-    const published = await runReplay({ js: bus.js, lines: recordedBatches(lines, (s) => `bench.raw.${s.slice('usage.'.length)}`), window: 4000 });
+    const published = await runReplay({ nc: bus.nc, lines: recordedBatches(lines, (s) => `bench.raw.${s.slice('usage.'.length)}`), window: 4000 });
     if (published.errors > 0) throw new Error(`raw ceiling: ${published.errors} publishes failed (${published.first_error})`);
     await bus.jsm.consumers.add(STREAM, { durable_name: 'raw', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 200_000 });
     const consumer = await bus.js.consumers.get(STREAM, 'raw');

@@ -207,7 +207,7 @@ async function timedRun(name: string, lines: readonly RecordedLine[], loaded: bo
   const cpuBefore = await cpuSnapshot(procs, servers);
   const extraBefore = { api: await cpuSeconds(api.pid), clients: await cpuSeconds(clients?.pid) };
   const started = performance.now();
-  const published = await runReplay({ js: bus.js, lines: recordedBatches(lines), window: 4000 });
+  const published = await runReplay({ nc: bus.nc, lines: recordedBatches(lines), window: 4000 });
   if (published.errors > 0) throw new Error(`${published.errors} publishes failed (${published.first_error})`);
   await waitDrained(bus.jsm, (await bus.jsm.streams.info(USAGE_STREAM)).state.last_seq, Number(values['max-run-s']) * 1000);
   const seconds = (performance.now() - started) / 1000;

@@ -161,7 +161,7 @@ export function registerLoadCommands(program: Command): void {
       try {
         await ensureStreams(bus.jsm, streamOptions(config));
         const report = await runReplay({
-          js: bus.js,
+          nc: bus.nc,
           lines: lineBatches(input),
           msgId: o.msgId,
           window: o.window,

@@ -1,11 +1,13 @@
 /**
  * The engine of `tally replay`: publishes a recorded stream to JetStream with a bounded
  * window of outstanding acks (one ack at a time would cap a replay at one round trip per
- * record), paced by a token bucket (`rate`) or by occurred_at gaps (`speed`).
+ * record), paced by a token bucket (`rate`) or by occurred_at gaps (`speed`). The lines of
+ * an input batch go out as one AckedPublisher batch (core publishes, acks counted on one
+ * reply subscription: no request, promise and timer per record); a pause for pacing or for
+ * room in the window sends what is gathered first, so a paced replay sends chunks of one.
  */
-import { headers as natsHeaders } from '@nats-io/transport-node';
-import type { JetStreamClient } from '@nats-io/jetstream';
-import { usageMsgId } from '../../../shared/bus/index.js';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { AckedPublisher, PublishTimeoutError, usageMsgId, type AckedMessage, type AckedOutcome } from '../../../shared/bus/index.js';
 import { parseRecordedLine } from '../../../shared/domain/index.js';
 import { SpeedPacer, TokenBucket } from './pacing.js';
 import { recordKeys } from './recordKeys.js';
@@ -13,7 +15,8 @@ import { recordKeys } from './recordKeys.js';
 const MSG_ID = 'Nats-Msg-Id';
 
 export interface ReplayOptions {
-  js: JetStreamClient;
+  /** `connectBus`'s connection (`bus.nc`): the acks come on the services' private inbox prefix. */
+  nc: NatsConnection;
   /**
    * The recorded lines, one at a time or in batches (see lineBatches). A batch is
    * published without a pause, so the NATS client sends it in a few large writes; with
@@ -32,11 +35,13 @@ export interface ReplayOptions {
   msgId?: boolean;
   /** Most publishes awaiting their ack at once. @defaultValue 2000 */
   window?: number;
-  /** Called every `progressEvery` lines and at the end. */
+  /** A batch whose acks are not all in after this long counts the missing ones as errors (js.publish's default). @defaultValue 5000 */
+  timeoutMs?: number;
+  /** Called when `sent` passes a multiple of `progressEvery` (a batch at a time) and at the end. */
   onProgress?: (progress: ReplayProgress) => void;
   /** @defaultValue 1000 */
   progressEvery?: number;
-  /** Called just before each publish with the record id (if any) and the wall-clock time: the benchmark's latency probe. */
+  /** Called for each record just before its batch is sent, with the record id (if any) and the wall-clock time: the benchmark's latency probe. */
   onSend?: (id: string | undefined, at: number) => void;
   /** Injected for tests. @defaultValue Date.now */
   clock?: () => number;
@@ -70,71 +75,110 @@ export interface ReplayReport {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const ENCODER = new TextEncoder();
+
 export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
-  const { js, msgId = true, window = 2000, progressEvery = 1000, clock = Date.now, sleep = defaultSleep } = options;
+  const { nc, msgId = true, window = 2000, timeoutMs = 5000, progressEvery = 1000, clock = Date.now, sleep = defaultSleep } = options;
   const bucket = options.rate === undefined ? null : new TokenBucket(options.rate);
   const pacer = options.speed === undefined ? null : new SpeedPacer(options.speed);
+  const publisher = new AckedPublisher(nc, timeoutMs);
   const started = clock();
   const report: ReplayReport = { lines: 0, skipped: 0, sent: 0, acked: 0, duplicates: 0, errors: 0, seconds: 0, rate: 0 };
   let chars = 0;
   let inFlight = 0;
-  // A counter and one waiter, not Promise.race over the window: race is O(window) per publish.
+  // A counter and one waiter, not Promise.race over the window.
   let roomFreed: (() => void) | null = null;
-  // A full window refills once a quarter of it is acked, again so publishes go out in runs.
+  // A full window refills once a quarter of it is acked, so publishes go out in runs.
   const lowWater = Math.floor((window * 3) / 4);
-  const settled = (): void => {
-    inFlight--;
+  const progress = (): void => options.onProgress?.({ chars, sent: report.sent, acked: report.acked });
+  const fail = (count: number, reason: string): void => {
+    report.errors += count;
+    if (count > 0) report.first_error ??= reason;
+  };
+  const answered = (count: number, outcome: AckedOutcome): void => {
+    report.acked += outcome.stored + outcome.duplicates;
+    report.duplicates += outcome.duplicates;
+    fail(outcome.refused.length, outcome.refused[0]?.reason ?? '');
+    inFlight -= count;
     if (roomFreed && inFlight <= lowWater) {
       roomFreed();
       roomFreed = null;
     }
   };
-  const progress = (): void => options.onProgress?.({ chars, sent: report.sent, acked: report.acked });
 
-  for await (const item of options.lines) {
-    for (const line of typeof item === 'string' ? [item] : item) {
-      report.lines++;
-      chars += line.length + 1;
-      const message = parseRecordedLine(line);
-      if (message === null) {
-        report.skipped++;
-        continue;
-      }
-      const keys = msgId || pacer || options.onSend ? recordKeys(message.payload) : {};
-      if (pacer && keys.occurredAt !== undefined) {
-        const wait = pacer.delay(keys.occurredAt, clock());
-        if (wait > 0) await sleep(wait);
-      }
-      if (bucket) for (let wait = bucket.take(clock()); wait > 0; wait = bucket.take(clock())) await sleep(wait);
-      while (inFlight >= window) await new Promise<void>((r) => (roomFreed = r));
+  // The messages gathered and not yet sent, with their record ids for onSend.
+  let chunk: AckedMessage[] = [];
+  let ids: (string | undefined)[] = [];
+  const send = (): void => {
+    if (chunk.length === 0) return;
+    const messages = chunk;
+    const count = messages.length;
+    if (options.onSend) for (const id of ids) options.onSend(id, clock());
+    chunk = [];
+    ids = [];
+    inFlight += count;
+    const before = report.sent;
+    report.sent += count;
+    publisher.publishAll(messages).then(
+      (outcome) => answered(count, outcome),
+      (err: unknown) => {
+        if (err instanceof PublishTimeoutError) {
+          fail(err.missing, err.message);
+          return answered(count, err.answered);
+        }
+        // Closed, draining, or over max_payload: nothing of the batch is known to be stored.
+        fail(count, err instanceof Error ? err.message : String(err));
+        answered(count, { stored: 0, duplicates: 0, refused: [] });
+      },
+    );
+    if (Math.floor(report.sent / progressEvery) > Math.floor(before / progressEvery)) progress();
+  };
+  const pause = async (ms: number): Promise<void> => {
+    send();
+    await sleep(ms);
+  };
 
-      const { [MSG_ID]: lineMsgId, ...rest } = message.headers;
-      // The pair, not a recorded bare id: JetStream's window spans every account of the stream.
-      const id = msgId ? (keys.id !== undefined && keys.accountId !== undefined ? usageMsgId(keys.accountId, keys.id) : lineMsgId) : undefined;
-      let h;
-      if (Object.keys(rest).length > 0) {
-        h = natsHeaders();
-        for (const [k, v] of Object.entries(rest)) h.set(k, v);
+  try {
+    for await (const item of options.lines) {
+      for (const line of typeof item === 'string' ? [item] : item) {
+        report.lines++;
+        chars += line.length + 1;
+        const message = parseRecordedLine(line);
+        if (message === null) {
+          report.skipped++;
+          continue;
+        }
+        const keys = msgId || pacer || options.onSend ? recordKeys(message.payload) : {};
+        if (pacer && keys.occurredAt !== undefined) {
+          const wait = pacer.delay(keys.occurredAt, clock());
+          if (wait > 0) await pause(wait);
+        }
+        if (bucket) for (let wait = bucket.take(clock()); wait > 0; wait = bucket.take(clock())) await pause(wait);
+        while (inFlight + chunk.length >= window) {
+          if (chunk.length > 0) send();
+          else await new Promise<void>((r) => (roomFreed = r));
+        }
+
+        const { [MSG_ID]: lineMsgId, ...rest } = message.headers;
+        // The pair, not a recorded bare id: JetStream's window spans every account of the stream.
+        const id = msgId ? (keys.id !== undefined && keys.accountId !== undefined ? usageMsgId(keys.accountId, keys.id) : lineMsgId) : undefined;
+        const m: AckedMessage = { subject: message.subject, payload: ENCODER.encode(message.payload) };
+        if (id !== undefined) m.msgId = id;
+        if (Object.keys(rest).length > 0) {
+          const h = natsHeaders();
+          for (const [k, v] of Object.entries(rest)) h.set(k, v);
+          m.headers = h;
+        }
+        chunk.push(m);
+        ids.push(keys.id);
       }
-      options.onSend?.(keys.id, clock());
-      inFlight++;
-      report.sent++;
-      js.publish(message.subject, message.payload, { ...(id !== undefined ? { msgID: id } : {}), ...(h ? { headers: h } : {}) }).then(
-        (ack) => {
-          report.acked++;
-          if (ack.duplicate) report.duplicates++;
-          settled();
-        },
-        (err: unknown) => {
-          report.errors++;
-          report.first_error ??= err instanceof Error ? err.message : String(err);
-          settled();
-        },
-      );
-      if (report.sent % progressEvery === 0) progress();
+      // The batch goes out whole: the client writes it in a few large writes.
+      send();
     }
+    while (inFlight > 0) await new Promise<void>((r) => (roomFreed = r));
+  } finally {
+    publisher.close();
   }
-  while (inFlight > 0) await new Promise<void>((r) => (roomFreed = r));
   progress();
   report.seconds = (clock() - started) / 1000;
   report.rate = report.seconds > 0 ? Math.round(report.acked / report.seconds) : report.acked;

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiscardPolicy } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckedPublisher, PublishTimeoutError, connectBus, readStream, type AckedMessage, type Bus } from '../../../shared/bus/index.js';
 import { findBinary } from '../../../shared/runtime/binaries.js';
@@ -52,6 +53,7 @@ describe('AckedPublisher: core publishes whose JetStream acks are counted per ba
     await startServer();
     bus = await connectBus(`nats://127.0.0.1:${port}`, 'tally-test-acked');
     await bus.jsm.streams.add({ name: 'ACKED', subjects: ['acked.>'], duplicate_window: 60_000_000_000 });
+    await bus.jsm.streams.add({ name: 'OPT', subjects: ['opt.>'], duplicate_window: 60_000_000_000 });
     await bus.jsm.streams.add({ name: 'SMALL', subjects: ['small.>'], max_bytes: 4096, discard: DiscardPolicy.New });
     publisher = new AckedPublisher(bus.nc, 1000);
   });
@@ -82,6 +84,38 @@ describe('AckedPublisher: core publishes whose JetStream acks are counted per ba
     const mixed = await publisher.publishAll([message('acked.h', 'h2'), { ...bad, msgId: 'with space' }]);
     expect(mixed).toEqual({ stored: 1, duplicates: 0, refused: [{ index: 1, reason: expect.stringMatching(/Nats-Msg-Id/) }] });
     expect((await stored('ACKED')).filter((id) => id.startsWith('m/h') || id.startsWith('h1') || id.startsWith('with'))).toEqual(['m/h2']);
+  });
+
+  it('a message may have no Nats-Msg-Id (none is sent) or other headers (sent with its id); a repeat without an id is stored again', async () => {
+    const traced = headers();
+    traced.set('X-Trace', 't1');
+    const plain = { subject: 'opt.a', payload: encoder.encode('{"id":"o1"}') };
+    const batch: AckedMessage[] = [plain, { ...message('opt.a', 'o2'), headers: traced }, plain];
+    expect(await publisher.publishAll(batch)).toEqual({ stored: 3, duplicates: 0, refused: [] });
+    const reader = await connectBus(`nats://127.0.0.1:${port}`, 'tally-test-acked-reader');
+    const seen: { id?: string; trace?: string; data: string }[] = [];
+    try {
+      for await (const m of readStream(reader.js, reader.jsm, 'OPT')) {
+        const [id, trace] = [m.headers?.get('Nats-Msg-Id'), m.headers?.get('X-Trace')];
+        seen.push({ ...(id ? { id } : {}), ...(trace ? { trace } : {}), data: m.string() });
+      }
+    } finally {
+      await reader.close();
+    }
+    expect(seen).toEqual([{ data: '{"id":"o1"}' }, { id: 'm/o2', trace: 't1', data: JSON.stringify({ id: 'o2', pad: '' }) }, { data: '{"id":"o1"}' }]);
+  });
+
+  it('a batch partly unanswered rejects with the answers that did come', async () => {
+    // A core subscriber that never replies: the server sends no 503 for its subject, so nothing answers.
+    const silent = bus.nc.subscribe('silent.>');
+    const quick = new AckedPublisher(bus.nc, 200);
+    try {
+      const sending = quick.publishAll([message('opt.t', 't1'), message('silent.x', 't2'), message('opt.t', 't1'), message('silent.x', 't3')]);
+      await expect(sending).rejects.toMatchObject({ missing: 2, answered: { stored: 1, duplicates: 1, refused: [] } });
+    } finally {
+      quick.close();
+      silent.unsubscribe();
+    }
   });
 
   it('a message the stream refuses (full, discard new) or no stream takes is refused by its index; the others count', async () => {

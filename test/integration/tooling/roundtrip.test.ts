@@ -43,7 +43,7 @@ describe('load tooling: generate -> replay -> pipeline -> export', () => {
   });
 
   it('replays every line without Nats-Msg-Id, and the pipeline ends with the balances the domain core computes', async () => {
-    const report = await runReplay({ js: p.bus.js, lines: text(lines), msgId: false, window: 256 });
+    const report = await runReplay({ nc: p.bus.nc, lines: text(lines), msgId: false, window: 256 });
     expect(report).toMatchObject({ lines: 2000, skipped: 0, sent: 2000, acked: 2000, duplicates: 0, errors: 0 });
     const pipeline = await startPipeline(config, servers);
     try {
@@ -89,7 +89,7 @@ describe('load tooling: generate -> replay -> pipeline -> export', () => {
     const retried = [...new StreamGenerator({ records: 300, accounts: 5, seed: 12, now, dupRate: 0.1, idPrefix: 'msgid' }).lines()];
     const repeats = retried.length - new Set(retried.map((l) => l.payload)).size;
     expect(repeats).toBeGreaterThan(10);
-    const report = await runReplay({ js: p.bus.js, lines: text(retried), rate: 1000 });
+    const report = await runReplay({ nc: p.bus.nc, lines: text(retried), rate: 1000 });
     expect(report).toMatchObject({ sent: 300, acked: 300, duplicates: repeats, errors: 0 });
     // 300 tokens at 1000/s with a burst of 100 cannot take less than 0.2 s.
     expect(report.seconds).toBeGreaterThanOrEqual(0.19);
@@ -100,7 +100,7 @@ describe('load tooling: generate -> replay -> pipeline -> export', () => {
       subject: `usage.${account}`,
       payload: JSON.stringify(usage('twin-1', account, {}, new Date(now))),
     }));
-    const report = await runReplay({ js: p.bus.js, lines: text([...twins, twins[0]!]) });
+    const report = await runReplay({ nc: p.bus.nc, lines: text([...twins, twins[0]!]) });
     // The repeat on the first account is JetStream's to drop; the second account's record is not.
     expect(report).toMatchObject({ sent: 3, acked: 3, duplicates: 1, errors: 0 });
     const pipeline = await startPipeline(config, servers);
