@@ -1,5 +1,5 @@
 import formbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { TallyError } from '../../../shared/domain/index.js';
 import { sameSecret } from '../auth.js';
@@ -9,7 +9,7 @@ import type { Asset } from './assets.js';
 import type { OperatorData } from './data.js';
 import { deadLetterAt, latestDeadLetters } from '../../../shared/bus/index.js';
 import { dashboardPage, loginPage, unauthorizedPage } from './pages.js';
-import { clearSession, presentsOperatorCredentials, requireOperator, safeNext, setSession, wantsHtml } from './session.js';
+import { clearSession, presentsOperatorCredentials, requireOperator, safeNext, setSession, wantsHtml, type OperatorCredential } from './session.js';
 
 /** Our own pages run only our own scripts and cannot be framed (clickjacking of the sign-out, the viewer). */
 const PAGE_HEADERS = {
@@ -77,6 +77,13 @@ export function assetRoutes(app: FastifyInstance, assets: ReadonlyMap<string, As
   });
 }
 
+/** The admin token or an operator session, under the address's budget of refused sign-ins; who it was. */
+export function admitOperator(request: FastifyRequest, reply: FastifyReply, ctx: ApiContext): Promise<OperatorCredential> {
+  return ctx.limits.signIn(request, reply, presentsOperatorCredentials(request), () =>
+    requireOperator(request, ctx.credentials, ctx.clock(), ctx.operatorSessionMs),
+  );
+}
+
 /**
  * Everything registered in `scope` needs the operator: a browser without a session gets the
  * 401 page with a sign-in link, anything else 401 `unauthorized` JSON.
@@ -84,9 +91,7 @@ export function assetRoutes(app: FastifyInstance, assets: ReadonlyMap<string, As
 export function guardOperator(scope: FastifyInstance, ctx: ApiContext): void {
   scope.addHook('onRequest', async (request, reply) => {
     try {
-      await ctx.limits.signIn(request, reply, presentsOperatorCredentials(request), () =>
-        requireOperator(request, ctx.credentials, ctx.clock(), ctx.operatorSessionMs),
-      );
+      await admitOperator(request, reply, ctx);
     } catch (err) {
       if (!(err instanceof TallyError)) throw err;
       if (err.code === 'unauthorized' && request.method === 'GET' && wantsHtml(request)) return page(reply, 401, unauthorizedPage(request.url));

@@ -1,16 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { TallyError, toJsonMicros } from '../../../shared/domain/index.js';
 import type { ApiContext } from '../context.js';
-import { presentsOperatorCredentials, requireOperator, type OperatorCredential } from '../operator/session.js';
+import { admitOperator } from '../operator/routes.js';
 import { accountParams, adjustmentBody, alertsBody, beyondInt64, parseInput } from '../schemas.js';
 import { accountView, adjustmentView } from '../views.js';
-
-/** The admin token or an operator session (the dashboard's forms), under the address's budget of refused sign-ins. */
-function admitOperator(request: FastifyRequest, reply: FastifyReply, ctx: ApiContext): Promise<OperatorCredential> {
-  return ctx.limits.signIn(request, reply, presentsOperatorCredentials(request), () =>
-    requireOperator(request, ctx.credentials, ctx.clock(), ctx.operatorSessionMs),
-  );
-}
 
 /** SPEC 14: an operator action on money names what it does; an empty request is never a default. */
 function requireBody(body: unknown): void {
