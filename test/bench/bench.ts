@@ -19,7 +19,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { cpus, loadavg, setPriority, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectBus, ensureStreams, streamOptions } from '../../shared/bus/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { redisConnection } from '../../shared/queue/index.js';
@@ -105,7 +104,7 @@ export interface TallyResult extends EndToEnd {
   cpu_s: Record<string, number | null>;
   /** Seconds each process's main thread waited on a run queue for a core during this phase (bench: the readers' own process). */
   run_queue_wait_s: Record<string, number | null>;
-  /** Event-loop delay of the benchmark process (the HTTP readers) during the phase, p99 and max, ms: what the readers' clock adds. */
+  /** Event-loop delay of the usage readers' own process (readerProcess.ts) during the phase, p99 and max, ms: what their clock adds. */
   reader_loop_delay_ms: { p99: number; max: number };
   /** Accounts whose read-model balance differed from the domain core's at the first `pending` 0 (settled means readable). */
   readable_wrong: number;
@@ -228,15 +227,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       await writes.start();
       const cpuBefore = await cpuSnapshot(procs, servers);
       const waitBefore = await waitSnapshot(procs, servers);
-      const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-      loopDelay.enable();
       const e2e = await endToEnd({ ...reads, producer: o.producer ?? 'go', bus, target: servers, reader, lines, file });
       const settledAt = Date.now();
-      loopDelay.disable();
       const cpuAfter = await cpuSnapshot(procs, servers);
       const cpu = cpuDelta(cpuBefore, cpuAfter);
       const runQueueWait = cpuDelta(waitBefore, await waitSnapshot(procs, servers));
-      const readerLoopDelay = { p99: Math.round(loopDelay.percentile(99) / 1e5) / 10, max: Math.round(loopDelay.max / 1e5) / 10 };
       const expected = expectedStreams(config, [{ lines, now }]).balances;
       const served = await reader.list();
       const readableWrong = served.filter((a) => a.balance_micros !== (expected.get(a._id) ?? 0n)).length + Math.abs(expected.size - served.length);
@@ -247,7 +242,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         ...e2e,
         cpu_s: cpu,
         run_queue_wait_s: runQueueWait,
-        reader_loop_delay_ms: readerLoopDelay,
+        reader_loop_delay_ms: e2e.usage_reads.loop_delay_ms,
         readable_wrong: readableWrong,
         quiet_reads: quiet,
         quiet_usage_reads: quietUsage,

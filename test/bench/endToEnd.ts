@@ -22,7 +22,7 @@ import { runReplay } from '../../services/cli/load/replay.js';
 import { goProducer, type GoProducerReport, type ProducerTarget } from '../support/goProducer.js';
 import type { RecordedLine } from '../support/stream.js';
 import { recordedBatches } from './harness.js';
-import { httpLoad, type LoadResult } from './httpLoad.js';
+import { readInChild, type ReaderResult } from './readerProcess.js';
 
 export type Producer = 'go' | 'replay';
 
@@ -37,9 +37,9 @@ export interface EndToEnd {
   /** Stream messages (what JetStream kept after its own Nats-Msg-Id dedup). */
   stream_messages: number;
   /** `GET /v1/accounts/<random account>` from the first publish until settled. */
-  reads: LoadResult;
+  reads: ReaderResult;
   /** `GET /v1/accounts/<random account>/usage` over the last 35 days by day, from 2 more clients, alongside `reads`. */
-  usage_reads: LoadResult;
+  usage_reads: ReaderResult;
 }
 
 /** The read model as the API and `tally stats` read it (services/cli/context.ts openAccounts). */
@@ -142,29 +142,34 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEnd> {
 /** Clients asking for usage during the end-to-end phase, beside the account readers. */
 const USAGE_CLIENTS = 2;
 
-/** An account's daily usage over the 35 days ending with today (issue 29's query). */
-export function usagePath(now: number): (account: string) => string {
+/** An account's daily usage over the 35 days ending with today (issue 29's query), as a path template of `readAccounts`. */
+export function usagePath(now: number): string {
   const to = now - (now % DAY_MS) + DAY_MS;
   const range = `from=${new Date(to - 35 * DAY_MS).toISOString()}&to=${new Date(to).toISOString()}`;
-  return (account) => `/v1/accounts/${account}/usage?window=day&${range}`;
+  return `/v1/accounts/{account}/usage?window=day&${range}`;
 }
 
 /**
- * `GET /v1/accounts/acct-<random>` (or `pathOf` it) with the admin token from `readClients`
- * clients until `stop`; 404s (accounts not charged yet) count as reads.
+ * `GET /v1/accounts/acct-<random>` (or `pathTemplate` with `{account}` so replaced) with the
+ * admin token from `readClients` clients until `stop`, in a process of their own
+ * (readerProcess.ts); 404s (accounts not charged yet) count as reads.
  */
 export function readAccounts(
   o: Pick<EndToEndOptions, 'api' | 'accounts' | 'readClients' | 'readPauseMs'>,
   stop: () => boolean,
   max?: number,
-  pathOf: (account: string) => string = (account) => `/v1/accounts/${account}`,
-): Promise<LoadResult> {
-  const headers = { authorization: `Bearer ${o.api.adminToken}` };
-  return httpLoad({
-    url: o.api.url,
-    clients: o.readClients,
-    pauseMs: o.readPauseMs,
+  pathTemplate = '/v1/accounts/{account}',
+): Promise<ReaderResult> {
+  return readInChild(
+    {
+      url: o.api.url,
+      clients: o.readClients,
+      pauseMs: o.readPauseMs,
+      headers: { authorization: `Bearer ${o.api.adminToken}` },
+      pathTemplate,
+      accounts: o.accounts,
+      ...(max !== undefined ? { max } : {}),
+    },
     stop,
-    next: (i) => (max !== undefined && i >= max ? null : { method: 'GET', path: pathOf(`acct-${Math.floor(Math.random() * o.accounts)}`), headers }),
-  });
+  );
 }

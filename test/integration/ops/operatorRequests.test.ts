@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { redisGroup } from '../../../shared/redis/index.js';
 import { startApi, type RunningApi } from '../../../services/api/index.js';
 import { testLogger } from '../../support/servers.js';
 import { ADMIN_TOKEN, apiEnv, call, configOf } from '../../support/api.js';
@@ -96,6 +98,40 @@ describe('operator requests', () => {
     const url = await api({ RATE_LIMIT_PAUSE_MS: '0' });
     const answers = await Promise.all(Array.from({ length: 40 }, () => call(url, 'GET', '/v1/admin/ticks')));
     expect(answers.map((a) => a.status)).toEqual(Array(40).fill(200));
+  });
+
+  describe('account reads: the sign-in slot asked for beside the address limit (issue 29)', () => {
+    it('40 parallel wrong tokens on the usage route: at most 10 are 401, the rest 429', async () => {
+      const url = await api({ RATE_LIMIT_PAUSE_MS: '0' });
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => call(url, 'GET', '/v1/accounts/acct-x/usage', { token: `wrong-token-number-${i}` })),
+      );
+      const statuses = answers.map((a) => a.status);
+      expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+      expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+      expect(statuses.filter((s) => s === 401).length).toBeGreaterThan(0);
+      expect((await call(url, 'GET', '/v1/accounts/acct-x')).status).toBe(429);
+    });
+
+    it('a slot asked for by a request the address limit refused is freed, and nothing is counted as refused', async () => {
+      const namespace = `rl${Date.now().toString(36)}`;
+      const url = await api({ RATE_LIMIT_PAUSE_MS: '0', RATE_LIMIT_IP_PER_MINUTE: '5', MONGO_DB: namespace });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => call(url, 'GET', '/v1/accounts/acct-x')));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).toEqual([...Array(5).fill(404), ...Array(15).fill(429)]);
+      const redis = new Redis(servers.redisUrl);
+      try {
+        const keys = async () => redis.keys(`${redisGroup(namespace, 'rl', 'signin', '*')}*`);
+        // Freed after the answers went out (not awaited by them): the slots' key reads 0.
+        expect((await keys()).length).toBeGreaterThan(0);
+        await expect
+          .poll(async () => Promise.all((await keys()).map((k) => redis.get(k))), { timeout: 5000 })
+          .toSatisfy((v: (string | null)[]) => v.every((x) => x === '0' || x === null));
+        expect((await keys()).filter((k) => k.endsWith(':refused'))).toEqual([]);
+      } finally {
+        redis.disconnect();
+      }
+    });
   });
 
   describe('TRUST_PROXY', () => {
