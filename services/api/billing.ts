@@ -260,8 +260,10 @@ export class BillingService {
   /** Enqueues the fold and waits (bounded) for the owner, so the answer shows the new state. */
   private async fold<T>(shard: number, accountId: string, entry: FoldedEntry, value: T): Promise<Outcome<T>> {
     const queue = this.deps.queues.forShard(shard);
+    // Before the add: the listener then hears every event of the job (ShardQueues.events).
+    const events = await this.deps.queues.events(shard);
     const job = await enqueueFold(queue, entry);
-    const outcome = await awaitJob(queue, job, this.deps.queues.events(shard), this.foldWaitMs);
+    const outcome = await awaitJob(queue, job, events, this.foldWaitMs);
     this.deps.onWrite?.(accountId);
     if (outcome.state !== 'completed') {
       this.deps.logger.warn({ entry: entry.id, shard, state: outcome.state }, 'entry stored, fold not confirmed in time');

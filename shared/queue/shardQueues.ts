@@ -12,7 +12,7 @@ import { shardOf, shardQueueName } from './shards.js';
  */
 export class ShardQueues {
   private readonly queues = new Map<number, Queue<ShardJob, ShardJobResult>>();
-  private readonly listeners = new Map<number, { events: QueueEvents; connection: Redis }>();
+  private readonly listeners = new Map<number, Promise<{ events: QueueEvents; connection: Redis }>>();
 
   /** `namespace`: the deployment's (MONGO_DB), in every queue's Redis keys (shared/queue/queueAddress.ts). */
   constructor(
@@ -36,22 +36,32 @@ export class ShardQueues {
   }
 
   /**
-   * The shard queue's completion events (a blocking Redis connection of its own, opened on
-   * first use), so a request waits for its job's outcome instead of polling for it.
+   * The shard queue's completion events, for `job.waitUntilFinished` (a blocking Redis
+   * connection of its own, opened on first use). Get it before adding the job it waits for:
+   * a new listener reads the events stream from the last entry that was there when it was
+   * asked for, not from wherever the stream is when its first blocking read reaches Redis
+   * (BullMQ's `$`), so a job that finishes while the listener connects is still heard (a
+   * webhook on a shard's first fold waited out its 5 s fold wait, then was answered by the
+   * fallback read). One round trip the first time per shard.
    */
-  events(shard: number): QueueEvents {
+  events(shard: number): Promise<QueueEvents> {
     let listener = this.listeners.get(shard);
     if (!listener) {
-      const connection = duplicateRedis(this.redis, { maxRetriesPerRequest: null });
-      // Redis away is reported by the shared connection's owner; unheard, it would print for every retry.
-      connection.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events connection error'));
       const { name, prefix } = queueAddress(this.namespace, shardQueueName(shard));
-      const events = new QueueEvents(name, { connection, prefix });
-      events.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events error'));
-      listener = { events, connection };
-      this.listeners.set(shard, listener);
+      const opened = this.redis.xrevrange(`${prefix}:${name}:events`, '+', '-', 'COUNT', 1).then((last) => {
+        const connection = duplicateRedis(this.redis, { maxRetriesPerRequest: null });
+        // Redis away is reported by the shared connection's owner; unheard, it would print for every retry.
+        connection.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events connection error'));
+        const events = new QueueEvents(name, { connection, prefix, lastEventId: last[0]?.[0] ?? '0-0' });
+        events.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events error'));
+        return { events, connection };
+      });
+      listener = opened;
+      this.listeners.set(shard, opened);
+      // Not opened (Redis away): the next call asks again.
+      opened.catch(() => this.listeners.delete(shard));
     }
-    return listener.events;
+    return listener.then((l) => l.events);
   }
 
   shardOf(accountId: string): number {
@@ -61,7 +71,10 @@ export class ShardQueues {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await Promise.all(
-      [...this.listeners.values()].map(async ({ events, connection }) => {
+      [...this.listeners.values()].map(async (opening) => {
+        const opened = await opening.catch(() => null);
+        if (!opened) return;
+        const { events, connection } = opened;
         await events.close();
         await releaseRedis(connection);
       }),

@@ -115,8 +115,9 @@ describe('Redis Cluster (3 primaries)', () => {
       await Promise.all(Array.from({ length: SHARDS }, (_, shard) => queues.forShard(shard).add('probe', probeJob(shard), { jobId: `job-${shard}` })));
       for (let shard = 0; shard < SHARDS; shard++) expect(await returned(queues.forShard(shard), `job-${shard}`, 20_000)).toEqual({ doubled: shard * 2 });
       // A job awaited through the queue's completion events (QueueEvents on a duplicated cluster connection).
+      const events = await queues.events(5);
       const job = await queues.forShard(5).add('probe', probeJob(50), { jobId: 'evented' });
-      expect(await job.waitUntilFinished(queues.events(5), 20_000)).toEqual({ doubled: 100 });
+      expect(await job.waitUntilFinished(events, 20_000)).toEqual({ doubled: 100 });
 
       const nodes = new Set<number>();
       for (let shard = 0; shard < SHARDS; shard++) {
