@@ -5,10 +5,11 @@
  * Here the readers' clock runs on a loop that does nothing else; the child reports its own
  * loop delay with the figures, so what is left of it in a latency is visible.
  *
- * Parent side: `readInChild(spec, stop, max)`. Child side: this file run by `fork`, which
- * reuses the parent's node flags (tsx's loader under `npm run bench`).
+ * Parent side: `readInChild(spec, stop)`. Child side: this file, forked under tsx's loader
+ * whatever runs the parent (`npm run bench`, or vitest in bench.test.ts).
  */
 import { fork } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { httpLoad, type LoadResult } from './httpLoad.js';
@@ -37,7 +38,11 @@ const POLL_STOP_MS = 20;
 
 /** Runs the readers in a forked process until `stop()` turns true (polled) or `spec.max` requests were answered. */
 export function readInChild(spec: ReaderSpec, stop: () => boolean): Promise<ReaderResult> {
-  const child = fork(fileURLToPath(import.meta.url), ['--reader-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--reader-child'], {
+    cwd: join(import.meta.dirname, '..', '..'),
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise<ReaderResult>((resolve, reject) => {
     const timer = setInterval(() => {
       if (stop() && child.connected) {
