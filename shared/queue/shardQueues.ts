@@ -48,7 +48,8 @@ export class ShardQueues {
     let listener = this.listeners.get(shard);
     if (!listener) {
       const { name, prefix } = queueAddress(this.namespace, shardQueueName(shard));
-      const opened = this.redis.xrevrange(`${prefix}:${name}:events`, '+', '-', 'COUNT', 1).then((last) => {
+      // The stream's key as BullMQ names it (the queue's `keys.events`).
+      const opened = this.redis.xrevrange(this.forShard(shard).keys['events']!, '+', '-', 'COUNT', 1).then((last) => {
         const connection = duplicateRedis(this.redis, { maxRetriesPerRequest: null });
         // Redis away is reported by the shared connection's owner; unheard, it would print for every retry.
         connection.on('error', (err) => this.logger?.debug({ err, shard }, 'shard queue events connection error'));

@@ -41,14 +41,14 @@ export function accountRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /**
    * The reads of an account (issue 29): the read, the address's limit and the sign-in slot
    * asked for at once, before the handler, so a request waits for one Redis round trip where
-   * it waited for three in a row. The read costs a refused request one HGET.
+   * it waited for three in a row. A refused request costs the read too.
    */
   const reading = {
     onRequest: [async (request: FastifyRequest) => void reads.set(request, readEarly(request.params)), signingIn],
   };
-  /** The caller let in, then the account read (begun before), not yet awaited: a 400 of the query still comes before a 404. */
+  /** The caller let in, then the account read (begun in `reading`'s hook), not yet awaited: a 400 of the query still comes before a 404. */
   const account = async (params: unknown, request: FastifyRequest, reply: FastifyReply): Promise<{ id: string; read: Promise<AccountDoc> }> => {
-    const read = reads.get(request) ?? readEarly(params);
+    const read = reads.get(request);
     const id = await accountId(params, request, reply);
     return { id, read: read ?? ctx.billing.account(id) };
   };
