@@ -82,17 +82,23 @@ for (const [k, batch] of batches.entries()) state.apply(state.planUsage(batch, `
 const coreMs = performance.now() - started;
 
 // The rollups' share of that work, alone on the same batches.
-const texts = new Map<string, string>();
-const recent = new RecentUsage();
-const foldBefore = hourFoldBefore(now, LATE_DAYS);
-started = performance.now();
-for (const batch of batches) {
+/** A batch's usage per account, as an owner folds it into one log entry. */
+function tallyPerAccount(batch: readonly UsageRecord[]): Map<string, UsageTally> {
   const tallies = new Map<string, UsageTally>();
   for (const r of batch) {
     let t = tallies.get(r.accountId);
     if (!t) tallies.set(r.accountId, (t = new UsageTally()));
     t.add(r.occurredAt, r.kind, r.appliesTo, r.quantity, 1000n);
   }
+  return tallies;
+}
+
+const texts = new Map<string, string>();
+const recent = new RecentUsage();
+const foldBefore = hourFoldBefore(now, LATE_DAYS);
+started = performance.now();
+for (const batch of batches) {
+  const tallies = tallyPerAccount(batch);
   const entry = { usage: packEntryUsage(Array.from(tallies, ([a, t]) => [a, t.values])) };
   for (const [a, buckets] of entryUsageOf(entry)) {
     texts.set(a, foldUsage(texts.get(a), buckets, foldBefore));
@@ -118,12 +124,7 @@ for (const job of open) if (job.length > 0) jobs.push(job);
 const sent = new Map<string, number>();
 let encodeMs = 0;
 for (const job of jobs) {
-  const tallies = new Map<string, UsageTally>();
-  for (const r of job) {
-    let t = tallies.get(r.accountId);
-    if (!t) tallies.set(r.accountId, (t = new UsageTally()));
-    t.add(r.occurredAt, r.kind, r.appliesTo, r.quantity, 1000n);
-  }
+  const tallies = tallyPerAccount(job);
   for (const [a, t] of tallies) texts.set(a, foldUsage(texts.get(a), t.values, foldBefore));
   const t0 = performance.now();
   for (const a of tallies.keys()) sent.set(a, (sent.get(a) ?? 0) + JSON.stringify(texts.get(a)).length);
