@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { TallyError, decideAllocateVm, decideBuyPlan, findPlan, type Plan } from '../../shared/domain/index.js';
-import { awaitJob, enqueueFold, type ShardQueues } from '../../shared/queue/index.js';
+import { requestFold } from '../../shared/app/index.js';
+import { awaitJob, enqueueFold, type FoldSigner, type JobOutcome, type ShardQueues } from '../../shared/queue/index.js';
 import type { AccountReader } from '../../shared/readModel/index.js';
 import {
   adjustmentEntryId,
@@ -32,6 +35,11 @@ export interface BillingDeps {
   queues: ShardQueues;
   accounts: AccountReader;
   logger: Logger;
+  /**
+   * Where fold requests go to the shard owner directly, signed (decision 013); without it
+   * (the CLI, tests with no NATS) every fold is a BullMQ job.
+   */
+  folds?: { nc: NatsConnection; signer: FoldSigner };
   /** @defaultValue Date.now */
   clock?: () => number;
   /** How long a request waits for the shard owner to fold its entry. @defaultValue 5000 */
@@ -257,21 +265,49 @@ export class BillingService {
     return existing.account_id === doc.account_id && same(existing) ? existing : null;
   }
 
-  /** Enqueues the fold and waits (bounded) for the owner, so the answer shows the new state. */
+  /** Has the owner fold the entry and waits (bounded) for it, so the answer shows the new state. */
   private async fold<T>(shard: number, accountId: string, entry: FoldedEntry, value: T): Promise<Outcome<T>> {
-    const queue = this.deps.queues.forShard(shard);
-    // Before the add: the listener then hears every event of the job (ShardQueues.events).
-    const events = await this.deps.queues.events(shard);
-    const job = await enqueueFold(queue, entry);
-    const outcome = await awaitJob(queue, job, events, this.foldWaitMs);
+    const outcome = await this.foldNow(shard, entry);
     this.deps.onWrite?.(accountId);
-    if (outcome.state !== 'completed') {
+    if (outcome.state !== 'folded' && outcome.state !== 'refused') {
       this.deps.logger.warn({ entry: entry.id, shard, state: outcome.state }, 'entry stored, fold not confirmed in time');
       return { value, folded: false, account: null };
     }
-    if (outcome.result?.refused?.length) {
+    if (outcome.state === 'refused') {
       throw new TallyError('amount_out_of_range', `the entry would take the balance of ${accountId} outside Int64; it is recorded and never applied`);
     }
-    return { value, folded: true, account: await this.deps.accounts.account(accountId) };
+    return { value, folded: true, account: outcome.account ?? (await this.deps.accounts.account(accountId)) };
+  }
+
+  /**
+   * A request to the owner over NATS; else (no owner listening, or it answered that it
+   * folded nothing) the BullMQ fold job, which whoever owns the shard next takes, waited for
+   * in the time left. A request that timed out leaves the job behind, not waited for: the
+   * entry is folded once either way.
+   */
+  private async foldNow(
+    shard: number,
+    entry: FoldedEntry,
+  ): Promise<{ state: 'folded' | 'refused' | 'timeout' | JobOutcome['state']; account?: AccountDoc | undefined }> {
+    const started = performance.now();
+    const folds = this.deps.folds;
+    const asked = folds ? await requestFold(folds.nc, folds.signer, shard, [entry], this.foldWaitMs) : null;
+    if (asked?.state === 'folded') return { state: asked.refused.length > 0 ? 'refused' : 'folded', account: asked.accounts.get(entry.a) };
+    if (asked?.state === 'failed') this.deps.logger.warn({ entry: entry.id, shard, error: asked.error }, 'fold request failed; adding a fold job');
+    const job = await this.foldJob(shard, entry, asked?.state === 'timeout' ? 0 : this.foldWaitMs - (performance.now() - started));
+    if (job.state !== 'completed') return { state: asked?.state === 'timeout' ? 'timeout' : job.state };
+    return { state: job.result?.refused?.length ? 'refused' : 'folded' };
+  }
+
+  /** The durable way: a BullMQ job for the shard's owner, waited for at most `waitMs` (0: added, not waited for). */
+  private async foldJob(shard: number, entry: FoldedEntry, waitMs: number): Promise<JobOutcome> {
+    const queue = this.deps.queues.forShard(shard);
+    if (waitMs <= 0) {
+      await enqueueFold(queue, entry);
+      return { state: 'pending' };
+    }
+    // Before the add: the listener then hears every event of the job (ShardQueues.events).
+    const events = await this.deps.queues.events(shard);
+    return awaitJob(queue, await enqueueFold(queue, entry), events, waitMs);
   }
 }

@@ -5,11 +5,21 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.js';
 import { batchDoneSubject } from '../../shared/bus/index.js';
-import { closeConsumer, duplicateRedis, fromFoldJobEntry, queueAddress, shardQueueName, type ShardJob, type ShardJobResult } from '../../shared/queue/index.js';
+import {
+  closeConsumer,
+  duplicateRedis,
+  FoldSigner,
+  fromFoldJobEntry,
+  queueAddress,
+  shardQueueName,
+  type ShardJob,
+  type ShardJobResult,
+} from '../../shared/queue/index.js';
 import { AccountReadModel } from '../../shared/readModel/index.js';
 import { observeUsageBatch } from '../../shared/runtime/index.js';
 import type { PricingContext } from './core/shardState.js';
 import { FlushScheduler } from './flushScheduler.js';
+import { FoldDesk } from './foldDesk.js';
 import { planBalance } from './leasePolicy.js';
 import { Leases } from './leases.js';
 import { mongoShardOwner, type OwnerWrites } from './mongoShardStore.js';
@@ -53,6 +63,8 @@ interface Held {
   consumer: Worker<ShardJob, ShardJobResult>;
   /** The consumer's own connection (BullMQ does not close a connection it was handed). */
   connection: Redis;
+  /** The shard's fold requests over NATS (the API's fast path; fold jobs are the fallback). */
+  desk: FoldDesk;
 }
 
 /**
@@ -75,11 +87,12 @@ export class ShardWorkerService {
   private stopped = false;
   readonly id = `worker-${randomUUID().slice(0, 8)}`;
   /** Records charged and duplicates seen by this process's shard owners. */
-  readonly counters = { charged: 0, duplicates: 0, batches: 0 };
+  readonly counters = { charged: 0, duplicates: 0, batches: 0, foldRequests: 0, foldCommits: 0 };
   /** Store writes of the shard owners this process has let go of (added up at each stop). */
   readonly writes: OwnerWrites = { log: 0, projections: 0, checkpoints: 0, events: 0 };
 
   private readonly readModel: AccountReadModel;
+  private readonly foldSigner: FoldSigner;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -89,6 +102,7 @@ export class ShardWorkerService {
     this.flushes = new FlushScheduler({ logger: deps.logger, idleFenceMs: config.idleFenceMs, clock: this.now });
     this.leases = new Leases(deps.redis, config.namespace, this.id, config.leaseTtlMs);
     this.readModel = new AccountReadModel(deps.redis, config.namespace, config.shards);
+    this.foldSigner = new FoldSigner(deps.redis, config.namespace);
   }
 
   async start(): Promise<void> {
@@ -195,7 +209,16 @@ export class ShardWorkerService {
     });
     consumer.on('failed', (job, err) => log.warn({ err, job: job?.id }, 'shard job failed'));
     consumer.on('error', (err) => log.error({ err }, 'shard consumer error'));
-    this.held.set(shard, { owner, writes, consumer, connection });
+    const desk = new FoldDesk({
+      nc: this.deps.bus.nc,
+      shard,
+      shards: config.shards,
+      signer: this.foldSigner,
+      fold: (entries, id) => owner.processFolds(entries, id),
+      account: (id) => owner.protocol.state?.getAccount(id),
+      logger: log,
+    });
+    this.held.set(shard, { owner, writes, consumer, connection, desk });
   }
 
   private async process(owner: ShardOwner, job: Job<ShardJob, ShardJobResult>): Promise<ShardJobResult> {
@@ -227,6 +250,8 @@ export class ShardWorkerService {
 
   private addWrites(held: Held): void {
     for (const [k, v] of Object.entries(held.writes()) as [keyof OwnerWrites, number][]) this.writes[k] += v;
+    this.counters.foldRequests += held.desk.counts.requests;
+    this.counters.foldCommits += held.desk.counts.commits;
   }
 
   /** A lost lease (Redis emptied, this process paused): let go at once, without a final write. */
@@ -235,6 +260,8 @@ export class ShardWorkerService {
     const held = this.held.get(shard);
     if (!held) return;
     this.held.delete(shard);
+    // Waiting fold requests are refused (their callers fall back to fold jobs); the group in hand is not waited for.
+    void held.desk.close();
     held.owner.drop();
     this.addWrites(held);
     // The job in hand is not waited for: its Redis state may be gone, and a close that
@@ -254,13 +281,14 @@ export class ShardWorkerService {
     if (held.length === 0) return;
     const log = this.deps.logger;
     const started = this.now();
-    await Promise.all(
-      held.map((h) =>
+    await Promise.all([
+      ...held.map((h) =>
         closeConsumer(h.consumer, h.connection, { force: false, waitMs: this.config.closeWaitMs }).catch((err) =>
           log.warn({ err, shard: h.owner.shard }, 'consumer close failed'),
         ),
       ),
-    );
+      ...held.map((h) => h.desk.close()),
+    ]);
     for (const h of held) await h.owner.catchUp().catch((err) => log.error({ err, shard: h.owner.shard }, 'catch-up failed'));
     await this.flushes.flush(
       held.map((h) => h.owner),

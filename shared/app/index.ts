@@ -7,3 +7,5 @@ export { readPending, readPipelineStats, readSettledVersion } from './pipelineSt
 export type { PipelineStats, ProjectionLagReader } from './pipelineStats.js';
 export { runLadderTick, tickIdFrom, tickReport } from './tickRunner.js';
 export type { TickOptions, TickReport, TickRunnerDeps } from './tickRunner.js';
+export { decodeFoldRequest, encodeFoldReply, FoldSignatureError, requestFold } from './foldRequests.js';
+export type { FoldAnswer, FoldReply } from './foldRequests.js';

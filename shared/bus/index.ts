@@ -20,6 +20,8 @@ export {
   dlqSubject,
   billingEventSubject,
   batchDoneSubject,
+  foldSubject,
+  FOLD_QUEUE,
 } from './subjects.js';
 export { readStream } from './readStream.js';
 export { AckedPublisher, PublishTimeoutError } from './ackedPublish.js';

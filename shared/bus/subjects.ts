@@ -16,6 +16,10 @@ export const dlqSubject = (code: string): string => `dlq.usage.${code}`;
 export const billingEventSubject = (accountId: string): string => `billing.events.${accountId}`;
 /** Core-NATS subject on which shard owners tell a bridge that a job's effect is durable. */
 export const batchDoneSubject = (bridgeId: string): string => `tally.done.${bridgeId}`;
+/** Core-NATS subject on which the owner of a shard takes fold requests (services only: SPEC 14 keeps producers off `tally.>`). */
+export const foldSubject = (shard: number): string => `tally.fold.${shard}`;
+/** The queue group of fold subscriptions: during a handover two owners may listen a moment, and one of them answers. */
+export const FOLD_QUEUE = 'tally-fold';
 
 /** Headers of a dead letter; the payload is the original bytes, untouched. */
 export const DLQ_HEADERS = {

@@ -37,6 +37,8 @@ export interface BillingOptions {
   seconds: number;
   /** Plan purchases: at most this many accounts (each also gets its plan's VMs). */
   purchases: number;
+  /** Called when the ledger is seeded and after each step (e.g. to read the processes' CPU per step). */
+  mark?: (point: 'seeded' | 'webhooks' | 'purchases' | 'vms') => Promise<void>;
 }
 
 export interface BillingResult {
@@ -81,6 +83,7 @@ export async function billingLoad(o: BillingOptions): Promise<BillingResult> {
   const seedStart = performance.now();
   const { seeded, total } = await seedLedger(o.db, o.shards, o.ledgerEntries);
   const seedSeconds = Math.round((performance.now() - seedStart) / 100) / 10;
+  await o.mark?.('seeded');
 
   const admin = { authorization: `Bearer ${o.api.adminToken}` };
   // Distinct accounts in a scrambled order (7919 is prime), so payments spread over every shard.
@@ -106,6 +109,7 @@ export async function billingLoad(o: BillingOptions): Promise<BillingResult> {
       if (status === 200 && i < o.accounts) paid.push(account(i));
     },
   });
+  await o.mark?.('webhooks');
 
   const buyers = paid.slice(0, o.purchases);
   const bought = new Set<number>();
@@ -117,6 +121,7 @@ export async function billingLoad(o: BillingOptions): Promise<BillingResult> {
       if (status === 201) bought.add(i);
     },
   });
+  await o.mark?.('purchases');
   const planned = buyers.filter((_, i) => bought.has(i));
   const vms = await httpLoad({
     url: o.api.url,
@@ -124,5 +129,6 @@ export async function billingLoad(o: BillingOptions): Promise<BillingResult> {
     next: (i) =>
       i < planned.length * VMS_PER_BASIC ? { method: 'POST', path: `/v1/accounts/${planned[i % planned.length]}/vms`, body: '{}', headers: admin } : null,
   });
+  await o.mark?.('vms');
   return { ledger_entries: total, seeded, seed_seconds: seedSeconds, webhooks, purchases, vms };
 }

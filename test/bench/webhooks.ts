@@ -49,8 +49,14 @@ try {
   const load = loadavg().map((x) => Math.round(x * 100) / 100);
   const log = mongo.db.collection(COLLECTIONS.shardLog);
   const entriesBefore = await log.countDocuments();
-  const before = await cpuSnapshot(procs, servers);
+  // CPU seconds per process over the webhooks alone and over all three steps, the seeding left out.
+  const marks: Partial<Record<'seeded' | 'webhooks' | 'vms', Record<string, number | null>>> = {};
   const billing = await billingLoad({
+    mark: async (point) => {
+      // `bench`: this process, the senders (not counted per request: no deployment runs them).
+      const { user, system } = process.cpuUsage();
+      if (point !== 'purchases') marks[point] = { ...(await cpuSnapshot(procs, servers)), bench: (user + system) / 1e6 };
+    },
     db: mongo.db,
     shards: config.shards,
     api: { url: `http://127.0.0.1:${port}`, adminToken: secrets.ADMIN_TOKEN, webhookSecret: secrets.WEBHOOK_SECRET },
@@ -61,11 +67,26 @@ try {
     seconds: 60,
     purchases: Number(values.purchases),
   });
-  const after = await cpuSnapshot(procs, servers);
-  const cpu = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v === null || before[k] == null ? null : Math.round((v - before[k]!) * 10) / 10]));
+  const spent = (from: Record<string, number | null> = {}, to: Record<string, number | null> = {}) =>
+    Object.fromEntries(Object.entries(to).map(([k, v]) => [k, v === null || from[k] == null ? null : Math.round((v - from[k]!) * 10) / 10]));
+  const perRequest = (cpu: Record<string, number | null>, requests: number) =>
+    requests === 0 ? null : Math.round((Object.entries(cpu).reduce<number>((sum, [k, v]) => sum + (k === 'bench' ? 0 : (v ?? 0)), 0) * 1e6) / requests) / 1000;
+  const webhookCpu = spent(marks.seeded, marks.webhooks);
+  const cpu = spent(marks.seeded, marks.vms);
   // Shard-log entries the three steps wrote: one per fold job, fewer when folds were grouped.
   const logEntries = (await log.countDocuments()) - entriesBefore;
-  console.log(JSON.stringify({ load, ...billing, cpu_s: cpu, log_entries: logEntries }));
+  const requests = billing.webhooks.requests + billing.purchases.requests + billing.vms.requests;
+  console.log(
+    JSON.stringify({
+      load,
+      ...billing,
+      cpu_s: cpu,
+      cpu_ms_per_request: perRequest(cpu, requests),
+      webhooks_cpu_s: webhookCpu,
+      webhook_cpu_ms: perRequest(webhookCpu, billing.webhooks.requests),
+      log_entries: logEntries,
+    }),
+  );
 } finally {
   exitCodes = await stopServices(procs);
   redis.disconnect();

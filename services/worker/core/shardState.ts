@@ -168,7 +168,10 @@ export class ShardState {
       balances.set(e.a, balance);
       fresh.push(e);
     }
-    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, duplicates: entries.length - fresh.length, folds: fresh };
+    // An entry folded before is left out and not counted: `duplicates` counts records (the
+    // stats' received = charged + duplicates + dead), and a replayed webhook or a re-run tick
+    // is none, so a fold with nothing new writes no log entry at all.
+    return { _id: shardLogId(this.shard, seq), shard: this.shard, seq, at: new Date(now), job, duplicates: 0, folds: fresh };
   }
 
   /**

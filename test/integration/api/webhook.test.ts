@@ -1,6 +1,6 @@
 import { verifyServed } from '../../support/stream.js';
 import { describe, expect, it } from 'vitest';
-import { shardOf } from '../../../shared/queue/index.js';
+import { ShardQueues, redisConnection, shardOf } from '../../../shared/queue/index.js';
 import type { LedgerDoc } from '../../../shared/store/index.js';
 import { COLLECTIONS } from '../../../shared/store/internal.js';
 import { startWorker } from '../../../services/worker/main.js';
@@ -77,6 +77,34 @@ describe('POST /v1/webhooks/payment', () => {
     expect(res.status).toBe(200);
     expect(res.body.amount_micros).toBe(big);
     expect(res.body.account.balance_micros).toBe(big);
+  });
+
+  it('folds over NATS while the shard has an owner (no BullMQ job), through a fold job while it has none', async () => {
+    const redis = redisConnection(api.servers.redisUrl);
+    const queues = new ShardQueues(redis, api.config.mongoDb, api.config.shards);
+    const jobOf = (paymentId: string, account: string) => queues.forShard(shardOf(account, api.config.shards)).getJob(`fold-payment~${paymentId}`);
+    try {
+      const fast = await pay(api.stack.url, payment('p-nats', 'acct-nats', 3_000_000, '2026-05-01T00:00:00Z'));
+      expect(fast.body).toMatchObject({ duplicate: false, folded: true, account: { balance_micros: 3_000_000 } });
+      expect(await jobOf('p-nats', 'acct-nats')).toBeUndefined();
+
+      // No owner listens: the request finds no responder and the durable job is added; the
+      // answer waits its 5 s and says accepted, not folded yet; the next owner folds the job.
+      await api.stack.worker.stop();
+      let slow;
+      try {
+        slow = await pay(api.stack.url, payment('p-job', 'acct-nats', 2_000_000, '2026-05-01T00:00:00Z'));
+      } finally {
+        api.stack.worker = await startWorker(api.config, api.servers, testLogger());
+      }
+      expect(slow.status).toBe(202);
+      expect(slow.body).toMatchObject({ duplicate: false, folded: false });
+      await expect.poll(async () => (await call(api.stack.url, 'GET', '/v1/accounts/acct-nats')).body.balance_micros, { timeout: 10_000 }).toBe(5_000_000);
+      await expect.poll(async () => (await jobOf('p-job', 'acct-nats'))?.getState(), { timeout: 10_000 }).toBe('completed');
+    } finally {
+      await queues.close();
+      redis.disconnect();
+    }
   });
 
   it('heals a crash between the ledger insert and the fold job: by the provider retry, and by the next shard owner', async () => {
