@@ -1,7 +1,8 @@
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import { MAX_STATEMENTS_PER_COMMAND } from './accounts.js';
 import { COLLECTIONS, type AllocationDoc } from './collections.js';
-import { InvalidCursorError, insertUnique } from './errors.js';
+import { InvalidCursorError } from './errors.js';
+import { insertUnique } from './insertBatches.js';
 
 /** The claim key of one quota slot: at most one allocation per (account, plan, slot). */
 export const allocationId = (accountId: string, planSeq: number, slot: number): string => `vm:${accountId}:${planSeq}:${slot}`;

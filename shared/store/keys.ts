@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type AccountKeyDoc, type KeyRevocationDoc, type ProducerKeyDoc } from './collections.js';
-import { insertUnique } from './errors.js';
+import { insertUnique } from './insertBatches.js';
 
 /**
  * Account and producer keys (SPEC 13 "Who may call what"). Both documents are insert-only: a key is one

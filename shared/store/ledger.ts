@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type AllocationDoc, type FoldedEntry, type LedgerDoc, type ShardLogDoc } from './collections.js';
-import { insertUnique } from './errors.js';
+import { insertUnique } from './insertBatches.js';
 
 /**
  * The API's ledger: payments, plan purchases, KYC decisions, adjustments and alert settings, each one insert with a

@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type RedriveDoneDoc, type RedriveRunDoc, type RedriveSendDoc, type ShardLogDoc } from './collections.js';
-import { duplicateIndexes, insertUnique } from './errors.js';
+import { duplicateIndexes } from './errors.js';
+import { insertUnique } from './insertBatches.js';
 
 /** Keys per `$in` query: FerretDB scans the collection once per query, so few large ones. */
 const CHUNK = 1000;

@@ -1,7 +1,8 @@
 import type { Db } from 'mongodb';
 import { deltasOf, horizonKeys, type HorizonBatch, type LogTotals, type ShardLogDoc, type ShardSnapshot } from '../domain/index.js';
 import { COLLECTIONS, type CheckpointDoc } from './collections.js';
-import { insertUnique, isDuplicateKey } from './errors.js';
+import { isDuplicateKey } from './errors.js';
+import { insertUnique } from './insertBatches.js';
 import { MAX_STATEMENTS_PER_COMMAND, loadShardAccounts } from './accounts.js';
 import { addFolded, unfoldedEntries, type LedgerState } from './ledger.js';
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Binary, type Db } from 'mongodb';
 import { COLLECTIONS, type HorizonChunkDoc, type HorizonManifestDoc } from './collections.js';
-import { insertUnique, isDuplicateKey } from './errors.js';
+import { isDuplicateKey } from './errors.js';
+import { insertUnique } from './insertBatches.js';
 
 /**
  * Snapshots of a shard owner's state, written whole as binary chunks: its dedup horizon

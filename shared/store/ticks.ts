@@ -1,7 +1,8 @@
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type TickDoc, type TierTransitionDoc } from './collections.js';
 export { tierTransitionId } from '../domain/index.js';
-import { duplicateIndexes, insertUnique } from './errors.js';
+import { duplicateIndexes } from './errors.js';
+import { insertUnique } from './insertBatches.js';
 
 /** Inserts transitions, skipping those already recorded; returns how many are new. */
 export async function insertTierTransitions(db: Db, docs: readonly TierTransitionDoc[]): Promise<number> {
