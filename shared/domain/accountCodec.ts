@@ -7,15 +7,36 @@ const DATES = ['first_paid_at', 'last_active_at', 'vm_quota_period_end', 'create
 /**
  * An account projection as one line of JSON: the money as a decimal string (never a float),
  * dates as epoch milliseconds. The Redis read model's hash values and the lines of the
- * store's projection snapshots are both this text.
+ * store's projection snapshots are both this text. Written field by field, in the doc's own
+ * key order: the same text as `JSON.stringify` of the converted object, at half its cost
+ * (the owner encodes every account a batch touches; this was 11% of a worker's CPU).
+ * Field names are identifiers (no escaping); strings go through JSON.stringify.
  */
 export function encodeAccount(doc: AccountDoc): string {
-  const out: Json = {};
-  for (const [k, v] of Object.entries(doc)) {
+  let out = '';
+  for (const key in doc) {
+    const v = (doc as unknown as Record<string, unknown>)[key];
     if (v === undefined) continue;
-    out[k] = typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.getTime() : (v as string | number | boolean | null);
+    out += (out === '' ? '{"' : ',"') + key + '":' + jsonValue(v);
   }
-  return JSON.stringify(out);
+  return out === '' ? '{}' : out + '}';
+}
+
+/** A field's JSON text as JSON.stringify writes it after the codec's conversions (bigint as a string, a date as epoch ms). */
+function jsonValue(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'bigint':
+      return '"' + v.toString() + '"';
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null';
+    case 'boolean':
+      return v ? 'true' : 'false';
+    default:
+      if (v === null) return 'null';
+      return v instanceof Date ? jsonValue(v.getTime()) : JSON.stringify(v);
+  }
 }
 
 export function decodeAccount(text: string): AccountDoc {

@@ -27,7 +27,28 @@ const account: fc.Arbitrary<AccountDoc> = fc
     created_at: date,
     updated_at: date,
   })
-  .chain((doc) => fc.option(fc.nat(), { nil: undefined }).map((plan_seq) => (plan_seq === undefined ? doc : { ...doc, plan_seq })));
+  .chain((doc) => fc.option(fc.nat(), { nil: undefined }).map((plan_seq) => (plan_seq === undefined ? doc : { ...doc, plan_seq })))
+  .chain((doc) =>
+    fc
+      .record(
+        {
+          usage: fc.string({ unit: 'binary', maxLength: 200 }),
+          low_balance_micros: fc.option(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })),
+        },
+        { requiredKeys: [] },
+      )
+      .map((extra) => ({ ...doc, ...extra })),
+  );
+
+/** The encoding as it was first written (convert each field, then JSON.stringify): the oracle of the hand-written one. */
+function encodeReference(doc: AccountDoc): string {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (v === undefined) continue;
+    out[k] = typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.getTime() : v;
+  }
+  return JSON.stringify(out);
+}
 
 describe('account codec', () => {
   it('decode(encode(doc)) is the doc, for any field values', () => {
@@ -37,6 +58,16 @@ describe('account codec', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('writes exactly the text JSON.stringify of the converted fields gives, in the same key order', () => {
+    fc.assert(
+      fc.property(account, (doc) => {
+        expect(encodeAccount(doc)).toBe(encodeReference(doc));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(encodeAccount({} as AccountDoc)).toBe('{}');
   });
 
   it('a snapshot gives back every account in order, across chunks of at most 4 MiB', () => {
