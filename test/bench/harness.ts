@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { pino } from 'pino';
@@ -26,6 +26,27 @@ export interface BenchServers {
   /** The temporary folder everything lives in (removed by stop). */
   dataDir: string;
   stop(): Promise<void>;
+}
+
+/** Services a bench started and has not seen exit: killed if the bench is interrupted. */
+const running = new Set<ChildProcess>();
+let reaping = false;
+
+/**
+ * A bench stops by itself and leaves nothing behind, interrupted too (Ctrl-C, a timeout's
+ * SIGTERM): a signal kills the services it started (SIGKILL: they would otherwise wait for
+ * servers that are going away) and exits, and the exit stops the embedded servers
+ * (startEmbedded's exit hook). Installed with the first service.
+ */
+function reapOnSignal(): void {
+  if (reaping) return;
+  reaping = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const child of running) child.kill('SIGKILL');
+      process.exit(128 + constants.signals[signal]);
+    });
+  }
 }
 
 export async function startBenchServers(): Promise<BenchServers> {
@@ -103,6 +124,9 @@ export async function spawnServices(
       env: { ...env, ...options.envFor?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    reapOnSignal();
     let log = '';
     let started = false;
     const keep = (d: Buffer): void => {
